@@ -1,0 +1,261 @@
+//! A stand-in for the real `youtube-study-buddy` program, for tests, benchmarks
+//! and the embedded default's demo.
+//!
+//! It takes the same flags, logs to stderr in the same loguru format, prints
+//! only a banner on stdout, writes the same files relative to its working
+//! directory and, like the real one, exits 0 even when a video failed.
+//!
+//! Failure modes are chosen per video by the start of its 11-character id, so
+//! one server can run good and bad jobs side by side:
+//! `fail…` says `✗ Job failed`, `flaky…` fails once per `--state-dir` then
+//! works, `hang…` never finishes, `crash…` dies with a traceback and exit 1,
+//! `kids…` starts children and hangs, `orphan…` leaves a child behind and
+//! exits, `flood…` floods its output, `empty…` claims success but writes
+//! nothing, `garb…` writes a notes file that is not UTF-8.
+//!
+//! Stand-in-only flags (put them in the configured command line before the
+//! URL): `--stage-delay-ms N` (default 200) and `--state-dir DIR`.
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+const USAGE: &str = "usage: youtube-study-buddy [-h] [--subject SUBJECT] [--file FILE] [--parallel] \
+[--workers WORKERS] [--no-assessments] [--no-auto-categorize] [--export-pdf] [urls ...]";
+
+struct Options {
+    urls: Vec<String>,
+    subject: Option<String>,
+    assessments: bool,
+    parallel: bool,
+    stage_delay: Duration,
+    state_dir: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let options = match parse_args(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{USAGE}\nyoutube-study-buddy: error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("YouTube Study Buddy (stand-in) — turning videos into study notes");
+    let total = options.urls.len();
+    let mut succeeded = 0;
+    for (index, url) in options.urls.iter().enumerate() {
+        if !options.parallel {
+            log(
+                "INFO",
+                &format!("\n[{}/{}] Processing: {url}", index + 1, total),
+            );
+        }
+        let ok = process_video(&options, index + 1, url);
+        if options.parallel {
+            let mark = if ok { "✓" } else { "✗" };
+            log("INFO", &format!("[{}/{}] {mark} {url}", index + 1, total));
+        }
+        succeeded += usize::from(ok);
+    }
+    log(
+        "INFO",
+        &format!("COMPLETE: {succeeded}/{total} URL(s) processed successfully"),
+    );
+    ExitCode::SUCCESS
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+    let mut options = Options {
+        urls: Vec::new(),
+        subject: None,
+        assessments: true,
+        parallel: false,
+        stage_delay: Duration::from_millis(200),
+        state_dir: None,
+    };
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .ok_or(format!("argument {name}: expected one argument"))
+        };
+        match arg.as_str() {
+            "--subject" | "-s" => options.subject = Some(value(&arg)?),
+            "--file" | "-f" => {
+                let text = std::fs::read_to_string(value(&arg)?).map_err(|e| e.to_string())?;
+                let lines = text.lines().map(str::trim);
+                options.urls.extend(
+                    lines
+                        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                        .map(String::from),
+                );
+            }
+            "--workers" | "-w" => {
+                value(&arg)?
+                    .parse::<u32>()
+                    .map_err(|_| "argument --workers: invalid int value".to_string())?;
+            }
+            "--parallel" | "-p" => options.parallel = true,
+            "--no-assessments" => options.assessments = false,
+            "--no-auto-categorize" | "--export-pdf" => {}
+            "--stage-delay-ms" => {
+                let ms = value(&arg)?
+                    .parse()
+                    .map_err(|_| "argument --stage-delay-ms: invalid int value")?;
+                options.stage_delay = Duration::from_millis(ms);
+            }
+            "--state-dir" => options.state_dir = Some(PathBuf::from(value(&arg)?)),
+            flag if flag.starts_with('-') => return Err(format!("unrecognized arguments: {flag}")),
+            url => options.urls.push(url.to_string()),
+        }
+    }
+    if options.urls.is_empty() {
+        return Err("no URLs given".into());
+    }
+    Ok(options)
+}
+
+/// Runs one video the way the real program does; returns whether it worked.
+fn process_video(options: &Options, number: usize, url: &str) -> bool {
+    let job = format!("{number:04}");
+    let video_id = video_id(url);
+    let mode = video_id.to_ascii_lowercase();
+    let pause = || std::thread::sleep(options.stage_delay);
+    log("INFO", &format!("[Job {job}] Fetching transcript..."));
+    pause();
+    if mode.starts_with("fail") || (mode.starts_with("flaky") && first_time(options, &video_id)) {
+        log(
+            "ERROR",
+            "✗ Job failed: Transcript unavailable: subtitles are disabled for this video",
+        );
+        return false;
+    }
+    if mode.starts_with("crash") {
+        eprintln!(
+            "Traceback (most recent call last):\n  File \"cli.py\", line 42, in main\nRuntimeError: model returned no content"
+        );
+        std::process::exit(1);
+    }
+    if mode.starts_with("hang") {
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
+    if mode.starts_with("kids") {
+        spawn_sleepers(2);
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
+    if mode.starts_with("orphan") {
+        spawn_sleepers(1);
+    }
+    if mode.starts_with("flood") {
+        flood();
+    }
+    let title = format!("Lecture {video_id}");
+    let notes = notes_markdown(&title, url);
+    log(
+        "INFO",
+        &format!("✓ Notes generated ({} chars)", notes.len()),
+    );
+    pause();
+    if mode.starts_with("empty") {
+        log("INFO", &format!("[Job {job}] ✓ Notes saved: {title}.md"));
+        return true;
+    }
+    let subject = options.subject.clone().unwrap_or_else(|| "General".into());
+    let folder = Path::new("notes").join(&subject);
+    std::fs::create_dir_all(&folder).expect("create notes folder");
+    let bytes: Vec<u8> = if mode.starts_with("garb") {
+        vec![0xff, 0xfe, 0x00, 0x9f, 0x92]
+    } else {
+        notes.into_bytes()
+    };
+    std::fs::write(folder.join(format!("{title}.md")), bytes).expect("write notes");
+    log("INFO", &format!("[Job {job}] ✓ Notes saved: {title}.md"));
+    if options.assessments {
+        pause();
+        let assessment = format!(
+            "# Assessment: {title}\n\n1. What is the main idea of the video?\n2. Explain one key point in your own words.\n"
+        );
+        std::fs::write(folder.join(format!("Assessment_{title}.md")), assessment)
+            .expect("write assessment");
+        log(
+            "INFO",
+            &format!("[Job {job}] ✓ Assessment saved: Assessment_{title}.md"),
+        );
+    }
+    write_side_files(url);
+    true
+}
+
+fn video_id(url: &str) -> String {
+    let after = url.split(['=', '/']).next_back().unwrap_or_default();
+    after
+        .split(['&', '?', '#'])
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn first_time(options: &Options, video_id: &str) -> bool {
+    let Some(dir) = &options.state_dir else {
+        return true;
+    };
+    let marker = dir.join(format!("{video_id}.seen"));
+    let seen = marker.exists();
+    let _ = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&marker, b""));
+    !seen
+}
+
+fn spawn_sleepers(count: usize) {
+    for _ in 0..count {
+        let child = Command::new("sleep")
+            .arg("300")
+            .spawn()
+            .expect("spawn child");
+        log("DEBUG", &format!("started helper process {}", child.id()));
+    }
+}
+
+fn flood() {
+    let mut err = std::io::stderr().lock();
+    for i in 0..50_000 {
+        let _ = writeln!(
+            err,
+            "{} | DEBUG    | flood:flood:1 - token chunk {i}",
+            now()
+        );
+    }
+    let _ = err.write_all(&vec![b'x'; 1 << 20]);
+    let _ = err.write_all(b"\n");
+}
+
+fn notes_markdown(title: &str, url: &str) -> String {
+    format!(
+        "# {title}\n\n[YouTube Video]({url})\n\n---\n\n## Core Concepts\n\n- The video's central idea, stated plainly.\n\n\
+         ## Key Points\n\n1. First point.\n2. Second point.\n\n## Summary\n\nA short summary of {title}.\n"
+    )
+}
+
+fn write_side_files(url: &str) {
+    let _ = std::fs::create_dir_all("debug_logs");
+    let _ = std::fs::create_dir_all("data");
+    let log = format!("{{\"processed\": [{{\"url\": \"{url}\", \"status\": \"ok\"}}]}}\n");
+    let _ = std::fs::write(Path::new("notes").join("processing_log.json"), log);
+}
+
+fn log(level: &str, message: &str) {
+    let prefix = format!("{} | {level:<8} | yt_study_buddy.cli:process:120 - ", now());
+    let mut err = std::io::stderr().lock();
+    // Like loguru: a message that starts with a newline prints the prefix alone.
+    let _ = writeln!(err, "{prefix}{message}");
+}
+
+fn now() -> String {
+    chrono::Local::now()
+        .format("%Y-%m-%d %H:%M:%S%.3f")
+        .to_string()
+}

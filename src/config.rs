@@ -1,0 +1,339 @@
+//! Configuration: flags with environment fallbacks (the seeds' names where
+//! they had one), resolved into a [`ServeConfig`] that tests build directly.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::domain::retry::RetryPolicy;
+use crate::supervisor::SupervisorConfig;
+use crate::supervisor::command::ProgramCommand;
+use crate::supervisor::notes::NoteFiles;
+use crate::supervisor::parse::{OutputPatterns, StagePattern};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+pub const DEFAULT_DATA_DIR: &str = "videojobs-data";
+pub const DEFAULT_JOB_TIMEOUT_MS: u64 = 30 * 60 * 1000;
+pub const DEFAULT_JOB_RETRY_ATTEMPTS: u32 = 3;
+pub const DEFAULT_RETRY_BASE_DELAY_MS: u64 = 5_000;
+pub const DEFAULT_RETRY_MAX_DELAY_MS: u64 = 5 * 60 * 1000;
+pub const DEFAULT_KILL_GRACE_MS: u64 = 5_000;
+pub const DEFAULT_CONCURRENCY: usize = 3;
+pub const DEFAULT_QUEUE_CAPACITY: usize = 100_000;
+pub const DEFAULT_WATCH_BUFFER: usize = 1024;
+pub const STANDIN_PROGRAM: &str = "study-buddy-standin";
+
+/// A value that must never reach a log: `Debug` prints a placeholder.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret::new(s))
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "videojobs",
+    version,
+    about = "YouTube videos in, study notes out, every step streamed over gRPC."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// `human` or `json`.
+    #[arg(
+        long,
+        global = true,
+        env = "VIDEOJOBS_LOG_FORMAT",
+        default_value = "human"
+    )]
+    pub log_format: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service.
+    Serve(Box<ServeArgs>),
+    /// Print a bearer token for a user, signed with the configured secret.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[arg(long)]
+    pub user: String,
+    #[arg(long, env = "VIDEOJOBS_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    #[arg(long, env = "VIDEOJOBS_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<Secret>,
+    /// How long the token is valid, in seconds.
+    #[arg(long, default_value_t = 24 * 60 * 60)]
+    pub ttl_secs: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[arg(long, env = "VIDEOJOBS_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Holds the SQLite file, the generated JWT secret and scratch directories.
+    #[arg(long, env = "VIDEOJOBS_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default: SQLite in the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The note-making program and its leading arguments, split on spaces
+    /// (no shell), e.g. `uv run youtube-study-buddy`. Default: the bundled
+    /// stand-in.
+    #[arg(long, env = "VIDEOJOBS_CLI")]
+    pub cli: Option<String>,
+    /// The program's project directory, passed as `uv run --project`.
+    #[arg(long, env = "PYTHON_CLI_PATH")]
+    pub python_cli_path: Option<PathBuf>,
+    #[arg(long, env = "JOB_TIMEOUT_MS", default_value_t = DEFAULT_JOB_TIMEOUT_MS)]
+    pub job_timeout_ms: u64,
+    /// Total attempts per job, the first run included.
+    #[arg(long, env = "JOB_RETRY_ATTEMPTS", default_value_t = DEFAULT_JOB_RETRY_ATTEMPTS,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub job_retry_attempts: u32,
+    #[arg(long, env = "JOB_RETRY_BASE_DELAY_MS", default_value_t = DEFAULT_RETRY_BASE_DELAY_MS)]
+    pub retry_base_delay_ms: u64,
+    #[arg(long, env = "JOB_RETRY_MAX_DELAY_MS", default_value_t = DEFAULT_RETRY_MAX_DELAY_MS)]
+    pub retry_max_delay_ms: u64,
+    /// Between SIGTERM and SIGKILL when a program is stopped.
+    #[arg(long, env = "JOB_KILL_GRACE_MS", default_value_t = DEFAULT_KILL_GRACE_MS)]
+    pub kill_grace_ms: u64,
+    /// Programs run at once on this node; 0 serves the API only.
+    #[arg(long, env = "VIDEOJOBS_CONCURRENCY", default_value_t = DEFAULT_CONCURRENCY)]
+    pub concurrency: usize,
+    #[arg(long, env = "VIDEOJOBS_QUEUE_CAPACITY", default_value_t = DEFAULT_QUEUE_CAPACITY)]
+    pub queue_capacity: usize,
+    /// Events a watcher may fall behind before its stream is ended.
+    #[arg(long, env = "VIDEOJOBS_WATCH_BUFFER", default_value_t = DEFAULT_WATCH_BUFFER)]
+    pub watch_buffer: usize,
+    /// Passed to the program as CLAUDE_API_KEY; never logged.
+    #[arg(long, env = "CLAUDE_API_KEY", hide_env_values = true)]
+    pub claude_api_key: Option<Secret>,
+    #[arg(long, env = "VIDEOJOBS_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<Secret>,
+    /// Regex for "item `current` of `total` started"; repeatable, replaces
+    /// the defaults (`[i/N] Processing:` and `Processing i/N`).
+    #[arg(long = "progress-pattern")]
+    pub progress_patterns: Vec<String>,
+    /// `PERCENT:STAGE NAME=REGEX`; repeatable, replaces the default stages.
+    #[arg(long = "stage-pattern")]
+    pub stage_patterns: Vec<String>,
+}
+
+/// Everything `serve` needs, resolved.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub jwt_secret: Option<Secret>,
+    pub concurrency: usize,
+    pub queue_capacity: usize,
+    pub watch_buffer: usize,
+    pub retry: RetryPolicy,
+    pub supervisor: SupervisorConfig,
+}
+
+impl ServeConfig {
+    /// The embedded default in `data_dir`: SQLite there, the bundled stand-in.
+    pub fn embedded(data_dir: PathBuf) -> ServeConfig {
+        ServeConfig {
+            database_url: sqlite_url(&data_dir),
+            jwt_secret: None,
+            concurrency: DEFAULT_CONCURRENCY,
+            queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            watch_buffer: DEFAULT_WATCH_BUFFER,
+            retry: RetryPolicy {
+                max_attempts: DEFAULT_JOB_RETRY_ATTEMPTS,
+                base_delay: Duration::from_millis(DEFAULT_RETRY_BASE_DELAY_MS),
+                max_delay: Duration::from_millis(DEFAULT_RETRY_MAX_DELAY_MS),
+            },
+            supervisor: SupervisorConfig {
+                command: ProgramCommand {
+                    program: standin_path(),
+                    leading_args: vec![],
+                    project_dir: None,
+                    api_key: None,
+                },
+                scratch_root: data_dir.join("scratch"),
+                timeout: Duration::from_millis(DEFAULT_JOB_TIMEOUT_MS),
+                kill_grace: Duration::from_millis(DEFAULT_KILL_GRACE_MS),
+                patterns: OutputPatterns::default(),
+                note_files: NoteFiles::default(),
+            },
+            data_dir,
+        }
+    }
+}
+
+impl ServeArgs {
+    pub fn into_config(self) -> anyhow::Result<ServeConfig> {
+        let mut config = ServeConfig::embedded(self.data_dir.clone());
+        if let Some(url) = self.database_url {
+            config.database_url = url;
+        }
+        config.jwt_secret = self.jwt_secret;
+        config.concurrency = self.concurrency;
+        config.queue_capacity = self.queue_capacity.max(1);
+        config.watch_buffer = self.watch_buffer.max(16);
+        config.retry = RetryPolicy {
+            max_attempts: self.job_retry_attempts,
+            base_delay: Duration::from_millis(self.retry_base_delay_ms),
+            max_delay: Duration::from_millis(self.retry_max_delay_ms.max(self.retry_base_delay_ms)),
+        };
+        let supervisor = &mut config.supervisor;
+        if let Some(cli) = self.cli {
+            let mut words = cli.split_whitespace().map(String::from);
+            let program = words
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("VIDEOJOBS_CLI is empty"))?;
+            supervisor.command.program = if program == STANDIN_PROGRAM {
+                standin_path()
+            } else {
+                program.into()
+            };
+            supervisor.command.leading_args = words.collect();
+        }
+        supervisor.command.project_dir = self.python_cli_path;
+        supervisor.command.api_key = self.claude_api_key;
+        anyhow::ensure!(self.job_timeout_ms > 0, "JOB_TIMEOUT_MS must be positive");
+        supervisor.timeout = Duration::from_millis(self.job_timeout_ms);
+        supervisor.kill_grace = Duration::from_millis(self.kill_grace_ms);
+        if !self.progress_patterns.is_empty() {
+            supervisor.patterns.item_started = self
+                .progress_patterns
+                .iter()
+                .map(|p| compile_progress(p))
+                .collect::<anyhow::Result<_>>()?;
+        }
+        if !self.stage_patterns.is_empty() {
+            supervisor.patterns.stages = self
+                .stage_patterns
+                .iter()
+                .map(|p| parse_stage(p))
+                .collect::<anyhow::Result<_>>()?;
+        }
+        Ok(config)
+    }
+}
+
+fn compile_progress(pattern: &str) -> anyhow::Result<regex::Regex> {
+    let regex = regex::Regex::new(pattern)?;
+    let names: Vec<_> = regex.capture_names().flatten().collect();
+    anyhow::ensure!(
+        names.contains(&"current") && names.contains(&"total"),
+        "progress pattern {pattern:?} needs groups (?P<current>…) and (?P<total>…)"
+    );
+    Ok(regex)
+}
+
+/// `PERCENT:STAGE NAME=REGEX`, e.g. `60:notes generated=✓ Notes generated`.
+fn parse_stage(spec: &str) -> anyhow::Result<StagePattern> {
+    let bad = || anyhow::anyhow!("stage pattern {spec:?} is not PERCENT:STAGE NAME=REGEX");
+    let (percent, rest) = spec.split_once(':').ok_or_else(bad)?;
+    let (stage, pattern) = rest.split_once('=').ok_or_else(bad)?;
+    let percent: u32 = percent.trim().parse().map_err(|_| bad())?;
+    anyhow::ensure!(
+        percent <= 99,
+        "stage percent must be at most 99 in {spec:?}"
+    );
+    Ok(StagePattern {
+        regex: regex::Regex::new(pattern)?,
+        stage: stage.trim().into(),
+        percent,
+    })
+}
+
+pub fn sqlite_url(data_dir: &std::path::Path) -> String {
+    format!(
+        "sqlite://{}?mode=rwc",
+        data_dir.join("videojobs.sqlite3").display()
+    )
+}
+
+/// The stand-in installed beside this binary (as cargo and the Dockerfile do).
+pub fn standin_path() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            // Test binaries live one level down, in target/<profile>/deps.
+            let dir = exe.parent()?;
+            [
+                dir.join(STANDIN_PROGRAM),
+                dir.parent()?.join(STANDIN_PROGRAM),
+            ]
+            .into_iter()
+            .find(|p| p.exists())
+        })
+        .unwrap_or_else(|| PathBuf::from(STANDIN_PROGRAM))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let args = Cli::parse_from([
+            "videojobs",
+            "serve",
+            "--claude-api-key",
+            "sk-very-secret",
+            "--jwt-secret",
+            "jwt-very-secret",
+        ]);
+        let printed = format!("{args:?}");
+        assert!(!printed.contains("very-secret"), "{printed}");
+        let Command::Serve(serve) = args.command else {
+            panic!("serve")
+        };
+        let config = serve.into_config().unwrap();
+        assert!(!format!("{config:?}").contains("very-secret"));
+    }
+
+    #[test]
+    fn the_cli_setting_is_split_without_a_shell_and_patterns_are_checked() {
+        let args = Cli::parse_from([
+            "videojobs",
+            "serve",
+            "--cli",
+            "uv run youtube-study-buddy",
+            "--stage-pattern",
+            "40:thinking=Thinking",
+        ]);
+        let Command::Serve(serve) = args.command else {
+            panic!("serve")
+        };
+        let config = serve.into_config().unwrap();
+        assert_eq!(config.supervisor.command.program, PathBuf::from("uv"));
+        assert_eq!(
+            config.supervisor.command.leading_args,
+            ["run", "youtube-study-buddy"]
+        );
+        assert_eq!(config.supervisor.patterns.stages[0].stage, "thinking");
+        assert!(compile_progress(r"(?P<current>\d+)").is_err());
+        assert!(parse_stage("nope").is_err());
+    }
+}

@@ -1,0 +1,147 @@
+//! Jobs, their states and the transitions between them, and the notes a job
+//! produces.
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// The authenticated caller: the JWT's `sub`.
+pub type UserId = String;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobState {
+    Queued,
+    Processing,
+    Retrying,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 6] = [
+        JobState::Queued,
+        JobState::Processing,
+        JobState::Retrying,
+        JobState::Completed,
+        JobState::Failed,
+        JobState::Cancelled,
+    ];
+    /// States a worker may still pick the job up from.
+    pub const WAITING: [JobState; 2] = [JobState::Queued, JobState::Retrying];
+    /// States that have not reached an end yet.
+    pub const UNFINISHED: [JobState; 3] =
+        [JobState::Queued, JobState::Processing, JobState::Retrying];
+    /// States from which `RetryJob` brings a job back.
+    pub const RETRYABLE: [JobState; 2] = [JobState::Failed, JobState::Cancelled];
+
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Processing => "processing",
+            JobState::Retrying => "retrying",
+            JobState::Completed => "completed",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<JobState> {
+        JobState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == name)
+    }
+
+    pub fn is_finished(self) -> bool {
+        !JobState::UNFINISHED.contains(&self)
+    }
+}
+
+/// A job as users see it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    pub id: Uuid,
+    pub user_id: UserId,
+    pub url: String,
+    pub video_id: String,
+    pub subject: String,
+    pub assessments: bool,
+    pub priority: i32,
+    pub state: JobState,
+    pub stage: String,
+    pub progress_percent: u32,
+    pub attempt: u32,
+    pub max_attempts: u32,
+    pub error: String,
+    pub note_ids: Vec<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// What a user asks for when submitting a video, already validated.
+#[derive(Clone, Debug)]
+pub struct NewJob {
+    pub user_id: UserId,
+    pub url: String,
+    pub video_id: String,
+    pub subject: String,
+    pub assessments: bool,
+    pub priority: i32,
+    pub max_attempts: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoteKind {
+    Notes,
+    Assessment,
+}
+
+impl NoteKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteKind::Notes => "notes",
+            NoteKind::Assessment => "assessment",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<NoteKind> {
+        [NoteKind::Notes, NoteKind::Assessment]
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
+}
+
+/// A note as stored: markdown only; HTML is rendered when it is read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Note {
+    pub id: Uuid,
+    pub job_id: Uuid,
+    pub user_id: UserId,
+    pub kind: NoteKind,
+    pub title: String,
+    pub subject: String,
+    pub video_url: String,
+    pub markdown: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_names_round_trip_and_finished_states_are_the_three_ends() {
+        for state in JobState::ALL {
+            assert_eq!(JobState::parse(state.as_str()), Some(state));
+        }
+        let finished: Vec<_> = JobState::ALL
+            .into_iter()
+            .filter(|s| s.is_finished())
+            .collect();
+        assert_eq!(
+            finished,
+            [JobState::Completed, JobState::Failed, JobState::Cancelled]
+        );
+        assert_eq!(JobState::parse("done"), None);
+    }
+}

@@ -1,0 +1,11 @@
+//! The rules of videojobs, free of transport and storage types: jobs and their
+//! states, events, video URLs, subjects, the retry policy and paging.
+pub mod event;
+pub mod job;
+pub mod page;
+pub mod retry;
+pub mod subject;
+pub mod video_url;
+
+pub use event::{JobEvent, JobEventKind};
+pub use job::{Job, JobState, Note, NoteKind, UserId};

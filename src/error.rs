@@ -1,0 +1,61 @@
+//! The domain's error type and its one mapping to `tonic::Status`.
+use tonic::{Code, Status};
+
+/// Everything a request can fail with. The gRPC layer maps each variant to a
+/// status code in exactly one place, so a new variant forces a decision.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed; `field` names what was wrong.
+    #[error("{field}: {message}")]
+    InvalidArgument {
+        field: &'static str,
+        message: String,
+    },
+    /// No such thing for this caller (also when it belongs to someone else).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The thing exists but is in the wrong state for the request.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// A bound was reached; try again later.
+    #[error("{0}")]
+    ResourceExhausted(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("database error")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Error::InvalidArgument {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Error> for Status {
+    fn from(error: Error) -> Self {
+        let message = error.to_string();
+        match error {
+            Error::InvalidArgument { .. } => Status::new(Code::InvalidArgument, message),
+            Error::NotFound(_) => Status::new(Code::NotFound, message),
+            Error::FailedPrecondition(_) => Status::new(Code::FailedPrecondition, message),
+            Error::ResourceExhausted(_) => Status::new(Code::ResourceExhausted, message),
+            Error::Unauthenticated(_) => Status::new(Code::Unauthenticated, message),
+            Error::Database(source) => {
+                tracing::error!(error = %source, "database error");
+                Status::internal("internal error")
+            }
+            Error::Internal(source) => {
+                tracing::error!(error = format!("{source:#}"), "internal error");
+                Status::internal("internal error")
+            }
+        }
+    }
+}

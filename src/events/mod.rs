@@ -1,0 +1,4 @@
+//! Job events, fanned out per user.
+mod hub;
+
+pub use hub::EventHub;

@@ -1,0 +1,124 @@
+//! Domain values to protobuf messages.
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Job, JobEvent, JobEventKind, JobState, Note, NoteKind};
+use crate::proto::v1 as pb;
+
+pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: at.timestamp_subsec_nanos() as i32,
+    }
+}
+
+pub fn state_to_proto(state: JobState) -> pb::JobState {
+    match state {
+        JobState::Queued => pb::JobState::Queued,
+        JobState::Processing => pb::JobState::Processing,
+        JobState::Retrying => pb::JobState::Retrying,
+        JobState::Completed => pb::JobState::Completed,
+        JobState::Failed => pb::JobState::Failed,
+        JobState::Cancelled => pb::JobState::Cancelled,
+    }
+}
+
+pub fn state_from_proto(value: i32) -> Option<JobState> {
+    match pb::JobState::try_from(value).ok()? {
+        pb::JobState::Unspecified => None,
+        pb::JobState::Queued => Some(JobState::Queued),
+        pb::JobState::Processing => Some(JobState::Processing),
+        pb::JobState::Retrying => Some(JobState::Retrying),
+        pb::JobState::Completed => Some(JobState::Completed),
+        pb::JobState::Failed => Some(JobState::Failed),
+        pb::JobState::Cancelled => Some(JobState::Cancelled),
+    }
+}
+
+pub fn job_to_proto(job: &Job) -> pb::Job {
+    pb::Job {
+        id: job.id.to_string(),
+        url: job.url.clone(),
+        video_id: job.video_id.clone(),
+        subject: job.subject.clone(),
+        state: state_to_proto(job.state) as i32,
+        stage: job.stage.clone(),
+        progress_percent: job.progress_percent,
+        attempt: job.attempt,
+        max_attempts: job.max_attempts,
+        error: job.error.clone(),
+        note_ids: job.note_ids.iter().map(|id| id.to_string()).collect(),
+        created_at: Some(timestamp(job.created_at)),
+        started_at: job.started_at.map(timestamp),
+        finished_at: job.finished_at.map(timestamp),
+        assessments: job.assessments,
+        priority: job.priority,
+    }
+}
+
+pub fn event_to_proto(event: &JobEvent) -> pb::JobEvent {
+    let kind = match event.kind {
+        JobEventKind::Queued => pb::JobEventType::Queued,
+        JobEventKind::Processing => pb::JobEventType::Processing,
+        JobEventKind::Progress => pb::JobEventType::Progress,
+        JobEventKind::Retrying => pb::JobEventType::Retrying,
+        JobEventKind::Completed => pb::JobEventType::Completed,
+        JobEventKind::Failed => pb::JobEventType::Failed,
+        JobEventKind::Cancelled => pb::JobEventType::Cancelled,
+        JobEventKind::Deleted => pb::JobEventType::Deleted,
+        JobEventKind::Snapshot => pb::JobEventType::Snapshot,
+    };
+    pb::JobEvent {
+        sequence: event.sequence,
+        job_id: event.job.id.to_string(),
+        r#type: kind as i32,
+        job: Some(job_to_proto(&event.job)),
+    }
+}
+
+pub fn note_to_proto(note: Note) -> pb::Note {
+    let html = markdown::to_html_with_options(&note.markdown, &markdown::Options::gfm())
+        .unwrap_or_else(|_| markdown::to_html(&note.markdown));
+    let kind = match note.kind {
+        NoteKind::Notes => pb::NoteKind::Notes,
+        NoteKind::Assessment => pb::NoteKind::Assessment,
+    };
+    pb::Note {
+        id: note.id.to_string(),
+        job_id: note.job_id.to_string(),
+        kind: kind as i32,
+        title: note.title,
+        subject: note.subject,
+        video_url: note.video_url,
+        html,
+        markdown: note.markdown,
+        created_at: Some(timestamp(note.created_at)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_is_github_flavoured_and_raw_html_is_escaped() {
+        let note = Note {
+            id: uuid::Uuid::now_v7(),
+            job_id: uuid::Uuid::now_v7(),
+            user_id: "alice".into(),
+            kind: NoteKind::Notes,
+            title: "t".into(),
+            subject: "s".into(),
+            video_url: "u".into(),
+            markdown:
+                "# Title\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n~~old~~ <script>alert(1)</script>\n"
+                    .into(),
+            created_at: Utc::now(),
+        };
+        let html = note_to_proto(note).html;
+        assert!(html.contains("<h1>Title</h1>"), "{html}");
+        assert!(html.contains("<table>"), "{html}");
+        assert!(html.contains("<del>old</del>"), "{html}");
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+    }
+}

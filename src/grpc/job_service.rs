@@ -1,0 +1,165 @@
+//! `videojobs.v1.JobService`.
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use super::convert::{job_to_proto, state_from_proto};
+use super::parse_id;
+use crate::auth::caller;
+use crate::domain::job::NewJob;
+use crate::domain::page::PageRequest;
+use crate::domain::subject::validate_subject;
+use crate::domain::video_url::VideoUrl;
+use crate::domain::{JobEventKind, JobState};
+use crate::error::Error;
+use crate::proto::v1 as pb;
+use crate::proto::v1::job_service_server::JobService;
+use crate::worker::JobRunner;
+
+pub const MAX_PRIORITY: i32 = 100;
+
+pub struct JobApi {
+    pub runner: Arc<JobRunner>,
+    /// Ends open watch streams when the node shuts down.
+    pub shutdown: tokio_util::sync::CancellationToken,
+}
+
+#[tonic::async_trait]
+impl JobService for JobApi {
+    async fn submit_video(
+        &self,
+        request: Request<pb::SubmitVideoRequest>,
+    ) -> Result<Response<pb::Job>, Status> {
+        let user = caller(&request)?.user_id;
+        let body = request.into_inner();
+        let video = VideoUrl::parse(&body.url)?;
+        let subject = validate_subject(&body.subject)?;
+        if !(-MAX_PRIORITY..=MAX_PRIORITY).contains(&body.priority) {
+            return Err(Error::invalid(
+                "priority",
+                format!("must be between -{MAX_PRIORITY} and {MAX_PRIORITY}"),
+            )
+            .into());
+        }
+        let runner = &self.runner;
+        if runner.queue.len() >= runner.queue_capacity {
+            return Err(Error::ResourceExhausted(format!(
+                "{} jobs are waiting; try again later",
+                runner.queue.len()
+            ))
+            .into());
+        }
+        let new = NewJob {
+            user_id: user,
+            url: video.canonical(),
+            video_id: video.video_id,
+            subject,
+            assessments: body.assessments.unwrap_or(true),
+            priority: body.priority,
+            max_attempts: runner.retry.max_attempts,
+        };
+        let job = runner.store.insert_job(new).await?;
+        runner.hub.publish(JobEventKind::Queued, job.clone());
+        runner
+            .enqueue(&job, None)
+            .await
+            .map_err(|e| Error::ResourceExhausted(e.to_string()))?;
+        tracing::info!(job_id = %job.id, user = %job.user_id, url = %job.url, "job submitted");
+        Ok(Response::new(job_to_proto(&job)))
+    }
+
+    async fn get_job(
+        &self,
+        request: Request<pb::GetJobRequest>,
+    ) -> Result<Response<pb::Job>, Status> {
+        let user = caller(&request)?.user_id;
+        let id = parse_id("job_id", &request.get_ref().job_id)?;
+        let job = self.runner.store.job_for_user(&user, id).await?;
+        Ok(Response::new(job_to_proto(&job)))
+    }
+
+    async fn list_jobs(
+        &self,
+        request: Request<pb::ListJobsRequest>,
+    ) -> Result<Response<pb::ListJobsResponse>, Status> {
+        let user = caller(&request)?.user_id;
+        let body = request.into_inner();
+        let page = PageRequest::parse(body.page_size, &body.page_token)?;
+        let states = body
+            .states
+            .iter()
+            .map(|&s| {
+                state_from_proto(s)
+                    .ok_or_else(|| Error::invalid("states", format!("{s} is not a job state")))
+            })
+            .collect::<Result<Vec<JobState>, Error>>()?;
+        let jobs = self.runner.store.list_jobs(&user, &states, page).await?;
+        let ids: Vec<_> = jobs.iter().map(|j| j.id).collect();
+        Ok(Response::new(pb::ListJobsResponse {
+            next_page_token: page.next_token(&ids),
+            jobs: jobs.iter().map(job_to_proto).collect(),
+        }))
+    }
+
+    async fn retry_job(
+        &self,
+        request: Request<pb::RetryJobRequest>,
+    ) -> Result<Response<pb::Job>, Status> {
+        let user = caller(&request)?.user_id;
+        let id = parse_id("job_id", &request.get_ref().job_id)?;
+        let runner = &self.runner;
+        let job = runner
+            .store
+            .retry(&user, id, runner.retry.max_attempts)
+            .await?;
+        runner.hub.publish(JobEventKind::Queued, job.clone());
+        runner
+            .enqueue(&job, None)
+            .await
+            .map_err(|e| Error::ResourceExhausted(e.to_string()))?;
+        Ok(Response::new(job_to_proto(&job)))
+    }
+
+    async fn cancel_job(
+        &self,
+        request: Request<pb::CancelJobRequest>,
+    ) -> Result<Response<pb::Job>, Status> {
+        let user = caller(&request)?.user_id;
+        let id = parse_id("job_id", &request.get_ref().job_id)?;
+        let job = self.runner.store.cancel(&user, id).await?;
+        let killed = self.runner.running.stop(id);
+        tracing::info!(job_id = %id, user = %job.user_id, program_stopped = killed, "job cancelled");
+        self.runner
+            .hub
+            .publish(JobEventKind::Cancelled, job.clone());
+        Ok(Response::new(job_to_proto(&job)))
+    }
+
+    async fn delete_job(
+        &self,
+        request: Request<pb::DeleteJobRequest>,
+    ) -> Result<Response<()>, Status> {
+        let user = caller(&request)?.user_id;
+        let id = parse_id("job_id", &request.get_ref().job_id)?;
+        let job = self.runner.store.delete(&user, id).await?;
+        self.runner.hub.publish(JobEventKind::Deleted, job);
+        Ok(Response::new(()))
+    }
+
+    type WatchJobsStream = super::watch::EventStream;
+
+    async fn watch_jobs(
+        &self,
+        request: Request<pb::WatchJobsRequest>,
+    ) -> Result<Response<Self::WatchJobsStream>, Status> {
+        let user = caller(&request)?.user_id;
+        let ids = request
+            .get_ref()
+            .job_ids
+            .iter()
+            .map(|id| parse_id("job_ids", id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let stream = super::watch::watch(&self.runner, user, ids, self.shutdown.clone()).await?;
+        Ok(Response::new(stream))
+    }
+}

@@ -1,0 +1,3 @@
+//! sea-orm entities, one per table; the schema itself lives in `migrations/`.
+pub mod job;
+pub mod note;

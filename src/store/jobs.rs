@@ -1,0 +1,407 @@
+//! Job queries. Every state change is one conditional `UPDATE … RETURNING`:
+//! it names the states it may leave (and, for a worker, the attempt it holds
+//! as a fencing token), so two writers can never both win.
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::Store;
+use super::convert::job_from_row;
+use super::entity::{job, note};
+use crate::domain::job::NewJob;
+use crate::domain::page::PageRequest;
+use crate::domain::{Job, JobState, NoteKind, UserId};
+use crate::error::{Error, Result};
+
+/// A note collected from a finished attempt, ready to store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewNote {
+    pub kind: NoteKind,
+    pub title: String,
+    pub markdown: String,
+}
+
+fn states(list: &[JobState]) -> Vec<&'static str> {
+    list.iter().map(|s| s.as_str()).collect()
+}
+
+impl Store {
+    pub async fn insert_job(&self, new: NewJob) -> Result<Job> {
+        let row = job::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            user_id: Set(new.user_id),
+            url: Set(new.url),
+            video_id: Set(new.video_id),
+            subject: Set(new.subject),
+            assessments: Set(new.assessments),
+            priority: Set(new.priority),
+            state: Set(JobState::Queued.as_str().into()),
+            stage: Set(String::new()),
+            progress_percent: Set(0),
+            attempt: Set(0),
+            max_attempts: Set(new.max_attempts as i32),
+            error: Set(String::new()),
+            created_at: Set(Utc::now()),
+            started_at: Set(None),
+            finished_at: Set(None),
+            run_after: Set(None),
+        };
+        let row = job::Entity::insert(row)
+            .exec_with_returning(&self.db)
+            .await?;
+        Ok(job_from_row(row, Vec::new())?)
+    }
+
+    /// The caller's job; another user's job is `NotFound`, never revealed.
+    pub async fn job_for_user(&self, user: &UserId, id: Uuid) -> Result<Job> {
+        let row = job::Entity::find_by_id(id)
+            .filter(job::Column::UserId.eq(user.as_str()))
+            .one(&self.db)
+            .await?
+            .ok_or(Error::NotFound("job"))?;
+        let note_ids = self
+            .note_ids_of(&[row.id])
+            .await?
+            .remove(&row.id)
+            .unwrap_or_default();
+        Ok(job_from_row(row, note_ids)?)
+    }
+
+    /// The caller's jobs, newest first, optionally only in `only` states.
+    pub async fn list_jobs(
+        &self,
+        user: &UserId,
+        only: &[JobState],
+        page: PageRequest,
+    ) -> Result<Vec<Job>> {
+        let mut query = job::Entity::find().filter(job::Column::UserId.eq(user.as_str()));
+        if !only.is_empty() {
+            query = query.filter(job::Column::State.is_in(states(only)));
+        }
+        if let Some(after) = page.after {
+            query = query.filter(job::Column::Id.lt(after));
+        }
+        let rows = query
+            .order_by_desc(job::Column::Id)
+            .limit(page.size)
+            .all(&self.db)
+            .await?;
+        self.with_note_ids(rows).await
+    }
+
+    /// Every job a worker may still run, highest priority first, then oldest.
+    pub async fn waiting_jobs(&self) -> Result<Vec<(Job, Option<DateTime<Utc>>)>> {
+        let rows = job::Entity::find()
+            .filter(job::Column::State.is_in(states(&JobState::WAITING)))
+            .order_by_desc(job::Column::Priority)
+            .order_by_asc(job::Column::Id)
+            .all(&self.db)
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                let run_after = row.run_after;
+                Ok((job_from_row(row, Vec::new())?, run_after))
+            })
+            .collect()
+    }
+
+    /// Puts jobs a stopped node was running back in the queue; the next
+    /// attempt gets a new fencing token when it is claimed.
+    pub async fn requeue_interrupted(&self) -> Result<u64> {
+        let result = job::Entity::update_many()
+            .col_expr(job::Column::State, Expr::value(JobState::Queued.as_str()))
+            .col_expr(job::Column::Stage, Expr::value("interrupted; queued again"))
+            .filter(job::Column::State.eq(JobState::Processing.as_str()))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected)
+    }
+
+    /// Takes a waiting job for a worker: PROCESSING, next attempt. `None` if
+    /// it was cancelled, deleted or taken meanwhile.
+    pub async fn claim(&self, id: Uuid) -> Result<Option<Job>> {
+        let rows = job::Entity::update_many()
+            .col_expr(
+                job::Column::State,
+                Expr::value(JobState::Processing.as_str()),
+            )
+            .col_expr(job::Column::Attempt, Expr::col(job::Column::Attempt).add(1))
+            .col_expr(job::Column::Stage, Expr::value("starting"))
+            .col_expr(job::Column::ProgressPercent, Expr::value(0))
+            .col_expr(job::Column::StartedAt, Expr::value(Utc::now()))
+            .col_expr(
+                job::Column::RunAfter,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(job::Column::Id.eq(id))
+            .filter(job::Column::State.is_in(states(&JobState::WAITING)))
+            .exec_with_returning(&self.db)
+            .await?;
+        first_job(rows)
+    }
+
+    /// Records stage and progress, if the attempt still holds the job.
+    pub async fn record_progress(
+        &self,
+        id: Uuid,
+        attempt: u32,
+        stage: &str,
+        percent: u32,
+    ) -> Result<Option<Job>> {
+        let rows = held(id, attempt)
+            .col_expr(job::Column::Stage, Expr::value(stage))
+            .col_expr(job::Column::ProgressPercent, Expr::value(percent as i32))
+            .exec_with_returning(&self.db)
+            .await?;
+        first_job(rows)
+    }
+
+    /// Marks the job COMPLETED and stores its notes, in one transaction and
+    /// only if the attempt still holds the job, so notes are stored once.
+    pub async fn complete(
+        &self,
+        id: Uuid,
+        attempt: u32,
+        notes: Vec<NewNote>,
+    ) -> Result<Option<Job>> {
+        let txn = self.db.begin().await?;
+        let rows = finish(held(id, attempt), JobState::Completed, "")
+            .col_expr(job::Column::Stage, Expr::value("completed"))
+            .col_expr(job::Column::ProgressPercent, Expr::value(100))
+            .exec_with_returning(&txn)
+            .await?;
+        let Some(row) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        let now = Utc::now();
+        let note_rows: Vec<note::ActiveModel> = notes
+            .into_iter()
+            .map(|n| note::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                job_id: Set(row.id),
+                user_id: Set(row.user_id.clone()),
+                kind: Set(n.kind.as_str().into()),
+                title: Set(n.title),
+                subject: Set(row.subject.clone()),
+                video_url: Set(row.url.clone()),
+                markdown: Set(n.markdown),
+                created_at: Set(now),
+            })
+            .collect();
+        let note_ids = note_rows.iter().map(|n| *n.id.as_ref()).collect();
+        if !note_rows.is_empty() {
+            note::Entity::insert_many(note_rows).exec(&txn).await?;
+        }
+        txn.commit().await?;
+        Ok(Some(job_from_row(row, note_ids)?))
+    }
+
+    /// After a failed attempt that gets another: RETRYING until `run_after`.
+    pub async fn schedule_retry(
+        &self,
+        id: Uuid,
+        attempt: u32,
+        error: &str,
+        run_after: DateTime<Utc>,
+    ) -> Result<Option<Job>> {
+        let rows = held(id, attempt)
+            .col_expr(job::Column::State, Expr::value(JobState::Retrying.as_str()))
+            .col_expr(job::Column::Stage, Expr::value("waiting to retry"))
+            .col_expr(job::Column::Error, Expr::value(error))
+            .col_expr(job::Column::RunAfter, Expr::value(run_after))
+            .exec_with_returning(&self.db)
+            .await?;
+        first_job(rows)
+    }
+
+    /// After the last attempt failed: FAILED with the reason.
+    pub async fn fail(&self, id: Uuid, attempt: u32, error: &str) -> Result<Option<Job>> {
+        let rows = finish(held(id, attempt), JobState::Failed, error)
+            .col_expr(job::Column::Stage, Expr::value("failed"))
+            .exec_with_returning(&self.db)
+            .await?;
+        first_job(rows)
+    }
+
+    /// Hands a job back to the queue (the node is shutting down).
+    pub async fn release(&self, id: Uuid, attempt: u32) -> Result<Option<Job>> {
+        let rows = held(id, attempt)
+            .col_expr(job::Column::State, Expr::value(JobState::Queued.as_str()))
+            .col_expr(job::Column::Stage, Expr::value("interrupted; queued again"))
+            .exec_with_returning(&self.db)
+            .await?;
+        first_job(rows)
+    }
+
+    /// CANCELLED, from any unfinished state.
+    pub async fn cancel(&self, user: &UserId, id: Uuid) -> Result<Job> {
+        let rows = finish(
+            owned_in(user, id, &JobState::UNFINISHED),
+            JobState::Cancelled,
+            "cancelled by the user",
+        )
+        .col_expr(job::Column::Stage, Expr::value("cancelled"))
+        .exec_with_returning(&self.db)
+        .await?;
+        self.changed_or_explain(
+            user,
+            id,
+            rows,
+            "only a queued, processing or retrying job can be cancelled",
+        )
+        .await
+    }
+
+    /// QUEUED again with `attempts` more attempts, from FAILED or CANCELLED.
+    /// The attempt counter keeps counting: it is the fencing token.
+    pub async fn retry(&self, user: &UserId, id: Uuid, attempts: u32) -> Result<Job> {
+        let rows = owned_in(user, id, &JobState::RETRYABLE)
+            .col_expr(job::Column::State, Expr::value(JobState::Queued.as_str()))
+            .col_expr(
+                job::Column::MaxAttempts,
+                Expr::col(job::Column::Attempt).add(attempts as i32),
+            )
+            .col_expr(job::Column::Stage, Expr::value(""))
+            .col_expr(job::Column::ProgressPercent, Expr::value(0))
+            .col_expr(job::Column::Error, Expr::value(""))
+            .col_expr(
+                job::Column::FinishedAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .exec_with_returning(&self.db)
+            .await?;
+        self.changed_or_explain(
+            user,
+            id,
+            rows,
+            "only a failed or cancelled job can be retried",
+        )
+        .await
+    }
+
+    /// Deletes a finished job; its notes go with it (foreign-key cascade).
+    pub async fn delete(&self, user: &UserId, id: Uuid) -> Result<Job> {
+        let finished = [JobState::Completed, JobState::Failed, JobState::Cancelled];
+        let job = self.job_for_user(user, id).await?;
+        if !job.state.is_finished() {
+            return Err(Error::FailedPrecondition(format!(
+                "job is {}; cancel it before deleting it",
+                job.state.as_str()
+            )));
+        }
+        let result = job::Entity::delete_many()
+            .filter(job::Column::Id.eq(id))
+            .filter(job::Column::UserId.eq(user.as_str()))
+            .filter(job::Column::State.is_in(states(&finished)))
+            .exec(&self.db)
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(Error::FailedPrecondition(
+                "job changed while being deleted; try again".into(),
+            ));
+        }
+        Ok(job)
+    }
+
+    async fn changed_or_explain(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        rows: Vec<job::Model>,
+        rule: &str,
+    ) -> Result<Job> {
+        match rows.into_iter().next() {
+            Some(row) => {
+                let note_ids = self
+                    .note_ids_of(&[row.id])
+                    .await?
+                    .remove(&row.id)
+                    .unwrap_or_default();
+                Ok(job_from_row(row, note_ids)?)
+            }
+            None => {
+                let job = self.job_for_user(user, id).await?;
+                Err(Error::FailedPrecondition(format!(
+                    "job is {}; {rule}",
+                    job.state.as_str()
+                )))
+            }
+        }
+    }
+
+    async fn with_note_ids(&self, rows: Vec<job::Model>) -> Result<Vec<Job>> {
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let mut notes = self.note_ids_of(&ids).await?;
+        rows.into_iter()
+            .map(|row| {
+                let ids = notes.remove(&row.id).unwrap_or_default();
+                Ok(job_from_row(row, ids)?)
+            })
+            .collect()
+    }
+
+    /// Note ids of many jobs in one query.
+    async fn note_ids_of(&self, job_ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<Uuid>>> {
+        if job_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let pairs: Vec<(Uuid, Uuid)> = note::Entity::find()
+            .select_only()
+            .column(note::Column::JobId)
+            .column(note::Column::Id)
+            .filter(note::Column::JobId.is_in(job_ids.iter().copied()))
+            .order_by_asc(note::Column::Id)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let mut by_job: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for (job_id, note_id) in pairs {
+            by_job.entry(job_id).or_default().push(note_id);
+        }
+        Ok(by_job)
+    }
+}
+
+/// An update of a job that the attempt `attempt` still holds.
+fn held(id: Uuid, attempt: u32) -> sea_orm::UpdateMany<job::Entity> {
+    job::Entity::update_many()
+        .filter(job::Column::Id.eq(id))
+        .filter(job::Column::State.eq(JobState::Processing.as_str()))
+        .filter(job::Column::Attempt.eq(attempt as i32))
+}
+
+/// An update of the caller's job while it is in one of `from`.
+fn owned_in(user: &UserId, id: Uuid, from: &[JobState]) -> sea_orm::UpdateMany<job::Entity> {
+    job::Entity::update_many()
+        .filter(job::Column::Id.eq(id))
+        .filter(job::Column::UserId.eq(user.as_str()))
+        .filter(job::Column::State.is_in(states(from)))
+}
+
+fn finish(
+    update: sea_orm::UpdateMany<job::Entity>,
+    state: JobState,
+    error: &str,
+) -> sea_orm::UpdateMany<job::Entity> {
+    update
+        .col_expr(job::Column::State, Expr::value(state.as_str()))
+        .col_expr(job::Column::Error, Expr::value(error))
+        .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
+        .col_expr(
+            job::Column::RunAfter,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+}
+
+fn first_job(rows: Vec<job::Model>) -> Result<Option<Job>> {
+    match rows.into_iter().next() {
+        Some(row) => Ok(Some(job_from_row(row, Vec::new())?)),
+        None => Ok(None),
+    }
+}

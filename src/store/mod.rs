@@ -1,0 +1,39 @@
+//! The database, the source of truth for jobs and notes: SQLite by default,
+//! PostgreSQL when `DATABASE_URL` says so, both through sea-orm and the same
+//! migrations.
+mod convert;
+pub mod entity;
+mod jobs;
+mod notes;
+
+use std::time::Duration;
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+pub use jobs::NewNote;
+
+/// A handle to the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects and brings the schema up to date.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Store, sea_orm::DbErr> {
+        let mut options = ConnectOptions::new(url);
+        options
+            .max_connections(max_connections)
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        let db = Database::connect(options).await?;
+        Migrator::up(&db, None).await?;
+        Ok(Store { db })
+    }
+
+    pub async fn close(self) -> Result<(), sea_orm::DbErr> {
+        self.db.close().await
+    }
+}

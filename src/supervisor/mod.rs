@@ -1,0 +1,276 @@
+//! Runs one attempt of a job: a fresh scratch directory, the program in its
+//! own process group, stdout and stderr read line by line as they come,
+//! progress reported as it changes, a timeout and cancellation that end the
+//! whole group, and a verdict from what the program said and wrote — never
+//! from its exit code alone (it exits 0 when a video failed).
+pub mod command;
+pub mod notes;
+pub mod parse;
+mod process;
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Command;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::domain::Job;
+use crate::store::NewNote;
+use command::ProgramCommand;
+use notes::NoteFiles;
+use parse::{LineParser, OutputPatterns, Progress};
+
+#[derive(Clone, Debug)]
+pub struct SupervisorConfig {
+    pub command: ProgramCommand,
+    /// Each attempt gets `<scratch_root>/<job id>-<attempt>`, removed after.
+    pub scratch_root: PathBuf,
+    pub timeout: Duration,
+    /// Between SIGTERM and SIGKILL.
+    pub kill_grace: Duration,
+    pub patterns: OutputPatterns,
+    pub note_files: NoteFiles,
+}
+
+/// How an attempt ended.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    Succeeded(Vec<NewNote>),
+    /// The attempt failed; the reason is the program's own where it gave one.
+    Failed(String),
+    /// Stopped from outside (cancelled, or the node is shutting down).
+    Stopped,
+}
+
+/// Longest line kept; the rest of a longer line is dropped.
+const MAX_LINE_BYTES: usize = 16 * 1024;
+/// Lines of stderr kept to explain a crash.
+const STDERR_TAIL_LINES: usize = 20;
+/// Lines read ahead of the parser; a full buffer slows the program's writes.
+const LINE_BUFFER: usize = 256;
+
+pub struct Supervisor {
+    config: SupervisorConfig,
+}
+
+enum End {
+    Exited(ExitStatus),
+    TimedOut,
+    Stopped,
+}
+
+impl Supervisor {
+    pub fn new(config: SupervisorConfig) -> Supervisor {
+        Supervisor { config }
+    }
+
+    /// Runs `job`'s current attempt; progress changes go to `progress`.
+    pub async fn run(
+        &self,
+        job: &Job,
+        progress: mpsc::Sender<Progress>,
+        stop: CancellationToken,
+    ) -> Outcome {
+        let scratch = self
+            .config
+            .scratch_root
+            .join(format!("{}-{}", job.id, job.attempt));
+        let outcome = self.run_in(job, &scratch, progress, stop).await;
+        if let Err(error) = tokio::fs::remove_dir_all(&scratch).await {
+            if error.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(job_id = %job.id, %error, "could not remove scratch directory");
+            }
+        }
+        outcome
+    }
+
+    async fn run_in(
+        &self,
+        job: &Job,
+        scratch: &PathBuf,
+        progress: mpsc::Sender<Progress>,
+        stop: CancellationToken,
+    ) -> Outcome {
+        if let Err(error) = tokio::fs::create_dir_all(scratch).await {
+            return Outcome::Failed(format!("could not create a scratch directory: {error}"));
+        }
+        let command = &self.config.command;
+        let mut child = match Command::new(&command.program)
+            .args(command.args(job))
+            .env_clear()
+            .envs(command.env())
+            .current_dir(scratch)
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(error) => {
+                return Outcome::Failed(format!(
+                    "could not start {}: {error}",
+                    command.program.display()
+                ));
+            }
+        };
+        let pgid = Pid::from_raw(child.id().expect("a just-spawned child has a pid") as i32);
+        let (line_tx, mut lines) = mpsc::channel(LINE_BUFFER);
+        tokio::spawn(read_lines(
+            child.stdout.take().expect("piped"),
+            false,
+            line_tx.clone(),
+        ));
+        tokio::spawn(read_lines(
+            child.stderr.take().expect("piped"),
+            true,
+            line_tx,
+        ));
+
+        let mut parser = LineParser::new(self.config.patterns.clone());
+        let mut stderr_tail = VecDeque::with_capacity(STDERR_TAIL_LINES);
+        let deadline = tokio::time::sleep(self.config.timeout);
+        tokio::pin!(deadline);
+        let end = loop {
+            tokio::select! {
+                _ = stop.cancelled() => break End::Stopped,
+                _ = &mut deadline => break End::TimedOut,
+                status = child.wait() => break End::Exited(status.unwrap_or_else(|_| ExitStatus::default())),
+                Some((is_stderr, line)) = lines.recv() => {
+                    note_line(&mut parser, &mut stderr_tail, is_stderr, &line, &progress).await;
+                }
+            }
+        };
+        let grace = self.config.kill_grace;
+        match end {
+            End::Exited(_) => process::sweep(pgid, grace).await,
+            End::TimedOut | End::Stopped => process::terminate(&mut child, pgid, grace).await,
+        }
+        // The group is gone, so the pipes are closed: read what is left.
+        let drain = async {
+            while let Some((is_stderr, line)) = lines.recv().await {
+                note_line(&mut parser, &mut stderr_tail, is_stderr, &line, &progress).await;
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+
+        match end {
+            End::Stopped => Outcome::Stopped,
+            End::TimedOut => Outcome::Failed(format!(
+                "timed out after {} s; the program was stopped",
+                self.config.timeout.as_secs_f32()
+            )),
+            End::Exited(status) => self.verdict(status, parser, stderr_tail, scratch).await,
+        }
+    }
+
+    async fn verdict(
+        &self,
+        status: ExitStatus,
+        parser: LineParser,
+        stderr_tail: VecDeque<String>,
+        scratch: &PathBuf,
+    ) -> Outcome {
+        if let Some(reason) = parser.failure {
+            return Outcome::Failed(reason);
+        }
+        if !status.success() {
+            let last = stderr_tail
+                .iter()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(|l| format!(": {}", l.trim()))
+                .unwrap_or_default();
+            return Outcome::Failed(format!("the program {}{last}", describe(status)));
+        }
+        if let Some((ok, total)) = parser.summary {
+            if ok < total || total == 0 {
+                return Outcome::Failed(format!("the program processed {ok} of {total} videos"));
+            }
+        }
+        let (scratch, files) = (scratch.clone(), self.config.note_files.clone());
+        match tokio::task::spawn_blocking(move || notes::collect_notes(&scratch, &files)).await {
+            Ok(Ok(notes)) => Outcome::Succeeded(notes),
+            Ok(Err(reason)) => Outcome::Failed(reason),
+            Err(error) => Outcome::Failed(format!("reading the notes failed: {error}")),
+        }
+    }
+}
+
+async fn note_line(
+    parser: &mut LineParser,
+    stderr_tail: &mut VecDeque<String>,
+    is_stderr: bool,
+    line: &str,
+    progress: &mpsc::Sender<Progress>,
+) {
+    if is_stderr {
+        if stderr_tail.len() == STDERR_TAIL_LINES {
+            stderr_tail.pop_front();
+        }
+        stderr_tail.push_back(line.chars().take(500).collect());
+    }
+    if let Some(update) = parser.feed(line) {
+        // A closed receiver means nobody records progress any more; fine.
+        let _ = progress.send(update).await;
+    }
+}
+
+/// Reads lines as they come, each capped at `MAX_LINE_BYTES` (the rest of a
+/// longer line is skipped) and decoded leniently, since output is untrusted.
+async fn read_lines(
+    stream: impl AsyncRead + Unpin,
+    is_stderr: bool,
+    lines: mpsc::Sender<(bool, String)>,
+) {
+    let mut reader = BufReader::new(stream);
+    let mut line = Vec::with_capacity(256);
+    loop {
+        let available = match reader.fill_buf().await {
+            Ok([]) | Err(_) => break,
+            Ok(bytes) => bytes,
+        };
+        let (chunk, ends_line) = match available.iter().position(|&b| b == b'\n') {
+            Some(at) => (&available[..at], Some(at + 1)),
+            None => (available, None),
+        };
+        let room = MAX_LINE_BYTES.saturating_sub(line.len());
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let used = ends_line.unwrap_or(available.len());
+        reader.consume(used);
+        if ends_line.is_some() {
+            let text = String::from_utf8_lossy(&line)
+                .trim_end_matches('\r')
+                .to_string();
+            line.clear();
+            if lines.send((is_stderr, text)).await.is_err() {
+                return;
+            }
+        }
+    }
+    if !line.is_empty() {
+        let _ = lines
+            .send((is_stderr, String::from_utf8_lossy(&line).into_owned()))
+            .await;
+    }
+}
+
+fn describe(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(signal)) => {
+            let name = nix::sys::signal::Signal::try_from(signal)
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_else(|_| signal.to_string());
+            format!("was killed by {name}")
+        }
+        _ => "ended abnormally".into(),
+    }
+}
