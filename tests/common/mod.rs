@@ -1,0 +1,191 @@
+//! Starts the real server on 127.0.0.1:0 with its real migrations and hands
+//! out authenticated tonic clients. Each server has its own data directory
+//! (SQLite file, scratch directories), so tests run in parallel.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::metadata::MetadataValue;
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use tonic::{Request, Status};
+use videojobs::auth::Authenticator;
+use videojobs::config::{Secret, ServeConfig};
+use videojobs::proto::v1 as pb;
+use videojobs::proto::v1::job_service_client::JobServiceClient;
+use videojobs::proto::v1::note_service_client::NoteServiceClient;
+
+pub const SECRET: &str = "integration-test-secret-0123456789";
+pub const WAIT: Duration = Duration::from_secs(30);
+
+pub struct TestServer {
+    pub addr: std::net::SocketAddr,
+    pub data_dir: PathBuf,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// The embedded default, tuned for tests: the stand-in with short stage
+/// delays, quick retries, a short kill grace.
+pub fn test_config(data_dir: &Path) -> ServeConfig {
+    let mut config = ServeConfig::embedded(data_dir.to_path_buf());
+    config.jwt_secret = Some(Secret::new(SECRET));
+    config.concurrency = 2;
+    config.retry.base_delay = Duration::from_millis(50);
+    config.retry.max_delay = Duration::from_millis(200);
+    let supervisor = &mut config.supervisor;
+    supervisor.command.program = PathBuf::from(env!("CARGO_BIN_EXE_study-buddy-standin"));
+    let state_dir = data_dir.join("standin-state").display().to_string();
+    supervisor.command.leading_args = vec!["--stage-delay-ms".into(), "30".into(), "--state-dir".into(), state_dir];
+    supervisor.timeout = Duration::from_secs(20);
+    supervisor.kill_grace = Duration::from_millis(500);
+    config
+}
+
+impl TestServer {
+    pub async fn start(configure: impl FnOnce(&mut ServeConfig)) -> (TestServer, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let server = TestServer::start_in(dir.path(), configure).await;
+        (server, dir)
+    }
+
+    pub async fn start_in(data_dir: &Path, configure: impl FnOnce(&mut ServeConfig)) -> TestServer {
+        let mut config = test_config(data_dir);
+        configure(&mut config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(videojobs::app::run(config, listener, async move {
+            let _ = rx.await;
+        }));
+        TestServer { addr, data_dir: data_dir.to_path_buf(), shutdown: Some(tx), handle: Some(handle) }
+    }
+
+    /// Shuts down gracefully and waits until the server has stopped.
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.take().unwrap().send(());
+        self.handle.take().unwrap().await.unwrap().unwrap();
+    }
+
+    pub fn token(&self, user: &str) -> String {
+        Authenticator::new(&Secret::new(SECRET)).issue(user, Duration::from_secs(600)).unwrap()
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr)).unwrap().connect().await.unwrap()
+    }
+
+    pub async fn jobs(&self, user: &str) -> JobServiceClient<InterceptedService<Channel, Bearer>> {
+        JobServiceClient::with_interceptor(self.channel().await, Bearer::new(&self.token(user)))
+    }
+
+    pub async fn notes(&self, user: &str) -> NoteServiceClient<InterceptedService<Channel, Bearer>> {
+        NoteServiceClient::with_interceptor(self.channel().await, Bearer::new(&self.token(user)))
+    }
+}
+
+/// Adds `authorization: Bearer <token>` to every call.
+#[derive(Clone)]
+pub struct Bearer(MetadataValue<tonic::metadata::Ascii>);
+
+impl Bearer {
+    pub fn new(token: &str) -> Bearer {
+        Bearer(format!("Bearer {token}").parse().unwrap())
+    }
+}
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        request.metadata_mut().insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+pub fn url(video_id: &str) -> String {
+    assert_eq!(video_id.len(), 11, "a video id has 11 characters");
+    format!("https://youtu.be/{video_id}")
+}
+
+pub fn submit(video_id: &str) -> pb::SubmitVideoRequest {
+    pb::SubmitVideoRequest { url: url(video_id), subject: "Physics".into(), assessments: None, priority: 0 }
+}
+
+pub fn state(job: &pb::Job) -> pb::JobState {
+    pb::JobState::try_from(job.state).unwrap()
+}
+
+pub fn kind(event: &pb::JobEvent) -> pb::JobEventType {
+    pb::JobEventType::try_from(event.r#type).unwrap()
+}
+
+pub fn is_final(state: pb::JobState) -> bool {
+    matches!(state, pb::JobState::Completed | pb::JobState::Failed | pb::JobState::Cancelled)
+}
+
+/// Reads `stream` until `job_id` reaches a final state; returns its events.
+pub async fn events_until_final(stream: &mut tonic::Streaming<pb::JobEvent>, job_id: &str) -> Vec<pb::JobEvent> {
+    let mut seen = Vec::new();
+    tokio::time::timeout(WAIT, async {
+        while let Some(event) = stream.message().await.unwrap() {
+            let done = event.job_id == job_id && is_final(state(event.job.as_ref().unwrap())) && kind(&event) != pb::JobEventType::Snapshot;
+            seen.push(event);
+            if done {
+                return;
+            }
+        }
+        panic!("stream ended early");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("job {job_id} did not finish; saw {:#?}", seen.iter().map(|e| (kind(e), e.job.as_ref().unwrap().stage.clone())).collect::<Vec<_>>()));
+    seen
+}
+
+/// Watches one job until it ends and returns its final snapshot.
+pub async fn wait_final(client: &mut JobServiceClient<InterceptedService<Channel, Bearer>>, job_id: &str) -> pb::Job {
+    let mut stream = client.watch_jobs(pb::WatchJobsRequest { job_ids: vec![job_id.into()] }).await.unwrap().into_inner();
+    tokio::time::timeout(WAIT, async {
+        while let Some(event) = stream.message().await.unwrap() {
+            let job = event.job.unwrap();
+            if is_final(state(&job)) {
+                return job;
+            }
+        }
+        panic!("stream ended early");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("job {job_id} did not finish in time"))
+}
+
+/// Live (non-zombie) processes whose working directory is under `dir`: the
+/// program and anything it started run in a scratch directory there.
+pub fn processes_under(dir: &Path) -> Vec<u32> {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(cwd) = std::fs::read_link(entry.path().join("cwd")) else { continue };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let zombie = stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z'));
+        if cwd.starts_with(&dir) && !zombie {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Waits up to `within` for no process to be left under `dir`.
+pub async fn assert_no_processes_under(dir: &Path, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let left = processes_under(dir);
+        if left.is_empty() {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "processes survived: {left:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
