@@ -1,0 +1,93 @@
+//! The program misbehaving: hanging, starting children, leaving them behind,
+//! crashing, flooding its output, writing nothing or garbage. Each ends in a
+//! clear state and leaves no process behind.
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use videojobs::proto::v1 as pb;
+
+async fn run_to_end(video_id: &str, configure: impl FnOnce(&mut videojobs::config::ServeConfig)) -> (pb::Job, tempfile::TempDir) {
+    let (server, dir) = TestServer::start(|c| {
+        c.retry.max_attempts = 1;
+        configure(c);
+    })
+    .await;
+    let mut jobs = server.jobs("alice").await;
+    let job = jobs.submit_video(submit(video_id)).await.unwrap().into_inner();
+    let job = wait_final(&mut jobs, &job.id).await;
+    assert_no_processes_under(dir.path(), Duration::from_secs(3)).await;
+    server.stop().await;
+    (job, dir)
+}
+
+#[tokio::test]
+async fn a_hanging_program_times_out_and_is_killed() {
+    let (job, _dir) = run_to_end("hang0000001", |c| c.supervisor.timeout = Duration::from_millis(800)).await;
+    assert_eq!(state(&job), pb::JobState::Failed);
+    assert!(job.error.contains("timed out after 0.8 s"), "{}", job.error);
+}
+
+#[tokio::test]
+async fn cancel_kills_the_program_and_every_child_it_started() {
+    let (server, dir) = TestServer::start(|_| {}).await;
+    let mut jobs = server.jobs("alice").await;
+    let job = jobs.submit_video(submit("kids0000001")).await.unwrap().into_inner();
+    // The stand-in starts two `sleep 300` children, then hangs: wait for all three.
+    tokio::time::timeout(WAIT, async {
+        while processes_under(dir.path()).len() < 3 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the program and its two children start");
+    let cancelled = jobs.cancel_job(pb::CancelJobRequest { job_id: job.id.clone() }).await.unwrap().into_inner();
+    assert_eq!(state(&cancelled), pb::JobState::Cancelled);
+    assert_no_processes_under(dir.path(), Duration::from_secs(3)).await;
+    let after = jobs.get_job(pb::GetJobRequest { job_id: job.id }).await.unwrap().into_inner();
+    assert_eq!(state(&after), pb::JobState::Cancelled, "the killed attempt does not overwrite the cancel");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn children_left_behind_by_a_program_that_exited_are_ended() {
+    let (job, _dir) = run_to_end("orphan00001", |_| {}).await;
+    assert_eq!(state(&job), pb::JobState::Completed, "{}", job.error);
+}
+
+#[tokio::test]
+async fn a_crash_fails_with_the_exit_status_and_its_last_words() {
+    let (job, _dir) = run_to_end("crash000001", |_| {}).await;
+    assert_eq!(state(&job), pb::JobState::Failed);
+    assert!(job.error.contains("exited with status 1"), "{}", job.error);
+    assert!(job.error.contains("RuntimeError: model returned no content"), "{}", job.error);
+}
+
+#[tokio::test]
+async fn a_flood_of_output_and_a_megabyte_line_do_not_stop_the_job() {
+    let (job, _dir) = run_to_end("flood000001", |_| {}).await;
+    assert_eq!(state(&job), pb::JobState::Completed, "{}", job.error);
+    assert_eq!(job.note_ids.len(), 2);
+}
+
+#[tokio::test]
+async fn claiming_success_without_writing_notes_is_a_failure() {
+    let (job, _dir) = run_to_end("empty000001", |_| {}).await;
+    assert_eq!(state(&job), pb::JobState::Failed);
+    assert_eq!(job.error, "the program reported success but wrote no notes file");
+}
+
+#[tokio::test]
+async fn notes_that_are_not_text_are_refused() {
+    let (job, _dir) = run_to_end("garb0000001", |_| {}).await;
+    assert_eq!(state(&job), pb::JobState::Failed);
+    assert!(job.error.contains("is not UTF-8 text"), "{}", job.error);
+}
+
+#[tokio::test]
+async fn a_program_that_cannot_start_fails_the_job_with_the_reason() {
+    let (job, _dir) = run_to_end("dQw4w9WgXcQ", |c| c.supervisor.command.program = "/nonexistent/youtube-study-buddy".into()).await;
+    assert_eq!(state(&job), pb::JobState::Failed);
+    assert!(job.error.contains("could not start /nonexistent/youtube-study-buddy"), "{}", job.error);
+}
