@@ -42,6 +42,7 @@ pub async fn run(
             config.data_dir.display()
         )
     })?;
+    ensure_program_exists(&config.supervisor.command.program)?;
     let secret = Authenticator::secret_from(config.jwt_secret.as_ref(), &config.data_dir)?;
     let auth = Authenticator::new(&secret);
     let pool_size = (config.concurrency as u32 + 8).min(64);
@@ -123,6 +124,22 @@ pub async fn run(
     }
     store.close().await?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Fails start-up with a clear message rather than failing every job later.
+fn ensure_program_exists(program: &std::path::Path) -> anyhow::Result<()> {
+    let found = if program.components().count() > 1 {
+        program.is_file()
+    } else {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
+    };
+    anyhow::ensure!(
+        found,
+        "the note-making program {} was not found; build the bundled stand-in with `cargo build --bins` or set VIDEOJOBS_CLI",
+        program.display()
+    );
     Ok(())
 }
 

@@ -75,6 +75,17 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Print a bearer token for a user, signed with the configured secret.
     Token(TokenArgs),
+    /// Check a running server's gRPC health; exits non-zero unless SERVING.
+    Health(HealthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    #[arg(long, env = "VIDEOJOBS_ADDR", default_value = "http://127.0.0.1:50051")]
+    pub addr: String,
+    /// A service name, or empty for the server as a whole.
+    #[arg(long, default_value = "")]
+    pub service: String,
 }
 
 #[derive(Debug, Args)]

@@ -210,6 +210,9 @@ fn first_time(options: &Options, video_id: &str) -> bool {
     !seen
 }
 
+/// Starts children that outlive their parent on purpose: the failure mode
+/// the supervisor must clean up after.
+#[allow(clippy::zombie_processes)]
 fn spawn_sleepers(count: usize) {
     for _ in 0..count {
         let child = Command::new("sleep")

@@ -9,7 +9,7 @@ pub mod parse;
 mod process;
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
@@ -92,7 +92,7 @@ impl Supervisor {
     async fn run_in(
         &self,
         job: &Job,
-        scratch: &PathBuf,
+        scratch: &Path,
         progress: mpsc::Sender<Progress>,
         stop: CancellationToken,
     ) -> Outcome {
@@ -175,7 +175,7 @@ impl Supervisor {
         status: ExitStatus,
         parser: LineParser,
         stderr_tail: VecDeque<String>,
-        scratch: &PathBuf,
+        scratch: &Path,
     ) -> Outcome {
         if let Some(reason) = parser.failure {
             return Outcome::Failed(reason);
@@ -194,7 +194,7 @@ impl Supervisor {
                 return Outcome::Failed(format!("the program processed {ok} of {total} videos"));
             }
         }
-        let (scratch, files) = (scratch.clone(), self.config.note_files.clone());
+        let (scratch, files) = (scratch.to_path_buf(), self.config.note_files.clone());
         match tokio::task::spawn_blocking(move || notes::collect_notes(&scratch, &files)).await {
             Ok(Ok(notes)) => Outcome::Succeeded(notes),
             Ok(Err(reason)) => Outcome::Failed(reason),

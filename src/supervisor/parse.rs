@@ -171,7 +171,7 @@ mod tests {
         let seen = feed_all(
             &mut parser,
             &[
-                &format!("{PREFIX}"),
+                PREFIX,
                 "[1/1] Processing: https://www.youtube.com/watch?v=dQw4w9WgXcQ",
                 &format!("{PREFIX}[Job 0001] Fetching transcript..."),
                 &format!("{PREFIX}✓ Notes generated (5123 chars)"),

