@@ -34,14 +34,21 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn check_health(addr: &str, service: &str) -> anyhow::Result<()> {
-    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
     let channel = tonic::transport::Endpoint::from_shared(addr.to_string())?
         .connect_timeout(Duration::from_secs(3))
         .timeout(Duration::from_secs(3))
         .connect()
         .await
         .with_context(|| format!("cannot reach {addr}"))?;
-    let response = HealthClient::new(channel).check(HealthCheckRequest { service: service.into() }).await?.into_inner();
+    let response = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: service.into(),
+        })
+        .await?
+        .into_inner();
     let status = ServingStatus::try_from(response.status).unwrap_or(ServingStatus::Unknown);
     println!("{}", status.as_str_name());
     anyhow::ensure!(status == ServingStatus::Serving, "not serving");

@@ -8,14 +8,21 @@ use std::time::Duration;
 use common::*;
 use videojobs::proto::v1 as pb;
 
-async fn run_to_end(video_id: &str, configure: impl FnOnce(&mut videojobs::config::ServeConfig)) -> (pb::Job, tempfile::TempDir) {
+async fn run_to_end(
+    video_id: &str,
+    configure: impl FnOnce(&mut videojobs::config::ServeConfig),
+) -> (pb::Job, tempfile::TempDir) {
     let (server, dir) = TestServer::start(|c| {
         c.retry.max_attempts = 1;
         configure(c);
     })
     .await;
     let mut jobs = server.jobs("alice").await;
-    let job = jobs.submit_video(submit(video_id)).await.unwrap().into_inner();
+    let job = jobs
+        .submit_video(submit(video_id))
+        .await
+        .unwrap()
+        .into_inner();
     let job = wait_final(&mut jobs, &job.id).await;
     assert_no_processes_under(dir.path(), Duration::from_secs(3)).await;
     server.stop().await;
@@ -24,7 +31,10 @@ async fn run_to_end(video_id: &str, configure: impl FnOnce(&mut videojobs::confi
 
 #[tokio::test]
 async fn a_hanging_program_times_out_and_is_killed() {
-    let (job, _dir) = run_to_end("hang0000001", |c| c.supervisor.timeout = Duration::from_millis(800)).await;
+    let (job, _dir) = run_to_end("hang0000001", |c| {
+        c.supervisor.timeout = Duration::from_millis(800)
+    })
+    .await;
     assert_eq!(state(&job), pb::JobState::Failed);
     assert!(job.error.contains("timed out after 0.8 s"), "{}", job.error);
 }
@@ -33,7 +43,11 @@ async fn a_hanging_program_times_out_and_is_killed() {
 async fn cancel_kills_the_program_and_every_child_it_started() {
     let (server, dir) = TestServer::start(|_| {}).await;
     let mut jobs = server.jobs("alice").await;
-    let job = jobs.submit_video(submit("kids0000001")).await.unwrap().into_inner();
+    let job = jobs
+        .submit_video(submit("kids0000001"))
+        .await
+        .unwrap()
+        .into_inner();
     // The stand-in starts two `sleep 300` children, then hangs: wait for all three.
     tokio::time::timeout(WAIT, async {
         while processes_under(dir.path()).len() < 3 {
@@ -42,11 +56,25 @@ async fn cancel_kills_the_program_and_every_child_it_started() {
     })
     .await
     .expect("the program and its two children start");
-    let cancelled = jobs.cancel_job(pb::CancelJobRequest { job_id: job.id.clone() }).await.unwrap().into_inner();
+    let cancelled = jobs
+        .cancel_job(pb::CancelJobRequest {
+            job_id: job.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(state(&cancelled), pb::JobState::Cancelled);
     assert_no_processes_under(dir.path(), Duration::from_secs(3)).await;
-    let after = jobs.get_job(pb::GetJobRequest { job_id: job.id }).await.unwrap().into_inner();
-    assert_eq!(state(&after), pb::JobState::Cancelled, "the killed attempt does not overwrite the cancel");
+    let after = jobs
+        .get_job(pb::GetJobRequest { job_id: job.id })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        state(&after),
+        pb::JobState::Cancelled,
+        "the killed attempt does not overwrite the cancel"
+    );
     server.stop().await;
 }
 
@@ -61,7 +89,12 @@ async fn a_crash_fails_with_the_exit_status_and_its_last_words() {
     let (job, _dir) = run_to_end("crash000001", |_| {}).await;
     assert_eq!(state(&job), pb::JobState::Failed);
     assert!(job.error.contains("exited with status 1"), "{}", job.error);
-    assert!(job.error.contains("RuntimeError: model returned no content"), "{}", job.error);
+    assert!(
+        job.error
+            .contains("RuntimeError: model returned no content"),
+        "{}",
+        job.error
+    );
 }
 
 #[tokio::test]
@@ -75,7 +108,10 @@ async fn a_flood_of_output_and_a_megabyte_line_do_not_stop_the_job() {
 async fn claiming_success_without_writing_notes_is_a_failure() {
     let (job, _dir) = run_to_end("empty000001", |_| {}).await;
     assert_eq!(state(&job), pb::JobState::Failed);
-    assert_eq!(job.error, "the program reported success but wrote no notes file");
+    assert_eq!(
+        job.error,
+        "the program reported success but wrote no notes file"
+    );
 }
 
 #[tokio::test]
@@ -87,7 +123,15 @@ async fn notes_that_are_not_text_are_refused() {
 
 #[tokio::test]
 async fn a_program_that_cannot_start_fails_the_job_with_the_reason() {
-    let (job, _dir) = run_to_end("dQw4w9WgXcQ", |c| c.supervisor.command.program = "/nonexistent/youtube-study-buddy".into()).await;
+    let (job, _dir) = run_to_end("dQw4w9WgXcQ", |c| {
+        c.supervisor.command.program = "/nonexistent/youtube-study-buddy".into()
+    })
+    .await;
     assert_eq!(state(&job), pb::JobState::Failed);
-    assert!(job.error.contains("could not start /nonexistent/youtube-study-buddy"), "{}", job.error);
+    assert!(
+        job.error
+            .contains("could not start /nonexistent/youtube-study-buddy"),
+        "{}",
+        job.error
+    );
 }
