@@ -123,15 +123,36 @@ async fn notes_that_are_not_text_are_refused() {
 
 #[tokio::test]
 async fn a_program_that_cannot_start_fails_the_job_with_the_reason() {
+    let program = tempfile::NamedTempFile::new().unwrap();
+    let path = program.path().to_path_buf();
     let (job, _dir) = run_to_end("dQw4w9WgXcQ", |c| {
-        c.supervisor.command.program = "/nonexistent/youtube-study-buddy".into()
+        c.supervisor.command.program = path.clone()
     })
     .await;
     assert_eq!(state(&job), pb::JobState::Failed);
     assert!(
-        job.error
-            .contains("could not start /nonexistent/youtube-study-buddy"),
+        job.error.starts_with(&format!(
+            "could not start {}: Permission denied",
+            path.display()
+        )),
         "{}",
         job.error
+    );
+}
+
+#[tokio::test]
+async fn a_missing_program_stops_start_up_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    config.supervisor.command.program = "/nonexistent/youtube-study-buddy".into();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let error = videojobs::app::run(config, listener, std::future::pending())
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("/nonexistent/youtube-study-buddy was not found"),
+        "{error}"
     );
 }
