@@ -36,19 +36,13 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.supervisor.scratch_root).with_context(|| {
-        format!(
-            "cannot create the data directory {}",
-            config.data_dir.display()
-        )
-    })?;
+    std::fs::create_dir_all(&config.supervisor.scratch_root)
+        .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
     ensure_program_exists(&config.supervisor.command.program)?;
     let secret = Authenticator::secret_from(config.jwt_secret.as_ref(), &config.data_dir)?;
     let auth = Authenticator::new(&secret);
     let pool_size = (config.concurrency as u32 + 8).min(64);
-    let store = Store::connect(&config.database_url, pool_size)
-        .await
-        .context("cannot open the database")?;
+    let store = Store::connect(&config.database_url, pool_size).await.context("cannot open the database")?;
 
     let runner = Arc::new(JobRunner {
         store: store.clone(),
@@ -67,9 +61,7 @@ pub async fn run(
 
     let (health, health_service) = tonic_health::server::health_reporter();
     for service in [JOB_SERVICE, NOTE_SERVICE, ""] {
-        health
-            .set_service_status(service, ServingStatus::Serving)
-            .await;
+        health.set_service_status(service, ServingStatus::Serving).await;
     }
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
@@ -79,13 +71,8 @@ pub async fn run(
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    let job_api = JobApi {
-        runner: Arc::clone(&runner),
-        shutdown: root.clone(),
-    };
-    let note_api = NoteApi {
-        store: store.clone(),
-    };
+    let job_api = JobApi { runner: Arc::clone(&runner), shutdown: root.clone() };
+    let note_api = NoteApi { store: store.clone() };
     let (job_auth, note_auth) = (auth.clone(), auth);
 
     let stopping = root.clone();
@@ -94,9 +81,7 @@ pub async fn run(
         shutdown.await;
         tracing::info!("shutting down: no new jobs, ending watch streams");
         for service in [JOB_SERVICE, NOTE_SERVICE, ""] {
-            health_on_stop
-                .set_service_status(service, ServingStatus::NotServing)
-                .await;
+            health_on_stop.set_service_status(service, ServingStatus::NotServing).await;
         }
         stopping.cancel();
     };
@@ -105,21 +90,14 @@ pub async fn run(
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(JobServiceServer::with_interceptor(job_api, move |r| {
-            job_auth.intercept(r)
-        }))
-        .add_service(NoteServiceServer::with_interceptor(note_api, move |r| {
-            note_auth.intercept(r)
-        }))
+        .add_service(JobServiceServer::with_interceptor(job_api, move |r| job_auth.intercept(r)))
+        .add_service(NoteServiceServer::with_interceptor(note_api, move |r| note_auth.intercept(r)))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), on_shutdown)
         .await?;
 
     root.cancel();
     tracker.close();
-    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await.is_err() {
         tracing::warn!("workers did not stop in time; their jobs resume at the next start");
     }
     store.close().await?;
@@ -152,11 +130,7 @@ async fn resume_waiting_jobs(runner: &JobRunner) -> anyhow::Result<()> {
         runner.enqueue(job, *run_after).await?;
     }
     if !waiting.is_empty() {
-        tracing::info!(
-            waiting = waiting.len(),
-            interrupted,
-            "resumed jobs from the database"
-        );
+        tracing::info!(waiting = waiting.len(), interrupted, "resumed jobs from the database");
     }
     Ok(())
 }

@@ -49,10 +49,7 @@ impl Authenticator {
     /// `serve` and `token` agree. There is no way to run without one.
     pub fn secret_from(configured: Option<&Secret>, data_dir: &Path) -> anyhow::Result<Secret> {
         if let Some(secret) = configured {
-            anyhow::ensure!(
-                secret.expose().len() >= 16,
-                "VIDEOJOBS_JWT_SECRET must be at least 16 characters"
-            );
+            anyhow::ensure!(secret.expose().len() >= 16, "VIDEOJOBS_JWT_SECRET must be at least 16 characters");
             return Ok(secret.clone());
         }
         let path = data_dir.join(SECRET_FILE);
@@ -60,72 +57,46 @@ impl Authenticator {
             return Ok(Secret::new(text.trim()));
         }
         std::fs::create_dir_all(data_dir)?;
-        let secret: String = (0..32)
-            .map(|_| format!("{:02x}", rand::random::<u8>()))
-            .collect();
+        let secret: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)?;
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
         file.write_all(secret.as_bytes())?;
         Ok(Secret::new(secret))
     }
 
     pub fn issue(&self, user_id: &str, ttl: Duration) -> anyhow::Result<String> {
-        anyhow::ensure!(
-            valid_user_id(user_id),
-            "a user id is 1 to {MAX_USER_ID_LEN} printable characters"
-        );
+        anyhow::ensure!(valid_user_id(user_id), "a user id is 1 to {MAX_USER_ID_LEN} printable characters");
         let now = jsonwebtoken::get_current_timestamp();
-        let claims = Claims {
-            sub: user_id.to_string(),
-            iat: now,
-            exp: now + ttl.as_secs(),
-        };
-        Ok(jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &self.encoding,
-        )?)
+        let claims = Claims { sub: user_id.to_string(), iat: now, exp: now + ttl.as_secs() };
+        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }
 
     pub fn verify(&self, token: &str) -> Result<Caller, Status> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(
-            |error| {
-                use jsonwebtoken::errors::ErrorKind;
-                match error.kind() {
-                    ErrorKind::ExpiredSignature => Status::unauthenticated("token expired"),
-                    ErrorKind::InvalidSignature => {
-                        Status::unauthenticated("token signature is invalid")
-                    }
-                    _ => Status::unauthenticated("token is malformed"),
-                }
-            },
-        )?;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(|error| {
+            use jsonwebtoken::errors::ErrorKind;
+            match error.kind() {
+                ErrorKind::ExpiredSignature => Status::unauthenticated("token expired"),
+                ErrorKind::InvalidSignature => Status::unauthenticated("token signature is invalid"),
+                _ => Status::unauthenticated("token is malformed"),
+            }
+        })?;
         if !valid_user_id(&data.claims.sub) {
-            return Err(Status::unauthenticated(
-                "token subject is not a valid user id",
-            ));
+            return Err(Status::unauthenticated("token subject is not a valid user id"));
         }
-        Ok(Caller {
-            user_id: data.claims.sub,
-        })
+        Ok(Caller { user_id: data.claims.sub })
     }
 
     /// The tonic interceptor: checks the bearer token, records the caller.
     pub fn intercept(&self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        let header = request.metadata().get("authorization").ok_or_else(|| {
-            Status::unauthenticated("missing `authorization: Bearer <token>` metadata")
-        })?;
-        let value = header
-            .to_str()
-            .map_err(|_| Status::unauthenticated("authorization metadata is not text"))?;
+        let header = request
+            .metadata()
+            .get("authorization")
+            .ok_or_else(|| Status::unauthenticated("missing `authorization: Bearer <token>` metadata"))?;
+        let value = header.to_str().map_err(|_| Status::unauthenticated("authorization metadata is not text"))?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
@@ -142,11 +113,7 @@ fn valid_user_id(id: &str) -> bool {
 
 /// The caller the interceptor recorded.
 pub fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
-    request
-        .extensions()
-        .get::<Caller>()
-        .cloned()
-        .ok_or_else(|| Status::unauthenticated("no verified caller"))
+    request.extensions().get::<Caller>().cloned().ok_or_else(|| Status::unauthenticated("no verified caller"))
 }
 
 #[cfg(test)]
@@ -159,22 +126,11 @@ mod tests {
         let token = auth.issue("alice", Duration::from_secs(60)).unwrap();
         assert_eq!(auth.verify(&token).unwrap().user_id, "alice");
         let other = Authenticator::new(&Secret::new("another-secret-0123"));
-        assert_eq!(
-            other.verify(&token).unwrap_err().code(),
-            tonic::Code::Unauthenticated
-        );
+        assert_eq!(other.verify(&token).unwrap_err().code(), tonic::Code::Unauthenticated);
         let now = jsonwebtoken::get_current_timestamp();
-        let old = Claims {
-            sub: "alice".into(),
-            iat: now - 100,
-            exp: now - 60,
-        };
-        let expired =
-            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &old, &auth.encoding).unwrap();
-        assert_eq!(
-            auth.verify(&expired).unwrap_err().message(),
-            "token expired"
-        );
+        let old = Claims { sub: "alice".into(), iat: now - 100, exp: now - 60 };
+        let expired = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &old, &auth.encoding).unwrap();
+        assert_eq!(auth.verify(&expired).unwrap_err().message(), "token expired");
         assert!(auth.issue("", Duration::from_secs(1)).is_err());
     }
 

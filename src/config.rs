@@ -51,21 +51,12 @@ impl std::str::FromStr for Secret {
 }
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "videojobs",
-    version,
-    about = "YouTube videos in, study notes out, every step streamed over gRPC."
-)]
+#[command(name = "videojobs", version, about = "YouTube videos in, study notes out, every step streamed over gRPC.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// `human` or `json`.
-    #[arg(
-        long,
-        global = true,
-        env = "VIDEOJOBS_LOG_FORMAT",
-        default_value = "human"
-    )]
+    #[arg(long, global = true, env = "VIDEOJOBS_LOG_FORMAT", default_value = "human")]
     pub log_format: String,
 }
 
@@ -217,14 +208,8 @@ impl ServeArgs {
         let supervisor = &mut config.supervisor;
         if let Some(cli) = self.cli {
             let mut words = cli.split_whitespace().map(String::from);
-            let program = words
-                .next()
-                .ok_or_else(|| anyhow::anyhow!("VIDEOJOBS_CLI is empty"))?;
-            supervisor.command.program = if program == STANDIN_PROGRAM {
-                standin_path()
-            } else {
-                program.into()
-            };
+            let program = words.next().ok_or_else(|| anyhow::anyhow!("VIDEOJOBS_CLI is empty"))?;
+            supervisor.command.program = if program == STANDIN_PROGRAM { standin_path() } else { program.into() };
             supervisor.command.leading_args = words.collect();
         }
         supervisor.command.project_dir = self.python_cli_path;
@@ -233,18 +218,12 @@ impl ServeArgs {
         supervisor.timeout = Duration::from_millis(self.job_timeout_ms);
         supervisor.kill_grace = Duration::from_millis(self.kill_grace_ms);
         if !self.progress_patterns.is_empty() {
-            supervisor.patterns.item_started = self
-                .progress_patterns
-                .iter()
-                .map(|p| compile_progress(p))
-                .collect::<anyhow::Result<_>>()?;
+            supervisor.patterns.item_started =
+                self.progress_patterns.iter().map(|p| compile_progress(p)).collect::<anyhow::Result<_>>()?;
         }
         if !self.stage_patterns.is_empty() {
-            supervisor.patterns.stages = self
-                .stage_patterns
-                .iter()
-                .map(|p| parse_stage(p))
-                .collect::<anyhow::Result<_>>()?;
+            supervisor.patterns.stages =
+                self.stage_patterns.iter().map(|p| parse_stage(p)).collect::<anyhow::Result<_>>()?;
         }
         Ok(config)
     }
@@ -266,22 +245,12 @@ fn parse_stage(spec: &str) -> anyhow::Result<StagePattern> {
     let (percent, rest) = spec.split_once(':').ok_or_else(bad)?;
     let (stage, pattern) = rest.split_once('=').ok_or_else(bad)?;
     let percent: u32 = percent.trim().parse().map_err(|_| bad())?;
-    anyhow::ensure!(
-        percent <= 99,
-        "stage percent must be at most 99 in {spec:?}"
-    );
-    Ok(StagePattern {
-        regex: regex::Regex::new(pattern)?,
-        stage: stage.trim().into(),
-        percent,
-    })
+    anyhow::ensure!(percent <= 99, "stage percent must be at most 99 in {spec:?}");
+    Ok(StagePattern { regex: regex::Regex::new(pattern)?, stage: stage.trim().into(), percent })
 }
 
 pub fn sqlite_url(data_dir: &std::path::Path) -> String {
-    format!(
-        "sqlite://{}?mode=rwc",
-        data_dir.join("videojobs.sqlite3").display()
-    )
+    format!("sqlite://{}?mode=rwc", data_dir.join("videojobs.sqlite3").display())
 }
 
 /// The stand-in installed beside this binary (as cargo and the Dockerfile do).
@@ -291,12 +260,7 @@ pub fn standin_path() -> PathBuf {
         .and_then(|exe| {
             // Test binaries live one level down, in target/<profile>/deps.
             let dir = exe.parent()?;
-            [
-                dir.join(STANDIN_PROGRAM),
-                dir.parent()?.join(STANDIN_PROGRAM),
-            ]
-            .into_iter()
-            .find(|p| p.exists())
+            [dir.join(STANDIN_PROGRAM), dir.parent()?.join(STANDIN_PROGRAM)].into_iter().find(|p| p.exists())
         })
         .unwrap_or_else(|| PathBuf::from(STANDIN_PROGRAM))
 }
@@ -317,9 +281,7 @@ mod tests {
         ]);
         let printed = format!("{args:?}");
         assert!(!printed.contains("very-secret"), "{printed}");
-        let Command::Serve(serve) = args.command else {
-            panic!("serve")
-        };
+        let Command::Serve(serve) = args.command else { panic!("serve") };
         let config = serve.into_config().unwrap();
         assert!(!format!("{config:?}").contains("very-secret"));
     }
@@ -334,15 +296,10 @@ mod tests {
             "--stage-pattern",
             "40:thinking=Thinking",
         ]);
-        let Command::Serve(serve) = args.command else {
-            panic!("serve")
-        };
+        let Command::Serve(serve) = args.command else { panic!("serve") };
         let config = serve.into_config().unwrap();
         assert_eq!(config.supervisor.command.program, PathBuf::from("uv"));
-        assert_eq!(
-            config.supervisor.command.leading_args,
-            ["run", "youtube-study-buddy"]
-        );
+        assert_eq!(config.supervisor.command.leading_args, ["run", "youtube-study-buddy"]);
         assert_eq!(config.supervisor.patterns.stages[0].stage, "thinking");
         assert!(compile_progress(r"(?P<current>\d+)").is_err());
         assert!(parse_stage("nope").is_err());

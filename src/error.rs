@@ -7,10 +7,7 @@ use tonic::{Code, Status};
 pub enum Error {
     /// The request is malformed; `field` names what was wrong.
     #[error("{field}: {message}")]
-    InvalidArgument {
-        field: &'static str,
-        message: String,
-    },
+    InvalidArgument { field: &'static str, message: String },
     /// No such thing for this caller (also when it belongs to someone else).
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -22,6 +19,9 @@ pub enum Error {
     ResourceExhausted(String),
     #[error("{0}")]
     Unauthenticated(String),
+    /// A backing service (the queue) cannot be reached; try again.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("database error")]
     Database(#[from] sea_orm::DbErr),
     #[error("internal error")]
@@ -32,10 +32,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        Error::InvalidArgument {
-            field,
-            message: message.into(),
-        }
+        Error::InvalidArgument { field, message: message.into() }
     }
 }
 
@@ -48,6 +45,7 @@ impl From<Error> for Status {
             Error::FailedPrecondition(_) => Status::new(Code::FailedPrecondition, message),
             Error::ResourceExhausted(_) => Status::new(Code::ResourceExhausted, message),
             Error::Unauthenticated(_) => Status::new(Code::Unauthenticated, message),
+            Error::Unavailable(_) => Status::new(Code::Unavailable, message),
             Error::Database(source) => {
                 tracing::error!(error = %source, "database error");
                 Status::internal("internal error")

@@ -17,15 +17,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => {
             let listen = args.listen;
             let config = args.into_config()?;
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .with_context(|| format!("cannot listen on {listen}"))?;
+            let listener =
+                tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
             videojobs::app::run(config, listener, shutdown_signal()).await
         }
         Command::Token(args) => {
             let secret = Authenticator::secret_from(args.jwt_secret.as_ref(), &args.data_dir)?;
-            let token = Authenticator::new(&secret)
-                .issue(&args.user, Duration::from_secs(args.ttl_secs))?;
+            let token = Authenticator::new(&secret).issue(&args.user, Duration::from_secs(args.ttl_secs))?;
             println!("{token}");
             Ok(())
         }
@@ -34,21 +32,14 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn check_health(addr: &str, service: &str) -> anyhow::Result<()> {
-    use tonic_health::pb::{
-        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-    };
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
     let channel = tonic::transport::Endpoint::from_shared(addr.to_string())?
         .connect_timeout(Duration::from_secs(3))
         .timeout(Duration::from_secs(3))
         .connect()
         .await
         .with_context(|| format!("cannot reach {addr}"))?;
-    let response = HealthClient::new(channel)
-        .check(HealthCheckRequest {
-            service: service.into(),
-        })
-        .await?
-        .into_inner();
+    let response = HealthClient::new(channel).check(HealthCheckRequest { service: service.into() }).await?.into_inner();
     let status = ServingStatus::try_from(response.status).unwrap_or(ServingStatus::Unknown);
     println!("{}", status.as_str_name());
     anyhow::ensure!(status == ServingStatus::Serving, "not serving");
@@ -56,11 +47,8 @@ async fn check_health(addr: &str, service: &str) -> anyhow::Result<()> {
 }
 
 fn init_tracing(format: &str) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -70,8 +58,8 @@ fn init_tracing(format: &str) {
 
 /// SIGINT or SIGTERM.
 async fn shutdown_signal() {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}

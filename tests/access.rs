@@ -13,95 +13,30 @@ async fn another_users_job_is_not_found_and_its_events_never_reach_them() {
     let (server, _dir) = TestServer::start(|_| {}).await;
     let mut alice = server.jobs("alice").await;
     let mut bob = server.jobs("bob").await;
-    let mut bobs_stream = bob
-        .watch_jobs(pb::WatchJobsRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    let job = alice
-        .submit_video(submit("dQw4w9WgXcQ"))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut bobs_stream = bob.watch_jobs(pb::WatchJobsRequest::default()).await.unwrap().into_inner();
+    let job = alice.submit_video(submit("dQw4w9WgXcQ")).await.unwrap().into_inner();
     let id = job.id.clone();
 
+    assert_eq!(bob.get_job(pb::GetJobRequest { job_id: id.clone() }).await.unwrap_err().code(), Code::NotFound);
+    assert_eq!(bob.cancel_job(pb::CancelJobRequest { job_id: id.clone() }).await.unwrap_err().code(), Code::NotFound);
+    assert_eq!(bob.retry_job(pb::RetryJobRequest { job_id: id.clone() }).await.unwrap_err().code(), Code::NotFound);
+    assert_eq!(bob.delete_job(pb::DeleteJobRequest { job_id: id.clone() }).await.unwrap_err().code(), Code::NotFound);
     assert_eq!(
-        bob.get_job(pb::GetJobRequest { job_id: id.clone() })
-            .await
-            .unwrap_err()
-            .code(),
+        bob.watch_jobs(pb::WatchJobsRequest { job_ids: vec![id.clone()] }).await.unwrap_err().code(),
         Code::NotFound
     );
-    assert_eq!(
-        bob.cancel_job(pb::CancelJobRequest { job_id: id.clone() })
-            .await
-            .unwrap_err()
-            .code(),
-        Code::NotFound
-    );
-    assert_eq!(
-        bob.retry_job(pb::RetryJobRequest { job_id: id.clone() })
-            .await
-            .unwrap_err()
-            .code(),
-        Code::NotFound
-    );
-    assert_eq!(
-        bob.delete_job(pb::DeleteJobRequest { job_id: id.clone() })
-            .await
-            .unwrap_err()
-            .code(),
-        Code::NotFound
-    );
-    assert_eq!(
-        bob.watch_jobs(pb::WatchJobsRequest {
-            job_ids: vec![id.clone()]
-        })
-        .await
-        .unwrap_err()
-        .code(),
-        Code::NotFound
-    );
-    assert!(
-        bob.list_jobs(pb::ListJobsRequest::default())
-            .await
-            .unwrap()
-            .into_inner()
-            .jobs
-            .is_empty()
-    );
+    assert!(bob.list_jobs(pb::ListJobsRequest::default()).await.unwrap().into_inner().jobs.is_empty());
 
     let done = wait_final(&mut alice, &id).await;
     assert_eq!(state(&done), pb::JobState::Completed);
     let mut bob_notes = server.notes("bob").await;
-    let note_error = bob_notes
-        .get_note(pb::GetNoteRequest {
-            note_id: done.note_ids[0].clone(),
-        })
-        .await
-        .unwrap_err();
+    let note_error = bob_notes.get_note(pb::GetNoteRequest { note_id: done.note_ids[0].clone() }).await.unwrap_err();
     assert_eq!(note_error.code(), Code::NotFound);
-    assert!(
-        bob_notes
-            .list_notes(pb::ListNotesRequest::default())
-            .await
-            .unwrap()
-            .into_inner()
-            .notes
-            .is_empty()
-    );
+    assert!(bob_notes.list_notes(pb::ListNotesRequest::default()).await.unwrap().into_inner().notes.is_empty());
 
     // Bob's stream saw none of Alice's events: the first thing on it is his own job.
-    let own = bob
-        .submit_video(submit("bobsvideo01"))
-        .await
-        .unwrap()
-        .into_inner();
-    let first = tokio::time::timeout(WAIT, bobs_stream.message())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let own = bob.submit_video(submit("bobsvideo01")).await.unwrap().into_inner();
+    let first = tokio::time::timeout(WAIT, bobs_stream.message()).await.unwrap().unwrap().unwrap();
     assert_eq!(first.job_id, own.id);
     assert_eq!(first.sequence, 1);
     server.stop().await;
@@ -111,38 +46,18 @@ async fn another_users_job_is_not_found_and_its_events_never_reach_them() {
 async fn calls_without_a_valid_token_are_unauthenticated() {
     let (server, _dir) = TestServer::start(|c| c.concurrency = 0).await;
     let mut anonymous = JobServiceClient::new(server.channel().await);
-    let status = anonymous
-        .list_jobs(pb::ListJobsRequest::default())
-        .await
-        .unwrap_err();
+    let status = anonymous.list_jobs(pb::ListJobsRequest::default()).await.unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
 
-    let forged = videojobs::auth::Authenticator::new(&videojobs::config::Secret::new(
-        "some-other-secret-123",
-    ))
-    .issue("alice", Duration::from_secs(60))
-    .unwrap();
-    let mut forger =
-        JobServiceClient::with_interceptor(server.channel().await, Bearer::new(&forged));
-    let status = forger
-        .list_jobs(pb::ListJobsRequest::default())
-        .await
-        .unwrap_err();
-    assert_eq!(
-        (status.code(), status.message()),
-        (Code::Unauthenticated, "token signature is invalid")
-    );
+    let forged = videojobs::auth::Authenticator::new(&videojobs::config::Secret::new("some-other-secret-123"))
+        .issue("alice", Duration::from_secs(60))
+        .unwrap();
+    let mut forger = JobServiceClient::with_interceptor(server.channel().await, Bearer::new(&forged));
+    let status = forger.list_jobs(pb::ListJobsRequest::default()).await.unwrap_err();
+    assert_eq!((status.code(), status.message()), (Code::Unauthenticated, "token signature is invalid"));
 
-    let mut garbage =
-        JobServiceClient::with_interceptor(server.channel().await, Bearer::new("not.a.jwt"));
-    assert_eq!(
-        garbage
-            .list_jobs(pb::ListJobsRequest::default())
-            .await
-            .unwrap_err()
-            .code(),
-        Code::Unauthenticated
-    );
+    let mut garbage = JobServiceClient::with_interceptor(server.channel().await, Bearer::new("not.a.jwt"));
+    assert_eq!(garbage.list_jobs(pb::ListJobsRequest::default()).await.unwrap_err().code(), Code::Unauthenticated);
     server.stop().await;
 }
 
@@ -152,115 +67,44 @@ async fn every_bad_input_is_refused_naming_the_field_and_nothing_is_stored() {
     let mut jobs = server.jobs("alice").await;
     let bad_submissions = [
         ("https://vimeo.com/123", "Physics", 0, "url"),
-        (
-            "https://www.youtube.com/playlist?list=PL1",
-            "Physics",
-            0,
-            "url",
-        ),
+        ("https://www.youtube.com/playlist?list=PL1", "Physics", 0, "url"),
         ("", "Physics", 0, "url"),
         ("https://youtu.be/dQw4w9WgXcQ", "../x", 0, "subject"),
         ("https://youtu.be/dQw4w9WgXcQ", "-rf", 0, "subject"),
         ("https://youtu.be/dQw4w9WgXcQ", "bell\u{7}", 0, "subject"),
-        (
-            "https://youtu.be/dQw4w9WgXcQ",
-            &"x".repeat(101),
-            0,
-            "subject",
-        ),
+        ("https://youtu.be/dQw4w9WgXcQ", &"x".repeat(101), 0, "subject"),
         ("https://youtu.be/dQw4w9WgXcQ", "Physics", 1000, "priority"),
     ];
     for (url, subject, priority, field) in bad_submissions {
-        let request = pb::SubmitVideoRequest {
-            url: url.into(),
-            subject: subject.into(),
-            assessments: None,
-            priority,
-        };
+        let request = pb::SubmitVideoRequest { url: url.into(), subject: subject.into(), assessments: None, priority };
         let status = jobs.submit_video(request).await.unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument, "{url} {subject}");
-        assert!(
-            status.message().starts_with(&format!("{field}:")),
-            "{field}: {}",
-            status.message()
-        );
+        assert!(status.message().starts_with(&format!("{field}:")), "{field}: {}", status.message());
     }
-    let oversized = pb::SubmitVideoRequest {
-        url: format!("https://youtu.be/{}", "a".repeat(5000)),
-        ..Default::default()
-    };
-    assert_eq!(
-        jobs.submit_video(oversized).await.unwrap_err().code(),
-        Code::InvalidArgument
-    );
+    let oversized =
+        pb::SubmitVideoRequest { url: format!("https://youtu.be/{}", "a".repeat(5000)), ..Default::default() };
+    assert_eq!(jobs.submit_video(oversized).await.unwrap_err().code(), Code::InvalidArgument);
 
-    let page = jobs
-        .list_jobs(pb::ListJobsRequest {
-            page_size: 5000,
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
-    assert!(
-        page.code() == Code::InvalidArgument && page.message().starts_with("page_size:"),
-        "{page:?}"
-    );
-    let token = jobs
-        .list_jobs(pb::ListJobsRequest {
-            page_token: "x".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
+    let page = jobs.list_jobs(pb::ListJobsRequest { page_size: 5000, ..Default::default() }).await.unwrap_err();
+    assert!(page.code() == Code::InvalidArgument && page.message().starts_with("page_size:"), "{page:?}");
+    let token = jobs.list_jobs(pb::ListJobsRequest { page_token: "x".into(), ..Default::default() }).await.unwrap_err();
     assert!(token.message().starts_with("page_token:"), "{token:?}");
-    let states = jobs
-        .list_jobs(pb::ListJobsRequest {
-            states: vec![42],
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
+    let states = jobs.list_jobs(pb::ListJobsRequest { states: vec![42], ..Default::default() }).await.unwrap_err();
     assert!(states.message().starts_with("states:"), "{states:?}");
     for id in ["", "not-an-id", "../../etc/passwd"] {
-        let status = jobs
-            .get_job(pb::GetJobRequest { job_id: id.into() })
-            .await
-            .unwrap_err();
-        assert!(
-            status.code() == Code::InvalidArgument && status.message().starts_with("job_id:"),
-            "{status:?}"
-        );
+        let status = jobs.get_job(pb::GetJobRequest { job_id: id.into() }).await.unwrap_err();
+        assert!(status.code() == Code::InvalidArgument && status.message().starts_with("job_id:"), "{status:?}");
     }
-    let watch = jobs
-        .watch_jobs(pb::WatchJobsRequest {
-            job_ids: vec!["nope".into()],
-        })
-        .await
-        .unwrap_err();
+    let watch = jobs.watch_jobs(pb::WatchJobsRequest { job_ids: vec!["nope".into()] }).await.unwrap_err();
     assert!(watch.message().starts_with("job_ids:"), "{watch:?}");
-    let unknown = jobs
-        .get_job(pb::GetJobRequest {
-            job_id: uuid::Uuid::now_v7().to_string(),
-        })
-        .await
-        .unwrap_err();
+    let unknown = jobs.get_job(pb::GetJobRequest { job_id: uuid::Uuid::now_v7().to_string() }).await.unwrap_err();
     assert_eq!(unknown.code(), Code::NotFound);
     let mut notes = server.notes("alice").await;
-    let note = notes
-        .get_note(pb::GetNoteRequest {
-            note_id: "zzz".into(),
-        })
-        .await
-        .unwrap_err();
+    let note = notes.get_note(pb::GetNoteRequest { note_id: "zzz".into() }).await.unwrap_err();
     assert!(note.message().starts_with("note_id:"), "{note:?}");
 
     assert!(
-        jobs.list_jobs(pb::ListJobsRequest::default())
-            .await
-            .unwrap()
-            .into_inner()
-            .jobs
-            .is_empty(),
+        jobs.list_jobs(pb::ListJobsRequest::default()).await.unwrap().into_inner().jobs.is_empty(),
         "nothing was stored"
     );
     server.stop().await;
@@ -272,22 +116,9 @@ async fn list_pages_newest_first_filters_by_state_and_delete_takes_the_notes_alo
     let mut jobs = server.jobs("alice").await;
     let mut ids = Vec::new();
     for n in 0..5 {
-        ids.push(
-            jobs.submit_video(submit(&format!("listvideo0{n}")))
-                .await
-                .unwrap()
-                .into_inner()
-                .id,
-        );
+        ids.push(jobs.submit_video(submit(&format!("listvideo0{n}"))).await.unwrap().into_inner().id);
     }
-    let first = jobs
-        .list_jobs(pb::ListJobsRequest {
-            page_size: 2,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let first = jobs.list_jobs(pb::ListJobsRequest { page_size: 2, ..Default::default() }).await.unwrap().into_inner();
     let second = jobs
         .list_jobs(pb::ListJobsRequest {
             page_size: 2,
@@ -306,61 +137,21 @@ async fn list_pages_newest_first_filters_by_state_and_delete_takes_the_notes_alo
         .await
         .unwrap()
         .into_inner();
-    let listed: Vec<String> = [first.jobs, second.jobs, third.jobs.clone()]
-        .concat()
-        .into_iter()
-        .map(|j| j.id)
-        .collect();
+    let listed: Vec<String> =
+        [first.jobs, second.jobs, third.jobs.clone()].concat().into_iter().map(|j| j.id).collect();
     assert_eq!(listed, ids.iter().rev().cloned().collect::<Vec<_>>());
     assert_eq!(third.next_page_token, "");
 
-    let cancelled = jobs
-        .cancel_job(pb::CancelJobRequest {
-            job_id: ids[0].clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let cancelled = jobs.cancel_job(pb::CancelJobRequest { job_id: ids[0].clone() }).await.unwrap().into_inner();
     assert_eq!(state(&cancelled), pb::JobState::Cancelled);
-    let only = pb::ListJobsRequest {
-        states: vec![pb::JobState::Cancelled as i32],
-        ..Default::default()
-    };
+    let only = pb::ListJobsRequest { states: vec![pb::JobState::Cancelled as i32], ..Default::default() };
     let filtered = jobs.list_jobs(only).await.unwrap().into_inner();
-    assert_eq!(
-        filtered
-            .jobs
-            .iter()
-            .map(|j| j.id.clone())
-            .collect::<Vec<_>>(),
-        [ids[0].clone()]
-    );
+    assert_eq!(filtered.jobs.iter().map(|j| j.id.clone()).collect::<Vec<_>>(), [ids[0].clone()]);
 
-    let refused = jobs
-        .delete_job(pb::DeleteJobRequest {
-            job_id: ids[1].clone(),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(
-        refused.code(),
-        Code::FailedPrecondition,
-        "a waiting job is cancelled before it is deleted"
-    );
-    jobs.delete_job(pb::DeleteJobRequest {
-        job_id: ids[0].clone(),
-    })
-    .await
-    .unwrap();
-    assert_eq!(
-        jobs.get_job(pb::GetJobRequest {
-            job_id: ids[0].clone()
-        })
-        .await
-        .unwrap_err()
-        .code(),
-        Code::NotFound
-    );
+    let refused = jobs.delete_job(pb::DeleteJobRequest { job_id: ids[1].clone() }).await.unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition, "a waiting job is cancelled before it is deleted");
+    jobs.delete_job(pb::DeleteJobRequest { job_id: ids[0].clone() }).await.unwrap();
+    assert_eq!(jobs.get_job(pb::GetJobRequest { job_id: ids[0].clone() }).await.unwrap_err().code(), Code::NotFound);
     server.stop().await;
 }
 
@@ -368,27 +159,12 @@ async fn list_pages_newest_first_filters_by_state_and_delete_takes_the_notes_alo
 async fn deleting_a_completed_job_deletes_its_notes() {
     let (server, _dir) = TestServer::start(|_| {}).await;
     let mut jobs = server.jobs("alice").await;
-    let job = jobs
-        .submit_video(submit("dQw4w9WgXcQ"))
-        .await
-        .unwrap()
-        .into_inner();
+    let job = jobs.submit_video(submit("dQw4w9WgXcQ")).await.unwrap().into_inner();
     let done = wait_final(&mut jobs, &job.id).await;
-    jobs.delete_job(pb::DeleteJobRequest {
-        job_id: job.id.clone(),
-    })
-    .await
-    .unwrap();
+    jobs.delete_job(pb::DeleteJobRequest { job_id: job.id.clone() }).await.unwrap();
     let mut notes = server.notes("alice").await;
     for note_id in done.note_ids {
-        assert_eq!(
-            notes
-                .get_note(pb::GetNoteRequest { note_id })
-                .await
-                .unwrap_err()
-                .code(),
-            Code::NotFound
-        );
+        assert_eq!(notes.get_note(pb::GetNoteRequest { note_id }).await.unwrap_err().code(), Code::NotFound);
     }
     server.stop().await;
 }

@@ -9,27 +9,15 @@ use videojobs::proto::v1 as pb;
 async fn a_jobs_events_arrive_in_order_and_end_completed_with_readable_notes() {
     let (server, dir) = TestServer::start(|_| {}).await;
     let mut jobs = server.jobs("alice").await;
-    let mut stream = jobs
-        .watch_jobs(pb::WatchJobsRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    let job = jobs
-        .submit_video(submit("dQw4w9WgXcQ"))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = jobs.watch_jobs(pb::WatchJobsRequest::default()).await.unwrap().into_inner();
+    let job = jobs.submit_video(submit("dQw4w9WgXcQ")).await.unwrap().into_inner();
     assert_eq!(job.url, "https://www.youtube.com/watch?v=dQw4w9WgXcQ");
     assert_eq!(job.video_id, "dQw4w9WgXcQ");
     assert_eq!(state(&job), pb::JobState::Queued);
 
     let events = events_until_final(&mut stream, &job.id).await;
     let sequences: Vec<u64> = events.iter().map(|e| e.sequence).collect();
-    assert_eq!(
-        sequences,
-        (1..=events.len() as u64).collect::<Vec<_>>(),
-        "sequences count up by one"
-    );
+    assert_eq!(sequences, (1..=events.len() as u64).collect::<Vec<_>>(), "sequences count up by one");
     let kinds: Vec<_> = events.iter().map(kind).collect();
     assert_eq!(kinds.first(), Some(&pb::JobEventType::Queued));
     assert_eq!(kinds.get(1), Some(&pb::JobEventType::Processing));
@@ -39,25 +27,11 @@ async fn a_jobs_events_arrive_in_order_and_end_completed_with_readable_notes() {
         .filter(|e| kind(e) == pb::JobEventType::Progress)
         .map(|e| e.job.as_ref().unwrap().stage.clone())
         .collect();
-    for expected in [
-        "fetching transcript",
-        "notes generated",
-        "notes saved",
-        "assessment saved",
-    ] {
-        assert!(
-            stages.iter().any(|s| s == expected),
-            "stage {expected:?} missing from {stages:?}"
-        );
+    for expected in ["fetching transcript", "notes generated", "notes saved", "assessment saved"] {
+        assert!(stages.iter().any(|s| s == expected), "stage {expected:?} missing from {stages:?}");
     }
-    let percents: Vec<u32> = events
-        .iter()
-        .map(|e| e.job.as_ref().unwrap().progress_percent)
-        .collect();
-    assert!(
-        percents.windows(2).all(|w| w[0] <= w[1]),
-        "progress never goes back: {percents:?}"
-    );
+    let percents: Vec<u32> = events.iter().map(|e| e.job.as_ref().unwrap().progress_percent).collect();
+    assert!(percents.windows(2).all(|w| w[0] <= w[1]), "progress never goes back: {percents:?}");
 
     let done = events.last().unwrap().job.clone().unwrap();
     assert_eq!(done.progress_percent, 100);
@@ -67,45 +41,23 @@ async fn a_jobs_events_arrive_in_order_and_end_completed_with_readable_notes() {
 
     let mut notes = server.notes("alice").await;
     let listed = notes
-        .list_notes(pb::ListNotesRequest {
-            job_id: job.id.clone(),
-            ..Default::default()
-        })
+        .list_notes(pb::ListNotesRequest { job_id: job.id.clone(), ..Default::default() })
         .await
         .unwrap()
         .into_inner();
-    let mut kinds: Vec<_> = listed
-        .notes
-        .iter()
-        .map(|n| pb::NoteKind::try_from(n.kind).unwrap())
-        .collect();
+    let mut kinds: Vec<_> = listed.notes.iter().map(|n| pb::NoteKind::try_from(n.kind).unwrap()).collect();
     kinds.sort_by_key(|k| *k as i32);
     assert_eq!(kinds, [pb::NoteKind::Notes, pb::NoteKind::Assessment]);
-    let main = listed
-        .notes
-        .iter()
-        .find(|n| n.kind == pb::NoteKind::Notes as i32)
-        .unwrap();
-    let note = notes
-        .get_note(pb::GetNoteRequest {
-            note_id: main.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let main = listed.notes.iter().find(|n| n.kind == pb::NoteKind::Notes as i32).unwrap();
+    let note = notes.get_note(pb::GetNoteRequest { note_id: main.id.clone() }).await.unwrap().into_inner();
     assert_eq!(note.title, "Lecture dQw4w9WgXcQ");
     assert_eq!(note.subject, "Physics");
     assert_eq!(note.job_id, job.id);
     assert!(note.markdown.contains("## Key Points"), "{}", note.markdown);
     assert!(note.html.contains("<h2>Key Points</h2>"), "{}", note.html);
 
-    let scratch: Vec<_> = std::fs::read_dir(dir.path().join("scratch"))
-        .unwrap()
-        .collect();
-    assert!(
-        scratch.is_empty(),
-        "scratch directories are removed: {scratch:?}"
-    );
+    let scratch: Vec<_> = std::fs::read_dir(dir.path().join("scratch")).unwrap().collect();
+    assert!(scratch.is_empty(), "scratch directories are removed: {scratch:?}");
     server.stop().await;
 }
 
@@ -113,34 +65,17 @@ async fn a_jobs_events_arrive_in_order_and_end_completed_with_readable_notes() {
 async fn a_failing_video_is_retried_then_fails_with_the_programs_reason() {
     let (server, _dir) = TestServer::start(|c| c.retry.max_attempts = 3).await;
     let mut jobs = server.jobs("alice").await;
-    let mut stream = jobs
-        .watch_jobs(pb::WatchJobsRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    let job = jobs
-        .submit_video(submit("fail0000001"))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = jobs.watch_jobs(pb::WatchJobsRequest::default()).await.unwrap().into_inner();
+    let job = jobs.submit_video(submit("fail0000001")).await.unwrap().into_inner();
     let events = events_until_final(&mut stream, &job.id).await;
-    let retries: Vec<_> = events
-        .iter()
-        .filter(|e| kind(e) == pb::JobEventType::Retrying)
-        .collect();
+    let retries: Vec<_> = events.iter().filter(|e| kind(e) == pb::JobEventType::Retrying).collect();
     assert_eq!(retries.len(), 2, "three attempts in all");
-    assert_eq!(
-        retries[0].job.as_ref().unwrap().error,
-        "Transcript unavailable: subtitles are disabled for this video"
-    );
+    assert_eq!(retries[0].job.as_ref().unwrap().error, "Transcript unavailable: subtitles are disabled for this video");
     let failed = events.last().unwrap().job.clone().unwrap();
     assert_eq!(state(&failed), pb::JobState::Failed);
     assert_eq!(failed.attempt, 3);
     assert_eq!(failed.max_attempts, 3);
-    assert_eq!(
-        failed.error,
-        "Transcript unavailable: subtitles are disabled for this video"
-    );
+    assert_eq!(failed.error, "Transcript unavailable: subtitles are disabled for this video");
     assert!(failed.note_ids.is_empty());
     server.stop().await;
 }
@@ -150,21 +85,11 @@ async fn retry_job_brings_a_failed_job_back_and_finished_jobs_refuse_retry_and_c
     let (server, _dir) = TestServer::start(|c| c.retry.max_attempts = 1).await;
     let mut jobs = server.jobs("alice").await;
     // The stand-in's "flaky" videos fail the first time and work after.
-    let job = jobs
-        .submit_video(submit("flaky000001"))
-        .await
-        .unwrap()
-        .into_inner();
+    let job = jobs.submit_video(submit("flaky000001")).await.unwrap().into_inner();
     let failed = wait_final(&mut jobs, &job.id).await;
     assert_eq!(state(&failed), pb::JobState::Failed);
 
-    let again = jobs
-        .retry_job(pb::RetryJobRequest {
-            job_id: job.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let again = jobs.retry_job(pb::RetryJobRequest { job_id: job.id.clone() }).await.unwrap().into_inner();
     assert_eq!(state(&again), pb::JobState::Queued);
     assert_eq!(again.error, "");
     assert_eq!(again.max_attempts, 2, "a fresh set of attempts");
@@ -172,19 +97,9 @@ async fn retry_job_brings_a_failed_job_back_and_finished_jobs_refuse_retry_and_c
     assert_eq!(state(&done), pb::JobState::Completed);
     assert_eq!(done.attempt, 2);
 
-    let retry = jobs
-        .retry_job(pb::RetryJobRequest {
-            job_id: job.id.clone(),
-        })
-        .await
-        .unwrap_err();
+    let retry = jobs.retry_job(pb::RetryJobRequest { job_id: job.id.clone() }).await.unwrap_err();
     assert_eq!(retry.code(), tonic::Code::FailedPrecondition, "{retry:?}");
-    let cancel = jobs
-        .cancel_job(pb::CancelJobRequest {
-            job_id: job.id.clone(),
-        })
-        .await
-        .unwrap_err();
+    let cancel = jobs.cancel_job(pb::CancelJobRequest { job_id: job.id.clone() }).await.unwrap_err();
     assert_eq!(cancel.code(), tonic::Code::FailedPrecondition, "{cancel:?}");
     server.stop().await;
 }
@@ -201,21 +116,10 @@ async fn a_restart_resumes_queued_and_interrupted_work() {
     let mut jobs = server.jobs("alice").await;
     let mut ids = Vec::new();
     for video in ["resume00001", "resume00002", "resume00003"] {
-        ids.push(
-            jobs.submit_video(submit(video))
-                .await
-                .unwrap()
-                .into_inner()
-                .id,
-        );
+        ids.push(jobs.submit_video(submit(video)).await.unwrap().into_inner().id);
     }
-    let mut stream = jobs
-        .watch_jobs(pb::WatchJobsRequest {
-            job_ids: vec![ids[0].clone()],
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream =
+        jobs.watch_jobs(pb::WatchJobsRequest { job_ids: vec![ids[0].clone()] }).await.unwrap().into_inner();
     while let Some(event) = stream.message().await.unwrap() {
         if state(event.job.as_ref().unwrap()) == pb::JobState::Processing {
             break;
@@ -223,10 +127,7 @@ async fn a_restart_resumes_queued_and_interrupted_work() {
     }
     drop(stream);
     server.stop().await;
-    assert!(
-        processes_under(dir.path()).is_empty(),
-        "stopping the node stops its programs"
-    );
+    assert!(processes_under(dir.path()).is_empty(), "stopping the node stops its programs");
 
     let server = TestServer::start_in(dir.path(), |_| {}).await;
     let mut jobs = server.jobs("alice").await;

@@ -18,11 +18,7 @@ async fn run_to_end(
     })
     .await;
     let mut jobs = server.jobs("alice").await;
-    let job = jobs
-        .submit_video(submit(video_id))
-        .await
-        .unwrap()
-        .into_inner();
+    let job = jobs.submit_video(submit(video_id)).await.unwrap().into_inner();
     let job = wait_final(&mut jobs, &job.id).await;
     assert_no_processes_under(dir.path(), Duration::from_secs(3)).await;
     server.stop().await;
@@ -31,10 +27,7 @@ async fn run_to_end(
 
 #[tokio::test]
 async fn a_hanging_program_times_out_and_is_killed() {
-    let (job, _dir) = run_to_end("hang0000001", |c| {
-        c.supervisor.timeout = Duration::from_millis(800)
-    })
-    .await;
+    let (job, _dir) = run_to_end("hang0000001", |c| c.supervisor.timeout = Duration::from_millis(800)).await;
     assert_eq!(state(&job), pb::JobState::Failed);
     assert!(job.error.contains("timed out after 0.8 s"), "{}", job.error);
 }
@@ -43,11 +36,7 @@ async fn a_hanging_program_times_out_and_is_killed() {
 async fn cancel_kills_the_program_and_every_child_it_started() {
     let (server, dir) = TestServer::start(|_| {}).await;
     let mut jobs = server.jobs("alice").await;
-    let job = jobs
-        .submit_video(submit("kids0000001"))
-        .await
-        .unwrap()
-        .into_inner();
+    let job = jobs.submit_video(submit("kids0000001")).await.unwrap().into_inner();
     // The stand-in starts two `sleep 300` children, then hangs: wait for all three.
     tokio::time::timeout(WAIT, async {
         while processes_under(dir.path()).len() < 3 {
@@ -56,25 +45,11 @@ async fn cancel_kills_the_program_and_every_child_it_started() {
     })
     .await
     .expect("the program and its two children start");
-    let cancelled = jobs
-        .cancel_job(pb::CancelJobRequest {
-            job_id: job.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let cancelled = jobs.cancel_job(pb::CancelJobRequest { job_id: job.id.clone() }).await.unwrap().into_inner();
     assert_eq!(state(&cancelled), pb::JobState::Cancelled);
     assert_no_processes_under(dir.path(), Duration::from_secs(3)).await;
-    let after = jobs
-        .get_job(pb::GetJobRequest { job_id: job.id })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        state(&after),
-        pb::JobState::Cancelled,
-        "the killed attempt does not overwrite the cancel"
-    );
+    let after = jobs.get_job(pb::GetJobRequest { job_id: job.id }).await.unwrap().into_inner();
+    assert_eq!(state(&after), pb::JobState::Cancelled, "the killed attempt does not overwrite the cancel");
     server.stop().await;
 }
 
@@ -89,12 +64,7 @@ async fn a_crash_fails_with_the_exit_status_and_its_last_words() {
     let (job, _dir) = run_to_end("crash000001", |_| {}).await;
     assert_eq!(state(&job), pb::JobState::Failed);
     assert!(job.error.contains("exited with status 1"), "{}", job.error);
-    assert!(
-        job.error
-            .contains("RuntimeError: model returned no content"),
-        "{}",
-        job.error
-    );
+    assert!(job.error.contains("RuntimeError: model returned no content"), "{}", job.error);
 }
 
 #[tokio::test]
@@ -108,10 +78,7 @@ async fn a_flood_of_output_and_a_megabyte_line_do_not_stop_the_job() {
 async fn claiming_success_without_writing_notes_is_a_failure() {
     let (job, _dir) = run_to_end("empty000001", |_| {}).await;
     assert_eq!(state(&job), pb::JobState::Failed);
-    assert_eq!(
-        job.error,
-        "the program reported success but wrote no notes file"
-    );
+    assert_eq!(job.error, "the program reported success but wrote no notes file");
 }
 
 #[tokio::test]
@@ -125,19 +92,9 @@ async fn notes_that_are_not_text_are_refused() {
 async fn a_program_that_cannot_start_fails_the_job_with_the_reason() {
     let program = tempfile::NamedTempFile::new().unwrap();
     let path = program.path().to_path_buf();
-    let (job, _dir) = run_to_end("dQw4w9WgXcQ", |c| {
-        c.supervisor.command.program = path.clone()
-    })
-    .await;
+    let (job, _dir) = run_to_end("dQw4w9WgXcQ", |c| c.supervisor.command.program = path.clone()).await;
     assert_eq!(state(&job), pb::JobState::Failed);
-    assert!(
-        job.error.starts_with(&format!(
-            "could not start {}: Permission denied",
-            path.display()
-        )),
-        "{}",
-        job.error
-    );
+    assert!(job.error.starts_with(&format!("could not start {}: Permission denied", path.display())), "{}", job.error);
 }
 
 #[tokio::test]
@@ -146,13 +103,6 @@ async fn a_missing_program_stops_start_up_with_a_clear_error() {
     let mut config = test_config(dir.path());
     config.supervisor.command.program = "/nonexistent/youtube-study-buddy".into();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let error = videojobs::app::run(config, listener, std::future::pending())
-        .await
-        .unwrap_err();
-    assert!(
-        error
-            .to_string()
-            .contains("/nonexistent/youtube-study-buddy was not found"),
-        "{error}"
-    );
+    let error = videojobs::app::run(config, listener, std::future::pending()).await.unwrap_err();
+    assert!(error.to_string().contains("/nonexistent/youtube-study-buddy was not found"), "{error}");
 }

@@ -33,20 +33,8 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
-            manager,
-            "idx_jobs_user_id",
-            Jobs::Table,
-            [Jobs::UserId, Jobs::Id],
-        )
-        .await?;
-        index(
-            manager,
-            "idx_jobs_state",
-            Jobs::Table,
-            [Jobs::State, Jobs::Priority],
-        )
-        .await?;
+        index(manager, "idx_jobs_user_id", Jobs::Table, [Jobs::UserId, Jobs::Id]).await?;
+        index(manager, "idx_jobs_state", Jobs::Table, [Jobs::State, Jobs::Priority]).await?;
 
         manager
             .create_table(
@@ -72,13 +60,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
-            manager,
-            "idx_notes_user_id",
-            Notes::Table,
-            [Notes::UserId, Notes::Id],
-        )
-        .await?;
+        index(manager, "idx_notes_user_id", Notes::Table, [Notes::UserId, Notes::Id]).await?;
         manager
             .create_index(
                 Index::create()
@@ -95,12 +77,8 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(Notes::Table).to_owned())
-            .await?;
-        manager
-            .drop_table(Table::drop().table(Jobs::Table).to_owned())
-            .await
+        manager.drop_table(Table::drop().table(Notes::Table).to_owned()).await?;
+        manager.drop_table(Table::drop().table(Jobs::Table).to_owned()).await
     }
 }
 

@@ -47,10 +47,7 @@ fn main() -> ExitCode {
     let mut succeeded = 0;
     for (index, url) in options.urls.iter().enumerate() {
         if !options.parallel {
-            log(
-                "INFO",
-                &format!("\n[{}/{}] Processing: {url}", index + 1, total),
-            );
+            log("INFO", &format!("\n[{}/{}] Processing: {url}", index + 1, total));
         }
         let ok = process_video(&options, index + 1, url);
         if options.parallel {
@@ -59,10 +56,7 @@ fn main() -> ExitCode {
         }
         succeeded += usize::from(ok);
     }
-    log(
-        "INFO",
-        &format!("COMPLETE: {succeeded}/{total} URL(s) processed successfully"),
-    );
+    log("INFO", &format!("COMPLETE: {succeeded}/{total} URL(s) processed successfully"));
     ExitCode::SUCCESS
 }
 
@@ -76,33 +70,22 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         state_dir: None,
     };
     while let Some(arg) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .ok_or(format!("argument {name}: expected one argument"))
-        };
+        let mut value = |name: &str| args.next().ok_or(format!("argument {name}: expected one argument"));
         match arg.as_str() {
             "--subject" | "-s" => options.subject = Some(value(&arg)?),
             "--file" | "-f" => {
                 let text = std::fs::read_to_string(value(&arg)?).map_err(|e| e.to_string())?;
                 let lines = text.lines().map(str::trim);
-                options.urls.extend(
-                    lines
-                        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                        .map(String::from),
-                );
+                options.urls.extend(lines.filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from));
             }
             "--workers" | "-w" => {
-                value(&arg)?
-                    .parse::<u32>()
-                    .map_err(|_| "argument --workers: invalid int value".to_string())?;
+                value(&arg)?.parse::<u32>().map_err(|_| "argument --workers: invalid int value".to_string())?;
             }
             "--parallel" | "-p" => options.parallel = true,
             "--no-assessments" => options.assessments = false,
             "--no-auto-categorize" | "--export-pdf" => {}
             "--stage-delay-ms" => {
-                let ms = value(&arg)?
-                    .parse()
-                    .map_err(|_| "argument --stage-delay-ms: invalid int value")?;
+                let ms = value(&arg)?.parse().map_err(|_| "argument --stage-delay-ms: invalid int value")?;
                 options.stage_delay = Duration::from_millis(ms);
             }
             "--state-dir" => options.state_dir = Some(PathBuf::from(value(&arg)?)),
@@ -125,10 +108,7 @@ fn process_video(options: &Options, number: usize, url: &str) -> bool {
     log("INFO", &format!("[Job {job}] Fetching transcript..."));
     pause();
     if mode.starts_with("fail") || (mode.starts_with("flaky") && first_time(options, &video_id)) {
-        log(
-            "ERROR",
-            "✗ Job failed: Transcript unavailable: subtitles are disabled for this video",
-        );
+        log("ERROR", "✗ Job failed: Transcript unavailable: subtitles are disabled for this video");
         return false;
     }
     if mode.starts_with("crash") {
@@ -156,10 +136,7 @@ fn process_video(options: &Options, number: usize, url: &str) -> bool {
     }
     let title = format!("Lecture {video_id}");
     let notes = notes_markdown(&title, url);
-    log(
-        "INFO",
-        &format!("✓ Notes generated ({} chars)", notes.len()),
-    );
+    log("INFO", &format!("✓ Notes generated ({} chars)", notes.len()));
     pause();
     if mode.starts_with("empty") {
         log("INFO", &format!("[Job {job}] ✓ Notes saved: {title}.md"));
@@ -168,11 +145,7 @@ fn process_video(options: &Options, number: usize, url: &str) -> bool {
     let subject = options.subject.clone().unwrap_or_else(|| "General".into());
     let folder = Path::new("notes").join(&subject);
     std::fs::create_dir_all(&folder).expect("create notes folder");
-    let bytes: Vec<u8> = if mode.starts_with("garb") {
-        vec![0xff, 0xfe, 0x00, 0x9f, 0x92]
-    } else {
-        notes.into_bytes()
-    };
+    let bytes: Vec<u8> = if mode.starts_with("garb") { vec![0xff, 0xfe, 0x00, 0x9f, 0x92] } else { notes.into_bytes() };
     std::fs::write(folder.join(format!("{title}.md")), bytes).expect("write notes");
     log("INFO", &format!("[Job {job}] ✓ Notes saved: {title}.md"));
     if options.assessments {
@@ -180,12 +153,8 @@ fn process_video(options: &Options, number: usize, url: &str) -> bool {
         let assessment = format!(
             "# Assessment: {title}\n\n1. What is the main idea of the video?\n2. Explain one key point in your own words.\n"
         );
-        std::fs::write(folder.join(format!("Assessment_{title}.md")), assessment)
-            .expect("write assessment");
-        log(
-            "INFO",
-            &format!("[Job {job}] ✓ Assessment saved: Assessment_{title}.md"),
-        );
+        std::fs::write(folder.join(format!("Assessment_{title}.md")), assessment).expect("write assessment");
+        log("INFO", &format!("[Job {job}] ✓ Assessment saved: Assessment_{title}.md"));
     }
     write_side_files(url);
     true
@@ -193,11 +162,7 @@ fn process_video(options: &Options, number: usize, url: &str) -> bool {
 
 fn video_id(url: &str) -> String {
     let after = url.split(['=', '/']).next_back().unwrap_or_default();
-    after
-        .split(['&', '?', '#'])
-        .next()
-        .unwrap_or_default()
-        .to_string()
+    after.split(['&', '?', '#']).next().unwrap_or_default().to_string()
 }
 
 fn first_time(options: &Options, video_id: &str) -> bool {
@@ -215,10 +180,7 @@ fn first_time(options: &Options, video_id: &str) -> bool {
 #[allow(clippy::zombie_processes)]
 fn spawn_sleepers(count: usize) {
     for _ in 0..count {
-        let child = Command::new("sleep")
-            .arg("300")
-            .spawn()
-            .expect("spawn child");
+        let child = Command::new("sleep").arg("300").spawn().expect("spawn child");
         log("DEBUG", &format!("started helper process {}", child.id()));
     }
 }
@@ -226,11 +188,7 @@ fn spawn_sleepers(count: usize) {
 fn flood() {
     let mut err = std::io::stderr().lock();
     for i in 0..50_000 {
-        let _ = writeln!(
-            err,
-            "{} | DEBUG    | flood:flood:1 - token chunk {i}",
-            now()
-        );
+        let _ = writeln!(err, "{} | DEBUG    | flood:flood:1 - token chunk {i}", now());
     }
     let _ = err.write_all(&vec![b'x'; 1 << 20]);
     let _ = err.write_all(b"\n");
@@ -258,7 +216,5 @@ fn log(level: &str, message: &str) {
 }
 
 fn now() -> String {
-    chrono::Local::now()
-        .format("%Y-%m-%d %H:%M:%S%.3f")
-        .to_string()
+    chrono::Local::now().format("%Y-%m-%d %H:%M:%S%.3f").to_string()
 }

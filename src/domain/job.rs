@@ -28,8 +28,7 @@ impl JobState {
     /// States a worker may still pick the job up from.
     pub const WAITING: [JobState; 2] = [JobState::Queued, JobState::Retrying];
     /// States that have not reached an end yet.
-    pub const UNFINISHED: [JobState; 3] =
-        [JobState::Queued, JobState::Processing, JobState::Retrying];
+    pub const UNFINISHED: [JobState; 3] = [JobState::Queued, JobState::Processing, JobState::Retrying];
     /// States from which `RetryJob` brings a job back.
     pub const RETRYABLE: [JobState; 2] = [JobState::Failed, JobState::Cancelled];
 
@@ -46,9 +45,7 @@ impl JobState {
     }
 
     pub fn parse(name: &str) -> Option<JobState> {
-        JobState::ALL
-            .into_iter()
-            .find(|state| state.as_str() == name)
+        JobState::ALL.into_iter().find(|state| state.as_str() == name)
     }
 
     pub fn is_finished(self) -> bool {
@@ -105,9 +102,7 @@ impl NoteKind {
     }
 
     pub fn parse(name: &str) -> Option<NoteKind> {
-        [NoteKind::Notes, NoteKind::Assessment]
-            .into_iter()
-            .find(|kind| kind.as_str() == name)
+        [NoteKind::Notes, NoteKind::Assessment].into_iter().find(|kind| kind.as_str() == name)
     }
 }
 
@@ -134,14 +129,8 @@ mod tests {
         for state in JobState::ALL {
             assert_eq!(JobState::parse(state.as_str()), Some(state));
         }
-        let finished: Vec<_> = JobState::ALL
-            .into_iter()
-            .filter(|s| s.is_finished())
-            .collect();
-        assert_eq!(
-            finished,
-            [JobState::Completed, JobState::Failed, JobState::Cancelled]
-        );
+        let finished: Vec<_> = JobState::ALL.into_iter().filter(|s| s.is_finished()).collect();
+        assert_eq!(finished, [JobState::Completed, JobState::Failed, JobState::Cancelled]);
         assert_eq!(JobState::parse("done"), None);
     }
 }

@@ -18,20 +18,17 @@ impl PageRequest {
         let size = match page_size {
             0 => DEFAULT_PAGE_SIZE,
             n if n < 0 || n as u64 > MAX_PAGE_SIZE => {
-                return Err(Error::invalid(
-                    "page_size",
-                    format!("must be between 1 and {MAX_PAGE_SIZE}, got {n}"),
-                ));
+                return Err(Error::invalid("page_size", format!("must be between 1 and {MAX_PAGE_SIZE}, got {n}")));
             }
             n => n as u64,
         };
-        let after =
-            match page_token {
-                "" => None,
-                token => Some(Uuid::parse_str(token).map_err(|_| {
-                    Error::invalid("page_token", "is not a token this server issued")
-                })?),
-            };
+        let after = match page_token {
+            "" => None,
+            token => Some(
+                Uuid::parse_str(token)
+                    .map_err(|_| Error::invalid("page_token", "is not a token this server issued"))?,
+            ),
+        };
         Ok(PageRequest { size, after })
     }
 
@@ -52,27 +49,9 @@ mod tests {
     fn page_sizes_outside_the_range_are_refused_and_zero_means_the_default() {
         assert_eq!(PageRequest::parse(0, "").unwrap().size, DEFAULT_PAGE_SIZE);
         assert_eq!(PageRequest::parse(1000, "").unwrap().size, 1000);
-        assert!(matches!(
-            PageRequest::parse(-1, ""),
-            Err(Error::InvalidArgument {
-                field: "page_size",
-                ..
-            })
-        ));
-        assert!(matches!(
-            PageRequest::parse(1001, ""),
-            Err(Error::InvalidArgument {
-                field: "page_size",
-                ..
-            })
-        ));
-        assert!(matches!(
-            PageRequest::parse(10, "../etc"),
-            Err(Error::InvalidArgument {
-                field: "page_token",
-                ..
-            })
-        ));
+        assert!(matches!(PageRequest::parse(-1, ""), Err(Error::InvalidArgument { field: "page_size", .. })));
+        assert!(matches!(PageRequest::parse(1001, ""), Err(Error::InvalidArgument { field: "page_size", .. })));
+        assert!(matches!(PageRequest::parse(10, "../etc"), Err(Error::InvalidArgument { field: "page_token", .. })));
     }
 
     #[test]

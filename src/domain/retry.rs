@@ -24,10 +24,7 @@ impl RetryPolicy {
             .without_max_times()
             .build();
         let steps = failed_attempt.saturating_sub(1).min(64) as usize;
-        backoff
-            .nth(steps)
-            .unwrap_or(self.max_delay)
-            .min(self.max_delay)
+        backoff.nth(steps).unwrap_or(self.max_delay).min(self.max_delay)
     }
 
     /// Whether a job that just failed `attempt` (and may have `max_attempts`)
@@ -43,21 +40,12 @@ mod tests {
 
     #[test]
     fn delays_grow_exponentially_and_stop_at_the_cap() {
-        let policy = RetryPolicy {
-            max_attempts: 5,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(1),
-        };
+        let policy =
+            RetryPolicy { max_attempts: 5, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1) };
         let first = policy.delay_after(1);
         let third = policy.delay_after(3);
-        assert!(
-            first >= Duration::from_millis(100) && first < Duration::from_millis(200),
-            "{first:?}"
-        );
-        assert!(
-            third >= Duration::from_millis(400) && third < Duration::from_millis(800),
-            "{third:?}"
-        );
+        assert!(first >= Duration::from_millis(100) && first < Duration::from_millis(200), "{first:?}");
+        assert!(third >= Duration::from_millis(400) && third < Duration::from_millis(800), "{third:?}");
         assert_eq!(policy.delay_after(30), Duration::from_secs(1));
     }
 

@@ -10,15 +10,9 @@ const ALLOWED_PUNCTUATION: &str = " .,_-()&+'";
 pub fn validate_subject(subject: &str) -> Result<String> {
     let subject = subject.trim();
     if subject.chars().count() > MAX_SUBJECT_CHARS {
-        return Err(Error::invalid(
-            FIELD,
-            format!("is longer than {MAX_SUBJECT_CHARS} characters"),
-        ));
+        return Err(Error::invalid(FIELD, format!("is longer than {MAX_SUBJECT_CHARS} characters")));
     }
-    if let Some(bad) = subject
-        .chars()
-        .find(|c| !(c.is_alphanumeric() || ALLOWED_PUNCTUATION.contains(*c)))
-    {
+    if let Some(bad) = subject.chars().find(|c| !(c.is_alphanumeric() || ALLOWED_PUNCTUATION.contains(*c))) {
         return Err(Error::invalid(
             FIELD,
             format!("may hold letters, digits, spaces and {ALLOWED_PUNCTUATION:?}; found {bad:?}"),
@@ -39,14 +33,8 @@ mod tests {
 
     #[test]
     fn plain_subjects_pass_through_trimmed() {
-        assert_eq!(
-            validate_subject("  Machine Learning ").unwrap(),
-            "Machine Learning"
-        );
-        assert_eq!(
-            validate_subject("Física (II) & C++").unwrap(),
-            "Física (II) & C++"
-        );
+        assert_eq!(validate_subject("  Machine Learning ").unwrap(), "Machine Learning");
+        assert_eq!(validate_subject("Física (II) & C++").unwrap(), "Física (II) & C++");
         assert_eq!(validate_subject("").unwrap(), "");
         assert!(validate_subject(&"a".repeat(MAX_SUBJECT_CHARS)).is_ok());
     }
@@ -67,16 +55,7 @@ mod tests {
             "$(rm)",
             "back\\slash",
         ] {
-            assert!(
-                matches!(
-                    validate_subject(bad),
-                    Err(Error::InvalidArgument {
-                        field: "subject",
-                        ..
-                    })
-                ),
-                "{bad:?}"
-            );
+            assert!(matches!(validate_subject(bad), Err(Error::InvalidArgument { field: "subject", .. })), "{bad:?}");
         }
         assert!(validate_subject(&"a".repeat(MAX_SUBJECT_CHARS + 1)).is_err());
     }

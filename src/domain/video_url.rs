@@ -26,32 +26,19 @@ impl VideoUrl {
             return Err(Error::invalid(FIELD, "is required"));
         }
         if input.len() > MAX_URL_LEN {
-            return Err(Error::invalid(
-                FIELD,
-                format!("is longer than {MAX_URL_LEN} characters"),
-            ));
+            return Err(Error::invalid(FIELD, format!("is longer than {MAX_URL_LEN} characters")));
         }
-        let with_scheme = if input.contains("://") {
-            input.to_string()
-        } else {
-            format!("https://{input}")
-        };
-        let url = Url::parse(&with_scheme)
-            .map_err(|e| Error::invalid(FIELD, format!("is not a URL ({e})")))?;
+        let with_scheme = if input.contains("://") { input.to_string() } else { format!("https://{input}") };
+        let url = Url::parse(&with_scheme).map_err(|e| Error::invalid(FIELD, format!("is not a URL ({e})")))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(Error::invalid(FIELD, "must be an http or https URL"));
         }
         if !url.username().is_empty() || url.password().is_some() || url.port().is_some() {
-            return Err(Error::invalid(
-                FIELD,
-                "must not carry credentials or a port",
-            ));
+            return Err(Error::invalid(FIELD, "must not carry credentials or a port"));
         }
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        let segments: Vec<&str> = url
-            .path_segments()
-            .map(|s| s.filter(|p| !p.is_empty()).collect())
-            .unwrap_or_default();
+        let segments: Vec<&str> =
+            url.path_segments().map(|s| s.filter(|p| !p.is_empty()).collect()).unwrap_or_default();
         let candidate = match host.as_str() {
             "youtu.be" | "www.youtu.be" => segments.first().map(|id| id.to_string()),
             "youtube.com"
@@ -60,32 +47,22 @@ impl VideoUrl {
             | "music.youtube.com"
             | "youtube-nocookie.com"
             | "www.youtube-nocookie.com" => match segments.as_slice() {
-                ["watch"] => url
-                    .query_pairs()
-                    .find(|(key, _)| key == "v")
-                    .map(|(_, id)| id.into_owned()),
+                ["watch"] => url.query_pairs().find(|(key, _)| key == "v").map(|(_, id)| id.into_owned()),
                 ["shorts" | "embed" | "live" | "v" | "e", id, ..] => Some(id.to_string()),
                 _ => None,
             },
             _ => return Err(Error::invalid(FIELD, "is not a YouTube URL")),
         };
-        let video_id = candidate
-            .ok_or_else(|| Error::invalid(FIELD, "is a YouTube URL but not of a single video"))?;
+        let video_id = candidate.ok_or_else(|| Error::invalid(FIELD, "is a YouTube URL but not of a single video"))?;
         if !is_video_id(&video_id) {
-            return Err(Error::invalid(
-                FIELD,
-                "does not hold a valid 11-character video id",
-            ));
+            return Err(Error::invalid(FIELD, "does not hold a valid 11-character video id"));
         }
         Ok(VideoUrl { video_id })
     }
 }
 
 fn is_video_id(id: &str) -> bool {
-    id.len() == 11
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    id.len() == 11 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]
@@ -110,10 +87,7 @@ mod tests {
         for form in forms {
             let video = VideoUrl::parse(form).unwrap_or_else(|e| panic!("{form}: {e}"));
             assert_eq!(video.video_id, "dQw4w9WgXcQ", "{form}");
-            assert_eq!(
-                video.canonical(),
-                "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
-            );
+            assert_eq!(video.canonical(), "https://www.youtube.com/watch?v=dQw4w9WgXcQ");
         }
     }
 

@@ -23,24 +23,15 @@ struct UserChannel {
 impl EventHub {
     /// `capacity` is how many events a watcher may fall behind before it lags.
     pub fn new(capacity: usize) -> EventHub {
-        EventHub {
-            users: Mutex::new(HashMap::new()),
-            capacity,
-        }
+        EventHub { users: Mutex::new(HashMap::new()), capacity }
     }
 
     /// Numbers the event and sends it to the owner's watchers, if any.
     pub fn publish(&self, kind: JobEventKind, job: Job) -> u64 {
         let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
-        let channel = users
-            .entry(job.user_id.clone())
-            .or_insert_with(|| self.new_channel());
+        let channel = users.entry(job.user_id.clone()).or_insert_with(|| self.new_channel());
         channel.last_sequence += 1;
-        let event = JobEvent {
-            sequence: channel.last_sequence,
-            kind,
-            job: Arc::new(job),
-        };
+        let event = JobEvent { sequence: channel.last_sequence, kind, job: Arc::new(job) };
         // An error only means nobody is watching right now.
         let _ = channel.sender.send(event);
         channel.last_sequence
@@ -48,11 +39,7 @@ impl EventHub {
 
     pub fn subscribe(&self, user: &UserId) -> broadcast::Receiver<JobEvent> {
         let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
-        users
-            .entry(user.clone())
-            .or_insert_with(|| self.new_channel())
-            .sender
-            .subscribe()
+        users.entry(user.clone()).or_insert_with(|| self.new_channel()).sender.subscribe()
     }
 
     /// Open watch streams across all users.
@@ -62,9 +49,6 @@ impl EventHub {
     }
 
     fn new_channel(&self) -> UserChannel {
-        UserChannel {
-            sender: broadcast::channel(self.capacity).0,
-            last_sequence: 0,
-        }
+        UserChannel { sender: broadcast::channel(self.capacity).0, last_sequence: 0 }
     }
 }

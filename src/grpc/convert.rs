@@ -5,10 +5,7 @@ use crate::domain::{Job, JobEvent, JobEventKind, JobState, Note, NoteKind};
 use crate::proto::v1 as pb;
 
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: at.timestamp_subsec_nanos() as i32,
-    }
+    prost_types::Timestamp { seconds: at.timestamp(), nanos: at.timestamp_subsec_nanos() as i32 }
 }
 
 pub fn state_to_proto(state: JobState) -> pb::JobState {
@@ -109,9 +106,7 @@ mod tests {
             title: "t".into(),
             subject: "s".into(),
             video_url: "u".into(),
-            markdown:
-                "# Title\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n~~old~~ <script>alert(1)</script>\n"
-                    .into(),
+            markdown: "# Title\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n~~old~~ <script>alert(1)</script>\n".into(),
             created_at: Utc::now(),
         };
         let html = note_to_proto(note).html;

@@ -26,28 +26,20 @@ pub struct JobApi {
 
 #[tonic::async_trait]
 impl JobService for JobApi {
-    async fn submit_video(
-        &self,
-        request: Request<pb::SubmitVideoRequest>,
-    ) -> Result<Response<pb::Job>, Status> {
+    async fn submit_video(&self, request: Request<pb::SubmitVideoRequest>) -> Result<Response<pb::Job>, Status> {
         let user = caller(&request)?.user_id;
         let body = request.into_inner();
         let video = VideoUrl::parse(&body.url)?;
         let subject = validate_subject(&body.subject)?;
         if !(-MAX_PRIORITY..=MAX_PRIORITY).contains(&body.priority) {
-            return Err(Error::invalid(
-                "priority",
-                format!("must be between -{MAX_PRIORITY} and {MAX_PRIORITY}"),
-            )
-            .into());
+            return Err(
+                Error::invalid("priority", format!("must be between -{MAX_PRIORITY} and {MAX_PRIORITY}")).into()
+            );
         }
         let runner = &self.runner;
-        if runner.queue.len() >= runner.queue_capacity {
-            return Err(Error::ResourceExhausted(format!(
-                "{} jobs are waiting; try again later",
-                runner.queue.len()
-            ))
-            .into());
+        let waiting = runner.queue.len().await.map_err(|e| Error::Unavailable(e.to_string()))?;
+        if waiting >= runner.queue_capacity {
+            return Err(Error::ResourceExhausted(format!("{waiting} jobs are waiting; try again later")).into());
         }
         let new = NewJob {
             user_id: user,
@@ -60,38 +52,30 @@ impl JobService for JobApi {
         };
         let job = runner.store.insert_job(new).await?;
         runner.hub.publish(JobEventKind::Queued, job.clone());
-        runner
-            .enqueue(&job, None)
-            .await
-            .map_err(|e| Error::ResourceExhausted(e.to_string()))?;
+        // The job is stored; if the queue refuses it now, the reconciler
+        // queues it later, so the caller still gets the job.
+        if let Err(error) = runner.enqueue(&job, None).await {
+            tracing::warn!(job_id = %job.id, %error, "job stored but not queued yet");
+        }
         tracing::info!(job_id = %job.id, user = %job.user_id, url = %job.url, "job submitted");
         Ok(Response::new(job_to_proto(&job)))
     }
 
-    async fn get_job(
-        &self,
-        request: Request<pb::GetJobRequest>,
-    ) -> Result<Response<pb::Job>, Status> {
+    async fn get_job(&self, request: Request<pb::GetJobRequest>) -> Result<Response<pb::Job>, Status> {
         let user = caller(&request)?.user_id;
         let id = parse_id("job_id", &request.get_ref().job_id)?;
         let job = self.runner.store.job_for_user(&user, id).await?;
         Ok(Response::new(job_to_proto(&job)))
     }
 
-    async fn list_jobs(
-        &self,
-        request: Request<pb::ListJobsRequest>,
-    ) -> Result<Response<pb::ListJobsResponse>, Status> {
+    async fn list_jobs(&self, request: Request<pb::ListJobsRequest>) -> Result<Response<pb::ListJobsResponse>, Status> {
         let user = caller(&request)?.user_id;
         let body = request.into_inner();
         let page = PageRequest::parse(body.page_size, &body.page_token)?;
         let states = body
             .states
             .iter()
-            .map(|&s| {
-                state_from_proto(s)
-                    .ok_or_else(|| Error::invalid("states", format!("{s} is not a job state")))
-            })
+            .map(|&s| state_from_proto(s).ok_or_else(|| Error::invalid("states", format!("{s} is not a job state"))))
             .collect::<Result<Vec<JobState>, Error>>()?;
         let jobs = self.runner.store.list_jobs(&user, &states, page).await?;
         let ids: Vec<_> = jobs.iter().map(|j| j.id).collect();
@@ -101,44 +85,31 @@ impl JobService for JobApi {
         }))
     }
 
-    async fn retry_job(
-        &self,
-        request: Request<pb::RetryJobRequest>,
-    ) -> Result<Response<pb::Job>, Status> {
+    async fn retry_job(&self, request: Request<pb::RetryJobRequest>) -> Result<Response<pb::Job>, Status> {
         let user = caller(&request)?.user_id;
         let id = parse_id("job_id", &request.get_ref().job_id)?;
         let runner = &self.runner;
-        let job = runner
-            .store
-            .retry(&user, id, runner.retry.max_attempts)
-            .await?;
+        let job = runner.store.retry(&user, id, runner.retry.max_attempts).await?;
         runner.hub.publish(JobEventKind::Queued, job.clone());
-        runner
-            .enqueue(&job, None)
-            .await
-            .map_err(|e| Error::ResourceExhausted(e.to_string()))?;
+        // The job is stored; if the queue refuses it now, the reconciler
+        // queues it later, so the caller still gets the job.
+        if let Err(error) = runner.enqueue(&job, None).await {
+            tracing::warn!(job_id = %job.id, %error, "job stored but not queued yet");
+        }
         Ok(Response::new(job_to_proto(&job)))
     }
 
-    async fn cancel_job(
-        &self,
-        request: Request<pb::CancelJobRequest>,
-    ) -> Result<Response<pb::Job>, Status> {
+    async fn cancel_job(&self, request: Request<pb::CancelJobRequest>) -> Result<Response<pb::Job>, Status> {
         let user = caller(&request)?.user_id;
         let id = parse_id("job_id", &request.get_ref().job_id)?;
         let job = self.runner.store.cancel(&user, id).await?;
         let killed = self.runner.running.stop(id);
         tracing::info!(job_id = %id, user = %job.user_id, program_stopped = killed, "job cancelled");
-        self.runner
-            .hub
-            .publish(JobEventKind::Cancelled, job.clone());
+        self.runner.hub.publish(JobEventKind::Cancelled, job.clone());
         Ok(Response::new(job_to_proto(&job)))
     }
 
-    async fn delete_job(
-        &self,
-        request: Request<pb::DeleteJobRequest>,
-    ) -> Result<Response<()>, Status> {
+    async fn delete_job(&self, request: Request<pb::DeleteJobRequest>) -> Result<Response<()>, Status> {
         let user = caller(&request)?.user_id;
         let id = parse_id("job_id", &request.get_ref().job_id)?;
         let job = self.runner.store.delete(&user, id).await?;
@@ -153,12 +124,7 @@ impl JobService for JobApi {
         request: Request<pb::WatchJobsRequest>,
     ) -> Result<Response<Self::WatchJobsStream>, Status> {
         let user = caller(&request)?.user_id;
-        let ids = request
-            .get_ref()
-            .job_ids
-            .iter()
-            .map(|id| parse_id("job_ids", id))
-            .collect::<Result<Vec<_>, _>>()?;
+        let ids = request.get_ref().job_ids.iter().map(|id| parse_id("job_ids", id)).collect::<Result<Vec<_>, _>>()?;
         let stream = super::watch::watch(&self.runner, user, ids, self.shutdown.clone()).await?;
         Ok(Response::new(stream))
     }

@@ -15,10 +15,7 @@ pub struct NoteApi {
 
 #[tonic::async_trait]
 impl NoteService for NoteApi {
-    async fn get_note(
-        &self,
-        request: Request<pb::GetNoteRequest>,
-    ) -> Result<Response<pb::Note>, Status> {
+    async fn get_note(&self, request: Request<pb::GetNoteRequest>) -> Result<Response<pb::Note>, Status> {
         let user = caller(&request)?.user_id;
         let id = parse_id("note_id", &request.get_ref().note_id)?;
         let note = self.store.note_for_user(&user, id).await?;

@@ -32,11 +32,7 @@ pub async fn watch(
     let mut snapshots = Vec::with_capacity(job_ids.len());
     for id in &job_ids {
         let job = runner.store.job_for_user(&user, *id).await?;
-        snapshots.push(JobEvent {
-            sequence: 0,
-            kind: JobEventKind::Snapshot,
-            job: job.into(),
-        });
+        snapshots.push(JobEvent { sequence: 0, kind: JobEventKind::Snapshot, job: job.into() });
     }
     let only: HashSet<Uuid> = job_ids.into_iter().collect();
     let (tx, rx) = mpsc::channel(STREAM_BUFFER);
@@ -53,15 +49,11 @@ pub async fn watch(
                 event = live.recv() => event,
             };
             let item = match event {
-                Ok(event) if only.is_empty() || only.contains(&event.job.id) => {
-                    Ok(event_to_proto(&event))
-                }
+                Ok(event) if only.is_empty() || only.contains(&event.job.id) => Ok(event_to_proto(&event)),
                 Ok(_) => continue,
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    Err(Status::resource_exhausted(format!(
-                        "this watcher fell {missed} events behind and its stream was ended; watch again and read current state with GetJob or ListJobs"
-                    )))
-                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => Err(Status::resource_exhausted(format!(
+                    "this watcher fell {missed} events behind and its stream was ended; watch again and read current state with GetJob or ListJobs"
+                ))),
                 Err(broadcast::error::RecvError::Closed) => return,
             };
             let ended = item.is_err();

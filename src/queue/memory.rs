@@ -36,9 +36,7 @@ struct Ready {
 impl Ord for Ready {
     fn cmp(&self, other: &Self) -> Ordering {
         // Higher priority first; within one, the earlier push first.
-        self.priority
-            .cmp(&other.priority)
-            .then(other.seq.cmp(&self.seq))
+        self.priority.cmp(&other.priority).then(other.seq.cmp(&self.seq))
     }
 }
 
@@ -58,17 +56,11 @@ struct Delayed {
 
 impl MemoryQueue {
     pub fn new(capacity: usize) -> MemoryQueue {
-        MemoryQueue {
-            state: Mutex::new(State::default()),
-            wake: Notify::new(),
-            capacity,
-        }
+        MemoryQueue { state: Mutex::new(State::default()), wake: Notify::new(), capacity }
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -80,11 +72,7 @@ impl State {
                 return Some(next.ready_at);
             }
             let Reverse(due) = self.delayed.pop().expect("peeked");
-            self.ready.push(Ready {
-                priority: due.priority,
-                seq: due.seq,
-                job_id: due.job_id,
-            });
+            self.ready.push(Ready { priority: due.priority, seq: due.seq, job_id: due.job_id });
         }
         None
     }
@@ -112,11 +100,7 @@ impl JobQueue for MemoryQueue {
                     true
                 }
                 _ => {
-                    state.ready.push(Ready {
-                        priority: item.priority,
-                        seq,
-                        job_id: item.job_id,
-                    });
+                    state.ready.push(Ready { priority: item.priority, seq, job_id: item.job_id });
                     false
                 }
             }
@@ -154,8 +138,21 @@ impl JobQueue for MemoryQueue {
         }
     }
 
-    fn len(&self) -> usize {
+    async fn len(&self) -> Result<usize, QueueError> {
         let state = self.state();
-        state.ready.len() + state.delayed.len()
+        Ok(state.ready.len() + state.delayed.len())
+    }
+
+    async fn restore(&self, items: &[QueueItem]) -> Result<usize, QueueError> {
+        let held: std::collections::HashSet<Uuid> = {
+            let state = self.state();
+            state.ready.iter().map(|r| r.job_id).chain(state.delayed.iter().map(|d| d.0.job_id)).collect()
+        };
+        let mut added = 0;
+        for item in items.iter().filter(|item| !held.contains(&item.job_id)) {
+            self.push(*item).await?;
+            added += 1;
+        }
+        Ok(added)
     }
 }

@@ -22,6 +22,9 @@ pub struct QueueItem {
 pub enum QueueError {
     #[error("the queue is full ({0} jobs waiting)")]
     Full(usize),
+    /// The queue's backing service cannot be reached or answered an error.
+    #[error("the queue is unavailable: {0}")]
+    Unavailable(String),
 }
 
 #[async_trait]
@@ -31,8 +34,9 @@ pub trait JobQueue: Send + Sync + 'static {
     /// future before it completes takes nothing.
     async fn pop(&self) -> Uuid;
     /// How many jobs wait, ready or delayed.
-    fn len(&self) -> usize;
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
+    async fn len(&self) -> Result<usize, QueueError>;
+    /// Adds the items the queue does not already hold (ready or delayed);
+    /// returns how many it added. The reconciler calls this with what the
+    /// database says is waiting, so calling it twice changes nothing.
+    async fn restore(&self, items: &[QueueItem]) -> Result<usize, QueueError>;
 }

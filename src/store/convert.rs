@@ -7,9 +7,8 @@ use super::entity::{job, note};
 use crate::domain::{Job, JobState, Note, NoteKind};
 
 pub fn job_from_row(row: job::Model, note_ids: Vec<Uuid>) -> Result<Job, DbErr> {
-    let state = JobState::parse(&row.state).ok_or_else(|| {
-        DbErr::Custom(format!("job {} has unknown state {:?}", row.id, row.state))
-    })?;
+    let state = JobState::parse(&row.state)
+        .ok_or_else(|| DbErr::Custom(format!("job {} has unknown state {:?}", row.id, row.state)))?;
     Ok(Job {
         id: row.id,
         user_id: row.user_id,

@@ -5,10 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 use uuid::Uuid;
 
 use super::Store;
@@ -52,9 +49,7 @@ impl Store {
             finished_at: Set(None),
             run_after: Set(None),
         };
-        let row = job::Entity::insert(row)
-            .exec_with_returning(&self.db)
-            .await?;
+        let row = job::Entity::insert(row).exec_with_returning(&self.db).await?;
         Ok(job_from_row(row, Vec::new())?)
     }
 
@@ -65,21 +60,12 @@ impl Store {
             .one(&self.db)
             .await?
             .ok_or(Error::NotFound("job"))?;
-        let note_ids = self
-            .note_ids_of(&[row.id])
-            .await?
-            .remove(&row.id)
-            .unwrap_or_default();
+        let note_ids = self.note_ids_of(&[row.id]).await?.remove(&row.id).unwrap_or_default();
         Ok(job_from_row(row, note_ids)?)
     }
 
     /// The caller's jobs, newest first, optionally only in `only` states.
-    pub async fn list_jobs(
-        &self,
-        user: &UserId,
-        only: &[JobState],
-        page: PageRequest,
-    ) -> Result<Vec<Job>> {
+    pub async fn list_jobs(&self, user: &UserId, only: &[JobState], page: PageRequest) -> Result<Vec<Job>> {
         let mut query = job::Entity::find().filter(job::Column::UserId.eq(user.as_str()));
         if !only.is_empty() {
             query = query.filter(job::Column::State.is_in(states(only)));
@@ -87,11 +73,7 @@ impl Store {
         if let Some(after) = page.after {
             query = query.filter(job::Column::Id.lt(after));
         }
-        let rows = query
-            .order_by_desc(job::Column::Id)
-            .limit(page.size)
-            .all(&self.db)
-            .await?;
+        let rows = query.order_by_desc(job::Column::Id).limit(page.size).all(&self.db).await?;
         self.with_note_ids(rows).await
     }
 
@@ -127,18 +109,12 @@ impl Store {
     /// it was cancelled, deleted or taken meanwhile.
     pub async fn claim(&self, id: Uuid) -> Result<Option<Job>> {
         let rows = job::Entity::update_many()
-            .col_expr(
-                job::Column::State,
-                Expr::value(JobState::Processing.as_str()),
-            )
+            .col_expr(job::Column::State, Expr::value(JobState::Processing.as_str()))
             .col_expr(job::Column::Attempt, Expr::col(job::Column::Attempt).add(1))
             .col_expr(job::Column::Stage, Expr::value("starting"))
             .col_expr(job::Column::ProgressPercent, Expr::value(0))
             .col_expr(job::Column::StartedAt, Expr::value(Utc::now()))
-            .col_expr(
-                job::Column::RunAfter,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
+            .col_expr(job::Column::RunAfter, Expr::value(Option::<DateTime<Utc>>::None))
             .filter(job::Column::Id.eq(id))
             .filter(job::Column::State.is_in(states(&JobState::WAITING)))
             .exec_with_returning(&self.db)
@@ -147,13 +123,7 @@ impl Store {
     }
 
     /// Records stage and progress, if the attempt still holds the job.
-    pub async fn record_progress(
-        &self,
-        id: Uuid,
-        attempt: u32,
-        stage: &str,
-        percent: u32,
-    ) -> Result<Option<Job>> {
+    pub async fn record_progress(&self, id: Uuid, attempt: u32, stage: &str, percent: u32) -> Result<Option<Job>> {
         let rows = held(id, attempt)
             .col_expr(job::Column::Stage, Expr::value(stage))
             .col_expr(job::Column::ProgressPercent, Expr::value(percent as i32))
@@ -164,12 +134,7 @@ impl Store {
 
     /// Marks the job COMPLETED and stores its notes, in one transaction and
     /// only if the attempt still holds the job, so notes are stored once.
-    pub async fn complete(
-        &self,
-        id: Uuid,
-        attempt: u32,
-        notes: Vec<NewNote>,
-    ) -> Result<Option<Job>> {
+    pub async fn complete(&self, id: Uuid, attempt: u32, notes: Vec<NewNote>) -> Result<Option<Job>> {
         let txn = self.db.begin().await?;
         let rows = finish(held(id, attempt), JobState::Completed, "")
             .col_expr(job::Column::Stage, Expr::value("completed"))
@@ -241,21 +206,11 @@ impl Store {
 
     /// CANCELLED, from any unfinished state.
     pub async fn cancel(&self, user: &UserId, id: Uuid) -> Result<Job> {
-        let rows = finish(
-            owned_in(user, id, &JobState::UNFINISHED),
-            JobState::Cancelled,
-            "cancelled by the user",
-        )
-        .col_expr(job::Column::Stage, Expr::value("cancelled"))
-        .exec_with_returning(&self.db)
-        .await?;
-        self.changed_or_explain(
-            user,
-            id,
-            rows,
-            "only a queued, processing or retrying job can be cancelled",
-        )
-        .await
+        let rows = finish(owned_in(user, id, &JobState::UNFINISHED), JobState::Cancelled, "cancelled by the user")
+            .col_expr(job::Column::Stage, Expr::value("cancelled"))
+            .exec_with_returning(&self.db)
+            .await?;
+        self.changed_or_explain(user, id, rows, "only a queued, processing or retrying job can be cancelled").await
     }
 
     /// QUEUED again with `attempts` more attempts, from FAILED or CANCELLED.
@@ -263,26 +218,14 @@ impl Store {
     pub async fn retry(&self, user: &UserId, id: Uuid, attempts: u32) -> Result<Job> {
         let rows = owned_in(user, id, &JobState::RETRYABLE)
             .col_expr(job::Column::State, Expr::value(JobState::Queued.as_str()))
-            .col_expr(
-                job::Column::MaxAttempts,
-                Expr::col(job::Column::Attempt).add(attempts as i32),
-            )
+            .col_expr(job::Column::MaxAttempts, Expr::col(job::Column::Attempt).add(attempts as i32))
             .col_expr(job::Column::Stage, Expr::value(""))
             .col_expr(job::Column::ProgressPercent, Expr::value(0))
             .col_expr(job::Column::Error, Expr::value(""))
-            .col_expr(
-                job::Column::FinishedAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
+            .col_expr(job::Column::FinishedAt, Expr::value(Option::<DateTime<Utc>>::None))
             .exec_with_returning(&self.db)
             .await?;
-        self.changed_or_explain(
-            user,
-            id,
-            rows,
-            "only a failed or cancelled job can be retried",
-        )
-        .await
+        self.changed_or_explain(user, id, rows, "only a failed or cancelled job can be retried").await
     }
 
     /// Deletes a finished job; its notes go with it (foreign-key cascade).
@@ -302,35 +245,20 @@ impl Store {
             .exec(&self.db)
             .await?;
         if result.rows_affected == 0 {
-            return Err(Error::FailedPrecondition(
-                "job changed while being deleted; try again".into(),
-            ));
+            return Err(Error::FailedPrecondition("job changed while being deleted; try again".into()));
         }
         Ok(job)
     }
 
-    async fn changed_or_explain(
-        &self,
-        user: &UserId,
-        id: Uuid,
-        rows: Vec<job::Model>,
-        rule: &str,
-    ) -> Result<Job> {
+    async fn changed_or_explain(&self, user: &UserId, id: Uuid, rows: Vec<job::Model>, rule: &str) -> Result<Job> {
         match rows.into_iter().next() {
             Some(row) => {
-                let note_ids = self
-                    .note_ids_of(&[row.id])
-                    .await?
-                    .remove(&row.id)
-                    .unwrap_or_default();
+                let note_ids = self.note_ids_of(&[row.id]).await?.remove(&row.id).unwrap_or_default();
                 Ok(job_from_row(row, note_ids)?)
             }
             None => {
                 let job = self.job_for_user(user, id).await?;
-                Err(Error::FailedPrecondition(format!(
-                    "job is {}; {rule}",
-                    job.state.as_str()
-                )))
+                Err(Error::FailedPrecondition(format!("job is {}; {rule}", job.state.as_str())))
             }
         }
     }
@@ -384,19 +312,12 @@ fn owned_in(user: &UserId, id: Uuid, from: &[JobState]) -> sea_orm::UpdateMany<j
         .filter(job::Column::State.is_in(states(from)))
 }
 
-fn finish(
-    update: sea_orm::UpdateMany<job::Entity>,
-    state: JobState,
-    error: &str,
-) -> sea_orm::UpdateMany<job::Entity> {
+fn finish(update: sea_orm::UpdateMany<job::Entity>, state: JobState, error: &str) -> sea_orm::UpdateMany<job::Entity> {
     update
         .col_expr(job::Column::State, Expr::value(state.as_str()))
         .col_expr(job::Column::Error, Expr::value(error))
         .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
-        .col_expr(
-            job::Column::RunAfter,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
+        .col_expr(job::Column::RunAfter, Expr::value(Option::<DateTime<Utc>>::None))
 }
 
 fn first_job(rows: Vec<job::Model>) -> Result<Option<Job>> {

@@ -21,12 +21,7 @@ impl Store {
     }
 
     /// The caller's notes, oldest first, optionally of one job.
-    pub async fn list_notes(
-        &self,
-        user: &UserId,
-        job_id: Option<Uuid>,
-        page: PageRequest,
-    ) -> Result<Vec<Note>> {
+    pub async fn list_notes(&self, user: &UserId, job_id: Option<Uuid>, page: PageRequest) -> Result<Vec<Note>> {
         let mut query = note::Entity::find().filter(note::Column::UserId.eq(user.as_str()));
         if let Some(job_id) = job_id {
             query = query.filter(note::Column::JobId.eq(job_id));
@@ -34,13 +29,7 @@ impl Store {
         if let Some(after) = page.after {
             query = query.filter(note::Column::Id.gt(after));
         }
-        let rows = query
-            .order_by_asc(note::Column::Id)
-            .limit(page.size)
-            .all(&self.db)
-            .await?;
-        rows.into_iter()
-            .map(|row| Ok(note_from_row(row)?))
-            .collect()
+        let rows = query.order_by_asc(note::Column::Id).limit(page.size).all(&self.db).await?;
+        rows.into_iter().map(|row| Ok(note_from_row(row)?)).collect()
     }
 }

@@ -10,9 +10,7 @@ use crate::domain::Job;
 
 /// Variables of the server's own environment the program may see; everything
 /// else (the JWT secret, database passwords) stays out.
-const PASSED_THROUGH: &[&str] = &[
-    "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAME",
-];
+const PASSED_THROUGH: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAME"];
 const PASSED_THROUGH_PREFIXES: &[&str] = &["UV_", "XDG_"];
 
 #[derive(Clone, Debug)]
@@ -29,16 +27,9 @@ impl ProgramCommand {
     /// The arguments for one job.
     pub fn args(&self, job: &Job) -> Vec<OsString> {
         let mut args: Vec<OsString> = self.leading_args.iter().map(OsString::from).collect();
-        let is_uv_run = self.program.file_name().is_some_and(|n| n == "uv")
-            && args.first().is_some_and(|a| a == "run");
+        let is_uv_run = self.program.file_name().is_some_and(|n| n == "uv") && args.first().is_some_and(|a| a == "run");
         if let (true, Some(project)) = (is_uv_run, &self.project_dir) {
-            args.splice(
-                1..1,
-                [
-                    OsString::from("--project"),
-                    project.clone().into_os_string(),
-                ],
-            );
+            args.splice(1..1, [OsString::from("--project"), project.clone().into_os_string()]);
         }
         args.push(job.url.clone().into());
         if !job.subject.is_empty() {
@@ -56,8 +47,7 @@ impl ProgramCommand {
         let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
             .filter(|(name, _)| {
                 let name = name.to_string_lossy();
-                PASSED_THROUGH.contains(&name.as_ref())
-                    || PASSED_THROUGH_PREFIXES.iter().any(|p| name.starts_with(p))
+                PASSED_THROUGH.contains(&name.as_ref()) || PASSED_THROUGH_PREFIXES.iter().any(|p| name.starts_with(p))
             })
             .collect();
         if let Some(key) = &self.api_key {
@@ -102,11 +92,8 @@ mod tests {
             project_dir: Some("/opt/buddy".into()),
             api_key: None,
         };
-        let args: Vec<String> = command
-            .args(&job("Math", false))
-            .into_iter()
-            .map(|a| a.into_string().unwrap())
-            .collect();
+        let args: Vec<String> =
+            command.args(&job("Math", false)).into_iter().map(|a| a.into_string().unwrap()).collect();
         assert_eq!(
             args,
             [
@@ -121,11 +108,7 @@ mod tests {
             ]
         );
         let args = command.args(&job("", true));
-        assert!(
-            !args.iter().any(|a| a == "--subject"
-                || a == "--no-assessments"
-                || a == "--generate-assessments")
-        );
+        assert!(!args.iter().any(|a| a == "--subject" || a == "--no-assessments" || a == "--generate-assessments"));
     }
 
     #[test]
@@ -137,13 +120,7 @@ mod tests {
             api_key: Some(Secret::new("sk-test")),
         };
         let env = command.env();
-        assert!(
-            env.iter()
-                .any(|(k, v)| k == "CLAUDE_API_KEY" && v == "sk-test")
-        );
-        assert!(
-            !env.iter()
-                .any(|(k, _)| k == "VIDEOJOBS_JWT_SECRET" || k == "DATABASE_URL")
-        );
+        assert!(env.iter().any(|(k, v)| k == "CLAUDE_API_KEY" && v == "sk-test"));
+        assert!(!env.iter().any(|(k, _)| k == "VIDEOJOBS_JWT_SECRET" || k == "DATABASE_URL"));
     }
 }

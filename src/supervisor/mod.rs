@@ -70,16 +70,8 @@ impl Supervisor {
     }
 
     /// Runs `job`'s current attempt; progress changes go to `progress`.
-    pub async fn run(
-        &self,
-        job: &Job,
-        progress: mpsc::Sender<Progress>,
-        stop: CancellationToken,
-    ) -> Outcome {
-        let scratch = self
-            .config
-            .scratch_root
-            .join(format!("{}-{}", job.id, job.attempt));
+    pub async fn run(&self, job: &Job, progress: mpsc::Sender<Progress>, stop: CancellationToken) -> Outcome {
+        let scratch = self.config.scratch_root.join(format!("{}-{}", job.id, job.attempt));
         let outcome = self.run_in(job, &scratch, progress, stop).await;
         if let Err(error) = tokio::fs::remove_dir_all(&scratch).await {
             if error.kind() != std::io::ErrorKind::NotFound {
@@ -114,24 +106,13 @@ impl Supervisor {
         {
             Ok(child) => child,
             Err(error) => {
-                return Outcome::Failed(format!(
-                    "could not start {}: {error}",
-                    command.program.display()
-                ));
+                return Outcome::Failed(format!("could not start {}: {error}", command.program.display()));
             }
         };
         let pgid = Pid::from_raw(child.id().expect("a just-spawned child has a pid") as i32);
         let (line_tx, mut lines) = mpsc::channel(LINE_BUFFER);
-        tokio::spawn(read_lines(
-            child.stdout.take().expect("piped"),
-            false,
-            line_tx.clone(),
-        ));
-        tokio::spawn(read_lines(
-            child.stderr.take().expect("piped"),
-            true,
-            line_tx,
-        ));
+        tokio::spawn(read_lines(child.stdout.take().expect("piped"), false, line_tx.clone()));
+        tokio::spawn(read_lines(child.stderr.take().expect("piped"), true, line_tx));
 
         let mut parser = LineParser::new(self.config.patterns.clone());
         let mut stderr_tail = VecDeque::with_capacity(STDERR_TAIL_LINES);
@@ -224,11 +205,7 @@ async fn note_line(
 
 /// Reads lines as they come, each capped at `MAX_LINE_BYTES` (the rest of a
 /// longer line is skipped) and decoded leniently, since output is untrusted.
-async fn read_lines(
-    stream: impl AsyncRead + Unpin,
-    is_stderr: bool,
-    lines: mpsc::Sender<(bool, String)>,
-) {
+async fn read_lines(stream: impl AsyncRead + Unpin, is_stderr: bool, lines: mpsc::Sender<(bool, String)>) {
     let mut reader = BufReader::new(stream);
     let mut line = Vec::with_capacity(256);
     loop {
@@ -245,9 +222,7 @@ async fn read_lines(
         let used = ends_line.unwrap_or(available.len());
         reader.consume(used);
         if ends_line.is_some() {
-            let text = String::from_utf8_lossy(&line)
-                .trim_end_matches('\r')
-                .to_string();
+            let text = String::from_utf8_lossy(&line).trim_end_matches('\r').to_string();
             line.clear();
             if lines.send((is_stderr, text)).await.is_err() {
                 return;
@@ -255,9 +230,7 @@ async fn read_lines(
         }
     }
     if !line.is_empty() {
-        let _ = lines
-            .send((is_stderr, String::from_utf8_lossy(&line).into_owned()))
-            .await;
+        let _ = lines.send((is_stderr, String::from_utf8_lossy(&line).into_owned())).await;
     }
 }
 

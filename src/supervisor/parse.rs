@@ -28,11 +28,8 @@ pub struct OutputPatterns {
 impl Default for OutputPatterns {
     fn default() -> Self {
         let re = |pattern: &str| Regex::new(pattern).expect("default pattern compiles");
-        let stage = |pattern: &str, stage: &str, percent| StagePattern {
-            regex: re(pattern),
-            stage: stage.into(),
-            percent,
-        };
+        let stage =
+            |pattern: &str, stage: &str, percent| StagePattern { regex: re(pattern), stage: stage.into(), percent };
         OutputPatterns {
             item_started: vec![
                 re(r"\[(?P<current>\d+)/(?P<total>\d+)\] Processing:"),
@@ -84,10 +81,7 @@ impl LineParser {
             total: 1,
             item_percent: 0,
             finished_items: 0,
-            last: Progress {
-                stage: "starting".into(),
-                percent: 0,
-            },
+            last: Progress { stage: "starting".into(), percent: 0 },
             failure: None,
             summary: None,
         }
@@ -96,40 +90,24 @@ impl LineParser {
     /// Feeds one line; returns the new progress if it changed.
     pub fn feed(&mut self, line: &str) -> Option<Progress> {
         let mut stage = None;
-        if let Some((current, total)) =
-            numbers(&self.patterns.item_started, line, "current", "total")
-        {
+        if let Some((current, total)) = numbers(&self.patterns.item_started, line, "current", "total") {
             (self.current, self.total, self.item_percent) = (current.max(1), total.max(1), 5);
             stage = Some(format!("processing video {}/{}", self.current, self.total));
-        } else if let Some((_, total)) =
-            numbers(&self.patterns.item_finished, line, "current", "total")
-        {
+        } else if let Some((_, total)) = numbers(&self.patterns.item_finished, line, "current", "total") {
             self.total = total.max(1);
             self.finished_items += 1;
-            stage = Some(format!(
-                "{}/{} videos done",
-                self.finished_items, self.total
-            ));
+            stage = Some(format!("{}/{} videos done", self.finished_items, self.total));
         } else if let Some(found) = self.patterns.stages.iter().find(|s| s.regex.is_match(line)) {
             self.item_percent = found.percent;
             stage = Some(found.stage.clone());
         } else if let Some(caps) = self.patterns.failure.captures(line) {
-            self.failure
-                .get_or_insert_with(|| caps["reason"].trim().to_string());
+            self.failure.get_or_insert_with(|| caps["reason"].trim().to_string());
             stage = Some("video failed".into());
-        } else if let Some((ok, total)) = numbers(
-            std::slice::from_ref(&self.patterns.summary),
-            line,
-            "ok",
-            "total",
-        ) {
+        } else if let Some((ok, total)) = numbers(std::slice::from_ref(&self.patterns.summary), line, "ok", "total") {
             self.summary = Some((ok, total));
         }
         let stage = stage?;
-        let next = Progress {
-            stage,
-            percent: self.percent(),
-        };
+        let next = Progress { stage, percent: self.percent() };
         if next == self.last {
             return None;
         }
@@ -148,10 +126,7 @@ impl LineParser {
 fn numbers(patterns: &[Regex], line: &str, first: &str, second: &str) -> Option<(u32, u32)> {
     patterns.iter().find_map(|re| {
         let caps = re.captures(line)?;
-        Some((
-            caps.name(first)?.as_str().parse().ok()?,
-            caps.name(second)?.as_str().parse().ok()?,
-        ))
+        Some((caps.name(first)?.as_str().parse().ok()?, caps.name(second)?.as_str().parse().ok()?))
     })
 }
 
@@ -200,18 +175,8 @@ mod tests {
         let mut parser = LineParser::new(OutputPatterns::default());
         assert_eq!(parser.feed("Processing 3/10").map(|p| p.percent), Some(20));
         let mut parallel = LineParser::new(OutputPatterns::default());
-        assert_eq!(
-            parallel
-                .feed(&format!("{PREFIX}[2/4] ✓ https://youtu.be/x"))
-                .map(|p| p.percent),
-            Some(25)
-        );
-        assert_eq!(
-            parallel
-                .feed(&format!("{PREFIX}[1/4] ✗ https://youtu.be/y"))
-                .map(|p| p.percent),
-            Some(50)
-        );
+        assert_eq!(parallel.feed(&format!("{PREFIX}[2/4] ✓ https://youtu.be/x")).map(|p| p.percent), Some(25));
+        assert_eq!(parallel.feed(&format!("{PREFIX}[1/4] ✗ https://youtu.be/y")).map(|p| p.percent), Some(50));
     }
 
     #[test]

@@ -39,12 +39,7 @@ pub struct JobRunner {
 
 impl JobRunner {
     /// Starts `count` workers that stop taking jobs when `shutdown` fires.
-    pub fn spawn_workers(
-        self: &Arc<Self>,
-        count: usize,
-        shutdown: &CancellationToken,
-        tracker: &TaskTracker,
-    ) {
+    pub fn spawn_workers(self: &Arc<Self>, count: usize, shutdown: &CancellationToken, tracker: &TaskTracker) {
         for _ in 0..count {
             let (runner, shutdown) = (Arc::clone(self), shutdown.clone());
             tracker.spawn(async move {
@@ -62,22 +57,12 @@ impl JobRunner {
     }
 
     /// Queues a job that is QUEUED or RETRYING in the database.
-    pub async fn enqueue(
-        &self,
-        job: &Job,
-        ready_at: Option<chrono::DateTime<Utc>>,
-    ) -> Result<(), QueueError> {
+    pub async fn enqueue(&self, job: &Job, ready_at: Option<chrono::DateTime<Utc>>) -> Result<(), QueueError> {
         let ready_at = ready_at.map(|at| {
             let wait = (at - Utc::now()).to_std().unwrap_or_default();
             tokio::time::Instant::now() + wait
         });
-        self.queue
-            .push(QueueItem {
-                job_id: job.id,
-                priority: job.priority,
-                ready_at,
-            })
-            .await
+        self.queue.push(QueueItem { job_id: job.id, priority: job.priority, ready_at }).await
     }
 
     async fn run(&self, job_id: Uuid, shutdown: &CancellationToken) -> Result<()> {
@@ -95,27 +80,17 @@ impl JobRunner {
         let stop = shutdown.child_token();
         self.running.insert(job.id, stop.clone());
         let (progress_tx, progress_rx) = mpsc::channel(PROGRESS_BUFFER);
-        let (outcome, recorded) = tokio::join!(
-            self.supervisor.run(&job, progress_tx, stop),
-            self.record_progress(&job, progress_rx)
-        );
+        let (outcome, recorded) =
+            tokio::join!(self.supervisor.run(&job, progress_tx, stop), self.record_progress(&job, progress_rx));
         self.running.remove(job.id);
         recorded?;
         self.finish(job, outcome).await
     }
 
     /// Writes each progress change (a handful per video) and publishes it.
-    async fn record_progress(
-        &self,
-        job: &Job,
-        mut updates: mpsc::Receiver<Progress>,
-    ) -> Result<()> {
+    async fn record_progress(&self, job: &Job, mut updates: mpsc::Receiver<Progress>) -> Result<()> {
         while let Some(update) = updates.recv().await {
-            if let Some(job) = self
-                .store
-                .record_progress(job.id, job.attempt, &update.stage, update.percent)
-                .await?
-            {
+            if let Some(job) = self.store.record_progress(job.id, job.attempt, &update.stage, update.percent).await? {
                 self.hub.publish(JobEventKind::Progress, job);
             }
         }
@@ -134,11 +109,7 @@ impl JobRunner {
             Outcome::Failed(reason) if RetryPolicy::should_retry(attempt, job.max_attempts) => {
                 let delay = self.retry.delay_after(attempt);
                 let run_after = Utc::now() + delay;
-                if let Some(waiting) = self
-                    .store
-                    .schedule_retry(id, attempt, &reason, run_after)
-                    .await?
-                {
+                if let Some(waiting) = self.store.schedule_retry(id, attempt, &reason, run_after).await? {
                     tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "attempt failed; retrying");
                     self.hub.publish(JobEventKind::Retrying, waiting.clone());
                     self.enqueue_or_log(&waiting, Some(run_after)).await;

@@ -14,27 +14,16 @@ pub struct RunningJobs {
 
 impl RunningJobs {
     pub fn insert(&self, job_id: Uuid, stop: CancellationToken) {
-        self.tokens
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(job_id, stop);
+        self.tokens.lock().unwrap_or_else(|p| p.into_inner()).insert(job_id, stop);
     }
 
     pub fn remove(&self, job_id: Uuid) {
-        self.tokens
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&job_id);
+        self.tokens.lock().unwrap_or_else(|p| p.into_inner()).remove(&job_id);
     }
 
     /// Stops the job's program if it runs here; returns whether it did.
     pub fn stop(&self, job_id: Uuid) -> bool {
-        let token = self
-            .tokens
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&job_id)
-            .cloned();
+        let token = self.tokens.lock().unwrap_or_else(|p| p.into_inner()).get(&job_id).cloned();
         token.map(|t| t.cancel()).is_some()
     }
 

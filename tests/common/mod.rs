@@ -40,21 +40,14 @@ pub fn test_config(data_dir: &Path) -> ServeConfig {
     let supervisor = &mut config.supervisor;
     supervisor.command.program = PathBuf::from(env!("CARGO_BIN_EXE_study-buddy-standin"));
     let state_dir = data_dir.join("standin-state").display().to_string();
-    supervisor.command.leading_args = vec![
-        "--stage-delay-ms".into(),
-        "30".into(),
-        "--state-dir".into(),
-        state_dir,
-    ];
+    supervisor.command.leading_args = vec!["--stage-delay-ms".into(), "30".into(), "--state-dir".into(), state_dir];
     supervisor.timeout = Duration::from_secs(20);
     supervisor.kill_grace = Duration::from_millis(500);
     config
 }
 
 impl TestServer {
-    pub async fn start(
-        configure: impl FnOnce(&mut ServeConfig),
-    ) -> (TestServer, tempfile::TempDir) {
+    pub async fn start(configure: impl FnOnce(&mut ServeConfig)) -> (TestServer, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let server = TestServer::start_in(dir.path(), configure).await;
         (server, dir)
@@ -69,12 +62,7 @@ impl TestServer {
         let handle = tokio::spawn(videojobs::app::run(config, listener, async move {
             let _ = rx.await;
         }));
-        TestServer {
-            addr,
-            data_dir: data_dir.to_path_buf(),
-            shutdown: Some(tx),
-            handle: Some(handle),
-        }
+        TestServer { addr, data_dir: data_dir.to_path_buf(), shutdown: Some(tx), handle: Some(handle) }
     }
 
     /// Shuts down gracefully and waits until the server has stopped.
@@ -84,27 +72,18 @@ impl TestServer {
     }
 
     pub fn token(&self, user: &str) -> String {
-        Authenticator::new(&Secret::new(SECRET))
-            .issue(user, Duration::from_secs(600))
-            .unwrap()
+        Authenticator::new(&Secret::new(SECRET)).issue(user, Duration::from_secs(600)).unwrap()
     }
 
     pub async fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.addr))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap()
+        Channel::from_shared(format!("http://{}", self.addr)).unwrap().connect().await.unwrap()
     }
 
     pub async fn jobs(&self, user: &str) -> JobServiceClient<InterceptedService<Channel, Bearer>> {
         JobServiceClient::with_interceptor(self.channel().await, Bearer::new(&self.token(user)))
     }
 
-    pub async fn notes(
-        &self,
-        user: &str,
-    ) -> NoteServiceClient<InterceptedService<Channel, Bearer>> {
+    pub async fn notes(&self, user: &str) -> NoteServiceClient<InterceptedService<Channel, Bearer>> {
         NoteServiceClient::with_interceptor(self.channel().await, Bearer::new(&self.token(user)))
     }
 }
@@ -121,9 +100,7 @@ impl Bearer {
 
 impl Interceptor for Bearer {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        request
-            .metadata_mut()
-            .insert("authorization", self.0.clone());
+        request.metadata_mut().insert("authorization", self.0.clone());
         Ok(request)
     }
 }
@@ -134,12 +111,7 @@ pub fn url(video_id: &str) -> String {
 }
 
 pub fn submit(video_id: &str) -> pb::SubmitVideoRequest {
-    pb::SubmitVideoRequest {
-        url: url(video_id),
-        subject: "Physics".into(),
-        assessments: None,
-        priority: 0,
-    }
+    pb::SubmitVideoRequest { url: url(video_id), subject: "Physics".into(), assessments: None, priority: 0 }
 }
 
 pub fn state(job: &pb::Job) -> pb::JobState {
@@ -151,17 +123,11 @@ pub fn kind(event: &pb::JobEvent) -> pb::JobEventType {
 }
 
 pub fn is_final(state: pb::JobState) -> bool {
-    matches!(
-        state,
-        pb::JobState::Completed | pb::JobState::Failed | pb::JobState::Cancelled
-    )
+    matches!(state, pb::JobState::Completed | pb::JobState::Failed | pb::JobState::Cancelled)
 }
 
 /// Reads `stream` until `job_id` reaches a final state; returns its events.
-pub async fn events_until_final(
-    stream: &mut tonic::Streaming<pb::JobEvent>,
-    job_id: &str,
-) -> Vec<pb::JobEvent> {
+pub async fn events_until_final(stream: &mut tonic::Streaming<pb::JobEvent>, job_id: &str) -> Vec<pb::JobEvent> {
     let mut seen = Vec::new();
     tokio::time::timeout(WAIT, async {
         while let Some(event) = stream.message().await.unwrap() {
@@ -179,26 +145,16 @@ pub async fn events_until_final(
     .unwrap_or_else(|_| {
         panic!(
             "job {job_id} did not finish; saw {:#?}",
-            seen.iter()
-                .map(|e| (kind(e), e.job.as_ref().unwrap().stage.clone()))
-                .collect::<Vec<_>>()
+            seen.iter().map(|e| (kind(e), e.job.as_ref().unwrap().stage.clone())).collect::<Vec<_>>()
         )
     });
     seen
 }
 
 /// Watches one job until it ends and returns its final snapshot.
-pub async fn wait_final(
-    client: &mut JobServiceClient<InterceptedService<Channel, Bearer>>,
-    job_id: &str,
-) -> pb::Job {
-    let mut stream = client
-        .watch_jobs(pb::WatchJobsRequest {
-            job_ids: vec![job_id.into()],
-        })
-        .await
-        .unwrap()
-        .into_inner();
+pub async fn wait_final(client: &mut JobServiceClient<InterceptedService<Channel, Bearer>>, job_id: &str) -> pb::Job {
+    let mut stream =
+        client.watch_jobs(pb::WatchJobsRequest { job_ids: vec![job_id.into()] }).await.unwrap().into_inner();
     tokio::time::timeout(WAIT, async {
         while let Some(event) = stream.message().await.unwrap() {
             let job = event.job.unwrap();
@@ -225,9 +181,7 @@ pub fn processes_under(dir: &Path) -> Vec<u32> {
             continue;
         };
         let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let zombie = stat
-            .rsplit_once(") ")
-            .is_some_and(|(_, rest)| rest.starts_with('Z'));
+        let zombie = stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z'));
         if cwd.starts_with(&dir) && !zombie {
             found.push(pid);
         }
@@ -243,10 +197,7 @@ pub async fn assert_no_processes_under(dir: &Path, within: Duration) {
         if left.is_empty() {
             return;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "processes survived: {left:?}"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "processes survived: {left:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
