@@ -37,7 +37,7 @@ impl JobService for JobApi {
             );
         }
         let runner = &self.runner;
-        let waiting = runner.queue.len().await.map_err(|e| Error::Unavailable(e.to_string()))?;
+        let waiting = runner.queue.waiting().await.map_err(|e| Error::Unavailable(e.to_string()))?;
         if waiting >= runner.queue_capacity {
             return Err(Error::ResourceExhausted(format!("{waiting} jobs are waiting; try again later")).into());
         }

@@ -138,7 +138,7 @@ impl JobQueue for MemoryQueue {
         }
     }
 
-    async fn len(&self) -> Result<usize, QueueError> {
+    async fn waiting(&self) -> Result<usize, QueueError> {
         let state = self.state();
         Ok(state.ready.len() + state.delayed.len())
     }

@@ -34,7 +34,7 @@ pub trait JobQueue: Send + Sync + 'static {
     /// future before it completes takes nothing.
     async fn pop(&self) -> Uuid;
     /// How many jobs wait, ready or delayed.
-    async fn len(&self) -> Result<usize, QueueError>;
+    async fn waiting(&self) -> Result<usize, QueueError>;
     /// Adds the items the queue does not already hold (ready or delayed);
     /// returns how many it added. The reconciler calls this with what the
     /// database says is waiting, so calling it twice changes nothing.
