@@ -1,13 +1,17 @@
 //! The queue says which job runs next; it holds ids, never job data. The
 //! database is the source of truth, so a queue that loses its contents loses
 //! no job: start-up puts back every job the database says is waiting.
+mod keys;
 mod memory;
+mod redis;
 
 use async_trait::async_trait;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+pub use keys::{Keys, hash_tag};
 pub use memory::MemoryQueue;
+pub use redis::RedisQueue;
 
 /// One entry: a job, its priority (higher first, FIFO within a priority) and,
 /// for a retry waiting out its backoff, when it becomes ready.

@@ -1,0 +1,374 @@
+//! The Redis queue, for several nodes sharing one queue. Ready ids wait in a
+//! sorted set scored by priority then arrival; delayed ids (retries waiting
+//! out a backoff) in a second one scored by their ready time. Every change is
+//! a Lua script (in `scripts/`), so each is atomic, and every key shares one
+//! Cluster hash tag (see [`Keys`]). Times are the Redis server's clock.
+//!
+//! A pop never polls: it promotes the due delayed ids, then blocks in
+//! `BZPOPMIN ready wake` until an id arrives, the next delayed id is due, or a
+//! push of a delayed id drops a token in `wake` to make it look again.
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
+use fred::clients::Client;
+use fred::error::{Error as RedisError, ErrorKind};
+use fred::interfaces::{ClientLike, LuaInterface, SortedSetsInterface, TransactionInterface};
+use fred::types::config::{Config, Options, ReconnectPolicy};
+use fred::types::{Builder, ClusterHash, CustomCommand, FromValue, Value};
+use tokio::sync::{Semaphore, oneshot};
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::keys::Keys;
+use super::{JobQueue, QueueError, QueueItem};
+
+/// How long a pop blocks when nothing is delayed. A push wakes it anyway;
+/// this only bounds how long a lost wake-up (a popper that took the `wake`
+/// token and was then cancelled) can delay a delayed id.
+const IDLE_BLOCK: Duration = Duration::from_secs(5);
+/// How long any other command may wait, e.g. for a reconnection, before the
+/// call fails with `Unavailable` (fred's default is to wait forever).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+/// Extra time the client gives a blocking command before it gives up on the
+/// connection.
+const BLOCK_GRACE: Duration = Duration::from_secs(10);
+/// Ids per `restore` script call: bounds how long one call blocks Redis.
+const RESTORE_BATCH: usize = 500;
+/// Delayed ids moved per `promote` call, for the same reason.
+const PROMOTE_BATCH: usize = 1000;
+
+const ADD: &str = concat!(include_str!("scripts/common.lua"), include_str!("scripts/add.lua"));
+const PROMOTE: &str = concat!(include_str!("scripts/common.lua"), include_str!("scripts/promote.lua"));
+const REQUEUE: &str = include_str!("scripts/requeue.lua");
+
+/// A handle to one queue; clones share the connections.
+#[derive(Clone)]
+pub struct RedisQueue {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The shared multiplexed client: scripts and everything non-blocking.
+    client: Client,
+    keys: Keys,
+    capacity: usize,
+    add: Script,
+    promote: Script,
+    requeue: Script,
+    /// Idle dedicated clients for `BZPOPMIN`, which would stall every other
+    /// command on the multiplexed client. A std mutex: held for a push or pop.
+    idle: Mutex<Vec<Client>>,
+    /// One permit per dedicated client that may exist.
+    permits: Arc<Semaphore>,
+    closed: AtomicBool,
+}
+
+impl RedisQueue {
+    /// Connects and checks with a `PING`. `blocking_clients` bounds the
+    /// connections that pops block on (at least one); more concurrent pops
+    /// than that wait their turn. The prefix must not be empty (see [`Keys`]).
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        capacity: usize,
+        blocking_clients: usize,
+    ) -> Result<RedisQueue, QueueError> {
+        let place = redact(url);
+        let failed = |error: RedisError| QueueError::Unavailable(format!("Redis at {place}: {error}"));
+        let keys = Keys::new(prefix);
+        if !keys.has_valid_tag() {
+            return Err(QueueError::Unavailable(format!("Redis key prefix {prefix:?} gives no Cluster hash tag")));
+        }
+        let config = Config::from_url(url).map_err(failed)?;
+        // Reconnect forever: a pop retries rather than fails, so the client
+        // must come back on its own after Redis does.
+        let policy = ReconnectPolicy::new_exponential(0, 100, 2_000, 2);
+        let client = Builder::from_config(config)
+            .set_policy(policy)
+            .with_performance_config(|performance| performance.default_command_timeout = COMMAND_TIMEOUT)
+            .build()
+            .map_err(failed)?;
+        client.init().await.map_err(failed)?;
+        let loaded = async {
+            client.ping::<()>(None).await?;
+            Ok::<_, RedisError>((
+                Script::load(&client, ADD).await?,
+                Script::load(&client, PROMOTE).await?,
+                Script::load(&client, REQUEUE).await?,
+            ))
+        };
+        let (add, promote, requeue) = match loaded.await {
+            Ok(scripts) => scripts,
+            Err(error) => {
+                let _ = client.quit().await;
+                return Err(failed(error));
+            }
+        };
+        let blocking_clients = blocking_clients.max(1);
+        Ok(RedisQueue {
+            inner: Arc::new(Inner {
+                client,
+                keys,
+                capacity,
+                add,
+                promote,
+                requeue,
+                idle: Mutex::new(Vec::with_capacity(blocking_clients)),
+                permits: Arc::new(Semaphore::new(blocking_clients)),
+                closed: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// The shared non-blocking client, e.g. to publish on the
+    /// [`Keys::events`] channel. It stops working once the queue is closed.
+    pub fn client(&self) -> Client {
+        self.inner.client.clone()
+    }
+
+    /// The names of this queue's keys and channels.
+    pub fn keys(&self) -> &Keys {
+        &self.inner.keys
+    }
+
+    /// Closes every connection. A pop that finds no job by then, or starts
+    /// later, never completes; other calls fail with `Unavailable`.
+    pub async fn close(&self) {
+        self.inner.closed.store(true, Ordering::SeqCst);
+        let idle = std::mem::take(&mut *self.inner.idle());
+        for client in idle {
+            let _ = client.quit().await;
+        }
+        let _ = self.inner.client.quit().await;
+    }
+}
+
+#[async_trait]
+impl JobQueue for RedisQueue {
+    async fn push(&self, item: QueueItem) -> Result<(), QueueError> {
+        self.inner.add("push", &[item]).await.map(drop)
+    }
+
+    async fn pop(&self) -> Uuid {
+        let mut delays: Option<ExponentialBackoff> = None;
+        loop {
+            if self.inner.closed.load(Ordering::SeqCst) {
+                return std::future::pending().await;
+            }
+            match self.inner.pop_once().await {
+                Ok(Some(job_id)) => return job_id,
+                Ok(None) => delays = None,
+                Err(error) => {
+                    let delay = delays.get_or_insert_with(retry_delays).next().unwrap_or(Duration::from_secs(5));
+                    tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "Redis queue pop failed; retrying");
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    /// One `MULTI`, so an id moving from delayed to ready is counted once.
+    async fn waiting(&self) -> Result<usize, QueueError> {
+        let transaction = self.inner.client.multi();
+        let counted = async {
+            transaction.zcard::<(), _>(self.inner.keys.ready()).await?;
+            transaction.zcard::<(), _>(self.inner.keys.delayed()).await?;
+            transaction.exec::<(usize, usize)>(true).await
+        };
+        let (ready, delayed) = counted.await.map_err(unavailable)?;
+        Ok(ready + delayed)
+    }
+
+    async fn restore(&self, items: &[QueueItem]) -> Result<usize, QueueError> {
+        let mut added = 0;
+        for batch in items.chunks(RESTORE_BATCH) {
+            added += self.inner.add("restore", batch).await?;
+        }
+        Ok(added)
+    }
+}
+
+impl Inner {
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Client>> {
+        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `add.lua` in `mode` ("push" or "restore"); returns how many ids
+    /// it added, or `Full` if it stopped at the capacity.
+    async fn add(&self, mode: &str, items: &[QueueItem]) -> Result<usize, QueueError> {
+        let now = Instant::now();
+        let mut args: Vec<Value> = vec![mode.into(), (self.capacity as i64).into()];
+        for item in items {
+            // Priorities beyond ±100 would break the score layout (add.lua).
+            let priority = item.priority.clamp(-100, 100);
+            args.extend([item.job_id.to_string().into(), i64::from(priority).into(), delay_ms(item, now).into()]);
+        }
+        let keys =
+            vec![self.keys.ready(), self.keys.delayed(), self.keys.priority(), self.keys.wake(), self.keys.clock()];
+        let (added, waiting, full): (usize, usize, bool) =
+            self.add.run(&self.client, keys, args).await.map_err(unavailable)?;
+        if full { Err(QueueError::Full(waiting)) } else { Ok(added) }
+    }
+
+    /// One round of a pop: promote, then block once. `None`: look again.
+    async fn pop_once(self: &Arc<Self>) -> Result<Option<Uuid>, RedisError> {
+        let keys = vec![self.keys.ready(), self.keys.delayed(), self.keys.priority(), self.keys.clock()];
+        let args = vec![Value::from(PROMOTE_BATCH as i64)];
+        let until_next: i64 = self.promote.run(&self.client, keys, args).await?;
+        let block = match until_next {
+            ..0 => IDLE_BLOCK,
+            0 => return Ok(None), // more delayed ids are due already
+            ms => Duration::from_millis(ms as u64).min(IDLE_BLOCK),
+        };
+        let Some(taken) = self.blocking_pop(block).await? else { return Ok(None) };
+        let member = taken.keep();
+        match Uuid::parse_str(&member) {
+            Ok(job_id) => Ok(Some(job_id)),
+            Err(error) => {
+                tracing::warn!(member, %error, "dropping a malformed job id from the Redis queue");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Blocks for at most `block` on `ready` and `wake`; `Some` when it took
+    /// a ready id. The command runs in a task of its own so that it completes
+    /// even if this pop is cancelled; what it took then goes back (`Taken`).
+    async fn blocking_pop(self: &Arc<Self>, block: Duration) -> Result<Option<Taken>, RedisError> {
+        let permit = Arc::clone(&self.permits).acquire_owned().await.expect("the semaphore is never closed");
+        let (sender, receiver) = oneshot::channel();
+        let queue = Arc::clone(self);
+        tokio::spawn(async move {
+            let result = queue.bzpopmin(block).await;
+            drop(permit);
+            let _ = sender.send(result); // if the pop is gone, Taken's drop puts the id back
+        });
+        receiver.await.unwrap_or_else(|_| Err(RedisError::new(ErrorKind::Canceled, "the blocking pop task died")))
+    }
+
+    /// `BZPOPMIN` through `custom`: the typed `bzpopmin` reports the server's
+    /// "nothing came" as the same Timeout error as a client-side timeout, and
+    /// only the latter leaves the connection in doubt (so it is dropped).
+    async fn bzpopmin(self: &Arc<Self>, block: Duration) -> Result<Option<Taken>, RedisError> {
+        let idle = self.idle().pop();
+        let client = match idle {
+            Some(client) => client,
+            None => {
+                let client = self.client.clone_new();
+                client.init().await?;
+                client
+            }
+        };
+        let command = CustomCommand::new_static("BZPOPMIN", ClusterHash::FirstKey, true);
+        let args: Vec<Value> = vec![self.keys.ready().into(), self.keys.wake().into(), block.as_secs_f64().into()];
+        let options = Options { timeout: Some(block + BLOCK_GRACE), ..Options::default() };
+        match client.with_options(&options).custom::<Option<(String, String, f64)>, _>(command, args).await {
+            Ok(popped) => {
+                if self.closed.load(Ordering::SeqCst) {
+                    tokio::spawn(async move { client.quit().await });
+                } else {
+                    self.idle().push(client);
+                }
+                let ready = self.keys.ready();
+                Ok(popped.filter(|(key, ..)| *key == ready).map(|(_, member, score)| Taken {
+                    member,
+                    score,
+                    queue: Some(Arc::clone(self)),
+                }))
+            }
+            Err(error) => {
+                tokio::spawn(async move { client.quit().await });
+                Err(error)
+            }
+        }
+    }
+}
+
+/// An id `BZPOPMIN` took from `ready`. Dropped before [`Taken::keep`], it
+/// goes back at its old score: the pop that took it was cancelled, and a
+/// cancelled pop takes nothing.
+struct Taken {
+    member: String,
+    score: f64,
+    queue: Option<Arc<Inner>>,
+}
+
+impl Taken {
+    fn keep(mut self) -> String {
+        self.queue = None;
+        std::mem::take(&mut self.member)
+    }
+}
+
+impl Drop for Taken {
+    fn drop(&mut self) {
+        let Some(queue) = self.queue.take() else { return };
+        let (member, score) = (std::mem::take(&mut self.member), self.score);
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(member, "cannot put back the job of a cancelled pop; reconciling will");
+            return;
+        };
+        runtime.spawn(async move {
+            let keys = vec![queue.keys.ready(), queue.keys.delayed()];
+            let args: Vec<Value> = vec![member.as_str().into(), score.into()];
+            if let Err(error) = queue.requeue.run::<()>(&queue.client, keys, args).await {
+                tracing::warn!(member, %error, "cannot put back the job of a cancelled pop; reconciling will");
+            }
+        });
+    }
+}
+
+/// A Lua script sent by `EVALSHA`, falling back to `EVAL` (which also caches
+/// it) when the server does not know it: after a restart or a failover, or on
+/// another Cluster node than the one that loaded it.
+struct Script {
+    source: &'static str,
+    sha: String,
+}
+
+impl Script {
+    async fn load(client: &Client, source: &'static str) -> Result<Script, RedisError> {
+        Ok(Script { source, sha: client.script_load(source).await? })
+    }
+
+    async fn run<R: FromValue>(&self, client: &Client, keys: Vec<String>, args: Vec<Value>) -> Result<R, RedisError> {
+        match client.evalsha(self.sha.as_str(), keys.clone(), args.clone()).await {
+            Err(error) if error.details().starts_with("NOSCRIPT") => client.eval(self.source, keys, args).await,
+            result => result,
+        }
+    }
+}
+
+/// Milliseconds until the item is ready, rounded up (0: ready now). Relative,
+/// so the script can turn it into a deadline on the server's clock.
+fn delay_ms(item: &QueueItem, now: Instant) -> i64 {
+    let delay = item.ready_at.map_or(Duration::ZERO, |at| at.saturating_duration_since(now));
+    i64::try_from(delay.as_micros().div_ceil(1000)).unwrap_or(i64::MAX)
+}
+
+fn retry_delays() -> ExponentialBackoff {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_delay(Duration::from_secs(5))
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
+
+fn unavailable(error: RedisError) -> QueueError {
+    QueueError::Unavailable(format!("Redis: {error}"))
+}
+
+/// The URL without its password, for errors and logs.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        Err(_) => "<unparseable URL>".into(),
+    }
+}

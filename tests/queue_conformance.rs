@@ -1,0 +1,310 @@
+//! One conformance suite for every `JobQueue`: each case runs against the
+//! in-process `MemoryQueue` (module `memory`) and against `RedisQueue`
+//! (module `redis`) at `REDIS_URL` (default `redis://127.0.0.1:6379`), each
+//! test under a fresh key prefix so that tests run in parallel.
+//!
+//! A few cases must know that a pop is already blocked before they push; no
+//! queue reports that, so they give it [`SETTLE`] and then check that it is
+//! still waiting.
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fred::interfaces::{ClientLike, KeysInterface};
+use fred::types::{ClusterHash, CustomCommand};
+use tokio::time::{Instant, timeout};
+use uuid::Uuid;
+use videojobs::queue::{JobQueue, MemoryQueue, QueueError, QueueItem, RedisQueue, hash_tag};
+
+const CAPACITY: usize = 1000;
+/// Time for a spawned pop to reach its blocking wait.
+const SETTLE: Duration = Duration::from_millis(200);
+/// Far beyond any expected wait: only a broken queue makes a test wait this long.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+fn ready(priority: i32) -> QueueItem {
+    QueueItem { job_id: Uuid::now_v7(), priority, ready_at: None }
+}
+
+fn delayed_until(ready_at: Instant) -> QueueItem {
+    QueueItem { job_id: Uuid::now_v7(), priority: 0, ready_at: Some(ready_at) }
+}
+
+async fn pop(queue: &dyn JobQueue) -> Uuid {
+    timeout(PATIENCE, queue.pop()).await.expect("a job was waiting, but the pop did not return")
+}
+
+async fn pop_all(queue: &dyn JobQueue, count: usize) -> Vec<Uuid> {
+    let mut popped = Vec::with_capacity(count);
+    for _ in 0..count {
+        popped.push(pop(queue).await);
+    }
+    popped
+}
+
+/// A pop running in a task, already blocked on the (empty) queue.
+async fn blocked_pop(queue: &Arc<dyn JobQueue>) -> tokio::task::JoinHandle<Uuid> {
+    let popper = tokio::spawn({
+        let queue = Arc::clone(queue);
+        async move { queue.pop().await }
+    });
+    tokio::time::sleep(SETTLE).await;
+    assert!(!popper.is_finished(), "a pop on an empty queue returned");
+    popper
+}
+
+async fn pops_in_push_order_within_a_priority(queue: Arc<dyn JobQueue>) {
+    let mut items: Vec<QueueItem> = (0..50).map(|_| ready(7)).collect();
+    items.reverse(); // v7 ids sort by creation: reversed, a sort by id would show
+    for item in &items {
+        queue.push(*item).await.unwrap();
+    }
+    let pushed: Vec<Uuid> = items.iter().map(|item| item.job_id).collect();
+    assert_eq!(pop_all(&*queue, pushed.len()).await, pushed);
+}
+
+async fn pops_higher_priority_first_then_in_push_order(queue: Arc<dyn JobQueue>) {
+    let mut items: Vec<QueueItem> = [0, 10, -5, 100, -100, 10, 3, 0, 100, -5].into_iter().map(ready).collect();
+    items.reverse(); // v7 ids sort by creation: reversed, a sort by id would show
+    for item in &items {
+        queue.push(*item).await.unwrap();
+    }
+    let mut expected = items.clone();
+    expected.sort_by_key(|item| -item.priority); // stable: push order within a priority
+    let expected: Vec<Uuid> = expected.iter().map(|item| item.job_id).collect();
+    assert_eq!(pop_all(&*queue, items.len()).await, expected);
+}
+
+async fn holds_a_delayed_item_until_its_time(queue: Arc<dyn JobQueue>) {
+    let start = Instant::now();
+    let later = delayed_until(start + Duration::from_millis(400));
+    let now = ready(-100);
+    queue.push(later).await.unwrap();
+    queue.push(now).await.unwrap();
+
+    assert_eq!(pop(&*queue).await, now.job_id, "the ready item goes first, whatever its priority");
+    assert_eq!(queue.waiting().await.unwrap(), 1, "the delayed item still waits");
+    assert_eq!(pop(&*queue).await, later.job_id);
+    let popped_after = start.elapsed();
+    assert!(popped_after >= Duration::from_millis(200), "popped after {popped_after:?}, before its time");
+    assert!(popped_after <= Duration::from_millis(400 + 1500), "popped {popped_after:?} after the push");
+    assert_eq!(queue.waiting().await.unwrap(), 0);
+}
+
+async fn wakes_a_blocked_pop_when_an_item_is_pushed(queue: Arc<dyn JobQueue>) {
+    let popper = blocked_pop(&queue).await;
+    let item = ready(0);
+    let pushed_at = Instant::now();
+    queue.push(item).await.unwrap();
+    let popped = timeout(PATIENCE, popper).await.expect("the blocked pop never woke").unwrap();
+    assert_eq!(popped, item.job_id);
+    assert!(pushed_at.elapsed() < Duration::from_secs(1), "woke {:?} after the push", pushed_at.elapsed());
+}
+
+async fn delivers_a_delayed_item_pushed_while_a_pop_is_blocked(queue: Arc<dyn JobQueue>) {
+    let popper = blocked_pop(&queue).await;
+    let pushed_at = Instant::now();
+    let item = delayed_until(pushed_at + Duration::from_millis(300));
+    queue.push(item).await.unwrap();
+    let popped = timeout(PATIENCE, popper).await.expect("the blocked pop never got the delayed item").unwrap();
+    assert_eq!(popped, item.job_id);
+    let waited = pushed_at.elapsed();
+    assert!(waited >= Duration::from_millis(200), "popped {waited:?} after the push, before its time");
+    assert!(waited <= Duration::from_millis(300 + 1500), "popped {waited:?} after the push");
+}
+
+/// Run with a capacity of 3.
+async fn refuses_a_push_when_full_counting_delayed_items(queue: Arc<dyn JobQueue>) {
+    let first = ready(0);
+    queue.push(first).await.unwrap();
+    queue.push(ready(0)).await.unwrap();
+    queue.push(delayed_until(Instant::now() + Duration::from_secs(60))).await.unwrap();
+
+    assert_eq!(queue.push(ready(0)).await, Err(QueueError::Full(3)));
+    assert_eq!(queue.restore(&[ready(0)]).await, Err(QueueError::Full(3)));
+    assert_eq!(queue.waiting().await.unwrap(), 3);
+
+    assert_eq!(pop(&*queue).await, first.job_id);
+    queue.push(ready(0)).await.expect("a pop makes room again");
+}
+
+async fn restore_adds_only_missing_items_and_twice_changes_nothing(queue: Arc<dyn JobQueue>) {
+    let held_ready = ready(0);
+    let held_delayed = delayed_until(Instant::now() + Duration::from_millis(100));
+    queue.push(held_ready).await.unwrap();
+    queue.push(held_delayed).await.unwrap();
+    let missing = [ready(5), delayed_until(Instant::now() + Duration::from_millis(100))];
+    // As the database would list them: every waiting job, held or not.
+    let listed = [held_ready, QueueItem { ready_at: None, ..held_delayed }, missing[0], missing[1]];
+
+    assert_eq!(queue.restore(&listed).await.unwrap(), 2);
+    assert_eq!(queue.restore(&listed).await.unwrap(), 0);
+    assert_eq!(queue.waiting().await.unwrap(), 4);
+
+    let popped = pop_all(&*queue, 4).await;
+    let expected: HashSet<Uuid> = listed.iter().map(|item| item.job_id).collect();
+    assert_eq!(popped.iter().copied().collect::<HashSet<_>>(), expected, "each item comes out once: {popped:?}");
+    assert_eq!(queue.waiting().await.unwrap(), 0);
+}
+
+/// More items than one restore script call takes (500).
+async fn restore_of_many_items_adds_each_missing_one_once(queue: Arc<dyn JobQueue>) {
+    let items: Vec<QueueItem> = (0..1200).map(|n| ready(n % 5)).collect();
+    for item in &items[..100] {
+        queue.push(*item).await.unwrap();
+    }
+    assert_eq!(queue.restore(&items).await.unwrap(), 1100);
+    assert_eq!(queue.restore(&items).await.unwrap(), 0);
+    assert_eq!(queue.waiting().await.unwrap(), 1200);
+}
+
+async fn concurrent_consumers_take_each_item_exactly_once(queue: Arc<dyn JobQueue>) {
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    let consumers: Vec<_> = (0..8)
+        .map(|_| {
+            let (queue, sender) = (Arc::clone(&queue), sender.clone());
+            tokio::spawn(async move {
+                loop {
+                    if sender.send(queue.pop().await).is_err() {
+                        break;
+                    }
+                }
+            })
+        })
+        .collect();
+    let items: Vec<QueueItem> = (0..300).map(|n| ready(n % 3)).collect();
+    for item in &items {
+        queue.push(*item).await.unwrap();
+    }
+
+    let mut taken = Vec::with_capacity(items.len());
+    while taken.len() < items.len() {
+        taken.push(timeout(PATIENCE, receiver.recv()).await.expect("consumers stalled").unwrap());
+    }
+    let distinct: HashSet<Uuid> = taken.iter().copied().collect();
+    assert_eq!(distinct.len(), taken.len(), "an item was taken twice");
+    assert_eq!(distinct, items.iter().map(|item| item.job_id).collect());
+    assert_eq!(queue.waiting().await.unwrap(), 0);
+    assert!(timeout(SETTLE, receiver.recv()).await.is_err(), "a consumer took an item nobody pushed");
+    consumers.iter().for_each(|consumer| consumer.abort());
+}
+
+async fn a_cancelled_pop_takes_nothing(queue: Arc<dyn JobQueue>) {
+    let popper = blocked_pop(&queue).await;
+    popper.abort();
+    assert!(popper.await.unwrap_err().is_cancelled());
+
+    let item = ready(0);
+    queue.push(item).await.unwrap();
+    assert_eq!(pop(&*queue).await, item.job_id, "the job went to the cancelled pop");
+    assert_eq!(queue.waiting().await.unwrap(), 0);
+}
+
+/// A Redis queue under a prefix of its own, deleted by `clean_up`.
+struct RedisFixture {
+    queue: RedisQueue,
+}
+
+impl RedisFixture {
+    async fn new(capacity: usize) -> RedisFixture {
+        let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let prefix = format!("test-{}", Uuid::now_v7());
+        // Fewer blocking clients than the 8 consumers: pops share them.
+        let queue = RedisQueue::connect(&url, &prefix, capacity, 4)
+            .await
+            .unwrap_or_else(|error| panic!("{error} (is Redis running? REDIS_URL sets where)"));
+        RedisFixture { queue }
+    }
+
+    async fn clean_up(self) {
+        let _: () = self.queue.client().del(self.queue.keys().data_keys()).await.expect("delete the test keys");
+        self.queue.close().await;
+    }
+}
+
+macro_rules! conformance {
+    ($($case:ident(capacity = $capacity:expr);)*) => {
+        mod memory {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case(Arc::new(MemoryQueue::new($capacity))).await;
+                }
+            )*
+        }
+
+        mod redis {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let fixture = RedisFixture::new($capacity).await;
+                    super::$case(Arc::new(fixture.queue.clone())).await;
+                    fixture.clean_up().await;
+                }
+            )*
+        }
+    };
+}
+
+conformance! {
+    pops_in_push_order_within_a_priority(capacity = CAPACITY);
+    pops_higher_priority_first_then_in_push_order(capacity = CAPACITY);
+    holds_a_delayed_item_until_its_time(capacity = CAPACITY);
+    wakes_a_blocked_pop_when_an_item_is_pushed(capacity = CAPACITY);
+    delivers_a_delayed_item_pushed_while_a_pop_is_blocked(capacity = CAPACITY);
+    refuses_a_push_when_full_counting_delayed_items(capacity = 3);
+    restore_adds_only_missing_items_and_twice_changes_nothing(capacity = CAPACITY);
+    restore_of_many_items_adds_each_missing_one_once(capacity = 2000);
+    concurrent_consumers_take_each_item_exactly_once(capacity = CAPACITY);
+    a_cancelled_pop_takes_nothing(capacity = CAPACITY);
+}
+
+#[tokio::test]
+async fn redis_keys_all_share_the_prefix_hash_tag() {
+    let fixture = RedisFixture::new(CAPACITY).await;
+    let (queue, keys) = (&fixture.queue, fixture.queue.keys().clone());
+    queue.push(ready(0)).await.unwrap();
+    queue.push(ready(0)).await.unwrap();
+    queue.push(delayed_until(Instant::now() + Duration::from_secs(60))).await.unwrap();
+    pop(queue).await; // runs the promote script and a blocking pop
+
+    let slot = fred::util::redis_keyslot(keys.tag().as_bytes());
+    let list = CustomCommand::new_static("KEYS", ClusterHash::Custom(slot), false);
+    let mut stored: Vec<String> = queue.client().custom(list, vec![format!("{}*", keys.tag())]).await.unwrap();
+    stored.sort();
+    let mut expected = keys.data_keys();
+    expected.sort();
+    assert_eq!(stored, expected, "the queue keeps exactly the keys Keys names");
+
+    let prefix = &keys.tag()[1..keys.tag().len() - 1];
+    for name in expected.iter().chain([&keys.events(), &keys.cancels()]) {
+        assert_eq!(hash_tag(name), Some(prefix), "{name}");
+        assert_eq!(fred::util::redis_keyslot(name.as_bytes()), slot, "{name}");
+    }
+    fixture.clean_up().await;
+}
+
+#[tokio::test]
+async fn redis_connect_failure_names_the_url_without_its_password() {
+    let error = RedisQueue::connect("redis://app:hunter2@127.0.0.1:1", "test", CAPACITY, 1)
+        .await
+        .err()
+        .expect("nothing listens on port 1");
+    let QueueError::Unavailable(message) = error else { panic!("{error:?}") };
+    assert!(message.contains("127.0.0.1:1"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+}
+
+/// As after a Redis restart or failover: the scripts are gone from its cache.
+#[tokio::test]
+async fn redis_queue_keeps_working_after_redis_forgets_its_scripts() {
+    let fixture = RedisFixture::new(CAPACITY).await;
+    let flush = CustomCommand::new_static("SCRIPT", ClusterHash::Random, false);
+    let _: () = fixture.queue.client().custom(flush, vec!["FLUSH"]).await.unwrap();
+    let item = ready(0);
+    fixture.queue.push(item).await.unwrap();
+    assert_eq!(pop(&fixture.queue).await, item.job_id);
+    fixture.clean_up().await;
+}
