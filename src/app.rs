@@ -1,11 +1,11 @@
 //! Builds the service from its configuration and owns the shutdown order:
-//! report NOT_SERVING, stop taking jobs and end watch streams, hand running
-//! jobs back, drain the server, then close the database.
+//! report NOT_SERVING, stop taking jobs and end watch streams, let running
+//! jobs finish within the grace period and hand back the rest, then close
+//! Redis and the database.
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
@@ -15,20 +15,19 @@ use tonic_health::ServingStatus;
 
 use crate::auth::Authenticator;
 use crate::config::ServeConfig;
-use crate::events::EventHub;
+use crate::events::{EventBus, EventHub};
 use crate::grpc::{JobApi, NoteApi};
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::v1::job_service_server::JobServiceServer;
 use crate::proto::v1::note_service_server::NoteServiceServer;
-use crate::queue::MemoryQueue;
-use crate::store::Store;
+use crate::queue::{JobQueue, MemoryQueue};
 use crate::supervisor::Supervisor;
 use crate::worker::{JobRunner, RunningJobs};
 
+mod connect;
+
 const JOB_SERVICE: &str = "videojobs.v1.JobService";
 const NOTE_SERVICE: &str = "videojobs.v1.NoteService";
-/// How long running jobs get to hand themselves back at shutdown.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Runs the service on `listener` until `shutdown` completes.
 pub async fn run(
@@ -36,73 +35,122 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.supervisor.scratch_root)
-        .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+    let signalled = CancellationToken::new();
+    let on_signal = signalled.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        on_signal.cancel();
+    });
+
     ensure_program_exists(&config.supervisor.command.program)?;
+    std::fs::create_dir_all(&config.supervisor.scratch_root)?;
     let secret = Authenticator::secret_from(config.jwt_secret.as_ref(), &config.data_dir)?;
     let auth = Authenticator::new(&secret);
-    let pool_size = (config.concurrency as u32 + 8).min(64);
-    let store = Store::connect(&config.database_url, pool_size).await.context("cannot open the database")?;
-
+    let Some(parts) = connect::backends(&config, &signalled).await? else {
+        return Ok(()); // asked to stop while still connecting
+    };
+    let hub = Arc::new(EventHub::new(config.watch_buffer));
+    let running = Arc::new(RunningJobs::default());
+    let (queue, events): (Arc<dyn JobQueue>, EventBus) = match &parts.redis {
+        None => (Arc::new(MemoryQueue::new(config.queue_capacity)), EventBus::Local { hub, running }),
+        Some(redis) => {
+            let events = EventBus::Redis {
+                hub,
+                running,
+                client: redis.queue.client(),
+                events: redis.keys.events(),
+                cancels: redis.keys.cancels(),
+            };
+            events.listen(redis.subscriber.clone()).await?;
+            (Arc::new(redis.queue.clone()), events)
+        }
+    };
+    let store = parts.store;
     let runner = Arc::new(JobRunner {
         store: store.clone(),
-        queue: Arc::new(MemoryQueue::new(config.queue_capacity)),
+        queue,
         queue_capacity: config.queue_capacity,
-        hub: Arc::new(EventHub::new(config.watch_buffer)),
+        events,
         supervisor: Supervisor::new(config.supervisor.clone()),
         retry: config.retry,
-        running: RunningJobs::default(),
+        lease: config.lease,
     });
-    resume_waiting_jobs(&runner).await?;
+    if parts.redis.is_none() {
+        // One node owns every job: what it was running when it stopped
+        // runs again now, without waiting for the lease to expire.
+        store.requeue_interrupted().await?;
+    }
+    let restored = runner.reconcile().await?;
+    tracing::info!(restored, "queued the jobs the database says are waiting");
 
-    let root = CancellationToken::new();
+    let stop_taking = CancellationToken::new();
+    let stop_running = CancellationToken::new();
     let tracker = TaskTracker::new();
-    runner.spawn_workers(config.concurrency, &root, &tracker);
+    runner.spawn_workers(config.concurrency, &stop_taking, &stop_running, &tracker);
+    runner.spawn_maintenance(config.reap_interval, config.reconcile_interval, &stop_taking, &tracker);
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    for service in [JOB_SERVICE, NOTE_SERVICE, ""] {
-        health.set_service_status(service, ServingStatus::Serving).await;
-    }
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
-    let job_api = JobApi { runner: Arc::clone(&runner), shutdown: root.clone() };
+    set_health(&health, ServingStatus::Serving).await;
+    let job_api = JobApi { runner: Arc::clone(&runner), shutdown: stop_taking.clone() };
     let note_api = NoteApi { store: store.clone() };
     let (job_auth, note_auth) = (auth.clone(), auth);
-
-    let stopping = root.clone();
-    let health_on_stop = health.clone();
+    let draining = stop_taking.clone();
     let on_shutdown = async move {
-        shutdown.await;
-        tracing::info!("shutting down: no new jobs, ending watch streams");
-        for service in [JOB_SERVICE, NOTE_SERVICE, ""] {
-            health_on_stop.set_service_status(service, ServingStatus::NotServing).await;
-        }
-        stopping.cancel();
+        signalled.cancelled().await;
+        tracing::info!("shutting down: NOT_SERVING, no new jobs, ending watch streams");
+        set_health(&health, ServingStatus::NotServing).await;
+        draining.cancel();
     };
-    tracing::info!(address = %listener.local_addr()?, workers = config.concurrency, "videojobs serving");
+    tracing::info!(address = %listener.local_addr()?, workers = config.concurrency, redis = parts.redis.is_some(), "videojobs serving");
     Server::builder()
         .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
+        .add_service(reflection_v1()?)
+        .add_service(reflection_v1alpha()?)
         .add_service(JobServiceServer::with_interceptor(job_api, move |r| job_auth.intercept(r)))
         .add_service(NoteServiceServer::with_interceptor(note_api, move |r| note_auth.intercept(r)))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), on_shutdown)
         .await?;
 
-    root.cancel();
+    stop_taking.cancel();
     tracker.close();
-    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await.is_err() {
-        tracing::warn!("workers did not stop in time; their jobs resume at the next start");
+    if tokio::time::timeout(config.shutdown_grace, tracker.wait()).await.is_err() {
+        tracing::info!(running = runner.events.running().len(), "grace period over; handing running jobs back");
+        stop_running.cancel();
+        let hand_back = config.supervisor.kill_grace + Duration::from_secs(10);
+        if tokio::time::timeout(hand_back, tracker.wait()).await.is_err() {
+            tracing::warn!("workers did not stop in time; their leases expire and other nodes take over");
+        }
+    }
+    if let Some(redis) = parts.redis {
+        redis.close().await;
     }
     store.close().await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn set_health(health: &tonic_health::server::HealthReporter, status: ServingStatus) {
+    for service in [JOB_SERVICE, NOTE_SERVICE, ""] {
+        health.set_service_status(service, status).await;
+    }
+}
+
+type Reflection<T> = tonic_reflection::server::v1::ServerReflectionServer<T>;
+
+fn reflection_v1() -> anyhow::Result<Reflection<impl tonic_reflection::server::v1::ServerReflection>> {
+    Ok(tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?)
+}
+
+fn reflection_v1alpha() -> anyhow::Result<
+    tonic_reflection::server::v1alpha::ServerReflectionServer<impl tonic_reflection::server::v1alpha::ServerReflection>,
+> {
+    Ok(tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?)
 }
 
 /// Fails start-up with a clear message rather than failing every job later.
@@ -118,19 +166,5 @@ fn ensure_program_exists(program: &std::path::Path) -> anyhow::Result<()> {
         "the note-making program {} was not found; build the bundled stand-in with `cargo build --bins` or set VIDEOJOBS_CLI",
         program.display()
     );
-    Ok(())
-}
-
-/// Puts back in the queue every job the database says is waiting, including
-/// those a previous run of this node was processing when it stopped.
-async fn resume_waiting_jobs(runner: &JobRunner) -> anyhow::Result<()> {
-    let interrupted = runner.store.requeue_interrupted().await?;
-    let waiting = runner.store.waiting_jobs().await?;
-    for (job, run_after) in &waiting {
-        runner.enqueue(job, *run_after).await?;
-    }
-    if !waiting.is_empty() {
-        tracing::info!(waiting = waiting.len(), interrupted, "resumed jobs from the database");
-    }
     Ok(())
 }

@@ -23,6 +23,11 @@ pub const DEFAULT_CONCURRENCY: usize = 3;
 pub const DEFAULT_QUEUE_CAPACITY: usize = 100_000;
 pub const DEFAULT_WATCH_BUFFER: usize = 1024;
 pub const STANDIN_PROGRAM: &str = "study-buddy-standin";
+pub const DEFAULT_REDIS_PREFIX: &str = "videojobs";
+pub const DEFAULT_LEASE_MS: u64 = 30_000;
+pub const DEFAULT_REAP_INTERVAL_MS: u64 = 5_000;
+pub const DEFAULT_RECONCILE_INTERVAL_MS: u64 = 30_000;
+pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 30_000;
 
 /// A value that must never reach a log: `Debug` prints a placeholder.
 #[derive(Clone, PartialEq, Eq)]
@@ -123,6 +128,23 @@ pub struct ServeArgs {
     /// Between SIGTERM and SIGKILL when a program is stopped.
     #[arg(long, env = "JOB_KILL_GRACE_MS", default_value_t = DEFAULT_KILL_GRACE_MS)]
     pub kill_grace_ms: u64,
+    /// `redis://…`: the queue and the events between nodes go through Redis.
+    /// Unset: the in-process queue (one node).
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Every Redis key and channel lives under `{PREFIX}:` (a Cluster hash tag).
+    #[arg(long, env = "REDIS_PREFIX", default_value = DEFAULT_REDIS_PREFIX)]
+    pub redis_prefix: String,
+    /// How long a worker's claim on a job lasts unless renewed.
+    #[arg(long, env = "JOB_LEASE_MS", default_value_t = DEFAULT_LEASE_MS)]
+    pub lease_ms: u64,
+    #[arg(long, env = "VIDEOJOBS_REAP_INTERVAL_MS", default_value_t = DEFAULT_REAP_INTERVAL_MS)]
+    pub reap_interval_ms: u64,
+    #[arg(long, env = "VIDEOJOBS_RECONCILE_INTERVAL_MS", default_value_t = DEFAULT_RECONCILE_INTERVAL_MS)]
+    pub reconcile_interval_ms: u64,
+    /// At shutdown, how long running jobs may finish before they are handed back.
+    #[arg(long, env = "VIDEOJOBS_SHUTDOWN_GRACE_MS", default_value_t = DEFAULT_SHUTDOWN_GRACE_MS)]
+    pub shutdown_grace_ms: u64,
     /// Programs run at once on this node; 0 serves the API only.
     #[arg(long, env = "VIDEOJOBS_CONCURRENCY", default_value_t = DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
@@ -150,6 +172,12 @@ pub struct ServeArgs {
 pub struct ServeConfig {
     pub data_dir: PathBuf,
     pub database_url: String,
+    pub redis_url: Option<String>,
+    pub redis_prefix: String,
+    pub lease: Duration,
+    pub reap_interval: Duration,
+    pub reconcile_interval: Duration,
+    pub shutdown_grace: Duration,
     pub jwt_secret: Option<Secret>,
     pub concurrency: usize,
     pub queue_capacity: usize,
@@ -163,6 +191,12 @@ impl ServeConfig {
     pub fn embedded(data_dir: PathBuf) -> ServeConfig {
         ServeConfig {
             database_url: sqlite_url(&data_dir),
+            redis_url: None,
+            redis_prefix: DEFAULT_REDIS_PREFIX.into(),
+            lease: Duration::from_millis(DEFAULT_LEASE_MS),
+            reap_interval: Duration::from_millis(DEFAULT_REAP_INTERVAL_MS),
+            reconcile_interval: Duration::from_millis(DEFAULT_RECONCILE_INTERVAL_MS),
+            shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
             jwt_secret: None,
             concurrency: DEFAULT_CONCURRENCY,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
@@ -197,6 +231,17 @@ impl ServeArgs {
             config.database_url = url;
         }
         config.jwt_secret = self.jwt_secret;
+        config.redis_url = self.redis_url;
+        anyhow::ensure!(
+            !self.redis_prefix.is_empty() && !self.redis_prefix.contains(['{', '}', ' ']),
+            "REDIS_PREFIX must be non-empty without braces or spaces"
+        );
+        config.redis_prefix = self.redis_prefix;
+        anyhow::ensure!(self.lease_ms >= 300, "JOB_LEASE_MS must be at least 300");
+        config.lease = Duration::from_millis(self.lease_ms);
+        config.reap_interval = Duration::from_millis(self.reap_interval_ms.max(10));
+        config.reconcile_interval = Duration::from_millis(self.reconcile_interval_ms.max(10));
+        config.shutdown_grace = Duration::from_millis(self.shutdown_grace_ms);
         config.concurrency = self.concurrency;
         config.queue_capacity = self.queue_capacity.max(1);
         config.watch_buffer = self.watch_buffer.max(16);
@@ -249,6 +294,18 @@ fn parse_stage(spec: &str) -> anyhow::Result<StagePattern> {
     Ok(StagePattern { regex: regex::Regex::new(pattern)?, stage: stage.trim().into(), percent })
 }
 
+/// The URL with its password replaced, for errors and logs.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "<unparseable URL>".into(),
+    }
+}
+
 pub fn sqlite_url(data_dir: &std::path::Path) -> String {
     format!("sqlite://{}?mode=rwc", data_dir.join("videojobs.sqlite3").display())
 }
@@ -284,6 +341,13 @@ mod tests {
         let Command::Serve(serve) = args.command else { panic!("serve") };
         let config = serve.into_config().unwrap();
         assert!(!format!("{config:?}").contains("very-secret"));
+    }
+
+    #[test]
+    fn passwords_never_reach_the_log() {
+        assert_eq!(redact_url("postgres://app:hunter2@db:5432/jobs"), "postgres://app:***@db:5432/jobs");
+        assert_eq!(redact_url("redis://:hunter2@127.0.0.1:6379"), "redis://:***@127.0.0.1:6379");
+        assert_eq!(redact_url("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
     }
 
     #[test]

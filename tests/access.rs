@@ -8,9 +8,10 @@ use tonic::Code;
 use videojobs::proto::v1 as pb;
 use videojobs::proto::v1::job_service_client::JobServiceClient;
 
-#[tokio::test]
-async fn another_users_job_is_not_found_and_its_events_never_reach_them() {
-    let (server, _dir) = TestServer::start(|_| {}).await;
+on_both_backends!(another_users_job_is_not_found_and_its_events_never_reach_them);
+
+async fn another_users_job_is_not_found_and_its_events_never_reach_them(backend: Backend) {
+    let (server, _dir) = TestServer::start_on(&backend, |_| {}).await;
     let mut alice = server.jobs("alice").await;
     let mut bob = server.jobs("bob").await;
     let mut bobs_stream = bob.watch_jobs(pb::WatchJobsRequest::default()).await.unwrap().into_inner();

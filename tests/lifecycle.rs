@@ -5,9 +5,15 @@ mod common;
 use common::*;
 use videojobs::proto::v1 as pb;
 
-#[tokio::test]
-async fn a_jobs_events_arrive_in_order_and_end_completed_with_readable_notes() {
-    let (server, dir) = TestServer::start(|_| {}).await;
+on_both_backends!(
+    a_jobs_events_arrive_in_order_and_end_completed_with_readable_notes,
+    a_failing_video_is_retried_then_fails_with_the_programs_reason,
+    retry_job_brings_a_failed_job_back_and_finished_jobs_refuse_retry_and_cancel,
+    a_restart_resumes_queued_and_interrupted_work,
+);
+
+async fn a_jobs_events_arrive_in_order_and_end_completed_with_readable_notes(backend: Backend) {
+    let (server, dir) = TestServer::start_on(&backend, |_| {}).await;
     let mut jobs = server.jobs("alice").await;
     let mut stream = jobs.watch_jobs(pb::WatchJobsRequest::default()).await.unwrap().into_inner();
     let job = jobs.submit_video(submit("dQw4w9WgXcQ")).await.unwrap().into_inner();
@@ -61,9 +67,8 @@ async fn a_jobs_events_arrive_in_order_and_end_completed_with_readable_notes() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn a_failing_video_is_retried_then_fails_with_the_programs_reason() {
-    let (server, _dir) = TestServer::start(|c| c.retry.max_attempts = 3).await;
+async fn a_failing_video_is_retried_then_fails_with_the_programs_reason(backend: Backend) {
+    let (server, _dir) = TestServer::start_on(&backend, |c| c.retry.max_attempts = 3).await;
     let mut jobs = server.jobs("alice").await;
     let mut stream = jobs.watch_jobs(pb::WatchJobsRequest::default()).await.unwrap().into_inner();
     let job = jobs.submit_video(submit("fail0000001")).await.unwrap().into_inner();
@@ -80,9 +85,8 @@ async fn a_failing_video_is_retried_then_fails_with_the_programs_reason() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn retry_job_brings_a_failed_job_back_and_finished_jobs_refuse_retry_and_cancel() {
-    let (server, _dir) = TestServer::start(|c| c.retry.max_attempts = 1).await;
+async fn retry_job_brings_a_failed_job_back_and_finished_jobs_refuse_retry_and_cancel(backend: Backend) {
+    let (server, _dir) = TestServer::start_on(&backend, |c| c.retry.max_attempts = 1).await;
     let mut jobs = server.jobs("alice").await;
     // The stand-in's "flaky" videos fail the first time and work after.
     let job = jobs.submit_video(submit("flaky000001")).await.unwrap().into_inner();
@@ -104,15 +108,14 @@ async fn retry_job_brings_a_failed_job_back_and_finished_jobs_refuse_retry_and_c
     server.stop().await;
 }
 
-#[tokio::test]
-async fn a_restart_resumes_queued_and_interrupted_work() {
+async fn a_restart_resumes_queued_and_interrupted_work(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     // First run: a slow program, one worker; stop while one job runs and two wait.
     let slow = |c: &mut videojobs::config::ServeConfig| {
         c.concurrency = 1;
         c.supervisor.command.leading_args[1] = "2000".into();
     };
-    let server = TestServer::start_in(dir.path(), slow).await;
+    let server = TestServer::start_in_on(&backend, dir.path(), slow).await;
     let mut jobs = server.jobs("alice").await;
     let mut ids = Vec::new();
     for video in ["resume00001", "resume00002", "resume00003"] {
@@ -129,7 +132,7 @@ async fn a_restart_resumes_queued_and_interrupted_work() {
     server.stop().await;
     assert!(processes_under(dir.path()).is_empty(), "stopping the node stops its programs");
 
-    let server = TestServer::start_in(dir.path(), |_| {}).await;
+    let server = TestServer::start_in_on(&backend, dir.path(), |_| {}).await;
     let mut jobs = server.jobs("alice").await;
     for id in &ids {
         let job = wait_final(&mut jobs, id).await;

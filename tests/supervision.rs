@@ -12,7 +12,15 @@ async fn run_to_end(
     video_id: &str,
     configure: impl FnOnce(&mut videojobs::config::ServeConfig),
 ) -> (pb::Job, tempfile::TempDir) {
-    let (server, dir) = TestServer::start(|c| {
+    run_to_end_on(&Backend::Embedded, video_id, configure).await
+}
+
+async fn run_to_end_on(
+    backend: &Backend,
+    video_id: &str,
+    configure: impl FnOnce(&mut videojobs::config::ServeConfig),
+) -> (pb::Job, tempfile::TempDir) {
+    let (server, dir) = TestServer::start_on(backend, |c| {
         c.retry.max_attempts = 1;
         configure(c);
     })
@@ -25,16 +33,17 @@ async fn run_to_end(
     (job, dir)
 }
 
-#[tokio::test]
-async fn a_hanging_program_times_out_and_is_killed() {
-    let (job, _dir) = run_to_end("hang0000001", |c| c.supervisor.timeout = Duration::from_millis(800)).await;
+on_both_backends!(a_hanging_program_times_out_and_is_killed, cancel_kills_the_program_and_every_child_it_started);
+
+async fn a_hanging_program_times_out_and_is_killed(backend: Backend) {
+    let (job, _dir) =
+        run_to_end_on(&backend, "hang0000001", |c| c.supervisor.timeout = Duration::from_millis(800)).await;
     assert_eq!(state(&job), pb::JobState::Failed);
     assert!(job.error.contains("timed out after 0.8 s"), "{}", job.error);
 }
 
-#[tokio::test]
-async fn cancel_kills_the_program_and_every_child_it_started() {
-    let (server, dir) = TestServer::start(|_| {}).await;
+async fn cancel_kills_the_program_and_every_child_it_started(backend: Backend) {
+    let (server, dir) = TestServer::start_on(&backend, |_| {}).await;
     let mut jobs = server.jobs("alice").await;
     let job = jobs.submit_video(submit("kids0000001")).await.unwrap().into_inner();
     // The stand-in starts two `sleep 300` children, then hangs: wait for all three.

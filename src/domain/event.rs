@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use super::Job;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum JobEventKind {
     Queued,
     Processing,

@@ -1,12 +1,13 @@
 //! Jobs, their states and the transitions between them, and the notes a job
 //! produces.
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// The authenticated caller: the JWT's `sub`.
 pub type UserId = String;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum JobState {
     Queued,
     Processing,
@@ -54,7 +55,7 @@ impl JobState {
 }
 
 /// A job as users see it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     pub id: Uuid,
     pub user_id: UserId,

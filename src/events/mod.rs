@@ -1,4 +1,7 @@
-//! Job events, fanned out per user.
+//! Job events: the per-user hub each node's watchers read from, and the bus
+//! that carries events and cancels between nodes.
+mod bus;
 mod hub;
 
+pub use bus::{EventBus, connect_subscriber};
 pub use hub::EventHub;

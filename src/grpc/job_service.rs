@@ -51,7 +51,7 @@ impl JobService for JobApi {
             max_attempts: runner.retry.max_attempts,
         };
         let job = runner.store.insert_job(new).await?;
-        runner.hub.publish(JobEventKind::Queued, job.clone());
+        runner.events.publish(JobEventKind::Queued, job.clone()).await;
         // The job is stored; if the queue refuses it now, the reconciler
         // queues it later, so the caller still gets the job.
         if let Err(error) = runner.enqueue(&job, None).await {
@@ -90,7 +90,7 @@ impl JobService for JobApi {
         let id = parse_id("job_id", &request.get_ref().job_id)?;
         let runner = &self.runner;
         let job = runner.store.retry(&user, id, runner.retry.max_attempts).await?;
-        runner.hub.publish(JobEventKind::Queued, job.clone());
+        runner.events.publish(JobEventKind::Queued, job.clone()).await;
         // The job is stored; if the queue refuses it now, the reconciler
         // queues it later, so the caller still gets the job.
         if let Err(error) = runner.enqueue(&job, None).await {
@@ -103,9 +103,9 @@ impl JobService for JobApi {
         let user = caller(&request)?.user_id;
         let id = parse_id("job_id", &request.get_ref().job_id)?;
         let job = self.runner.store.cancel(&user, id).await?;
-        let killed = self.runner.running.stop(id);
-        tracing::info!(job_id = %id, user = %job.user_id, program_stopped = killed, "job cancelled");
-        self.runner.hub.publish(JobEventKind::Cancelled, job.clone());
+        self.runner.events.cancel(id).await;
+        tracing::info!(job_id = %id, user = %job.user_id, "job cancelled");
+        self.runner.events.publish(JobEventKind::Cancelled, job.clone()).await;
         Ok(Response::new(job_to_proto(&job)))
     }
 
@@ -113,7 +113,7 @@ impl JobService for JobApi {
         let user = caller(&request)?.user_id;
         let id = parse_id("job_id", &request.get_ref().job_id)?;
         let job = self.runner.store.delete(&user, id).await?;
-        self.runner.hub.publish(JobEventKind::Deleted, job);
+        self.runner.events.publish(JobEventKind::Deleted, job).await;
         Ok(Response::new(()))
     }
 

@@ -28,7 +28,7 @@ pub async fn watch(
     shutdown: CancellationToken,
 ) -> Result<EventStream> {
     // Subscribe before reading snapshots, so no change falls in between.
-    let mut live = runner.hub.subscribe(&user);
+    let mut live = runner.events.hub().subscribe(&user);
     let mut snapshots = Vec::with_capacity(job_ids.len());
     for id in &job_ids {
         let job = runner.store.job_for_user(&user, *id).await?;

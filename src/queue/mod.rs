@@ -22,6 +22,19 @@ pub struct QueueItem {
     pub ready_at: Option<Instant>,
 }
 
+impl QueueItem {
+    /// A job that is ready now.
+    pub fn now(job: &crate::domain::Job) -> QueueItem {
+        QueueItem { job_id: job.id, priority: job.priority, ready_at: None }
+    }
+
+    /// A job that becomes ready at `run_after` (now, if that has passed).
+    pub fn at(job: &crate::domain::Job, run_after: Option<chrono::DateTime<chrono::Utc>>) -> QueueItem {
+        let ready_at = run_after.map(|at| Instant::now() + (at - chrono::Utc::now()).to_std().unwrap_or_default());
+        QueueItem { job_id: job.id, priority: job.priority, ready_at }
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum QueueError {
     #[error("the queue is full ({0} jobs waiting)")]

@@ -76,7 +76,7 @@ impl RedisQueue {
         capacity: usize,
         blocking_clients: usize,
     ) -> Result<RedisQueue, QueueError> {
-        let place = redact(url);
+        let place = crate::config::redact_url(url);
         let failed = |error: RedisError| QueueError::Unavailable(format!("Redis at {place}: {error}"));
         let keys = Keys::new(prefix);
         if !keys.has_valid_tag() {
@@ -360,15 +360,4 @@ fn retry_delays() -> ExponentialBackoff {
 
 fn unavailable(error: RedisError) -> QueueError {
     QueueError::Unavailable(format!("Redis: {error}"))
-}
-
-/// The URL without its password, for errors and logs.
-fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            let _ = parsed.set_password(None);
-            parsed.to_string()
-        }
-        Err(_) => "<unparseable URL>".into(),
-    }
 }

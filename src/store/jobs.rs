@@ -48,6 +48,7 @@ impl Store {
             started_at: Set(None),
             finished_at: Set(None),
             run_after: Set(None),
+            lease_until: Set(None),
         };
         let row = job::Entity::insert(row).exec_with_returning(&self.db).await?;
         Ok(job_from_row(row, Vec::new())?)
@@ -77,20 +78,42 @@ impl Store {
         self.with_note_ids(rows).await
     }
 
-    /// Every job a worker may still run, highest priority first, then oldest.
-    pub async fn waiting_jobs(&self) -> Result<Vec<(Job, Option<DateTime<Utc>>)>> {
-        let rows = job::Entity::find()
-            .filter(job::Column::State.is_in(states(&JobState::WAITING)))
-            .order_by_desc(job::Column::Priority)
-            .order_by_asc(job::Column::Id)
-            .all(&self.db)
-            .await?;
+    /// A page of the jobs a worker may still run, in id order after `after`,
+    /// each with the time a retry may run.
+    pub async fn waiting_jobs(&self, after: Option<Uuid>, limit: u64) -> Result<Vec<(Job, Option<DateTime<Utc>>)>> {
+        let mut query = job::Entity::find().filter(job::Column::State.is_in(states(&JobState::WAITING)));
+        if let Some(after) = after {
+            query = query.filter(job::Column::Id.gt(after));
+        }
+        let rows = query.order_by_asc(job::Column::Id).limit(limit).all(&self.db).await?;
         rows.into_iter()
             .map(|row| {
                 let run_after = row.run_after;
                 Ok((job_from_row(row, Vec::new())?, run_after))
             })
             .collect()
+    }
+
+    /// Hands back jobs whose worker stopped renewing its lease (its node
+    /// died): QUEUED again, to run under a new attempt.
+    pub async fn reap_expired_leases(&self) -> Result<Vec<Job>> {
+        let rows = job::Entity::update_many()
+            .col_expr(job::Column::State, Expr::value(JobState::Queued.as_str()))
+            .col_expr(job::Column::Stage, Expr::value("lease expired; queued again"))
+            .col_expr(job::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .filter(job::Column::State.eq(JobState::Processing.as_str()))
+            .filter(job::Column::LeaseUntil.lt(Utc::now()))
+            .exec_with_returning(&self.db)
+            .await?;
+        rows.into_iter().map(|row| Ok(job_from_row(row, Vec::new())?)).collect()
+    }
+
+    /// Extends the lease of a job the attempt still holds; `false` means the
+    /// attempt lost it (cancelled, reaped, or taken by a newer attempt).
+    pub async fn renew_lease(&self, id: Uuid, attempt: u32, lease: std::time::Duration) -> Result<bool> {
+        let result =
+            held(id, attempt).col_expr(job::Column::LeaseUntil, Expr::value(Utc::now() + lease)).exec(&self.db).await?;
+        Ok(result.rows_affected == 1)
     }
 
     /// Puts jobs a stopped node was running back in the queue; the next
@@ -107,13 +130,15 @@ impl Store {
 
     /// Takes a waiting job for a worker: PROCESSING, next attempt. `None` if
     /// it was cancelled, deleted or taken meanwhile.
-    pub async fn claim(&self, id: Uuid) -> Result<Option<Job>> {
+    pub async fn claim(&self, id: Uuid, lease: std::time::Duration) -> Result<Option<Job>> {
+        let now = Utc::now();
         let rows = job::Entity::update_many()
             .col_expr(job::Column::State, Expr::value(JobState::Processing.as_str()))
             .col_expr(job::Column::Attempt, Expr::col(job::Column::Attempt).add(1))
             .col_expr(job::Column::Stage, Expr::value("starting"))
             .col_expr(job::Column::ProgressPercent, Expr::value(0))
-            .col_expr(job::Column::StartedAt, Expr::value(Utc::now()))
+            .col_expr(job::Column::StartedAt, Expr::value(now))
+            .col_expr(job::Column::LeaseUntil, Expr::value(now + lease))
             .col_expr(job::Column::RunAfter, Expr::value(Option::<DateTime<Utc>>::None))
             .filter(job::Column::Id.eq(id))
             .filter(job::Column::State.is_in(states(&JobState::WAITING)))
@@ -180,6 +205,7 @@ impl Store {
             .col_expr(job::Column::Stage, Expr::value("waiting to retry"))
             .col_expr(job::Column::Error, Expr::value(error))
             .col_expr(job::Column::RunAfter, Expr::value(run_after))
+            .col_expr(job::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
             .exec_with_returning(&self.db)
             .await?;
         first_job(rows)
@@ -199,6 +225,7 @@ impl Store {
         let rows = held(id, attempt)
             .col_expr(job::Column::State, Expr::value(JobState::Queued.as_str()))
             .col_expr(job::Column::Stage, Expr::value("interrupted; queued again"))
+            .col_expr(job::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
             .exec_with_returning(&self.db)
             .await?;
         first_job(rows)
@@ -318,6 +345,7 @@ fn finish(update: sea_orm::UpdateMany<job::Entity>, state: JobState, error: &str
         .col_expr(job::Column::Error, Expr::value(error))
         .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
         .col_expr(job::Column::RunAfter, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(job::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
 }
 
 fn first_job(rows: Vec<job::Model>) -> Result<Option<Job>> {

@@ -26,7 +26,8 @@ impl Store {
         options
             .max_connections(max_connections)
             .min_connections(1)
-            .connect_timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5))
             .sqlx_logging(false);
         let db = Database::connect(options).await?;
         Migrator::up(&db, None).await?;

@@ -110,6 +110,7 @@ impl Supervisor {
             }
         };
         let pgid = Pid::from_raw(child.id().expect("a just-spawned child has a pid") as i32);
+        let mut guard = process::GroupGuard::new(pgid);
         let (line_tx, mut lines) = mpsc::channel(LINE_BUFFER);
         tokio::spawn(read_lines(child.stdout.take().expect("piped"), false, line_tx.clone()));
         tokio::spawn(read_lines(child.stderr.take().expect("piped"), true, line_tx));
@@ -133,6 +134,7 @@ impl Supervisor {
             End::Exited(_) => process::sweep(pgid, grace).await,
             End::TimedOut | End::Stopped => process::terminate(&mut child, pgid, grace).await,
         }
+        guard.disarm();
         // The group is gone, so the pipes are closed: read what is left.
         let drain = async {
             while let Some((is_stderr, line)) = lines.recv().await {

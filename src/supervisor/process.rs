@@ -38,3 +38,28 @@ pub async fn sweep(pgid: Pid, grace: Duration) {
 fn group_alive(pgid: Pid) -> bool {
     killpg(pgid, None::<Signal>).is_ok()
 }
+
+/// Kills the whole group if the run is abandoned midway (its task aborted or
+/// its node's runtime dropped), so no program outlives its supervisor.
+/// Disarmed once the group has been ended in order.
+pub struct GroupGuard {
+    pgid: Option<Pid>,
+}
+
+impl GroupGuard {
+    pub fn new(pgid: Pid) -> GroupGuard {
+        GroupGuard { pgid: Some(pgid) }
+    }
+
+    pub fn disarm(&mut self) {
+        self.pgid = None;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.pgid {
+            let _ = killpg(pgid, Signal::SIGKILL);
+        }
+    }
+}

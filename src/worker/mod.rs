@@ -1,9 +1,11 @@
 //! The worker pool: takes job ids from the queue, claims each job in the
 //! database, runs it through the supervisor, records its progress and ending,
 //! and publishes every change on the event hub.
+mod maintenance;
 mod running;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
 use tokio::sync::mpsc;
@@ -15,7 +17,7 @@ use uuid::Uuid;
 use crate::domain::retry::RetryPolicy;
 use crate::domain::{Job, JobEventKind};
 use crate::error::Result;
-use crate::events::EventHub;
+use crate::events::EventBus;
 use crate::queue::{JobQueue, QueueError, QueueItem};
 use crate::store::Store;
 use crate::supervisor::parse::Progress;
@@ -31,24 +33,33 @@ pub struct JobRunner {
     pub queue: Arc<dyn JobQueue>,
     /// Submissions are refused while this many jobs wait.
     pub queue_capacity: usize,
-    pub hub: Arc<EventHub>,
+    pub events: EventBus,
     pub supervisor: Supervisor,
     pub retry: RetryPolicy,
-    pub running: RunningJobs,
+    /// How long a claim lasts without renewal; renewed every third of it.
+    pub lease: Duration,
 }
 
 impl JobRunner {
-    /// Starts `count` workers that stop taking jobs when `shutdown` fires.
-    pub fn spawn_workers(self: &Arc<Self>, count: usize, shutdown: &CancellationToken, tracker: &TaskTracker) {
+    /// Starts `count` workers. They stop taking jobs when `stop_taking`
+    /// fires and stop running programs (handing the jobs back) when
+    /// `stop_running` does, which the node fires after a grace period.
+    pub fn spawn_workers(
+        self: &Arc<Self>,
+        count: usize,
+        stop_taking: &CancellationToken,
+        stop_running: &CancellationToken,
+        tracker: &TaskTracker,
+    ) {
         for _ in 0..count {
-            let (runner, shutdown) = (Arc::clone(self), shutdown.clone());
+            let (runner, stop_taking, stop_running) = (Arc::clone(self), stop_taking.clone(), stop_running.clone());
             tracker.spawn(async move {
                 loop {
                     let job_id = tokio::select! {
-                        _ = shutdown.cancelled() => return,
+                        _ = stop_taking.cancelled() => return,
                         job_id = runner.queue.pop() => job_id,
                     };
-                    if let Err(error) = runner.run(job_id, &shutdown).await {
+                    if let Err(error) = runner.run(job_id, &stop_running).await {
                         tracing::error!(%job_id, error = format!("{error:#}"), "job run failed; it is retried when the node restarts");
                     }
                 }
@@ -58,40 +69,62 @@ impl JobRunner {
 
     /// Queues a job that is QUEUED or RETRYING in the database.
     pub async fn enqueue(&self, job: &Job, ready_at: Option<chrono::DateTime<Utc>>) -> Result<(), QueueError> {
-        let ready_at = ready_at.map(|at| {
-            let wait = (at - Utc::now()).to_std().unwrap_or_default();
-            tokio::time::Instant::now() + wait
-        });
-        self.queue.push(QueueItem { job_id: job.id, priority: job.priority, ready_at }).await
+        self.queue.push(QueueItem::at(job, ready_at)).await
     }
 
-    async fn run(&self, job_id: Uuid, shutdown: &CancellationToken) -> Result<()> {
-        let Some(job) = self.store.claim(job_id).await? else {
+    async fn run(&self, job_id: Uuid, stop_running: &CancellationToken) -> Result<()> {
+        let Some(job) = self.store.claim(job_id, self.lease).await? else {
             return Ok(()); // cancelled, deleted or taken meanwhile
         };
         let span = tracing::info_span!("job", job_id = %job.id, user = %job.user_id, attempt = job.attempt);
-        self.run_claimed(job, shutdown).instrument(span).await
+        self.run_claimed(job, stop_running).instrument(span).await
     }
 
-    async fn run_claimed(&self, job: Job, shutdown: &CancellationToken) -> Result<()> {
+    async fn run_claimed(&self, job: Job, stop_running: &CancellationToken) -> Result<()> {
         tracing::info!(url = %job.url, "attempt started");
-        self.hub.publish(JobEventKind::Processing, job.clone());
+        self.events.publish(JobEventKind::Processing, job.clone()).await;
 
-        let stop = shutdown.child_token();
-        self.running.insert(job.id, stop.clone());
+        let stop = stop_running.child_token();
+        let running = self.events.running();
+        running.insert(job.id, stop.clone());
         let (progress_tx, progress_rx) = mpsc::channel(PROGRESS_BUFFER);
-        let (outcome, recorded) =
-            tokio::join!(self.supervisor.run(&job, progress_tx, stop), self.record_progress(&job, progress_rx));
-        self.running.remove(job.id);
+        let work = async {
+            tokio::join!(self.supervisor.run(&job, progress_tx, stop.clone()), self.record_progress(&job, progress_rx))
+        };
+        let (outcome, recorded) = tokio::select! {
+            done = work => done,
+            never = self.keep_lease(&job, &stop) => match never {},
+        };
+        running.remove(job.id);
         recorded?;
         self.finish(job, outcome).await
+    }
+
+    /// Renews the job's lease while it runs; if the lease is lost (the job
+    /// was cancelled, or reaped after this node stalled) the program is
+    /// stopped. Never returns: the caller drops it when the run ends.
+    async fn keep_lease(&self, job: &Job, stop: &CancellationToken) -> std::convert::Infallible {
+        let mut ticks = tokio::time::interval(self.lease / 3);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            match self.store.renew_lease(job.id, job.attempt, self.lease).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!("lost the job's lease; stopping its program");
+                    stop.cancel();
+                    return std::future::pending().await;
+                }
+                Err(error) => tracing::warn!(%error, "could not renew the lease; trying again"),
+            }
+        }
     }
 
     /// Writes each progress change (a handful per video) and publishes it.
     async fn record_progress(&self, job: &Job, mut updates: mpsc::Receiver<Progress>) -> Result<()> {
         while let Some(update) = updates.recv().await {
             if let Some(job) = self.store.record_progress(job.id, job.attempt, &update.stage, update.percent).await? {
-                self.hub.publish(JobEventKind::Progress, job);
+                self.events.publish(JobEventKind::Progress, job).await;
             }
         }
         Ok(())
@@ -103,7 +136,7 @@ impl JobRunner {
             Outcome::Succeeded(notes) => {
                 if let Some(done) = self.store.complete(id, attempt, notes).await? {
                     tracing::info!(notes = done.note_ids.len(), "job completed");
-                    self.hub.publish(JobEventKind::Completed, done);
+                    self.events.publish(JobEventKind::Completed, done).await;
                 }
             }
             Outcome::Failed(reason) if RetryPolicy::should_retry(attempt, job.max_attempts) => {
@@ -111,14 +144,14 @@ impl JobRunner {
                 let run_after = Utc::now() + delay;
                 if let Some(waiting) = self.store.schedule_retry(id, attempt, &reason, run_after).await? {
                     tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "attempt failed; retrying");
-                    self.hub.publish(JobEventKind::Retrying, waiting.clone());
+                    self.events.publish(JobEventKind::Retrying, waiting.clone()).await;
                     self.enqueue_or_log(&waiting, Some(run_after)).await;
                 }
             }
             Outcome::Failed(reason) => {
                 if let Some(failed) = self.store.fail(id, attempt, &reason).await? {
                     tracing::warn!(%reason, "job failed");
-                    self.hub.publish(JobEventKind::Failed, failed);
+                    self.events.publish(JobEventKind::Failed, failed).await;
                 }
             }
             Outcome::Stopped => {
@@ -126,7 +159,7 @@ impl JobRunner {
                 // the node is stopping: hand the job back.
                 if let Some(queued) = self.store.release(id, attempt).await? {
                     tracing::info!("attempt interrupted; job queued again");
-                    self.hub.publish(JobEventKind::Queued, queued);
+                    self.events.publish(JobEventKind::Queued, queued).await;
                 }
             }
         }

@@ -3,6 +3,9 @@
 //! (SQLite file, scratch directories), so tests run in parallel.
 #![allow(dead_code)]
 
+mod backend;
+pub use backend::*;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -43,18 +46,36 @@ pub fn test_config(data_dir: &Path) -> ServeConfig {
     supervisor.command.leading_args = vec!["--stage-delay-ms".into(), "30".into(), "--state-dir".into(), state_dir];
     supervisor.timeout = Duration::from_secs(20);
     supervisor.kill_grace = Duration::from_millis(500);
+    config.lease = Duration::from_secs(2);
+    config.shutdown_grace = Duration::ZERO;
     config
 }
 
 impl TestServer {
     pub async fn start(configure: impl FnOnce(&mut ServeConfig)) -> (TestServer, tempfile::TempDir) {
+        TestServer::start_on(&Backend::Embedded, configure).await
+    }
+
+    pub async fn start_on(
+        backend: &Backend,
+        configure: impl FnOnce(&mut ServeConfig),
+    ) -> (TestServer, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let server = TestServer::start_in(dir.path(), configure).await;
+        let server = TestServer::start_in_on(backend, dir.path(), configure).await;
         (server, dir)
     }
 
     pub async fn start_in(data_dir: &Path, configure: impl FnOnce(&mut ServeConfig)) -> TestServer {
+        TestServer::start_in_on(&Backend::Embedded, data_dir, configure).await
+    }
+
+    pub async fn start_in_on(
+        backend: &Backend,
+        data_dir: &Path,
+        configure: impl FnOnce(&mut ServeConfig),
+    ) -> TestServer {
         let mut config = test_config(data_dir);
+        backend.apply(&mut config);
         configure(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -199,5 +220,70 @@ pub async fn assert_no_processes_under(dir: &Path, within: Duration) {
         }
         assert!(tokio::time::Instant::now() < deadline, "processes survived: {left:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A node on its own runtime, so a test can kill it the way a crash would:
+/// every task dropped at once, no shutdown sequence.
+pub struct DetachedNode {
+    runtime: tokio::runtime::Runtime,
+    pub server: TestServer,
+}
+
+impl DetachedNode {
+    pub fn start(backend: &Backend, data_dir: &Path, configure: impl FnOnce(&mut ServeConfig)) -> DetachedNode {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let mut config = test_config(data_dir);
+        backend.apply(&mut config);
+        configure(&mut config);
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        std_listener.set_nonblocking(true).unwrap();
+        let addr = std_listener.local_addr().unwrap();
+        let _entered = runtime.enter();
+        let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
+        runtime.spawn(videojobs::app::run(config, listener, std::future::pending()));
+        let server = TestServer { addr, data_dir: data_dir.to_path_buf(), shutdown: None, handle: None };
+        DetachedNode { runtime, server }
+    }
+
+    /// Drops every task of the node at once.
+    pub fn kill(self) {
+        self.runtime.shutdown_background();
+    }
+}
+
+/// A redis-server of the test's own on a free port, for tests that empty it.
+pub struct PrivateRedis {
+    pub url: String,
+    _process: tokio::process::Child,
+}
+
+impl PrivateRedis {
+    pub async fn start() -> PrivateRedis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let process = tokio::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("redis-server is installed (see scripts/services.sh)");
+        let redis = PrivateRedis { url: format!("redis://127.0.0.1:{port}"), _process: process };
+        tokio::time::timeout(WAIT, async {
+            while redis.cli(&["PING"]).as_deref() != Some("PONG") {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("private redis-server starts");
+        redis
+    }
+
+    fn cli(&self, args: &[&str]) -> Option<String> {
+        let output = std::process::Command::new("redis-cli").arg("-u").arg(&self.url).args(args).output().ok()?;
+        Some(String::from_utf8_lossy(&output.stdout).trim().to_string())
+    }
+
+    pub fn flushall(&self) {
+        assert_eq!(self.cli(&["FLUSHALL"]).as_deref(), Some("OK"));
     }
 }

@@ -24,6 +24,8 @@ pub struct Model {
     pub finished_at: Option<DateTimeUtc>,
     /// When a RETRYING job may run again.
     pub run_after: Option<DateTimeUtc>,
+    /// A PROCESSING job's worker holds it until then, renewing as it runs.
+    pub lease_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
