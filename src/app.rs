@@ -25,6 +25,7 @@ use crate::supervisor::Supervisor;
 use crate::worker::{JobRunner, RunningJobs};
 
 mod connect;
+mod web;
 
 const JOB_SERVICE: &str = "videojobs.v1.JobService";
 const NOTE_SERVICE: &str = "videojobs.v1.NoteService";
@@ -101,8 +102,23 @@ pub async fn run(
         set_health(&health, ServingStatus::NotServing).await;
         draining.cancel();
     };
-    tracing::info!(address = %listener.local_addr()?, workers = config.concurrency, redis = parts.redis.is_some(), "videojobs serving");
-    Server::builder()
+    crate::telemetry::install_metrics_exporter(config.metrics_listen);
+    tracing::info!(
+        address = %listener.local_addr()?,
+        workers = config.concurrency,
+        redis = parts.redis.is_some(),
+        tls = config.tls.is_some(),
+        "videojobs serving"
+    );
+    let mut server = Server::builder();
+    if let Some(tls) = &config.tls {
+        server = server.tls_config(web::tls_config(tls))?;
+    }
+    server
+        .accept_http1(true)
+        .layer(tower::util::option_layer(web::cors_layer(&config.cors_allowed_origins)))
+        .layer(tonic_web::GrpcWebLayer::new())
+        .layer(crate::telemetry::GrpcMetricsLayer)
         .add_service(health_service)
         .add_service(reflection_v1()?)
         .add_service(reflection_v1alpha()?)

@@ -165,6 +165,35 @@ pub struct ServeArgs {
     /// `PERCENT:STAGE NAME=REGEX`; repeatable, replaces the default stages.
     #[arg(long = "stage-pattern")]
     pub stage_patterns: Vec<String>,
+    /// Serve Prometheus metrics over HTTP here, e.g. `127.0.0.1:9100`. Off by default.
+    #[arg(long, env = "VIDEOJOBS_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Origins browsers may call from with gRPC-web (comma-separated); none by default.
+    #[arg(long = "cors-allowed-origins", env = "VIDEOJOBS_CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Vec<String>,
+    /// PEM certificate chain: serve gRPC over TLS.
+    #[arg(long, env = "VIDEOJOBS_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    #[arg(long, env = "VIDEOJOBS_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA bundle: require client certificates signed by it (mTLS).
+    #[arg(long, env = "VIDEOJOBS_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+}
+
+/// TLS for the gRPC port, as PEM text read at start-up.
+#[derive(Clone)]
+pub struct TlsConfig {
+    pub cert_pem: String,
+    pub key_pem: Secret,
+    /// Client certificates must chain to this CA (mutual TLS).
+    pub client_ca_pem: Option<String>,
+}
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConfig").field("mutual", &self.client_ca_pem.is_some()).finish_non_exhaustive()
+    }
 }
 
 /// Everything `serve` needs, resolved.
@@ -182,6 +211,9 @@ pub struct ServeConfig {
     pub concurrency: usize,
     pub queue_capacity: usize,
     pub watch_buffer: usize,
+    pub metrics_listen: Option<SocketAddr>,
+    pub cors_allowed_origins: Vec<String>,
+    pub tls: Option<TlsConfig>,
     pub retry: RetryPolicy,
     pub supervisor: SupervisorConfig,
 }
@@ -201,6 +233,9 @@ impl ServeConfig {
             concurrency: DEFAULT_CONCURRENCY,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             watch_buffer: DEFAULT_WATCH_BUFFER,
+            metrics_listen: None,
+            cors_allowed_origins: Vec::new(),
+            tls: None,
             retry: RetryPolicy {
                 max_attempts: DEFAULT_JOB_RETRY_ATTEMPTS,
                 base_delay: Duration::from_millis(DEFAULT_RETRY_BASE_DELAY_MS),
@@ -245,6 +280,18 @@ impl ServeArgs {
         config.concurrency = self.concurrency;
         config.queue_capacity = self.queue_capacity.max(1);
         config.watch_buffer = self.watch_buffer.max(16);
+        config.metrics_listen = self.metrics_listen;
+        config.cors_allowed_origins = self.cors_allowed_origins.into_iter().filter(|o| !o.trim().is_empty()).collect();
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            let read = |path: &PathBuf| {
+                std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
+            };
+            config.tls = Some(TlsConfig {
+                cert_pem: read(cert)?,
+                key_pem: Secret::new(read(key)?),
+                client_ca_pem: self.tls_client_ca.as_ref().map(read).transpose()?,
+            });
+        }
         config.retry = RetryPolicy {
             max_attempts: self.job_retry_attempts,
             base_delay: Duration::from_millis(self.retry_base_delay_ms),

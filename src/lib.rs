@@ -19,4 +19,5 @@ pub mod proto;
 pub mod queue;
 pub mod store;
 pub mod supervisor;
+pub mod telemetry;
 pub mod worker;
