@@ -57,11 +57,11 @@ async fn an_expired_lease_is_reaped_and_the_old_attempt_is_fenced_out(backend: B
     let second = store.claim(job.id, Duration::from_secs(30)).await.unwrap().expect("claimed again");
     assert_eq!(second.attempt, 2);
     assert!(store.record_progress(job.id, 1, "stale", 50).await.unwrap().is_none(), "stale progress is refused");
-    assert!(store.complete(job.id, 1, notes()).await.unwrap().is_none(), "stale completion is refused");
-    assert!(store.fail(job.id, 1, "stale failure").await.unwrap().is_none());
-    let done = store.complete(job.id, 2, notes()).await.unwrap().expect("the holder completes");
+    assert!(store.complete(job.id, 1, notes(), "").await.unwrap().is_none(), "stale completion is refused");
+    assert!(store.fail(job.id, 1, "stale failure", "").await.unwrap().is_none());
+    let done = store.complete(job.id, 2, notes(), "").await.unwrap().expect("the holder completes");
     assert_eq!(done.note_ids.len(), 1);
-    assert!(store.complete(job.id, 2, notes()).await.unwrap().is_none(), "completes once");
+    assert!(store.complete(job.id, 2, notes(), "").await.unwrap().is_none(), "completes once");
     let stored = store.job_for_user(&"alice".to_string(), job.id).await.unwrap();
     assert_eq!((stored.state, stored.note_ids.len()), (JobState::Completed, 1));
     store.close().await.unwrap();

@@ -77,6 +77,20 @@ async fn a_crash_fails_with_the_exit_status_and_its_last_words() {
 }
 
 #[tokio::test]
+async fn the_end_of_the_programs_stderr_is_kept_on_the_job_for_get_job_only() {
+    let (server, _dir) = TestServer::start(|c| c.retry.max_attempts = 1).await;
+    let mut jobs = server.jobs("alice").await;
+    let job = jobs.submit_video(submit("crash000001")).await.unwrap().into_inner();
+    let failed = wait_final(&mut jobs, &job.id).await;
+    assert_eq!(failed.log_tail, "", "events stay small");
+    let fetched = jobs.get_job(pb::GetJobRequest { job_id: job.id }).await.unwrap().into_inner();
+    assert!(fetched.log_tail.contains("Traceback (most recent call last):"), "{}", fetched.log_tail);
+    assert!(fetched.log_tail.ends_with("RuntimeError: model returned no content"), "{}", fetched.log_tail);
+    assert!(fetched.log_tail.lines().count() <= 20);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_flood_of_output_and_a_megabyte_line_do_not_stop_the_job() {
     let (job, _dir) = run_to_end("flood000001", |_| {}).await;
     assert_eq!(state(&job), pb::JobState::Completed, "{}", job.error);

@@ -3,12 +3,17 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_jobs_and_notes;
 mod m20261123_000002_job_leases;
+mod m20261123_000003_job_log_tail;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_jobs_and_notes::Migration), Box::new(m20261123_000002_job_leases::Migration)]
+        vec![
+            Box::new(m20261123_000001_jobs_and_notes::Migration),
+            Box::new(m20261123_000002_job_leases::Migration),
+            Box::new(m20261123_000003_job_log_tail::Migration),
+        ]
     }
 }

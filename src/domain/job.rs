@@ -74,6 +74,10 @@ pub struct Job {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The end of the program's stderr in the latest attempt; only `GetJob`
+    /// returns it, so events and lists stay small.
+    #[serde(skip)]
+    pub log_tail: String,
 }
 
 /// What a user asks for when submitting a video, already validated.

@@ -49,6 +49,7 @@ pub fn job_to_proto(job: &Job) -> pb::Job {
         finished_at: job.finished_at.map(timestamp),
         assessments: job.assessments,
         priority: job.priority,
+        log_tail: String::new(),
     }
 }
 

@@ -14,6 +14,7 @@ use crate::domain::{JobEventKind, JobState};
 use crate::error::Error;
 use crate::proto::v1 as pb;
 use crate::proto::v1::job_service_server::JobService;
+use crate::telemetry;
 use crate::worker::JobRunner;
 
 pub const MAX_PRIORITY: i32 = 100;
@@ -58,6 +59,7 @@ impl JobService for JobApi {
             tracing::warn!(job_id = %job.id, %error, "job stored but not queued yet");
         }
         tracing::info!(job_id = %job.id, user = %job.user_id, url = %job.url, "job submitted");
+        metrics::counter!(telemetry::JOBS_SUBMITTED).increment(1);
         Ok(Response::new(job_to_proto(&job)))
     }
 
@@ -65,7 +67,7 @@ impl JobService for JobApi {
         let user = caller(&request)?.user_id;
         let id = parse_id("job_id", &request.get_ref().job_id)?;
         let job = self.runner.store.job_for_user(&user, id).await?;
-        Ok(Response::new(job_to_proto(&job)))
+        Ok(Response::new(pb::Job { log_tail: job.log_tail.clone(), ..job_to_proto(&job) }))
     }
 
     async fn list_jobs(&self, request: Request<pb::ListJobsRequest>) -> Result<Response<pb::ListJobsResponse>, Status> {
@@ -105,6 +107,7 @@ impl JobService for JobApi {
         let job = self.runner.store.cancel(&user, id).await?;
         self.runner.events.cancel(id).await;
         tracing::info!(job_id = %id, user = %job.user_id, "job cancelled");
+        metrics::counter!(telemetry::JOBS_FINISHED, "outcome" => "cancelled").increment(1);
         self.runner.events.publish(JobEventKind::Cancelled, job.clone()).await;
         Ok(Response::new(job_to_proto(&job)))
     }

@@ -37,6 +37,9 @@ pub async fn watch(
     let only: HashSet<Uuid> = job_ids.into_iter().collect();
     let (tx, rx) = mpsc::channel(STREAM_BUFFER);
     tokio::spawn(async move {
+        let streams = metrics::gauge!(crate::telemetry::WATCH_STREAMS);
+        streams.increment(1.0);
+        let _open = scopeguard(move || streams.decrement(1.0));
         for event in snapshots {
             if !forward(&tx, Ok(event_to_proto(&event)), &shutdown).await {
                 return;
@@ -75,4 +78,17 @@ async fn forward(
         sent = tx.send(item) => sent.is_ok(),
         _ = shutdown.cancelled() => false,
     }
+}
+
+/// Runs `on_drop` when the stream's task ends, however it ends.
+fn scopeguard(on_drop: impl FnOnce()) -> impl Drop {
+    struct Guard<F: FnOnce()>(Option<F>);
+    impl<F: FnOnce()> Drop for Guard<F> {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.take() {
+                f();
+            }
+        }
+    }
+    Guard(Some(on_drop))
 }

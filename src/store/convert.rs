@@ -27,6 +27,7 @@ pub fn job_from_row(row: job::Model, note_ids: Vec<Uuid>) -> Result<Job, DbErr> 
         created_at: row.created_at,
         started_at: row.started_at,
         finished_at: row.finished_at,
+        log_tail: row.log_tail.unwrap_or_default(),
     })
 }
 

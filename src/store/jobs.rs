@@ -49,6 +49,7 @@ impl Store {
             finished_at: Set(None),
             run_after: Set(None),
             lease_until: Set(None),
+            log_tail: Set(None),
         };
         let row = job::Entity::insert(row).exec_with_returning(&self.db).await?;
         Ok(job_from_row(row, Vec::new())?)
@@ -159,9 +160,10 @@ impl Store {
 
     /// Marks the job COMPLETED and stores its notes, in one transaction and
     /// only if the attempt still holds the job, so notes are stored once.
-    pub async fn complete(&self, id: Uuid, attempt: u32, notes: Vec<NewNote>) -> Result<Option<Job>> {
+    pub async fn complete(&self, id: Uuid, attempt: u32, notes: Vec<NewNote>, log_tail: &str) -> Result<Option<Job>> {
         let txn = self.db.begin().await?;
         let rows = finish(held(id, attempt), JobState::Completed, "")
+            .col_expr(job::Column::LogTail, Expr::value(log_tail))
             .col_expr(job::Column::Stage, Expr::value("completed"))
             .col_expr(job::Column::ProgressPercent, Expr::value(100))
             .exec_with_returning(&txn)
@@ -199,8 +201,10 @@ impl Store {
         attempt: u32,
         error: &str,
         run_after: DateTime<Utc>,
+        log_tail: &str,
     ) -> Result<Option<Job>> {
         let rows = held(id, attempt)
+            .col_expr(job::Column::LogTail, Expr::value(log_tail))
             .col_expr(job::Column::State, Expr::value(JobState::Retrying.as_str()))
             .col_expr(job::Column::Stage, Expr::value("waiting to retry"))
             .col_expr(job::Column::Error, Expr::value(error))
@@ -212,8 +216,9 @@ impl Store {
     }
 
     /// After the last attempt failed: FAILED with the reason.
-    pub async fn fail(&self, id: Uuid, attempt: u32, error: &str) -> Result<Option<Job>> {
+    pub async fn fail(&self, id: Uuid, attempt: u32, error: &str, log_tail: &str) -> Result<Option<Job>> {
         let rows = finish(held(id, attempt), JobState::Failed, error)
+            .col_expr(job::Column::LogTail, Expr::value(log_tail))
             .col_expr(job::Column::Stage, Expr::value("failed"))
             .exec_with_returning(&self.db)
             .await?;

@@ -81,6 +81,7 @@ mod tests {
             created_at: chrono::Utc::now(),
             started_at: None,
             finished_at: None,
+            log_tail: String::new(),
         }
     }
 

@@ -37,6 +37,14 @@ pub struct SupervisorConfig {
     pub note_files: NoteFiles,
 }
 
+/// What an attempt left: how it ended and the end of its stderr.
+#[derive(Debug, PartialEq)]
+pub struct Report {
+    pub outcome: Outcome,
+    /// The last lines of the program's stderr (bounded), kept on the job.
+    pub log_tail: String,
+}
+
 /// How an attempt ended.
 #[derive(Debug, PartialEq)]
 pub enum Outcome {
@@ -70,15 +78,16 @@ impl Supervisor {
     }
 
     /// Runs `job`'s current attempt; progress changes go to `progress`.
-    pub async fn run(&self, job: &Job, progress: mpsc::Sender<Progress>, stop: CancellationToken) -> Outcome {
+    pub async fn run(&self, job: &Job, progress: mpsc::Sender<Progress>, stop: CancellationToken) -> Report {
         let scratch = self.config.scratch_root.join(format!("{}-{}", job.id, job.attempt));
-        let outcome = self.run_in(job, &scratch, progress, stop).await;
+        let mut stderr_tail = VecDeque::with_capacity(STDERR_TAIL_LINES);
+        let outcome = self.run_in(job, &scratch, progress, stop, &mut stderr_tail).await;
         if let Err(error) = tokio::fs::remove_dir_all(&scratch).await {
             if error.kind() != std::io::ErrorKind::NotFound {
                 tracing::warn!(job_id = %job.id, %error, "could not remove scratch directory");
             }
         }
-        outcome
+        Report { outcome, log_tail: Vec::from(stderr_tail).join("\n") }
     }
 
     async fn run_in(
@@ -87,6 +96,7 @@ impl Supervisor {
         scratch: &Path,
         progress: mpsc::Sender<Progress>,
         stop: CancellationToken,
+        stderr_tail: &mut VecDeque<String>,
     ) -> Outcome {
         if let Err(error) = tokio::fs::create_dir_all(scratch).await {
             return Outcome::Failed(format!("could not create a scratch directory: {error}"));
@@ -116,7 +126,6 @@ impl Supervisor {
         tokio::spawn(read_lines(child.stderr.take().expect("piped"), true, line_tx));
 
         let mut parser = LineParser::new(self.config.patterns.clone());
-        let mut stderr_tail = VecDeque::with_capacity(STDERR_TAIL_LINES);
         let deadline = tokio::time::sleep(self.config.timeout);
         tokio::pin!(deadline);
         let end = loop {
@@ -125,7 +134,7 @@ impl Supervisor {
                 _ = &mut deadline => break End::TimedOut,
                 status = child.wait() => break End::Exited(status.unwrap_or_else(|_| ExitStatus::default())),
                 Some((is_stderr, line)) = lines.recv() => {
-                    note_line(&mut parser, &mut stderr_tail, is_stderr, &line, &progress).await;
+                    note_line(&mut parser, stderr_tail, is_stderr, &line, &progress).await;
                 }
             }
         };
@@ -138,7 +147,7 @@ impl Supervisor {
         // The group is gone, so the pipes are closed: read what is left.
         let drain = async {
             while let Some((is_stderr, line)) = lines.recv().await {
-                note_line(&mut parser, &mut stderr_tail, is_stderr, &line, &progress).await;
+                note_line(&mut parser, stderr_tail, is_stderr, &line, &progress).await;
             }
         };
         let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
@@ -157,7 +166,7 @@ impl Supervisor {
         &self,
         status: ExitStatus,
         parser: LineParser,
-        stderr_tail: VecDeque<String>,
+        stderr_tail: &VecDeque<String>,
         scratch: &Path,
     ) -> Outcome {
         if let Some(reason) = parser.failure {

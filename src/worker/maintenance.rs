@@ -40,6 +40,9 @@ impl JobRunner {
                         if let Err(error) = runner.reap().await {
                             tracing::warn!(error = format!("{error:#}"), "reaping expired leases failed");
                         }
+                        if let Ok(waiting) = runner.queue.waiting().await {
+                            metrics::gauge!(crate::telemetry::QUEUE_DEPTH).set(waiting as f64);
+                        }
                     }
                     _ = reconcile.tick() => {
                         if let Err(error) = runner.reconcile().await {

@@ -21,7 +21,8 @@ use crate::events::EventBus;
 use crate::queue::{JobQueue, QueueError, QueueItem};
 use crate::store::Store;
 use crate::supervisor::parse::Progress;
-use crate::supervisor::{Outcome, Supervisor};
+use crate::supervisor::{Outcome, Report, Supervisor};
+use crate::telemetry;
 pub use running::RunningJobs;
 
 /// Progress updates buffered between the program's output and the database.
@@ -91,13 +92,23 @@ impl JobRunner {
         let work = async {
             tokio::join!(self.supervisor.run(&job, progress_tx, stop.clone()), self.record_progress(&job, progress_rx))
         };
-        let (outcome, recorded) = tokio::select! {
+        let started = std::time::Instant::now();
+        let programs = metrics::gauge!(telemetry::RUNNING_PROGRAMS);
+        programs.increment(1.0);
+        let (report, recorded) = tokio::select! {
             done = work => done,
             never = self.keep_lease(&job, &stop) => match never {},
         };
+        programs.decrement(1.0);
+        let outcome = match report.outcome {
+            Outcome::Succeeded(_) => "succeeded",
+            Outcome::Failed(_) => "failed",
+            Outcome::Stopped => "stopped",
+        };
+        metrics::histogram!(telemetry::ATTEMPT_DURATION, "outcome" => outcome).record(started.elapsed().as_secs_f64());
         running.remove(job.id);
         recorded?;
-        self.finish(job, outcome).await
+        self.finish(job, report).await
     }
 
     /// Renews the job's lease while it runs; if the lease is lost (the job
@@ -130,27 +141,30 @@ impl JobRunner {
         Ok(())
     }
 
-    async fn finish(&self, job: Job, outcome: Outcome) -> Result<()> {
-        let (id, attempt) = (job.id, job.attempt);
-        match outcome {
+    async fn finish(&self, job: Job, report: Report) -> Result<()> {
+        let (id, attempt, log_tail) = (job.id, job.attempt, report.log_tail.as_str());
+        match report.outcome {
             Outcome::Succeeded(notes) => {
-                if let Some(done) = self.store.complete(id, attempt, notes).await? {
+                if let Some(done) = self.store.complete(id, attempt, notes, log_tail).await? {
                     tracing::info!(notes = done.note_ids.len(), "job completed");
+                    metrics::counter!(telemetry::JOBS_FINISHED, "outcome" => "completed").increment(1);
                     self.events.publish(JobEventKind::Completed, done).await;
                 }
             }
             Outcome::Failed(reason) if RetryPolicy::should_retry(attempt, job.max_attempts) => {
                 let delay = self.retry.delay_after(attempt);
                 let run_after = Utc::now() + delay;
-                if let Some(waiting) = self.store.schedule_retry(id, attempt, &reason, run_after).await? {
+                if let Some(waiting) = self.store.schedule_retry(id, attempt, &reason, run_after, log_tail).await? {
                     tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "attempt failed; retrying");
+                    metrics::counter!(telemetry::JOB_RETRIES).increment(1);
                     self.events.publish(JobEventKind::Retrying, waiting.clone()).await;
                     self.enqueue_or_log(&waiting, Some(run_after)).await;
                 }
             }
             Outcome::Failed(reason) => {
-                if let Some(failed) = self.store.fail(id, attempt, &reason).await? {
+                if let Some(failed) = self.store.fail(id, attempt, &reason, log_tail).await? {
                     tracing::warn!(%reason, "job failed");
+                    metrics::counter!(telemetry::JOBS_FINISHED, "outcome" => "failed").increment(1);
                     self.events.publish(JobEventKind::Failed, failed).await;
                 }
             }

@@ -26,6 +26,8 @@ pub struct Model {
     pub run_after: Option<DateTimeUtc>,
     /// A PROCESSING job's worker holds it until then, renewing as it runs.
     pub lease_until: Option<DateTimeUtc>,
+    /// The end of the program's stderr in the latest attempt, bounded.
+    pub log_tail: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
