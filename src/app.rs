@@ -15,7 +15,7 @@ use tonic_health::ServingStatus;
 
 use crate::auth::Authenticator;
 use crate::config::ServeConfig;
-use crate::events::{EventBus, EventHub};
+use crate::events::{EventBus, EventHub, RedisChannels};
 use crate::grpc::{JobApi, NoteApi};
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::v1::job_service_server::JobServiceServer;
@@ -50,23 +50,25 @@ pub async fn run(
     let Some(parts) = connect::backends(&config, &signalled).await? else {
         return Ok(()); // asked to stop while still connecting
     };
-    let hub = Arc::new(EventHub::new(config.watch_buffer));
-    let running = Arc::new(RunningJobs::default());
-    let (queue, events): (Arc<dyn JobQueue>, EventBus) = match &parts.redis {
-        None => (Arc::new(MemoryQueue::new(config.queue_capacity)), EventBus::Local { hub, running }),
+    let store = parts.store;
+    let mut events = EventBus {
+        hub: Arc::new(EventHub::new(config.watch_buffer)),
+        running: Arc::new(RunningJobs::default()),
+        store: store.clone(),
+        redis: None,
+    };
+    let queue: Arc<dyn JobQueue> = match &parts.redis {
+        None => Arc::new(MemoryQueue::new(config.queue_capacity)),
         Some(redis) => {
-            let events = EventBus::Redis {
-                hub,
-                running,
+            events.redis = Some(RedisChannels {
                 client: redis.queue.client(),
                 events: redis.keys.events(),
                 cancels: redis.keys.cancels(),
-            };
+            });
             events.listen(redis.subscriber.clone()).await?;
-            (Arc::new(redis.queue.clone()), events)
+            Arc::new(redis.queue.clone())
         }
     };
-    let store = parts.store;
     let runner = Arc::new(JobRunner {
         store: store.clone(),
         queue,
@@ -88,11 +90,18 @@ pub async fn run(
     let stop_running = CancellationToken::new();
     let tracker = TaskTracker::new();
     runner.spawn_workers(config.concurrency, &stop_taking, &stop_running, &tracker);
-    runner.spawn_maintenance(config.reap_interval, config.reconcile_interval, &stop_taking, &tracker);
+    runner.spawn_maintenance(
+        config.reap_interval,
+        config.reconcile_interval,
+        config.event_retention,
+        &stop_taking,
+        &tracker,
+    );
 
     let (health, health_service) = tonic_health::server::health_reporter();
     set_health(&health, ServingStatus::Serving).await;
-    let job_api = JobApi { runner: Arc::clone(&runner), shutdown: stop_taking.clone() };
+    let job_api =
+        JobApi { runner: Arc::clone(&runner), shutdown: stop_taking.clone(), watch_keepalive: config.watch_keepalive };
     let note_api = NoteApi { store: store.clone() };
     let (job_auth, note_auth) = (auth.clone(), auth);
     let draining = stop_taking.clone();
@@ -130,7 +139,7 @@ pub async fn run(
     stop_taking.cancel();
     tracker.close();
     if tokio::time::timeout(config.shutdown_grace, tracker.wait()).await.is_err() {
-        tracing::info!(running = runner.events.running().len(), "grace period over; handing running jobs back");
+        tracing::info!(running = runner.events.running.len(), "grace period over; handing running jobs back");
         stop_running.cancel();
         let hand_back = config.supervisor.kill_grace + Duration::from_secs(10);
         if tokio::time::timeout(hand_back, tracker.wait()).await.is_err() {

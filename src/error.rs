@@ -14,6 +14,9 @@ pub enum Error {
     /// The thing exists but is in the wrong state for the request.
     #[error("{0}")]
     FailedPrecondition(String),
+    /// A position outside what is kept (a sequence trimmed from the log).
+    #[error("{0}")]
+    OutOfRange(String),
     /// A bound was reached; try again later.
     #[error("{0}")]
     ResourceExhausted(String),
@@ -43,6 +46,7 @@ impl From<Error> for Status {
             Error::InvalidArgument { .. } => Status::new(Code::InvalidArgument, message),
             Error::NotFound(_) => Status::new(Code::NotFound, message),
             Error::FailedPrecondition(_) => Status::new(Code::FailedPrecondition, message),
+            Error::OutOfRange(_) => Status::new(Code::OutOfRange, message),
             Error::ResourceExhausted(_) => Status::new(Code::ResourceExhausted, message),
             Error::Unauthenticated(_) => Status::new(Code::Unauthenticated, message),
             Error::Unavailable(_) => Status::new(Code::Unavailable, message),

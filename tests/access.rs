@@ -23,7 +23,10 @@ async fn another_users_job_is_not_found_and_its_events_never_reach_them(backend:
     assert_eq!(bob.retry_job(pb::RetryJobRequest { job_id: id.clone() }).await.unwrap_err().code(), Code::NotFound);
     assert_eq!(bob.delete_job(pb::DeleteJobRequest { job_id: id.clone() }).await.unwrap_err().code(), Code::NotFound);
     assert_eq!(
-        bob.watch_jobs(pb::WatchJobsRequest { job_ids: vec![id.clone()] }).await.unwrap_err().code(),
+        bob.watch_jobs(pb::WatchJobsRequest { job_ids: vec![id.clone()], ..Default::default() })
+            .await
+            .unwrap_err()
+            .code(),
         Code::NotFound
     );
     assert!(bob.list_jobs(pb::ListJobsRequest::default()).await.unwrap().into_inner().jobs.is_empty());
@@ -96,7 +99,8 @@ async fn every_bad_input_is_refused_naming_the_field_and_nothing_is_stored() {
         let status = jobs.get_job(pb::GetJobRequest { job_id: id.into() }).await.unwrap_err();
         assert!(status.code() == Code::InvalidArgument && status.message().starts_with("job_id:"), "{status:?}");
     }
-    let watch = jobs.watch_jobs(pb::WatchJobsRequest { job_ids: vec!["nope".into()] }).await.unwrap_err();
+    let watch =
+        jobs.watch_jobs(pb::WatchJobsRequest { job_ids: vec!["nope".into()], ..Default::default() }).await.unwrap_err();
     assert!(watch.message().starts_with("job_ids:"), "{watch:?}");
     let unknown = jobs.get_job(pb::GetJobRequest { job_id: uuid::Uuid::now_v7().to_string() }).await.unwrap_err();
     assert_eq!(unknown.code(), Code::NotFound);

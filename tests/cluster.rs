@@ -93,8 +93,11 @@ async fn flushall_of_redis_while_jobs_wait_and_run_loses_no_job() {
     for n in 0..6 {
         ids.push(client.submit_video(submit(&format!("flushme000{n}"))).await.unwrap().into_inner().id);
     }
-    let mut stream =
-        client.watch_jobs(pb::WatchJobsRequest { job_ids: vec![ids[0].clone()] }).await.unwrap().into_inner();
+    let mut stream = client
+        .watch_jobs(pb::WatchJobsRequest { job_ids: vec![ids[0].clone()], ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
     while let Some(event) = stream.message().await.unwrap() {
         if state(event.job.as_ref().unwrap()) == pb::JobState::Processing {
             break;
@@ -119,8 +122,11 @@ async fn a_stopping_node_lets_its_running_job_finish_within_the_grace_period() {
     .await;
     let mut client = node.jobs("alice").await;
     let job = client.submit_video(submit("gracefully1")).await.unwrap().into_inner();
-    let mut stream =
-        client.watch_jobs(pb::WatchJobsRequest { job_ids: vec![job.id.clone()] }).await.unwrap().into_inner();
+    let mut stream = client
+        .watch_jobs(pb::WatchJobsRequest { job_ids: vec![job.id.clone()], ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
     while let Some(event) = stream.message().await.unwrap() {
         if state(event.job.as_ref().unwrap()) == pb::JobState::Processing {
             break;

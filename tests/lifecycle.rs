@@ -121,8 +121,11 @@ async fn a_restart_resumes_queued_and_interrupted_work(backend: Backend) {
     for video in ["resume00001", "resume00002", "resume00003"] {
         ids.push(jobs.submit_video(submit(video)).await.unwrap().into_inner().id);
     }
-    let mut stream =
-        jobs.watch_jobs(pb::WatchJobsRequest { job_ids: vec![ids[0].clone()] }).await.unwrap().into_inner();
+    let mut stream = jobs
+        .watch_jobs(pb::WatchJobsRequest { job_ids: vec![ids[0].clone()], ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
     while let Some(event) = stream.message().await.unwrap() {
         if state(event.job.as_ref().unwrap()) == pb::JobState::Processing {
             break;

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_jobs_and_notes;
 mod m20261123_000002_job_leases;
 mod m20261123_000003_job_log_tail;
+mod m20261123_000004_event_log;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_jobs_and_notes::Migration),
             Box::new(m20261123_000002_job_leases::Migration),
             Box::new(m20261123_000003_job_log_tail::Migration),
+            Box::new(m20261123_000004_event_log::Migration),
         ]
     }
 }

@@ -17,8 +17,40 @@ pub enum JobEventKind {
     Snapshot,
 }
 
-/// One event on a user's stream. `sequence` is per user and increases by one
-/// with each event; snapshots carry 0.
+impl JobEventKind {
+    const STORED: [JobEventKind; 8] = [
+        JobEventKind::Queued,
+        JobEventKind::Processing,
+        JobEventKind::Progress,
+        JobEventKind::Retrying,
+        JobEventKind::Completed,
+        JobEventKind::Failed,
+        JobEventKind::Cancelled,
+        JobEventKind::Deleted,
+    ];
+
+    /// The name stored in the event log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobEventKind::Queued => "queued",
+            JobEventKind::Processing => "processing",
+            JobEventKind::Progress => "progress",
+            JobEventKind::Retrying => "retrying",
+            JobEventKind::Completed => "completed",
+            JobEventKind::Failed => "failed",
+            JobEventKind::Cancelled => "cancelled",
+            JobEventKind::Deleted => "deleted",
+            JobEventKind::Snapshot => "snapshot",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<JobEventKind> {
+        JobEventKind::STORED.into_iter().find(|kind| kind.as_str() == name)
+    }
+}
+
+/// One event on a user's stream. `sequence` is the event's place in the
+/// user's durable log (increasing by one per event); snapshots carry 0.
 #[derive(Clone, Debug)]
 pub struct JobEvent {
     pub sequence: u64,

@@ -1,8 +1,9 @@
-//! The event bus: how a job event and a cancel request reach every node.
-//! Embedded, both stay in the process. Scaled out, both go through Redis
-//! pub/sub and every node (the sender too) feeds what arrives into its own
-//! per-user hub or running-job registry, so a watcher on node A sees a job
-//! running on node B, and a cancel received by A stops B's program.
+//! The event bus: every job event is first appended to the owner's durable
+//! log (which numbers it), then delivered live. Embedded, live delivery stays
+//! in the process. Scaled out, events and cancels go through Redis pub/sub
+//! and every node (the sender too) feeds what arrives into its own per-user
+//! hub or running-job registry, so a watcher on node A sees a job running on
+//! node B, and a cancel received by A stops B's program.
 use std::sync::Arc;
 
 use fred::clients::{Client, SubscriberClient};
@@ -11,83 +12,84 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::EventHub;
-use crate::domain::{Job, JobEventKind};
+use crate::domain::{Job, JobEvent, JobEventKind};
+use crate::store::Store;
 use crate::worker::RunningJobs;
 
 #[derive(Serialize, Deserialize)]
 struct WireEvent {
+    sequence: u64,
     kind: JobEventKind,
     job: Job,
 }
 
-/// Where events and cancels go.
+/// The Redis side of the bus.
 #[derive(Clone)]
-pub enum EventBus {
-    Local { hub: Arc<EventHub>, running: Arc<RunningJobs> },
-    Redis { hub: Arc<EventHub>, running: Arc<RunningJobs>, client: Client, events: String, cancels: String },
+pub struct RedisChannels {
+    pub client: Client,
+    pub events: String,
+    pub cancels: String,
+}
+
+#[derive(Clone)]
+pub struct EventBus {
+    pub hub: Arc<EventHub>,
+    pub running: Arc<RunningJobs>,
+    pub store: Store,
+    pub redis: Option<RedisChannels>,
 }
 
 impl EventBus {
-    pub fn hub(&self) -> &Arc<EventHub> {
-        match self {
-            EventBus::Local { hub, .. } | EventBus::Redis { hub, .. } => hub,
-        }
-    }
-
-    pub fn running(&self) -> &Arc<RunningJobs> {
-        match self {
-            EventBus::Local { running, .. } | EventBus::Redis { running, .. } => running,
-        }
-    }
-
-    /// Sends a job event to its owner's watchers on every node.
+    /// Logs the event durably, then sends it to its owner's watchers on
+    /// every node. If the log cannot be written the event still goes out
+    /// live, with sequence 0 (watchers cannot resume across it).
     pub async fn publish(&self, kind: JobEventKind, job: Job) {
-        match self {
-            EventBus::Local { hub, .. } => {
-                hub.publish(kind, job);
+        let sequence = match self.store.append_event(kind, &job).await {
+            Ok(sequence) => sequence,
+            Err(error) => {
+                tracing::error!(%error, job_id = %job.id, "could not log a job event; sending it live only");
+                0
             }
-            EventBus::Redis { hub, client, events, .. } => {
-                let payload = serde_json::to_string(&WireEvent { kind, job: job.clone() }).expect("events serialize");
-                if let Err(error) = client.publish::<(), _, _>(events.as_str(), payload).await {
-                    // Watchers on this node still hear of it.
-                    tracing::warn!(%error, "could not publish a job event to Redis");
-                    hub.publish(kind, job);
-                }
-            }
+        };
+        let Some(redis) = &self.redis else {
+            self.hub.publish(JobEvent { sequence, kind, job: Arc::new(job) });
+            return;
+        };
+        let payload = serde_json::to_string(&WireEvent { sequence, kind, job: job.clone() }).expect("events serialize");
+        if let Err(error) = redis.client.publish::<(), _, _>(redis.events.as_str(), payload).await {
+            // Watchers on this node still hear of it; others catch up from the log.
+            tracing::warn!(%error, "could not publish a job event to Redis");
+            self.hub.publish(JobEvent { sequence, kind, job: Arc::new(job) });
         }
     }
 
     /// Stops the job's program on whichever node runs it.
     pub async fn cancel(&self, job_id: Uuid) {
-        match self {
-            EventBus::Local { running, .. } => {
-                running.stop(job_id);
-            }
-            EventBus::Redis { running, client, cancels, .. } => {
-                if let Err(error) = client.publish::<(), _, _>(cancels.as_str(), job_id.to_string()).await {
-                    tracing::warn!(%error, %job_id, "could not publish a cancel to Redis; stopping locally only");
-                    running.stop(job_id);
-                }
-            }
+        let Some(redis) = &self.redis else {
+            self.running.stop(job_id);
+            return;
+        };
+        if let Err(error) = redis.client.publish::<(), _, _>(redis.cancels.as_str(), job_id.to_string()).await {
+            tracing::warn!(%error, %job_id, "could not publish a cancel to Redis; stopping locally only");
+            self.running.stop(job_id);
         }
     }
 
     /// Subscribes to the Redis channels and feeds this node's hub and
     /// registry until the subscriber is closed. No-op when local.
     pub async fn listen(&self, subscriber: SubscriberClient) -> Result<(), fred::error::Error> {
-        let EventBus::Redis { hub, running, events, cancels, .. } = self else {
-            return Ok(());
-        };
+        let Some(redis) = &self.redis else { return Ok(()) };
         let mut messages = subscriber.message_rx();
-        subscriber.subscribe(vec![events.clone(), cancels.clone()]).await?;
+        subscriber.subscribe(vec![redis.events.clone(), redis.cancels.clone()]).await?;
         let _resubscribe = subscriber.manage_subscriptions();
-        let (hub, running, events) = (Arc::clone(hub), Arc::clone(running), events.clone());
+        let (hub, running, events) = (Arc::clone(&self.hub), Arc::clone(&self.running), redis.events.clone());
         tokio::spawn(async move {
             loop {
                 let message = match messages.recv().await {
                     Ok(message) => message,
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::error!(missed, "this node fell behind Redis pub/sub; some watchers missed events");
+                        // Watchers notice the gap in sequences and read it from the log.
+                        tracing::warn!(missed, "this node fell behind Redis pub/sub");
                         continue;
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
@@ -96,7 +98,7 @@ impl EventBus {
                 if *message.channel == *events {
                     match serde_json::from_str::<WireEvent>(&text) {
                         Ok(wire) => {
-                            hub.publish(wire.kind, wire.job);
+                            hub.publish(JobEvent { sequence: wire.sequence, kind: wire.kind, job: Arc::new(wire.job) })
                         }
                         Err(error) => tracing::warn!(%error, "ignoring a malformed job event from Redis"),
                     }

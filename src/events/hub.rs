@@ -1,23 +1,18 @@
 //! The per-user event hub: one tokio broadcast channel per user, so a
 //! publisher never waits for a watcher and a slow watcher never holds up
-//! another (it lags and is told so).
+//! another (it lags, and catches up from the durable log).
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use tokio::sync::broadcast;
 
-use crate::domain::{Job, JobEvent, JobEventKind, UserId};
+use crate::domain::{JobEvent, UserId};
 
 pub struct EventHub {
-    /// A std mutex: held only to number an event and hand it to the channel,
-    /// which never blocks. Numbering under the lock keeps sequences in order.
-    users: Mutex<HashMap<UserId, UserChannel>>,
+    /// A std mutex: held only to find a channel and hand it the event,
+    /// which never blocks.
+    users: Mutex<HashMap<UserId, broadcast::Sender<JobEvent>>>,
     capacity: usize,
-}
-
-struct UserChannel {
-    sender: broadcast::Sender<JobEvent>,
-    last_sequence: u64,
 }
 
 impl EventHub {
@@ -26,29 +21,26 @@ impl EventHub {
         EventHub { users: Mutex::new(HashMap::new()), capacity }
     }
 
-    /// Numbers the event and sends it to the owner's watchers, if any.
-    pub fn publish(&self, kind: JobEventKind, job: Job) -> u64 {
+    /// Sends the event to its owner's watchers on this node, if any.
+    pub fn publish(&self, event: JobEvent) {
         let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
-        let channel = users.entry(job.user_id.clone()).or_insert_with(|| self.new_channel());
-        channel.last_sequence += 1;
-        let event = JobEvent { sequence: channel.last_sequence, kind, job: Arc::new(job) };
-        // An error only means nobody is watching right now.
-        let _ = channel.sender.send(event);
-        channel.last_sequence
+        let user = event.job.user_id.clone();
+        let Some(sender) = users.get(&user) else { return };
+        if sender.send(event).is_err() {
+            // Nobody watches this user any more: forget the channel, so the
+            // map holds only users with open streams.
+            users.remove(&user);
+        }
     }
 
     pub fn subscribe(&self, user: &UserId) -> broadcast::Receiver<JobEvent> {
         let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
-        users.entry(user.clone()).or_insert_with(|| self.new_channel()).sender.subscribe()
+        users.entry(user.clone()).or_insert_with(|| broadcast::channel(self.capacity).0).subscribe()
     }
 
     /// Open watch streams across all users.
     pub fn watchers(&self) -> usize {
         let users = self.users.lock().unwrap_or_else(|p| p.into_inner());
-        users.values().map(|c| c.sender.receiver_count()).sum()
-    }
-
-    fn new_channel(&self) -> UserChannel {
-        UserChannel { sender: broadcast::channel(self.capacity).0, last_sequence: 0 }
+        users.values().map(|s| s.receiver_count()).sum()
     }
 }

@@ -3,5 +3,5 @@
 mod bus;
 mod hub;
 
-pub use bus::{EventBus, connect_subscriber};
+pub use bus::{EventBus, RedisChannels, connect_subscriber};
 pub use hub::EventHub;

@@ -23,6 +23,8 @@ pub struct JobApi {
     pub runner: Arc<JobRunner>,
     /// Ends open watch streams when the node shuts down.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// How often an idle watch stream sends a heartbeat.
+    pub watch_keepalive: std::time::Duration,
 }
 
 #[tonic::async_trait]
@@ -127,8 +129,16 @@ impl JobService for JobApi {
         request: Request<pb::WatchJobsRequest>,
     ) -> Result<Response<Self::WatchJobsStream>, Status> {
         let user = caller(&request)?.user_id;
-        let ids = request.get_ref().job_ids.iter().map(|id| parse_id("job_ids", id)).collect::<Result<Vec<_>, _>>()?;
-        let stream = super::watch::watch(&self.runner, user, ids, self.shutdown.clone()).await?;
+        let body = request.into_inner();
+        let job_ids = body.job_ids.iter().map(|id| parse_id("job_ids", id)).collect::<Result<Vec<_>, _>>()?;
+        let watch = super::watch::WatchRequest {
+            user,
+            job_ids,
+            after_sequence: body.after_sequence,
+            keepalive: self.watch_keepalive,
+        };
+        let events = &self.runner.events;
+        let stream = super::watch::watch(&events.store, &events.hub, watch, self.shutdown.clone()).await?;
         Ok(Response::new(stream))
     }
 }

@@ -1,9 +1,12 @@
-//! `WatchJobs`: the caller's events from the hub, filtered to the named jobs,
-//! through a small per-stream buffer. Named jobs first get a snapshot of where
-//! they stand, so a watcher that subscribes late misses no ending. A watcher
-//! too slow for the hub's buffer is told so and its stream ends; it never
-//! holds up a worker or another watcher.
+//! `WatchJobs`: the caller's events in sequence order with no gap and no
+//! duplicate. It subscribes to the live hub first, then replays the durable
+//! log after the requested sequence, then goes on live. Whenever a live event
+//! skips ahead (another node's event arrived first, or this watcher lagged
+//! behind the hub's buffer) the missing ones are read from the log, so a
+//! watcher never silently misses one. Named jobs, when not resuming, start
+//! with a snapshot each; a heartbeat keeps idle streams open through proxies.
 use std::collections::HashSet;
+use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
@@ -13,82 +16,169 @@ use uuid::Uuid;
 
 use super::convert::event_to_proto;
 use crate::domain::{JobEvent, JobEventKind, UserId};
-use crate::error::Result;
-use crate::worker::JobRunner;
+use crate::error::{Error, Result};
+use crate::proto::v1 as pb;
+use crate::store::Store;
 
-pub type EventStream = ReceiverStream<Result<crate::proto::v1::JobEvent, Status>>;
+pub type EventStream = ReceiverStream<Result<pb::JobEvent, Status>>;
 
 /// Events buffered per stream between the hub and the network.
 const STREAM_BUFFER: usize = 64;
+/// Events read from the log per query when replaying or filling a gap.
+const REPLAY_PAGE: u64 = 500;
+
+/// What one watch asked for.
+pub struct WatchRequest {
+    pub user: UserId,
+    pub job_ids: Vec<Uuid>,
+    pub after_sequence: Option<u64>,
+    pub keepalive: Duration,
+}
 
 pub async fn watch(
-    runner: &JobRunner,
-    user: UserId,
-    job_ids: Vec<Uuid>,
+    store: &Store,
+    hub: &crate::events::EventHub,
+    request: WatchRequest,
     shutdown: CancellationToken,
 ) -> Result<EventStream> {
-    // Subscribe before reading snapshots, so no change falls in between.
-    let mut live = runner.events.hub().subscribe(&user);
-    let mut snapshots = Vec::with_capacity(job_ids.len());
-    for id in &job_ids {
-        let job = runner.store.job_for_user(&user, *id).await?;
-        snapshots.push(JobEvent { sequence: 0, kind: JobEventKind::Snapshot, job: job.into() });
+    let user = request.user;
+    // Subscribe before reading the log, so nothing falls in between.
+    let live = hub.subscribe(&user);
+    let bounds = store.event_bounds(&user).await?;
+    let start = match request.after_sequence {
+        Some(after) if after > bounds.last => {
+            return Err(Error::invalid(
+                "after_sequence",
+                format!("{after} is ahead of the log, which ends at {}", bounds.last),
+            ));
+        }
+        Some(after) => {
+            let oldest = bounds.oldest.unwrap_or(bounds.last + 1);
+            if after + 1 < oldest {
+                return Err(Error::OutOfRange(format!(
+                    "after_sequence {after} is older than the log; the oldest available event is {oldest}"
+                )));
+            }
+            after
+        }
+        None => bounds.last,
+    };
+    let mut snapshots = Vec::new();
+    for id in &request.job_ids {
+        let job = store.job_for_user(&user, *id).await?;
+        if request.after_sequence.is_none() {
+            snapshots.push(JobEvent { sequence: 0, kind: JobEventKind::Snapshot, job: job.into() });
+        }
     }
-    let only: HashSet<Uuid> = job_ids.into_iter().collect();
     let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-    tokio::spawn(async move {
-        let streams = metrics::gauge!(crate::telemetry::WATCH_STREAMS);
-        streams.increment(1.0);
-        let _open = scopeguard(move || streams.decrement(1.0));
-        for event in snapshots {
-            if !forward(&tx, Ok(event_to_proto(&event)), &shutdown).await {
-                return;
-            }
-        }
-        loop {
-            let event = tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tx.closed() => return,
-                event = live.recv() => event,
-            };
-            let item = match event {
-                Ok(event) if only.is_empty() || only.contains(&event.job.id) => Ok(event_to_proto(&event)),
-                Ok(_) => continue,
-                Err(broadcast::error::RecvError::Lagged(missed)) => Err(Status::resource_exhausted(format!(
-                    "this watcher fell {missed} events behind and its stream was ended; watch again and read current state with GetJob or ListJobs"
-                ))),
-                Err(broadcast::error::RecvError::Closed) => return,
-            };
-            let ended = item.is_err();
-            if !forward(&tx, item, &shutdown).await || ended {
-                return;
-            }
-        }
-    });
+    let stream = Stream {
+        store: store.clone(),
+        user,
+        only: request.job_ids.into_iter().collect(),
+        delivered: start,
+        tx,
+        shutdown,
+    };
+    tokio::spawn(stream.run(snapshots, live, request.keepalive));
     Ok(ReceiverStream::new(rx))
 }
 
-/// Sends one item unless the client left or the node is stopping.
-async fn forward(
-    tx: &mpsc::Sender<Result<crate::proto::v1::JobEvent, Status>>,
-    item: Result<crate::proto::v1::JobEvent, Status>,
-    shutdown: &CancellationToken,
-) -> bool {
-    tokio::select! {
-        sent = tx.send(item) => sent.is_ok(),
-        _ = shutdown.cancelled() => false,
-    }
+struct Stream {
+    store: Store,
+    user: UserId,
+    only: HashSet<Uuid>,
+    /// The last sequence sent (or skipped by the filter).
+    delivered: u64,
+    tx: mpsc::Sender<Result<pb::JobEvent, Status>>,
+    shutdown: CancellationToken,
 }
 
-/// Runs `on_drop` when the stream's task ends, however it ends.
-fn scopeguard(on_drop: impl FnOnce()) -> impl Drop {
-    struct Guard<F: FnOnce()>(Option<F>);
-    impl<F: FnOnce()> Drop for Guard<F> {
-        fn drop(&mut self) {
-            if let Some(f) = self.0.take() {
-                f();
+impl Stream {
+    async fn run(mut self, snapshots: Vec<JobEvent>, mut live: broadcast::Receiver<JobEvent>, keepalive: Duration) {
+        let streams = metrics::gauge!(crate::telemetry::WATCH_STREAMS);
+        streams.increment(1.0);
+        let _ = self.serve(snapshots, &mut live, keepalive).await;
+        streams.decrement(1.0);
+    }
+
+    /// Returns when the client leaves, the node stops or the log fails.
+    async fn serve(
+        &mut self,
+        snapshots: Vec<JobEvent>,
+        live: &mut broadcast::Receiver<JobEvent>,
+        keepalive: Duration,
+    ) -> Option<()> {
+        for event in &snapshots {
+            self.send(Ok(event_to_proto(event))).await?;
+        }
+        self.catch_up(None).await?;
+        let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
+        loop {
+            let received = tokio::select! {
+                _ = self.shutdown.cancelled() => return None,
+                _ = self.tx.closed() => return None,
+                _ = heartbeat.tick() => {
+                    let beat = pb::JobEvent { sequence: self.delivered, r#type: pb::JobEventType::Heartbeat as i32, ..Default::default() };
+                    self.send(Ok(beat)).await?;
+                    continue;
+                }
+                received = live.recv() => received,
+            };
+            match received {
+                Ok(event) if event.sequence == 0 => self.deliver(&event).await?,
+                Ok(event) if event.sequence <= self.delivered => {} // already replayed
+                Ok(event) => {
+                    self.catch_up(Some(event.sequence)).await?;
+                    self.deliver(&event).await?;
+                    self.delivered = event.sequence;
+                }
+                // Fell behind the hub's buffer: the log has everything.
+                Err(broadcast::error::RecvError::Lagged(_)) => self.catch_up(None).await?,
+                Err(broadcast::error::RecvError::Closed) => return None,
             }
         }
     }
-    Guard(Some(on_drop))
+
+    /// Sends every logged event after `delivered` (and before `before`).
+    async fn catch_up(&mut self, before: Option<u64>) -> Option<()> {
+        if before.is_some_and(|before| before <= self.delivered + 1) {
+            return Some(());
+        }
+        loop {
+            let page = match self.store.events_after(&self.user, self.delivered, before, REPLAY_PAGE).await {
+                Ok(page) => page,
+                Err(error) => {
+                    tracing::error!(%error, user = %self.user, "cannot read the event log for a watcher");
+                    let _ = self
+                        .tx
+                        .send(Err(Status::unavailable("the event log cannot be read; watch again with after_sequence")))
+                        .await;
+                    return None;
+                }
+            };
+            let Some(last) = page.last().map(|e| e.sequence) else { return Some(()) };
+            for event in &page {
+                self.deliver(event).await?;
+            }
+            self.delivered = last;
+            if (page.len() as u64) < REPLAY_PAGE {
+                return Some(());
+            }
+        }
+    }
+
+    async fn deliver(&self, event: &JobEvent) -> Option<()> {
+        if self.only.is_empty() || self.only.contains(&event.job.id) {
+            self.send(Ok(event_to_proto(event))).await?;
+        }
+        Some(())
+    }
+
+    /// Sends one item unless the client left or the node is stopping.
+    async fn send(&self, item: Result<pb::JobEvent, Status>) -> Option<()> {
+        tokio::select! {
+            sent = self.tx.send(item) => sent.ok(),
+            _ = self.shutdown.cancelled() => None,
+        }
+    }
 }

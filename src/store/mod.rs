@@ -3,6 +3,7 @@
 //! migrations.
 mod convert;
 pub mod entity;
+mod events;
 mod jobs;
 mod notes;
 
@@ -11,6 +12,7 @@ use std::time::Duration;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
+pub use events::EventBounds;
 pub use jobs::NewNote;
 
 /// A handle to the database; cheap to clone.

@@ -24,6 +24,7 @@ impl JobRunner {
         self: &Arc<Self>,
         reap_every: Duration,
         reconcile_every: Duration,
+        event_retention: Duration,
         stop: &CancellationToken,
         tracker: &TaskTracker,
     ) {
@@ -47,6 +48,12 @@ impl JobRunner {
                     _ = reconcile.tick() => {
                         if let Err(error) = runner.reconcile().await {
                             tracing::warn!(error = format!("{error:#}"), "reconciling the queue failed");
+                        }
+                        let cutoff = chrono::Utc::now() - event_retention;
+                        match runner.store.trim_events(cutoff).await {
+                            Ok(0) => {}
+                            Ok(trimmed) => tracing::info!(trimmed, "trimmed old events from the log"),
+                            Err(error) => tracing::warn!(%error, "trimming the event log failed"),
                         }
                     }
                 }

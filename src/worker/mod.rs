@@ -86,7 +86,7 @@ impl JobRunner {
         self.events.publish(JobEventKind::Processing, job.clone()).await;
 
         let stop = stop_running.child_token();
-        let running = self.events.running();
+        let running = &self.events.running;
         running.insert(job.id, stop.clone());
         let (progress_tx, progress_rx) = mpsc::channel(PROGRESS_BUFFER);
         let work = async {

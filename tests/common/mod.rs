@@ -152,6 +152,9 @@ pub async fn events_until_final(stream: &mut tonic::Streaming<pb::JobEvent>, job
     let mut seen = Vec::new();
     tokio::time::timeout(WAIT, async {
         while let Some(event) = stream.message().await.unwrap() {
+            if kind(&event) == pb::JobEventType::Heartbeat {
+                continue;
+            }
             let done = event.job_id == job_id
                 && is_final(state(event.job.as_ref().unwrap()))
                 && kind(&event) != pb::JobEventType::Snapshot;
@@ -174,11 +177,14 @@ pub async fn events_until_final(stream: &mut tonic::Streaming<pb::JobEvent>, job
 
 /// Watches one job until it ends and returns its final snapshot.
 pub async fn wait_final(client: &mut JobServiceClient<InterceptedService<Channel, Bearer>>, job_id: &str) -> pb::Job {
-    let mut stream =
-        client.watch_jobs(pb::WatchJobsRequest { job_ids: vec![job_id.into()] }).await.unwrap().into_inner();
+    let mut stream = client
+        .watch_jobs(pb::WatchJobsRequest { job_ids: vec![job_id.into()], ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
     tokio::time::timeout(WAIT, async {
         while let Some(event) = stream.message().await.unwrap() {
-            let job = event.job.unwrap();
+            let Some(job) = event.job else { continue }; // a heartbeat
             if is_final(state(&job)) {
                 return job;
             }
