@@ -73,6 +73,14 @@ pub enum Command {
     Token(TokenArgs),
     /// Check a running server's gRPC health; exits non-zero unless SERVING.
     Health(HealthArgs),
+    /// Submit YouTube URLs as jobs; with `--watch`, follow them to the end.
+    Submit(crate::client::SubmitArgs),
+    /// List, show, retry, cancel or delete your jobs.
+    Jobs(crate::client::JobsArgs),
+    /// Follow jobs live with progress bars; exits 0 only if all completed.
+    Watch(crate::client::WatchArgs),
+    /// Read or list the notes your jobs produced.
+    Notes(crate::client::NotesArgs),
 }
 
 #[derive(Debug, Args)]

@@ -28,6 +28,10 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Health(args) => check_health(&args.addr, &args.service).await,
+        Command::Submit(args) => videojobs::client::submit(args).await,
+        Command::Jobs(args) => videojobs::client::jobs(args).await,
+        Command::Watch(args) => videojobs::client::watch(args).await,
+        Command::Notes(args) => videojobs::client::notes(args).await,
     }
 }
 

@@ -53,6 +53,9 @@ impl Default for OutputPatterns {
 pub struct Progress {
     pub stage: String,
     pub percent: u32,
+    /// A per-video stage line: always recorded. Item counters (`[i/N]`)
+    /// are not milestones and may be coalesced when they flood.
+    pub milestone: bool,
 }
 
 /// What the lines said so far.
@@ -81,7 +84,7 @@ impl LineParser {
             total: 1,
             item_percent: 0,
             finished_items: 0,
-            last: Progress { stage: "starting".into(), percent: 0 },
+            last: Progress { stage: "starting".into(), percent: 0, milestone: true },
             failure: None,
             summary: None,
         }
@@ -90,13 +93,16 @@ impl LineParser {
     /// Feeds one line; returns the new progress if it changed.
     pub fn feed(&mut self, line: &str) -> Option<Progress> {
         let mut stage = None;
+        let mut milestone = true;
         if let Some((current, total)) = numbers(&self.patterns.item_started, line, "current", "total") {
             (self.current, self.total, self.item_percent) = (current.max(1), total.max(1), 5);
             stage = Some(format!("processing video {}/{}", self.current, self.total));
+            milestone = false;
         } else if let Some((_, total)) = numbers(&self.patterns.item_finished, line, "current", "total") {
             self.total = total.max(1);
             self.finished_items += 1;
             stage = Some(format!("{}/{} videos done", self.finished_items, self.total));
+            milestone = false;
         } else if let Some(found) = self.patterns.stages.iter().find(|s| s.regex.is_match(line)) {
             self.item_percent = found.percent;
             stage = Some(found.stage.clone());
@@ -107,8 +113,8 @@ impl LineParser {
             self.summary = Some((ok, total));
         }
         let stage = stage?;
-        let next = Progress { stage, percent: self.percent() };
-        if next == self.last {
+        let next = Progress { stage, percent: self.percent(), milestone };
+        if (&next.stage, next.percent) == (&self.last.stage, self.last.percent) {
             return None;
         }
         self.last = next.clone();
@@ -156,6 +162,8 @@ mod tests {
             ],
         );
         let stages: Vec<_> = seen.iter().map(|p| (p.stage.as_str(), p.percent)).collect();
+        assert!(seen[1..].iter().all(|p| p.milestone), "stage lines are milestones");
+        assert!(!seen[0].milestone, "an item counter is not");
         assert_eq!(
             stages,
             [

@@ -27,6 +27,15 @@ pub use running::RunningJobs;
 
 /// Progress updates buffered between the program's output and the database.
 const PROGRESS_BUFFER: usize = 16;
+/// Item-counter progress is written at most this often per job.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Keeps every milestone and, of the item counters, only one that no later
+/// update supersedes.
+fn coalesce(updates: Vec<Progress>) -> Vec<Progress> {
+    let last = updates.len().saturating_sub(1);
+    updates.into_iter().enumerate().filter(|(i, update)| update.milestone || *i == last).map(|(_, u)| u).collect()
+}
 
 /// Everything a worker needs to run a job; shared by all workers.
 pub struct JobRunner {
@@ -131,12 +140,27 @@ impl JobRunner {
         }
     }
 
-    /// Writes each progress change (a handful per video) and publishes it.
+    /// Writes and publishes progress: every stage milestone, and item
+    /// counters at most once per `PROGRESS_INTERVAL` (a flood of
+    /// `[i/N]` lines becomes a few writes, never one per line).
     async fn record_progress(&self, job: &Job, mut updates: mpsc::Receiver<Progress>) -> Result<()> {
-        while let Some(update) = updates.recv().await {
-            if let Some(job) = self.store.record_progress(job.id, job.attempt, &update.stage, update.percent).await? {
-                self.events.publish(JobEventKind::Progress, job).await;
+        let mut last_write: Option<tokio::time::Instant> = None;
+        while let Some(first) = updates.recv().await {
+            let mut batch = vec![first];
+            if let Some(at) = last_write.filter(|_| !batch[0].milestone) {
+                tokio::time::sleep_until(at + PROGRESS_INTERVAL).await;
             }
+            while let Ok(more) = updates.try_recv() {
+                batch.push(more);
+            }
+            for update in coalesce(batch) {
+                if let Some(job) =
+                    self.store.record_progress(job.id, job.attempt, &update.stage, update.percent).await?
+                {
+                    self.events.publish(JobEventKind::Progress, job).await;
+                }
+            }
+            last_write = Some(tokio::time::Instant::now());
         }
         Ok(())
     }
@@ -184,5 +208,28 @@ impl JobRunner {
         if let Err(error) = self.enqueue(job, ready_at).await {
             tracing::error!(job_id = %job.id, %error, "could not queue the job; it runs after the next restart");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(stage: &str, percent: u32, milestone: bool) -> Progress {
+        Progress { stage: stage.into(), percent, milestone }
+    }
+
+    #[test]
+    fn a_flood_of_item_counters_coalesces_but_milestones_never_do() {
+        let flood: Vec<_> = (1..=500).map(|i| update(&format!("processing video {i}/500"), i / 5, false)).collect();
+        assert_eq!(coalesce(flood), [update("processing video 500/500", 100, false)]);
+        let mixed = vec![
+            update("processing video 1/2", 2, false),
+            update("fetching transcript", 7, true),
+            update("processing video 2/2", 52, false),
+            update("notes generated", 80, true),
+        ];
+        let kept: Vec<_> = coalesce(mixed).into_iter().map(|u| u.stage).collect();
+        assert_eq!(kept, ["fetching transcript", "notes generated"]);
     }
 }

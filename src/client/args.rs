@@ -1,0 +1,194 @@
+//! The terminal client's command line: the options every client subcommand
+//! shares (where the server is, how to authenticate, `--json`) and the
+//! arguments of `submit`, `jobs`, `watch` and `notes`. Every shared option is
+//! global, so it may come before or after a nested subcommand.
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use crate::config::{DEFAULT_DATA_DIR, Secret};
+use crate::proto::v1 as pb;
+
+pub const DEFAULT_ADDR: &str = "http://127.0.0.1:50051";
+
+/// Where the server is and who the caller is.
+#[derive(Debug, Args)]
+pub struct ClientOptions {
+    /// The server: `http://HOST:PORT`, or `https://…` for TLS.
+    #[arg(long, env = "VIDEOJOBS_ADDR", default_value = DEFAULT_ADDR, global = true)]
+    pub addr: String,
+    /// PEM CA bundle that signed the server's certificate (https only);
+    /// default: the system's roots.
+    #[arg(long, env = "VIDEOJOBS_CA_CERT", global = true)]
+    pub ca_cert: Option<PathBuf>,
+    /// PEM client certificate for mutual TLS.
+    #[arg(long, env = "VIDEOJOBS_CLIENT_CERT", requires = "client_key", global = true)]
+    pub client_cert: Option<PathBuf>,
+    /// PEM private key of `--client-cert`.
+    #[arg(long, env = "VIDEOJOBS_CLIENT_KEY", requires = "client_cert", global = true)]
+    pub client_key: Option<PathBuf>,
+    /// Bearer token. Without one, a token for `$USER` is minted from the
+    /// secret in `--data-dir` (or `VIDEOJOBS_JWT_SECRET`), as `token` does.
+    #[arg(long, env = "VIDEOJOBS_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<Secret>,
+    /// The server's data directory, to mint a token when none is given.
+    #[arg(long, env = "VIDEOJOBS_DATA_DIR", default_value = DEFAULT_DATA_DIR, global = true)]
+    pub data_dir: PathBuf,
+    /// The server's JWT secret, to mint a token when none is given.
+    #[arg(long, env = "VIDEOJOBS_JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<Secret>,
+    /// Print JSON, one object per line for each job or note.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// YouTube video URLs; each becomes a job.
+    #[arg(required = true, value_name = "URL")]
+    pub urls: Vec<String>,
+    /// File the notes under this subject; default: the program decides.
+    #[arg(long, default_value = "")]
+    pub subject: String,
+    /// Write notes only, no assessment.
+    #[arg(long)]
+    pub no_assessments: bool,
+    /// Higher runs first, -100..=100.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub priority: i32,
+    /// Then follow the jobs until they finish, as `watch` does.
+    #[arg(long)]
+    pub watch: bool,
+    #[command(flatten)]
+    pub options: ClientOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    #[command(subcommand)]
+    pub command: JobsCommand,
+    #[command(flatten)]
+    pub options: ClientOptions,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Your jobs, newest first.
+    List {
+        /// Only jobs in these states (repeatable or comma-separated).
+        #[arg(long = "state", value_enum, value_delimiter = ',')]
+        states: Vec<StateArg>,
+        /// At most this many jobs.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+        limit: u32,
+    },
+    /// One job in full.
+    Get { job_id: String },
+    /// Queue a FAILED or CANCELLED job again.
+    Retry { job_id: String },
+    /// Cancel a waiting or running job.
+    Cancel { job_id: String },
+    /// Delete a finished job and its notes.
+    Delete { job_id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Jobs to follow until they finish; none: all of yours, until Ctrl-C.
+    #[arg(value_name = "JOB_ID")]
+    pub job_ids: Vec<String>,
+    #[command(flatten)]
+    pub options: ClientOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct NotesArgs {
+    #[command(subcommand)]
+    pub command: NotesCommand,
+    #[command(flatten)]
+    pub options: ClientOptions,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotesCommand {
+    /// One note's markdown.
+    Get {
+        note_id: String,
+        /// Write the markdown to this file instead of printing it.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Your notes, oldest first (without their text).
+    List {
+        /// Only the notes of this job.
+        #[arg(long = "job", value_name = "JOB_ID")]
+        job_id: Option<String>,
+        /// At most this many notes.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+        limit: u32,
+    },
+}
+
+/// A job state as typed on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StateArg {
+    Queued,
+    Processing,
+    Retrying,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl From<StateArg> for pb::JobState {
+    fn from(state: StateArg) -> pb::JobState {
+        match state {
+            StateArg::Queued => pb::JobState::Queued,
+            StateArg::Processing => pb::JobState::Processing,
+            StateArg::Retrying => pb::JobState::Retrying,
+            StateArg::Completed => pb::JobState::Completed,
+            StateArg::Failed => pb::JobState::Failed,
+            StateArg::Cancelled => pb::JobState::Cancelled,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::config::{Cli, Command};
+
+    #[test]
+    fn client_options_go_before_or_after_a_nested_subcommand_and_tokens_stay_hidden() {
+        let cli = Cli::parse_from([
+            "videojobs",
+            "jobs",
+            "--token",
+            "very-secret-token",
+            "list",
+            "--state",
+            "failed,cancelled",
+            "--state",
+            "completed",
+            "--json",
+        ]);
+        assert!(!format!("{cli:?}").contains("very-secret-token"));
+        let Command::Jobs(args) = cli.command else { panic!("jobs") };
+        assert!(args.options.json);
+        assert_eq!(args.options.token.unwrap().expose(), "very-secret-token");
+        let JobsCommand::List { states, limit } = args.command else { panic!("list") };
+        assert_eq!(states, [StateArg::Failed, StateArg::Cancelled, StateArg::Completed]);
+        assert_eq!(limit, 50);
+    }
+
+    #[test]
+    fn submit_takes_several_urls_and_a_negative_priority() {
+        let cli = Cli::parse_from(["videojobs", "submit", "u1", "u2", "--priority", "-5", "--no-assessments"]);
+        let Command::Submit(args) = cli.command else { panic!("submit") };
+        assert_eq!(args.urls, ["u1", "u2"]);
+        assert_eq!((args.priority, args.no_assessments, args.watch), (-5, true, false));
+        assert!(Cli::try_parse_from(["videojobs", "submit"]).is_err(), "a URL is required");
+    }
+}

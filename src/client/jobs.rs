@@ -1,0 +1,112 @@
+//! `submit` and `jobs list|get|retry|cancel|delete`: one call each (list
+//! pages until its limit), printed as text or JSON. `submit` sends every URL
+//! even when one is refused, and with `--watch` follows the jobs it made.
+use super::args::{JobsArgs, JobsCommand, SubmitArgs};
+use super::connect::{JobClient, connect};
+use super::failure::{Failure, Outcome};
+use super::output::{emit, job_detail, job_json, job_summary, jobs_table, warn};
+use super::watch;
+use crate::proto::v1 as pb;
+
+/// The server's largest page.
+const MAX_PAGE_SIZE: u32 = 1000;
+
+pub async fn submit(args: &SubmitArgs) -> Outcome {
+    let json = args.options.json;
+    let mut clients = connect(&args.options).await?;
+    let mut job_ids = Vec::new();
+    let mut refused: Option<Failure> = None;
+    for url in &args.urls {
+        let request = pb::SubmitVideoRequest {
+            url: url.clone(),
+            subject: args.subject.clone(),
+            assessments: args.no_assessments.then_some(false),
+            priority: args.priority,
+        };
+        match clients.jobs.submit_video(request).await {
+            Ok(response) => {
+                let job = response.into_inner();
+                // With --watch, JSON readers get each job once: as it ends.
+                if !(json && args.watch) {
+                    emit(&if json { job_json(&job).to_string() } else { job.id.clone() });
+                }
+                job_ids.push(job.id);
+            }
+            Err(status) => {
+                let failure = Failure::status(&status);
+                warn(&format!("error: {url}: {}", failure.line));
+                if refused.as_ref().is_none_or(|worst| failure.exit > worst.exit) {
+                    refused = Some(Failure::silent(failure.exit));
+                }
+            }
+        }
+    }
+    if args.watch && !job_ids.is_empty() {
+        let watched = watch::follow(&mut clients.jobs, job_ids, json).await;
+        return match (watched, refused) {
+            (Err(failure), Some(worst)) if worst.exit > failure.exit => Err(worst),
+            (Err(failure), _) => Err(failure),
+            (Ok(()), refused) => refused.map_or(Ok(()), Err),
+        };
+    }
+    refused.map_or(Ok(()), Err)
+}
+
+pub async fn jobs(args: &JobsArgs) -> Outcome {
+    let json = args.options.json;
+    let mut client = connect(&args.options).await?.jobs;
+    let print = |job: &pb::Job, text: String| emit(&if json { job_json(job).to_string() } else { text });
+    match &args.command {
+        JobsCommand::List { states, limit } => {
+            let states = states.iter().map(|s| pb::JobState::from(*s) as i32).collect();
+            let jobs = list(&mut client, states, *limit).await?;
+            if json {
+                jobs.iter().for_each(|job| emit(&job_json(job).to_string()));
+            } else if jobs.is_empty() {
+                warn("no jobs");
+            } else {
+                emit(&jobs_table(&jobs));
+            }
+        }
+        JobsCommand::Get { job_id } => {
+            let job = client.get_job(pb::GetJobRequest { job_id: job_id.clone() }).await?.into_inner();
+            print(&job, job_detail(&job));
+        }
+        JobsCommand::Retry { job_id } => {
+            let job = client.retry_job(pb::RetryJobRequest { job_id: job_id.clone() }).await?.into_inner();
+            print(&job, job_summary(&job));
+        }
+        JobsCommand::Cancel { job_id } => {
+            let job = client.cancel_job(pb::CancelJobRequest { job_id: job_id.clone() }).await?.into_inner();
+            print(&job, job_summary(&job));
+        }
+        JobsCommand::Delete { job_id } => {
+            client.delete_job(pb::DeleteJobRequest { job_id: job_id.clone() }).await?;
+            emit(&if json {
+                serde_json::json!({ "id": job_id, "deleted": true }).to_string()
+            } else {
+                format!("{job_id} deleted")
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Up to `limit` jobs, newest first, over as many pages as that takes.
+async fn list(client: &mut JobClient, states: Vec<i32>, limit: u32) -> Outcome<Vec<pb::Job>> {
+    let limit = limit as usize;
+    let mut jobs = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page_size = (limit - jobs.len()).min(MAX_PAGE_SIZE as usize) as i32;
+        let request = pb::ListJobsRequest { states: states.clone(), page_size, page_token };
+        let page = client.list_jobs(request).await?.into_inner();
+        jobs.extend(page.jobs);
+        if page.next_page_token.is_empty() || jobs.len() >= limit {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    jobs.truncate(limit);
+    Ok(jobs)
+}

@@ -1,0 +1,53 @@
+//! The terminal client in the `videojobs` binary: `submit`, `jobs`, `watch`
+//! and `notes` call a running server over gRPC, as the user named by the
+//! token (given, or minted from a local server's data directory). Output is
+//! text for people or `--json`, one object per line. A failure is one line on
+//! stderr with the gRPC status code and message, and exit status 2 for a
+//! usage mistake (`INVALID_ARGUMENT` included) or 1 otherwise; a watch exits
+//! 1 when a job it followed did not complete.
+mod args;
+mod connect;
+mod failure;
+mod jobs;
+mod notes;
+mod output;
+mod watch;
+
+pub use args::{
+    ClientOptions, DEFAULT_ADDR, JobsArgs, JobsCommand, NotesArgs, NotesCommand, StateArg, SubmitArgs, WatchArgs,
+};
+pub use failure::{EXIT_FAILURE, EXIT_USAGE, Failure, Outcome, code_name};
+
+/// `videojobs submit`. Returns only on success; a failure is reported and
+/// ends the process with its exit status.
+pub async fn submit(args: SubmitArgs) -> anyhow::Result<()> {
+    finish(jobs::submit(&args).await)
+}
+
+/// `videojobs jobs …`; see [`submit`] for how it ends.
+pub async fn jobs(args: JobsArgs) -> anyhow::Result<()> {
+    finish(jobs::jobs(&args).await)
+}
+
+/// `videojobs watch …`; see [`submit`] for how it ends.
+pub async fn watch(args: WatchArgs) -> anyhow::Result<()> {
+    finish(watch::watch(&args).await)
+}
+
+/// `videojobs notes …`; see [`submit`] for how it ends.
+pub async fn notes(args: NotesArgs) -> anyhow::Result<()> {
+    finish(notes::notes(&args).await)
+}
+
+/// Success returns; a failure prints its line and exits with its status.
+fn finish(outcome: Outcome) -> anyhow::Result<()> {
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(failure) => {
+            if !failure.line.is_empty() {
+                output::warn(&format!("error: {}", failure.line));
+            }
+            std::process::exit(failure.exit)
+        }
+    }
+}

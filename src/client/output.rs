@@ -1,0 +1,249 @@
+//! What the client prints: JSON objects built from the proto fields (prost
+//! types derive no `Serialize`), one per line, or text for people — tables
+//! for lists, a block for one job, one summary line per finished job.
+use std::io::Write;
+
+use chrono::{DateTime, Local, SecondsFormat, Utc};
+use serde_json::{Value, json};
+
+use crate::proto::v1 as pb;
+
+/// Writes `text` and a newline to stdout. A reader that went away (`| head`)
+/// ends the process quietly instead of panicking.
+pub fn emit(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout.write_all(text.as_bytes()).and_then(|()| {
+        if !text.ends_with('\n') {
+            stdout.write_all(b"\n")?;
+        }
+        stdout.flush()
+    });
+    if let Err(error) = written {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        let _ = writeln!(std::io::stderr(), "error: cannot write to stdout: {error}");
+        std::process::exit(super::failure::EXIT_FAILURE);
+    }
+}
+
+/// Writes one line to stderr, ignoring a closed stderr.
+pub fn warn(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+/// `COMPLETED`, `FAILED`, … for a `JobState` value.
+pub fn state_name(state: i32) -> &'static str {
+    match pb::JobState::try_from(state).unwrap_or(pb::JobState::Unspecified) {
+        pb::JobState::Unspecified => "UNSPECIFIED",
+        pb::JobState::Queued => "QUEUED",
+        pb::JobState::Processing => "PROCESSING",
+        pb::JobState::Retrying => "RETRYING",
+        pb::JobState::Completed => "COMPLETED",
+        pb::JobState::Failed => "FAILED",
+        pb::JobState::Cancelled => "CANCELLED",
+    }
+}
+
+/// `NOTES` or `ASSESSMENT` for a `NoteKind` value.
+pub fn kind_name(kind: i32) -> &'static str {
+    match pb::NoteKind::try_from(kind).unwrap_or(pb::NoteKind::Unspecified) {
+        pb::NoteKind::Unspecified => "UNSPECIFIED",
+        pb::NoteKind::Notes => "NOTES",
+        pb::NoteKind::Assessment => "ASSESSMENT",
+    }
+}
+
+/// COMPLETED, FAILED or CANCELLED: the job will not change by itself again.
+pub fn is_final(state: i32) -> bool {
+    matches!(
+        pb::JobState::try_from(state),
+        Ok(pb::JobState::Completed | pb::JobState::Failed | pb::JobState::Cancelled)
+    )
+}
+
+fn utc(at: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
+    let at = at?;
+    DateTime::from_timestamp(at.seconds, u32::try_from(at.nanos).unwrap_or(0))
+}
+
+fn time_json(at: Option<&prost_types::Timestamp>) -> Value {
+    utc(at).map_or(Value::Null, |at| Value::String(at.to_rfc3339_opts(SecondsFormat::Millis, true)))
+}
+
+fn time_text(at: Option<&prost_types::Timestamp>) -> String {
+    utc(at).map_or_else(|| "-".into(), |at| at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S").to_string())
+}
+
+pub fn job_json(job: &pb::Job) -> Value {
+    json!({
+        "id": job.id,
+        "state": state_name(job.state),
+        "url": job.url,
+        "video_id": job.video_id,
+        "subject": job.subject,
+        "stage": job.stage,
+        "progress_percent": job.progress_percent,
+        "attempt": job.attempt,
+        "max_attempts": job.max_attempts,
+        "error": job.error,
+        "note_ids": job.note_ids,
+        "assessments": job.assessments,
+        "priority": job.priority,
+        "created_at": time_json(job.created_at.as_ref()),
+        "started_at": time_json(job.started_at.as_ref()),
+        "finished_at": time_json(job.finished_at.as_ref()),
+    })
+}
+
+/// A note as JSON; `with_body` adds its markdown and HTML.
+pub fn note_json(note: &pb::Note, with_body: bool) -> Value {
+    let mut value = json!({
+        "id": note.id,
+        "job_id": note.job_id,
+        "kind": kind_name(note.kind),
+        "title": note.title,
+        "subject": note.subject,
+        "video_url": note.video_url,
+        "created_at": time_json(note.created_at.as_ref()),
+    });
+    if with_body {
+        value["markdown"] = Value::String(note.markdown.clone());
+        value["html"] = Value::String(note.html.clone());
+    }
+    value
+}
+
+/// One line for a job that changed or ended, e.g.
+/// `ID COMPLETED dQw4w9WgXcQ notes: A, B` or `ID FAILED dQw4w9WgXcQ: reason`.
+pub fn job_summary(job: &pb::Job) -> String {
+    let mut line = format!("{} {} {}", job.id, state_name(job.state), job.video_id);
+    if !job.note_ids.is_empty() {
+        line.push_str(&format!(" notes: {}", job.note_ids.join(", ")));
+    }
+    if !job.error.is_empty() {
+        line.push_str(&format!(" (attempt {} of {}): {}", job.attempt, job.max_attempts, one_line(&job.error)));
+    }
+    line
+}
+
+/// A job in full, one field a line.
+pub fn job_detail(job: &pb::Job) -> String {
+    let mut rows = vec![
+        ("job", job.id.clone()),
+        ("state", format!("{} {}% {}", state_name(job.state), job.progress_percent, job.stage).trim_end().to_string()),
+        ("video", job.url.clone()),
+        ("subject", or_dash(&job.subject)),
+        ("attempt", format!("{} of {}", job.attempt, job.max_attempts)),
+        ("priority", job.priority.to_string()),
+        ("assessments", if job.assessments { "yes" } else { "no" }.into()),
+        ("created", time_text(job.created_at.as_ref())),
+        ("started", time_text(job.started_at.as_ref())),
+        ("finished", time_text(job.finished_at.as_ref())),
+    ];
+    if !job.error.is_empty() {
+        rows.push(("error", one_line(&job.error)));
+    }
+    if !job.note_ids.is_empty() {
+        rows.push(("notes", job.note_ids.join(", ")));
+    }
+    rows.into_iter().map(|(name, value)| format!("{name:<12}{value}")).collect::<Vec<_>>().join("\n")
+}
+
+pub fn jobs_table(jobs: &[pb::Job]) -> String {
+    let rows = jobs.iter().map(|job| {
+        vec![
+            job.id.clone(),
+            state_name(job.state).into(),
+            format!("{}%", job.progress_percent),
+            job.video_id.clone(),
+            or_dash(&job.subject),
+            time_text(job.created_at.as_ref()),
+        ]
+    });
+    table(&["ID", "STATE", "PROGRESS", "VIDEO", "SUBJECT", "CREATED"], rows)
+}
+
+pub fn notes_table(notes: &[pb::Note]) -> String {
+    let rows = notes.iter().map(|note| {
+        vec![
+            note.id.clone(),
+            kind_name(note.kind).into(),
+            note.job_id.clone(),
+            time_text(note.created_at.as_ref()),
+            or_dash(&one_line(&note.title)),
+        ]
+    });
+    table(&["ID", "KIND", "JOB", "CREATED", "TITLE"], rows)
+}
+
+/// Left-aligned columns two spaces apart; the last one is not padded.
+fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+    let mut all = vec![header.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
+    all.extend(rows);
+    let mut widths = vec![0; header.len()];
+    for row in &all {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    all.iter()
+        .map(|row| {
+            let cells = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}"));
+            cells.collect::<Vec<_>>().join("  ").trim_end().to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn or_dash(text: &str) -> String {
+    if text.trim().is_empty() { "-".into() } else { text.to_string() }
+}
+
+/// Text from the program on one line.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(state: pb::JobState) -> pb::Job {
+        pb::Job {
+            id: "j1".into(),
+            video_id: "dQw4w9WgXcQ".into(),
+            state: state as i32,
+            attempt: 1,
+            max_attempts: 3,
+            created_at: Some(prost_types::Timestamp { seconds: 1_700_000_000, nanos: 5_000_000 }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn jobs_become_json_with_readable_states_and_times() {
+        let mut completed = job(pb::JobState::Completed);
+        completed.note_ids = vec!["n1".into(), "n2".into()];
+        let value = job_json(&completed);
+        assert_eq!(value["state"], "COMPLETED");
+        assert_eq!(value["note_ids"], json!(["n1", "n2"]));
+        assert_eq!(value["created_at"], "2023-11-14T22:13:20.005Z");
+        assert_eq!(value["finished_at"], Value::Null);
+        assert_eq!(job_summary(&completed), "j1 COMPLETED dQw4w9WgXcQ notes: n1, n2");
+    }
+
+    #[test]
+    fn failures_are_summarised_with_their_reason_on_one_line() {
+        let mut failed = job(pb::JobState::Failed);
+        failed.error = "Transcript unavailable:\n  disabled".into();
+        assert_eq!(job_summary(&failed), "j1 FAILED dQw4w9WgXcQ (attempt 1 of 3): Transcript unavailable: disabled");
+        assert!(is_final(failed.state) && !is_final(pb::JobState::Retrying as i32));
+    }
+
+    #[test]
+    fn tables_line_up() {
+        let text = table(&["A", "BB"], vec![vec!["xyz".into(), "1".into()]].into_iter());
+        assert_eq!(text, "A    BB\nxyz  1");
+    }
+}
