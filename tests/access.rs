@@ -80,7 +80,8 @@ async fn every_bad_input_is_refused_naming_the_field_and_nothing_is_stored() {
         ("https://youtu.be/dQw4w9WgXcQ", "Physics", 1000, "priority"),
     ];
     for (url, subject, priority, field) in bad_submissions {
-        let request = pb::SubmitVideoRequest { url: url.into(), subject: subject.into(), assessments: None, priority };
+        let request =
+            pb::SubmitVideoRequest { url: url.into(), subject: subject.into(), priority, ..Default::default() };
         let status = jobs.submit_video(request).await.unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument, "{url} {subject}");
         assert!(status.message().starts_with(&format!("{field}:")), "{field}: {}", status.message());

@@ -29,6 +29,7 @@ fn new_job() -> NewJob {
         assessments: true,
         priority: 0,
         max_attempts: 3,
+        idempotency_key: None,
     }
 }
 
@@ -43,7 +44,7 @@ on_both_backends!(
 
 async fn an_expired_lease_is_reaped_and_the_old_attempt_is_fenced_out(backend: Backend) {
     let (store, _dir) = store_on(&backend).await;
-    let job = store.insert_job(new_job()).await.unwrap();
+    let (job, _) = store.insert_job(new_job()).await.unwrap();
     let first = store.claim(job.id, Duration::from_millis(300)).await.unwrap().expect("claimed");
     assert_eq!((first.state, first.attempt), (JobState::Processing, 1));
     assert!(store.renew_lease(job.id, 1, Duration::from_millis(300)).await.unwrap());
@@ -69,7 +70,7 @@ async fn an_expired_lease_is_reaped_and_the_old_attempt_is_fenced_out(backend: B
 
 async fn a_job_is_claimed_by_one_of_many_concurrent_workers(backend: Backend) {
     let (store, _dir) = store_on(&backend).await;
-    let job = store.insert_job(new_job()).await.unwrap();
+    let (job, _) = store.insert_job(new_job()).await.unwrap();
     let claims = (0..8).map(|_| {
         let store = store.clone();
         tokio::spawn(async move { store.claim(job.id, Duration::from_secs(30)).await.unwrap() })

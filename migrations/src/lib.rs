@@ -5,6 +5,7 @@ mod m20261123_000001_jobs_and_notes;
 mod m20261123_000002_job_leases;
 mod m20261123_000003_job_log_tail;
 mod m20261123_000004_event_log;
+mod m20261123_000005_deduplication;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_job_leases::Migration),
             Box::new(m20261123_000003_job_log_tail::Migration),
             Box::new(m20261123_000004_event_log::Migration),
+            Box::new(m20261123_000005_deduplication::Migration),
         ]
     }
 }

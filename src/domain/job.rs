@@ -90,6 +90,8 @@ pub struct NewJob {
     pub assessments: bool,
     pub priority: i32,
     pub max_attempts: u32,
+    /// Resubmitting with the same key returns the first job.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

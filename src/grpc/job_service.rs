@@ -18,6 +18,20 @@ use crate::telemetry;
 use crate::worker::JobRunner;
 
 pub const MAX_PRIORITY: i32 = 100;
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;
+
+fn validate_idempotency_key(key: &str) -> Result<Option<String>, Error> {
+    if key.is_empty() {
+        return Ok(None);
+    }
+    if key.len() > MAX_IDEMPOTENCY_KEY_LEN || key.chars().any(|c| c.is_control()) {
+        return Err(Error::invalid(
+            "idempotency_key",
+            format!("must be at most {MAX_IDEMPOTENCY_KEY_LEN} bytes of printable characters"),
+        ));
+    }
+    Ok(Some(key.to_string()))
+}
 
 pub struct JobApi {
     pub runner: Arc<JobRunner>,
@@ -52,8 +66,13 @@ impl JobService for JobApi {
             assessments: body.assessments.unwrap_or(true),
             priority: body.priority,
             max_attempts: runner.retry.max_attempts,
+            idempotency_key: validate_idempotency_key(&body.idempotency_key)?,
         };
-        let job = runner.store.insert_job(new).await?;
+        let (job, created) = runner.store.insert_job(new).await?;
+        if !created {
+            tracing::info!(job_id = %job.id, user = %job.user_id, "duplicate submission; returning the existing job");
+            return Ok(Response::new(job_to_proto(&job)));
+        }
         runner.events.publish(JobEventKind::Queued, job.clone()).await;
         // The job is stored; if the queue refuses it now, the reconciler
         // queues it later, so the caller still gets the job.

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+};
 use uuid::Uuid;
 
 use super::Store;
@@ -29,7 +31,45 @@ fn states(list: &[JobState]) -> Vec<&'static str> {
 }
 
 impl Store {
-    pub async fn insert_job(&self, new: NewJob) -> Result<Job> {
+    /// Stores a new job, or returns the caller's existing one when the
+    /// submission is a duplicate (same idempotency key, or, without a key,
+    /// the same video still waiting or running). The database's unique
+    /// indexes decide, so concurrent identical submissions make one job.
+    /// The flag says whether the job is new.
+    pub async fn insert_job(&self, new: NewJob) -> Result<(Job, bool)> {
+        for _ in 0..3 {
+            match self.try_insert_job(&new).await {
+                Ok(job) => return Ok((job, true)),
+                Err(Error::Database(error))
+                    if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
+                {
+                    if let Some(existing) = self.duplicate_of(&new).await? {
+                        return Ok((existing, false));
+                    }
+                    // The duplicate finished meanwhile: try again.
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Err(Error::FailedPrecondition("the submission keeps colliding with another; try again".into()))
+    }
+
+    async fn duplicate_of(&self, new: &NewJob) -> Result<Option<Job>> {
+        let mut query = job::Entity::find().filter(job::Column::UserId.eq(new.user_id.as_str()));
+        query = match &new.idempotency_key {
+            Some(key) => query.filter(job::Column::IdempotencyKey.eq(key.as_str())),
+            None => query
+                .filter(job::Column::IdempotencyKey.is_null())
+                .filter(job::Column::VideoId.eq(new.video_id.as_str()))
+                .filter(job::Column::State.is_in(states(&JobState::UNFINISHED))),
+        };
+        let Some(row) = query.one(&self.db).await? else { return Ok(None) };
+        let note_ids = self.note_ids_of(&[row.id]).await?.remove(&row.id).unwrap_or_default();
+        Ok(Some(job_from_row(row, note_ids)?))
+    }
+
+    async fn try_insert_job(&self, new: &NewJob) -> Result<Job> {
+        let new = new.clone();
         let row = job::ActiveModel {
             id: Set(Uuid::now_v7()),
             user_id: Set(new.user_id),
@@ -50,6 +90,7 @@ impl Store {
             run_after: Set(None),
             lease_until: Set(None),
             log_tail: Set(None),
+            idempotency_key: Set(new.idempotency_key),
         };
         let row = job::Entity::insert(row).exec_with_returning(&self.db).await?;
         Ok(job_from_row(row, Vec::new())?)
@@ -256,7 +297,13 @@ impl Store {
             .col_expr(job::Column::Error, Expr::value(""))
             .col_expr(job::Column::FinishedAt, Expr::value(Option::<DateTime<Utc>>::None))
             .exec_with_returning(&self.db)
-            .await?;
+            .await
+            .map_err(|error| match error.sql_err() {
+                Some(SqlErr::UniqueConstraintViolation(_)) => {
+                    Error::FailedPrecondition("another job for this video is waiting or running".into())
+                }
+                _ => Error::Database(error),
+            })?;
         self.changed_or_explain(user, id, rows, "only a failed or cancelled job can be retried").await
     }
 

@@ -132,7 +132,7 @@ pub fn url(video_id: &str) -> String {
 }
 
 pub fn submit(video_id: &str) -> pb::SubmitVideoRequest {
-    pb::SubmitVideoRequest { url: url(video_id), subject: "Physics".into(), assessments: None, priority: 0 }
+    pb::SubmitVideoRequest { url: url(video_id), subject: "Physics".into(), ..Default::default() }
 }
 
 pub fn state(job: &pb::Job) -> pb::JobState {

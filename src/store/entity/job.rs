@@ -28,6 +28,8 @@ pub struct Model {
     pub lease_until: Option<DateTimeUtc>,
     /// The end of the program's stderr in the latest attempt, bounded.
     pub log_tail: Option<String>,
+    /// The caller's key for safe resubmission; unique per user.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
