@@ -22,6 +22,9 @@ pub async fn submit(args: &SubmitArgs) -> Outcome {
             subject: args.subject.clone(),
             assessments: args.no_assessments.then_some(false),
             priority: args.priority,
+            // The server already hands back a job of the same video that is
+            // still waiting or running, which is all a terminal user needs.
+            idempotency_key: String::new(),
         };
         match clients.jobs.submit_video(request).await {
             Ok(response) => {

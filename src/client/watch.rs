@@ -3,8 +3,8 @@
 //! Named jobs are followed until every one has finished — the stream starts
 //! with a snapshot of each, so a job that already ended is reported at once —
 //! and the exit status says whether all of them COMPLETED. Without names,
-//! every job of the caller is followed until Ctrl-C. A watcher that fell
-//! behind (`RESOURCE_EXHAUSTED`) subscribes again and carries on.
+//! every job of the caller is followed until Ctrl-C. A watcher told it fell
+//! behind (`RESOURCE_EXHAUSTED`) resumes after the last event it saw.
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -40,12 +40,24 @@ pub async fn follow(client: &mut JobClient, job_ids: Vec<String>, json: bool) ->
     let interrupted = ctrl_c();
     let mut view = View::new(json);
     let mut all_completed = true;
+    // The last logged event seen (snapshots carry 0), to resume after.
+    let mut last_sequence = 0;
     'subscribe: loop {
         let job_ids = if named { pending.clone() } else { Vec::new() };
-        let request = pb::WatchJobsRequest { job_ids, ..Default::default() };
-        let mut stream = tokio::select! {
-            response = client.watch_jobs(request) => response.map_err(|status| view.fail(status.into()))?.into_inner(),
+        let after_sequence = (last_sequence > 0).then_some(last_sequence);
+        let request = pb::WatchJobsRequest { job_ids, after_sequence };
+        let response = tokio::select! {
+            response = client.watch_jobs(request) => response,
             () = interrupted.cancelled() => return view.interrupted(named),
+        };
+        let mut stream = match response {
+            Ok(response) => response.into_inner(),
+            Err(status) if status.code() == Code::OutOfRange && last_sequence > 0 => {
+                view.note("the events missed are no longer kept; watching from now");
+                last_sequence = 0;
+                continue 'subscribe;
+            }
+            Err(status) => return Err(view.fail(status.into())),
         };
         loop {
             let message = tokio::select! {
@@ -60,12 +72,13 @@ pub async fn follow(client: &mut JobClient, job_ids: Vec<String>, json: bool) ->
                     );
                 }
                 Err(status) if status.code() == Code::ResourceExhausted => {
-                    view.note("the watch fell behind the server's events; watching again");
+                    view.note("the watch fell behind the server's events; resuming");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue 'subscribe;
                 }
                 Err(status) => return Err(view.fail(status.into())),
             };
+            last_sequence = last_sequence.max(event.sequence);
             if named && !pending.contains(&event.job_id) {
                 continue;
             }
