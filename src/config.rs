@@ -28,6 +28,8 @@ pub const DEFAULT_LEASE_MS: u64 = 30_000;
 pub const DEFAULT_REAP_INTERVAL_MS: u64 = 5_000;
 pub const DEFAULT_RECONCILE_INTERVAL_MS: u64 = 30_000;
 pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 30_000;
+pub const DEFAULT_WATCH_KEEPALIVE_MS: u64 = 15_000;
+pub const DEFAULT_EVENT_RETENTION_HOURS: u64 = 7 * 24;
 
 /// A value that must never reach a log: `Debug` prints a placeholder.
 #[derive(Clone, PartialEq, Eq)]
@@ -161,6 +163,13 @@ pub struct ServeArgs {
     /// Events a watcher may fall behind before its stream is ended.
     #[arg(long, env = "VIDEOJOBS_WATCH_BUFFER", default_value_t = DEFAULT_WATCH_BUFFER)]
     pub watch_buffer: usize,
+    /// A watch stream sends a HEARTBEAT this often, so proxies keep it open.
+    #[arg(long, env = "VIDEOJOBS_WATCH_KEEPALIVE_MS", default_value_t = DEFAULT_WATCH_KEEPALIVE_MS)]
+    pub watch_keepalive_ms: u64,
+    /// Events older than this are trimmed from the log (resuming before them
+    /// answers OUT_OF_RANGE).
+    #[arg(long, env = "VIDEOJOBS_EVENT_RETENTION_HOURS", default_value_t = DEFAULT_EVENT_RETENTION_HOURS)]
+    pub event_retention_hours: u64,
     /// Passed to the program as CLAUDE_API_KEY; never logged.
     #[arg(long, env = "CLAUDE_API_KEY", hide_env_values = true)]
     pub claude_api_key: Option<Secret>,
@@ -219,6 +228,8 @@ pub struct ServeConfig {
     pub concurrency: usize,
     pub queue_capacity: usize,
     pub watch_buffer: usize,
+    pub watch_keepalive: Duration,
+    pub event_retention: Duration,
     pub metrics_listen: Option<SocketAddr>,
     pub cors_allowed_origins: Vec<String>,
     pub tls: Option<TlsConfig>,
@@ -241,6 +252,8 @@ impl ServeConfig {
             concurrency: DEFAULT_CONCURRENCY,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             watch_buffer: DEFAULT_WATCH_BUFFER,
+            watch_keepalive: Duration::from_millis(DEFAULT_WATCH_KEEPALIVE_MS),
+            event_retention: Duration::from_secs(DEFAULT_EVENT_RETENTION_HOURS * 3600),
             metrics_listen: None,
             cors_allowed_origins: Vec::new(),
             tls: None,
@@ -288,6 +301,8 @@ impl ServeArgs {
         config.concurrency = self.concurrency;
         config.queue_capacity = self.queue_capacity.max(1);
         config.watch_buffer = self.watch_buffer.max(16);
+        config.watch_keepalive = Duration::from_millis(self.watch_keepalive_ms.max(100));
+        config.event_retention = Duration::from_secs(self.event_retention_hours.max(1) * 3600);
         config.metrics_listen = self.metrics_listen;
         config.cors_allowed_origins = self.cors_allowed_origins.into_iter().filter(|o| !o.trim().is_empty()).collect();
         if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {

@@ -30,6 +30,7 @@ fn new_job() -> NewJob {
         priority: 0,
         max_attempts: 3,
         idempotency_key: None,
+        batch_id: None,
     }
 }
 

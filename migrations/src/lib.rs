@@ -6,6 +6,7 @@ mod m20261123_000002_job_leases;
 mod m20261123_000003_job_log_tail;
 mod m20261123_000004_event_log;
 mod m20261123_000005_deduplication;
+mod m20261123_000006_batches;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_job_log_tail::Migration),
             Box::new(m20261123_000004_event_log::Migration),
             Box::new(m20261123_000005_deduplication::Migration),
+            Box::new(m20261123_000006_batches::Migration),
         ]
     }
 }

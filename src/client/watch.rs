@@ -45,7 +45,7 @@ pub async fn follow(client: &mut JobClient, job_ids: Vec<String>, json: bool) ->
     'subscribe: loop {
         let job_ids = if named { pending.clone() } else { Vec::new() };
         let after_sequence = (last_sequence > 0).then_some(last_sequence);
-        let request = pb::WatchJobsRequest { job_ids, after_sequence };
+        let request = pb::WatchJobsRequest { job_ids, after_sequence, batch_id: String::new() };
         let response = tokio::select! {
             response = client.watch_jobs(request) => response,
             () = interrupted.cancelled() => return view.interrupted(named),

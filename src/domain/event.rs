@@ -1,7 +1,7 @@
 //! Job events: what changed, and the job as it is after the change.
 use std::sync::Arc;
 
-use super::Job;
+use super::{Batch, Job};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum JobEventKind {
@@ -56,4 +56,6 @@ pub struct JobEvent {
     pub sequence: u64,
     pub kind: JobEventKind,
     pub job: Arc<Job>,
+    /// For a child of a batch: the batch as it is after this change.
+    pub batch: Option<Arc<Batch>>,
 }

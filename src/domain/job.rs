@@ -78,6 +78,8 @@ pub struct Job {
     /// returns it, so events and lists stay small.
     #[serde(skip)]
     pub log_tail: String,
+    #[serde(default)]
+    pub batch_id: Option<Uuid>,
 }
 
 /// What a user asks for when submitting a video, already validated.
@@ -92,6 +94,7 @@ pub struct NewJob {
     pub max_attempts: u32,
     /// Resubmitting with the same key returns the first job.
     pub idempotency_key: Option<String>,
+    pub batch_id: Option<Uuid>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

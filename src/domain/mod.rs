@@ -1,5 +1,6 @@
 //! The rules of videojobs, free of transport and storage types: jobs and their
 //! states, events, video URLs, subjects, the retry policy and paging.
+pub mod batch;
 pub mod event;
 pub mod job;
 pub mod page;
@@ -7,5 +8,6 @@ pub mod retry;
 pub mod subject;
 pub mod video_url;
 
+pub use batch::{Batch, BatchCounts, BatchState};
 pub use event::{JobEvent, JobEventKind};
 pub use job::{Job, JobState, Note, NoteKind, UserId};

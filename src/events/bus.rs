@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::EventHub;
-use crate::domain::{Job, JobEvent, JobEventKind};
+use crate::domain::{Batch, Job, JobEvent, JobEventKind};
 use crate::store::Store;
 use crate::worker::RunningJobs;
 
@@ -21,6 +21,7 @@ struct WireEvent {
     sequence: u64,
     kind: JobEventKind,
     job: Job,
+    batch: Option<Batch>,
 }
 
 /// The Redis side of the bus.
@@ -41,25 +42,64 @@ pub struct EventBus {
 
 impl EventBus {
     /// Logs the event durably, then sends it to its owner's watchers on
-    /// every node. If the log cannot be written the event still goes out
-    /// live, with sequence 0 (watchers cannot resume across it).
+    /// every node. A child of a batch carries the batch as it is now (and
+    /// settles the batch when this was its last unfinished child). If the
+    /// log cannot be written the event still goes out live, with sequence 0
+    /// (watchers cannot resume across it).
     pub async fn publish(&self, kind: JobEventKind, job: Job) {
-        let sequence = match self.store.append_event(kind, &job).await {
+        // Counts change with states only, so progress skips the count.
+        let batch = match job.batch_id.filter(|_| kind != JobEventKind::Progress) {
+            Some(id) => self
+                .store
+                .settle_batch(id)
+                .await
+                .map_err(|e| tracing::error!(%e, batch_id = %id, "cannot count a batch"))
+                .ok(),
+            None => None,
+        };
+        let sequence = match self.store.append_event(kind, &job, batch.as_ref()).await {
             Ok(sequence) => sequence,
             Err(error) => {
                 tracing::error!(%error, job_id = %job.id, "could not log a job event; sending it live only");
                 0
             }
         };
+        self.deliver(JobEvent { sequence, kind, job: Arc::new(job), batch: batch.map(Arc::new) }).await;
+    }
+
+    /// Logs and sends one event per job (all of one user) with one
+    /// transaction, as a bulk submission needs.
+    pub async fn publish_many(&self, kind: JobEventKind, jobs: Vec<Job>, batch: Option<Batch>) {
+        let first = match self.store.append_events(kind, &jobs, batch.as_ref()).await {
+            Ok(first) => Some(first),
+            Err(error) => {
+                tracing::error!(%error, "could not log job events; sending them live only");
+                None
+            }
+        };
+        let batch = batch.map(Arc::new);
+        for (offset, job) in jobs.into_iter().enumerate() {
+            let sequence = first.map_or(0, |first| first + offset as u64);
+            self.deliver(JobEvent { sequence, kind, job: Arc::new(job), batch: batch.clone() }).await;
+        }
+    }
+
+    async fn deliver(&self, event: JobEvent) {
         let Some(redis) = &self.redis else {
-            self.hub.publish(JobEvent { sequence, kind, job: Arc::new(job) });
+            self.hub.publish(event);
             return;
         };
-        let payload = serde_json::to_string(&WireEvent { sequence, kind, job: job.clone() }).expect("events serialize");
+        let wire = WireEvent {
+            sequence: event.sequence,
+            kind: event.kind,
+            job: (*event.job).clone(),
+            batch: event.batch.as_deref().cloned(),
+        };
+        let payload = serde_json::to_string(&wire).expect("events serialize");
         if let Err(error) = redis.client.publish::<(), _, _>(redis.events.as_str(), payload).await {
             // Watchers on this node still hear of it; others catch up from the log.
             tracing::warn!(%error, "could not publish a job event to Redis");
-            self.hub.publish(JobEvent { sequence, kind, job: Arc::new(job) });
+            self.hub.publish(event);
         }
     }
 
@@ -97,9 +137,12 @@ impl EventBus {
                 let Some(text) = message.value.as_str() else { continue };
                 if *message.channel == *events {
                     match serde_json::from_str::<WireEvent>(&text) {
-                        Ok(wire) => {
-                            hub.publish(JobEvent { sequence: wire.sequence, kind: wire.kind, job: Arc::new(wire.job) })
-                        }
+                        Ok(wire) => hub.publish(JobEvent {
+                            sequence: wire.sequence,
+                            kind: wire.kind,
+                            job: Arc::new(wire.job),
+                            batch: wire.batch.map(Arc::new),
+                        }),
                         Err(error) => tracing::warn!(%error, "ignoring a malformed job event from Redis"),
                     }
                 } else if let Ok(job_id) = Uuid::parse_str(&text) {

@@ -1,7 +1,7 @@
 //! Domain values to protobuf messages.
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Job, JobEvent, JobEventKind, JobState, Note, NoteKind};
+use crate::domain::{Batch, BatchState, Job, JobEvent, JobEventKind, JobState, Note, NoteKind};
 use crate::proto::v1 as pb;
 
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
@@ -50,6 +50,31 @@ pub fn job_to_proto(job: &Job) -> pb::Job {
         assessments: job.assessments,
         priority: job.priority,
         log_tail: String::new(),
+        batch_id: job.batch_id.map(|id| id.to_string()).unwrap_or_default(),
+    }
+}
+
+pub fn batch_to_proto(batch: &Batch) -> pb::Batch {
+    let state = match batch.state {
+        BatchState::Running => pb::BatchState::Running,
+        BatchState::Completed => pb::BatchState::Completed,
+        BatchState::CompletedWithErrors => pb::BatchState::CompletedWithErrors,
+        BatchState::Failed => pb::BatchState::Failed,
+        BatchState::Cancelled => pb::BatchState::Cancelled,
+    };
+    let counts = &batch.counts;
+    pb::Batch {
+        id: batch.id.to_string(),
+        total: batch.total,
+        queued: counts.queued,
+        processing: counts.processing,
+        completed: counts.completed,
+        failed: counts.failed,
+        cancelled: counts.cancelled,
+        state: state as i32,
+        subject: batch.subject.clone(),
+        created_at: Some(timestamp(batch.created_at)),
+        finished_at: batch.finished_at.map(timestamp),
     }
 }
 
@@ -70,6 +95,7 @@ pub fn event_to_proto(event: &JobEvent) -> pb::JobEvent {
         job_id: event.job.id.to_string(),
         r#type: kind as i32,
         job: Some(job_to_proto(&event.job)),
+        batch: event.batch.as_deref().map(batch_to_proto),
     }
 }
 

@@ -20,6 +20,13 @@ use crate::worker::JobRunner;
 pub const MAX_PRIORITY: i32 = 100;
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;
 
+pub(super) fn validate_priority(priority: i32) -> Result<(), Error> {
+    if !(-MAX_PRIORITY..=MAX_PRIORITY).contains(&priority) {
+        return Err(Error::invalid("priority", format!("must be between -{MAX_PRIORITY} and {MAX_PRIORITY}")));
+    }
+    Ok(())
+}
+
 fn validate_idempotency_key(key: &str) -> Result<Option<String>, Error> {
     if key.is_empty() {
         return Ok(None);
@@ -48,11 +55,7 @@ impl JobService for JobApi {
         let body = request.into_inner();
         let video = VideoUrl::parse(&body.url)?;
         let subject = validate_subject(&body.subject)?;
-        if !(-MAX_PRIORITY..=MAX_PRIORITY).contains(&body.priority) {
-            return Err(
-                Error::invalid("priority", format!("must be between -{MAX_PRIORITY} and {MAX_PRIORITY}")).into()
-            );
-        }
+        validate_priority(body.priority)?;
         let runner = &self.runner;
         let waiting = runner.queue.waiting().await.map_err(|e| Error::Unavailable(e.to_string()))?;
         if waiting >= runner.queue_capacity {
@@ -67,6 +70,7 @@ impl JobService for JobApi {
             priority: body.priority,
             max_attempts: runner.retry.max_attempts,
             idempotency_key: validate_idempotency_key(&body.idempotency_key)?,
+            batch_id: None,
         };
         let (job, created) = runner.store.insert_job(new).await?;
         if !created {
@@ -141,6 +145,32 @@ impl JobService for JobApi {
         Ok(Response::new(()))
     }
 
+    async fn submit_batch(
+        &self,
+        request: Request<pb::SubmitBatchRequest>,
+    ) -> Result<Response<pb::SubmitBatchResponse>, Status> {
+        let user = caller(&request)?.user_id;
+        Ok(Response::new(super::batches::submit(&self.runner, user, request.into_inner()).await?))
+    }
+
+    async fn get_batch(&self, request: Request<pb::GetBatchRequest>) -> Result<Response<pb::Batch>, Status> {
+        let user = caller(&request)?.user_id;
+        Ok(Response::new(super::batches::get(&self.runner, user, &request.get_ref().batch_id).await?))
+    }
+
+    async fn list_batches(
+        &self,
+        request: Request<pb::ListBatchesRequest>,
+    ) -> Result<Response<pb::ListBatchesResponse>, Status> {
+        let user = caller(&request)?.user_id;
+        Ok(Response::new(super::batches::list(&self.runner, user, request.into_inner()).await?))
+    }
+
+    async fn cancel_batch(&self, request: Request<pb::CancelBatchRequest>) -> Result<Response<pb::Batch>, Status> {
+        let user = caller(&request)?.user_id;
+        Ok(Response::new(super::batches::cancel(&self.runner, user, &request.get_ref().batch_id).await?))
+    }
+
     type WatchJobsStream = super::watch::EventStream;
 
     async fn watch_jobs(
@@ -150,9 +180,17 @@ impl JobService for JobApi {
         let user = caller(&request)?.user_id;
         let body = request.into_inner();
         let job_ids = body.job_ids.iter().map(|id| parse_id("job_ids", id)).collect::<Result<Vec<_>, _>>()?;
+        let batch_id = match body.batch_id.as_str() {
+            "" => None,
+            id => Some(parse_id("batch_id", id)?),
+        };
+        if let Some(batch_id) = batch_id {
+            self.runner.store.batch_for_user(&user, batch_id).await?;
+        }
         let watch = super::watch::WatchRequest {
             user,
             job_ids,
+            batch_id,
             after_sequence: body.after_sequence,
             keepalive: self.watch_keepalive,
         };

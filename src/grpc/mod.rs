@@ -1,5 +1,6 @@
 //! The gRPC surface: thin handlers that validate, convert, call the domain
 //! and convert back. Authentication is an interceptor (see [`crate::auth`]).
+mod batches;
 mod convert;
 mod job_service;
 mod note_service;

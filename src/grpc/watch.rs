@@ -31,6 +31,8 @@ const REPLAY_PAGE: u64 = 500;
 pub struct WatchRequest {
     pub user: UserId,
     pub job_ids: Vec<Uuid>,
+    /// Only the children of this batch.
+    pub batch_id: Option<Uuid>,
     pub after_sequence: Option<u64>,
     pub keepalive: Duration,
 }
@@ -67,7 +69,7 @@ pub async fn watch(
     for id in &request.job_ids {
         let job = store.job_for_user(&user, *id).await?;
         if request.after_sequence.is_none() {
-            snapshots.push(JobEvent { sequence: 0, kind: JobEventKind::Snapshot, job: job.into() });
+            snapshots.push(JobEvent { sequence: 0, kind: JobEventKind::Snapshot, job: job.into(), batch: None });
         }
     }
     let (tx, rx) = mpsc::channel(STREAM_BUFFER);
@@ -75,6 +77,7 @@ pub async fn watch(
         store: store.clone(),
         user,
         only: request.job_ids.into_iter().collect(),
+        batch_id: request.batch_id,
         delivered: start,
         tx,
         shutdown,
@@ -87,6 +90,7 @@ struct Stream {
     store: Store,
     user: UserId,
     only: HashSet<Uuid>,
+    batch_id: Option<Uuid>,
     /// The last sequence sent (or skipped by the filter).
     delivered: u64,
     tx: mpsc::Sender<Result<pb::JobEvent, Status>>,
@@ -168,7 +172,9 @@ impl Stream {
     }
 
     async fn deliver(&self, event: &JobEvent) -> Option<()> {
-        if self.only.is_empty() || self.only.contains(&event.job.id) {
+        let wanted_job = self.only.is_empty() || self.only.contains(&event.job.id);
+        let wanted_batch = self.batch_id.is_none() || self.batch_id == event.job.batch_id;
+        if wanted_job && wanted_batch {
             self.send(Ok(event_to_proto(event))).await?;
         }
         Some(())

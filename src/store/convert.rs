@@ -28,6 +28,7 @@ pub fn job_from_row(row: job::Model, note_ids: Vec<Uuid>) -> Result<Job, DbErr> 
         started_at: row.started_at,
         finished_at: row.finished_at,
         log_tail: row.log_tail.unwrap_or_default(),
+        batch_id: row.batch_id,
     })
 }
 

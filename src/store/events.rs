@@ -7,7 +7,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 
 use super::Store;
 use super::entity::{job_event, user_event_sequence};
-use crate::domain::{Job, JobEvent, JobEventKind, UserId};
+use crate::domain::{Batch, Job, JobEvent, JobEventKind, UserId};
 use crate::error::Result;
 
 /// What a user's log holds: its oldest retained and its last sequence.
@@ -19,10 +19,21 @@ pub struct EventBounds {
 
 impl Store {
     /// Appends an event to the owner's log; returns its sequence.
-    pub async fn append_event(&self, kind: JobEventKind, job: &Job) -> Result<u64> {
+    pub async fn append_event(&self, kind: JobEventKind, job: &Job, batch: Option<&Batch>) -> Result<u64> {
+        let first = self.append_events(kind, std::slice::from_ref(job), batch).await?;
+        Ok(first)
+    }
+
+    /// Appends one event per job (all of one user) in one transaction;
+    /// returns the first sequence (the rest follow one by one).
+    pub async fn append_events(&self, kind: JobEventKind, jobs: &[Job], batch: Option<&Batch>) -> Result<u64> {
+        let Some(owner) = jobs.first().map(|j| j.user_id.clone()) else { return Ok(0) };
+        debug_assert!(jobs.iter().all(|j| j.user_id == owner));
+        let count = jobs.len() as i64;
+        let batch_json = batch.map(|b| serde_json::to_string(b).map_err(|e| anyhow::anyhow!(e))).transpose()?;
         let txn = self.db.begin().await?;
-        let counter = user_event_sequence::ActiveModel { user_id: Set(job.user_id.clone()), last_sequence: Set(1) };
-        let next = Expr::col((user_event_sequence::Entity, user_event_sequence::Column::LastSequence)).add(1);
+        let counter = user_event_sequence::ActiveModel { user_id: Set(owner.clone()), last_sequence: Set(count) };
+        let next = Expr::col((user_event_sequence::Entity, user_event_sequence::Column::LastSequence)).add(count);
         let row = user_event_sequence::Entity::insert(counter)
             .on_conflict(
                 OnConflict::column(user_event_sequence::Column::UserId)
@@ -31,17 +42,25 @@ impl Store {
             )
             .exec_with_returning(&txn)
             .await?;
-        let event = job_event::ActiveModel {
-            user_id: Set(job.user_id.clone()),
-            sequence: Set(row.last_sequence),
-            job_id: Set(job.id),
-            kind: Set(kind.as_str().into()),
-            payload: Set(serde_json::to_string(job).map_err(|e| anyhow::anyhow!(e))?),
-            created_at: Set(Utc::now()),
-        };
-        job_event::Entity::insert(event).exec_without_returning(&txn).await?;
+        let first = row.last_sequence - count + 1;
+        let now = Utc::now();
+        let mut rows = Vec::with_capacity(jobs.len());
+        for (offset, job) in jobs.iter().enumerate() {
+            rows.push(job_event::ActiveModel {
+                user_id: Set(owner.clone()),
+                sequence: Set(first + offset as i64),
+                job_id: Set(job.id),
+                kind: Set(kind.as_str().into()),
+                payload: Set(serde_json::to_string(job).map_err(|e| anyhow::anyhow!(e))?),
+                created_at: Set(now),
+                batch: Set(batch_json.clone()),
+            });
+        }
+        for chunk in rows.chunks(500) {
+            job_event::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
+        }
         txn.commit().await?;
-        Ok(row.last_sequence as u64)
+        Ok(first as u64)
     }
 
     /// Up to `limit` of the user's events after `after`, oldest first, and
@@ -66,7 +85,13 @@ impl Store {
                     anyhow::anyhow!("event {} of {} has unknown kind {:?}", row.sequence, row.user_id, row.kind)
                 })?;
                 let job: Job = serde_json::from_str(&row.payload).map_err(|e| anyhow::anyhow!("event payload: {e}"))?;
-                Ok(JobEvent { sequence: row.sequence as u64, kind, job: job.into() })
+                let batch: Option<Batch> = row
+                    .batch
+                    .as_deref()
+                    .map(serde_json::from_str)
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("event batch: {e}"))?;
+                Ok(JobEvent { sequence: row.sequence as u64, kind, job: job.into(), batch: batch.map(Into::into) })
             })
             .collect()
     }

@@ -69,30 +69,7 @@ impl Store {
     }
 
     async fn try_insert_job(&self, new: &NewJob) -> Result<Job> {
-        let new = new.clone();
-        let row = job::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            user_id: Set(new.user_id),
-            url: Set(new.url),
-            video_id: Set(new.video_id),
-            subject: Set(new.subject),
-            assessments: Set(new.assessments),
-            priority: Set(new.priority),
-            state: Set(JobState::Queued.as_str().into()),
-            stage: Set(String::new()),
-            progress_percent: Set(0),
-            attempt: Set(0),
-            max_attempts: Set(new.max_attempts as i32),
-            error: Set(String::new()),
-            created_at: Set(Utc::now()),
-            started_at: Set(None),
-            finished_at: Set(None),
-            run_after: Set(None),
-            lease_until: Set(None),
-            log_tail: Set(None),
-            idempotency_key: Set(new.idempotency_key),
-        };
-        let row = job::Entity::insert(row).exec_with_returning(&self.db).await?;
+        let row = job::Entity::insert(new_job_row(new.clone())).exec_with_returning(&self.db).await?;
         Ok(job_from_row(row, Vec::new())?)
     }
 
@@ -372,6 +349,33 @@ impl Store {
             by_job.entry(job_id).or_default().push(note_id);
         }
         Ok(by_job)
+    }
+}
+
+/// The row of a job just submitted: QUEUED, no attempt yet.
+pub(super) fn new_job_row(new: NewJob) -> job::ActiveModel {
+    job::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(new.user_id),
+        url: Set(new.url),
+        video_id: Set(new.video_id),
+        subject: Set(new.subject),
+        assessments: Set(new.assessments),
+        priority: Set(new.priority),
+        state: Set(JobState::Queued.as_str().into()),
+        stage: Set(String::new()),
+        progress_percent: Set(0),
+        attempt: Set(0),
+        max_attempts: Set(new.max_attempts as i32),
+        error: Set(String::new()),
+        created_at: Set(Utc::now()),
+        started_at: Set(None),
+        finished_at: Set(None),
+        run_after: Set(None),
+        lease_until: Set(None),
+        log_tail: Set(None),
+        idempotency_key: Set(new.idempotency_key),
+        batch_id: Set(new.batch_id),
     }
 }
 

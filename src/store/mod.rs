@@ -1,6 +1,7 @@
 //! The database, the source of truth for jobs and notes: SQLite by default,
 //! PostgreSQL when `DATABASE_URL` says so, both through sea-orm and the same
 //! migrations.
+mod batches;
 mod convert;
 pub mod entity;
 mod events;

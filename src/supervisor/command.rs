@@ -82,6 +82,7 @@ mod tests {
             started_at: None,
             finished_at: None,
             log_tail: String::new(),
+            batch_id: None,
         }
     }
 

@@ -30,6 +30,7 @@ pub struct Model {
     pub log_tail: Option<String>,
     /// The caller's key for safe resubmission; unique per user.
     pub idempotency_key: Option<String>,
+    pub batch_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,8 @@ pub struct Model {
     /// The job after the change, as JSON.
     pub payload: String,
     pub created_at: DateTimeUtc,
+    /// For a child of a batch: the batch after the change, as JSON.
+    pub batch: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

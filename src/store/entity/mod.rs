@@ -1,4 +1,5 @@
 //! sea-orm entities, one per table; the schema itself lives in `migrations/`.
+pub mod batch;
 pub mod job;
 pub mod job_event;
 pub mod note;

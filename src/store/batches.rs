@@ -1,0 +1,192 @@
+//! Batch queries. Children are inserted in bulk with their parent in one
+//! transaction; counts come from a `GROUP BY` over the children, so they are
+//! exact under any number of concurrent workers.
+use std::collections::HashMap;
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use uuid::Uuid;
+
+use super::Store;
+use super::convert::job_from_row;
+use super::entity::{batch, job};
+use super::jobs::new_job_row;
+use crate::domain::job::NewJob;
+use crate::domain::page::PageRequest;
+use crate::domain::{Batch, BatchCounts, BatchState, Job, JobState, UserId};
+use crate::error::{Error, Result};
+
+/// Children inserted per statement.
+const INSERT_CHUNK: usize = 500;
+
+impl Store {
+    /// Stores a batch and its children (one per entry of `children`, whose
+    /// `batch_id` and `idempotency_key` are filled in here), in one transaction.
+    pub async fn insert_batch(&self, user: &UserId, subject: &str, children: Vec<NewJob>) -> Result<(Batch, Vec<Job>)> {
+        let id = Uuid::now_v7();
+        let now = Utc::now();
+        let total = children.len() as u32;
+        let txn = self.db.begin().await?;
+        let parent = batch::ActiveModel {
+            id: Set(id),
+            user_id: Set(user.clone()),
+            subject: Set(subject.to_string()),
+            total: Set(total as i32),
+            state: Set(BatchState::Running.as_str().into()),
+            created_at: Set(now),
+            finished_at: Set(None),
+        };
+        batch::Entity::insert(parent).exec_without_returning(&txn).await?;
+        let mut jobs = Vec::with_capacity(children.len());
+        let rows: Vec<job::ActiveModel> = children
+            .into_iter()
+            .enumerate()
+            // A key per child keeps repeated URLs in one batch apart from the
+            // one-active-job-per-video rule.
+            .map(|(index, child)| {
+                new_job_row(NewJob {
+                    batch_id: Some(id),
+                    idempotency_key: Some(format!("batch:{id}:{index}")),
+                    ..child
+                })
+            })
+            .collect();
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            job::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
+            for row in chunk {
+                jobs.push(job_from_row(row_model(row), Vec::new())?);
+            }
+        }
+        txn.commit().await?;
+        let counts = BatchCounts { queued: total, ..Default::default() };
+        let batch = Batch {
+            id,
+            user_id: user.clone(),
+            subject: subject.to_string(),
+            total,
+            counts,
+            state: BatchState::Running,
+            created_at: now,
+            finished_at: None,
+        };
+        Ok((batch, jobs))
+    }
+
+    pub async fn batch_for_user(&self, user: &UserId, id: Uuid) -> Result<Batch> {
+        let row = batch::Entity::find_by_id(id)
+            .filter(batch::Column::UserId.eq(user.as_str()))
+            .one(&self.db)
+            .await?
+            .ok_or(Error::NotFound("batch"))?;
+        let mut counts = self.batch_counts(&[id]).await?;
+        batch_from_row(row, counts.remove(&id).unwrap_or_default())
+    }
+
+    /// The caller's batches, newest first.
+    pub async fn list_batches(&self, user: &UserId, page: PageRequest) -> Result<Vec<Batch>> {
+        let mut query = batch::Entity::find().filter(batch::Column::UserId.eq(user.as_str()));
+        if let Some(after) = page.after {
+            query = query.filter(batch::Column::Id.lt(after));
+        }
+        let rows = query.order_by_desc(batch::Column::Id).limit(page.size).all(&self.db).await?;
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let mut counts = self.batch_counts(&ids).await?;
+        rows.into_iter().map(|row| batch_from_row(row.clone(), counts.remove(&row.id).unwrap_or_default())).collect()
+    }
+
+    /// The batch now: its counts and, once every child has finished, its
+    /// final state (written once: the first caller to see the end wins).
+    pub async fn settle_batch(&self, id: Uuid) -> Result<Batch> {
+        let counts = self.batch_counts(&[id]).await?.remove(&id).unwrap_or_default();
+        if let Some(end) = counts.final_state() {
+            batch::Entity::update_many()
+                .col_expr(batch::Column::State, Expr::value(end.as_str()))
+                .col_expr(batch::Column::FinishedAt, Expr::value(Utc::now()))
+                .filter(batch::Column::Id.eq(id))
+                .filter(batch::Column::State.eq(BatchState::Running.as_str()))
+                .exec(&self.db)
+                .await?;
+        }
+        let row = batch::Entity::find_by_id(id).one(&self.db).await?.ok_or(Error::NotFound("batch"))?;
+        batch_from_row(row, counts)
+    }
+
+    /// Cancels every child that has not finished and marks the batch
+    /// CANCELLED; returns the cancelled children.
+    pub async fn cancel_batch(&self, user: &UserId, id: Uuid) -> Result<Vec<Job>> {
+        self.batch_for_user(user, id).await?;
+        let unfinished: Vec<&str> = JobState::UNFINISHED.iter().map(|s| s.as_str()).collect();
+        let rows = job::Entity::update_many()
+            .col_expr(job::Column::State, Expr::value(JobState::Cancelled.as_str()))
+            .col_expr(job::Column::Stage, Expr::value("cancelled"))
+            .col_expr(job::Column::Error, Expr::value("the batch was cancelled"))
+            .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
+            .filter(job::Column::BatchId.eq(id))
+            .filter(job::Column::UserId.eq(user.as_str()))
+            .filter(job::Column::State.is_in(unfinished))
+            .exec_with_returning(&self.db)
+            .await?;
+        batch::Entity::update_many()
+            .col_expr(batch::Column::State, Expr::value(BatchState::Cancelled.as_str()))
+            .col_expr(batch::Column::FinishedAt, Expr::value(Utc::now()))
+            .filter(batch::Column::Id.eq(id))
+            .filter(batch::Column::State.eq(BatchState::Running.as_str()))
+            .exec(&self.db)
+            .await?;
+        rows.into_iter().map(|row| Ok(job_from_row(row, Vec::new())?)).collect()
+    }
+
+    /// Children by state for each batch, in one query.
+    async fn batch_counts(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, BatchCounts>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<(Option<Uuid>, String, i64)> = job::Entity::find()
+            .select_only()
+            .column(job::Column::BatchId)
+            .column(job::Column::State)
+            .column_as(job::Column::Id.count(), "count")
+            .filter(job::Column::BatchId.is_in(ids.iter().copied()))
+            .group_by(job::Column::BatchId)
+            .group_by(job::Column::State)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let mut by_batch: HashMap<Uuid, BatchCounts> = HashMap::new();
+        for (batch_id, state, count) in rows {
+            let Some(batch_id) = batch_id else { continue };
+            let counts = by_batch.entry(batch_id).or_default();
+            let count = count as u32;
+            match JobState::parse(&state) {
+                Some(JobState::Queued | JobState::Retrying) => counts.queued += count,
+                Some(JobState::Processing) => counts.processing += count,
+                Some(JobState::Completed) => counts.completed += count,
+                Some(JobState::Failed) => counts.failed += count,
+                Some(JobState::Cancelled) => counts.cancelled += count,
+                None => {}
+            }
+        }
+        Ok(by_batch)
+    }
+}
+
+fn batch_from_row(row: batch::Model, counts: BatchCounts) -> Result<Batch> {
+    let state = BatchState::parse(&row.state)
+        .ok_or_else(|| anyhow::anyhow!("batch {} has unknown state {:?}", row.id, row.state))?;
+    Ok(Batch {
+        id: row.id,
+        user_id: row.user_id,
+        subject: row.subject,
+        total: row.total.max(0) as u32,
+        counts,
+        state,
+        created_at: row.created_at,
+        finished_at: row.finished_at,
+    })
+}
+
+/// The model an inserted row becomes (every field was set).
+fn row_model(row: &job::ActiveModel) -> job::Model {
+    sea_orm::TryIntoModel::try_into_model(row.clone()).expect("every column of a new job is set")
+}
