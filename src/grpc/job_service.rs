@@ -171,6 +171,25 @@ impl JobService for JobApi {
         Ok(Response::new(super::batches::cancel(&self.runner, user, &request.get_ref().batch_id).await?))
     }
 
+    async fn get_job_stats(&self, request: Request<pb::GetJobStatsRequest>) -> Result<Response<pb::JobStats>, Status> {
+        let user = caller(&request)?.user_id;
+        let stats = self.runner.store.job_stats(&user).await?;
+        let count = |state| stats.count(state);
+        Ok(Response::new(pb::JobStats {
+            queued: count(JobState::Queued),
+            processing: count(JobState::Processing),
+            retrying: count(JobState::Retrying),
+            completed: count(JobState::Completed),
+            failed: count(JobState::Failed),
+            cancelled: count(JobState::Cancelled),
+            success_rate: stats.success_rate(),
+            average_processing_seconds: stats.average_processing_seconds,
+            p95_processing_seconds: stats.p95_processing_seconds,
+            queue_depth: count(JobState::Queued) + count(JobState::Retrying),
+            oldest_waiting_seconds: stats.oldest_waiting_seconds,
+        }))
+    }
+
     type WatchJobsStream = super::watch::EventStream;
 
     async fn watch_jobs(

@@ -7,6 +7,7 @@ pub mod entity;
 mod events;
 mod jobs;
 mod notes;
+mod stats;
 
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 pub use events::EventBounds;
 pub use jobs::NewNote;
+pub use stats::JobStats;
 
 /// A handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
