@@ -8,6 +8,9 @@ use super::entity::job;
 use crate::domain::{JobState, UserId};
 use crate::error::Result;
 
+type Started = Option<chrono::DateTime<Utc>>;
+type Finished = Option<chrono::DateTime<Utc>>;
+
 /// Completed jobs the processing-time figures are computed over.
 const TIMING_SAMPLE: u64 = 10_000;
 
@@ -43,7 +46,7 @@ impl Store {
             .await?;
         let by_state =
             counts.into_iter().filter_map(|(state, n)| Some((JobState::parse(&state)?, n.max(0) as u64))).collect();
-        let timings: Vec<(Option<chrono::DateTime<Utc>>, Option<chrono::DateTime<Utc>>)> = job::Entity::find()
+        let timings: Vec<(Started, Finished)> = job::Entity::find()
             .select_only()
             .column(job::Column::StartedAt)
             .column(job::Column::FinishedAt)
