@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tonic::{Request, Status};
 
 use crate::config::Secret;
-use crate::domain::UserId;
+use crate::domain::{Scope, UserId};
 
 const SECRET_FILE: &str = "jwt-secret";
 const MAX_USER_ID_LEN: usize = 128;
@@ -20,12 +20,25 @@ struct Claims {
     sub: String,
     iat: u64,
     exp: u64,
+    /// `admin` lets the caller see and manage every user's jobs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    roles: Vec<String>,
 }
+
+const ADMIN_ROLE: &str = "admin";
 
 /// The verified caller of a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
     pub user_id: UserId,
+    pub admin: bool,
+}
+
+impl Caller {
+    /// What the caller may see and touch.
+    pub fn scope(&self) -> Scope {
+        if self.admin { Scope::Everyone } else { Scope::Own(self.user_id.clone()) }
+    }
 }
 
 /// Signs and verifies tokens with one shared secret.
@@ -66,9 +79,19 @@ impl Authenticator {
     }
 
     pub fn issue(&self, user_id: &str, ttl: Duration) -> anyhow::Result<String> {
+        self.issue_with_roles(user_id, ttl, &[])
+    }
+
+    /// A token with the `admin` role: it sees and manages every user's jobs.
+    pub fn issue_admin(&self, user_id: &str, ttl: Duration) -> anyhow::Result<String> {
+        self.issue_with_roles(user_id, ttl, &[ADMIN_ROLE])
+    }
+
+    fn issue_with_roles(&self, user_id: &str, ttl: Duration, roles: &[&str]) -> anyhow::Result<String> {
         anyhow::ensure!(valid_user_id(user_id), "a user id is 1 to {MAX_USER_ID_LEN} printable characters");
         let now = jsonwebtoken::get_current_timestamp();
-        let claims = Claims { sub: user_id.to_string(), iat: now, exp: now + ttl.as_secs() };
+        let roles = roles.iter().map(|r| r.to_string()).collect();
+        let claims = Claims { sub: user_id.to_string(), iat: now, exp: now + ttl.as_secs(), roles };
         Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }
 
@@ -87,7 +110,8 @@ impl Authenticator {
         if !valid_user_id(&data.claims.sub) {
             return Err(Status::unauthenticated("token subject is not a valid user id"));
         }
-        Ok(Caller { user_id: data.claims.sub })
+        let admin = data.claims.roles.iter().any(|r| r == ADMIN_ROLE);
+        Ok(Caller { user_id: data.claims.sub, admin })
     }
 
     /// The tonic interceptor: checks the bearer token, records the caller.
@@ -124,11 +148,13 @@ mod tests {
     fn tokens_verify_with_their_secret_only_and_expire() {
         let auth = Authenticator::new(&Secret::new("0123456789abcdef-test"));
         let token = auth.issue("alice", Duration::from_secs(60)).unwrap();
-        assert_eq!(auth.verify(&token).unwrap().user_id, "alice");
+        assert_eq!(auth.verify(&token).unwrap(), Caller { user_id: "alice".into(), admin: false });
+        let admin = auth.issue_admin("ops", Duration::from_secs(60)).unwrap();
+        assert_eq!(auth.verify(&admin).unwrap().scope(), Scope::Everyone);
         let other = Authenticator::new(&Secret::new("another-secret-0123"));
         assert_eq!(other.verify(&token).unwrap_err().code(), tonic::Code::Unauthenticated);
         let now = jsonwebtoken::get_current_timestamp();
-        let old = Claims { sub: "alice".into(), iat: now - 100, exp: now - 60 };
+        let old = Claims { sub: "alice".into(), iat: now - 100, exp: now - 60, roles: vec![] };
         let expired = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &old, &auth.encoding).unwrap();
         assert_eq!(auth.verify(&expired).unwrap_err().message(), "token expired");
         assert!(auth.issue("", Duration::from_secs(1)).is_err());

@@ -105,6 +105,9 @@ pub struct TokenArgs {
     /// How long the token is valid, in seconds.
     #[arg(long, default_value_t = 24 * 60 * 60)]
     pub ttl_secs: u64,
+    /// Give the token the `admin` role: it sees and manages every user's jobs.
+    #[arg(long)]
+    pub admin: bool,
 }
 
 #[derive(Debug, Args)]

@@ -23,7 +23,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Token(args) => {
             let secret = Authenticator::secret_from(args.jwt_secret.as_ref(), &args.data_dir)?;
-            let token = Authenticator::new(&secret).issue(&args.user, Duration::from_secs(args.ttl_secs))?;
+            let (auth, ttl) = (Authenticator::new(&secret), Duration::from_secs(args.ttl_secs));
+            let token = if args.admin { auth.issue_admin(&args.user, ttl)? } else { auth.issue(&args.user, ttl)? };
             println!("{token}");
             Ok(())
         }

@@ -64,7 +64,7 @@ async fn an_expired_lease_is_reaped_and_the_old_attempt_is_fenced_out(backend: B
     let done = store.complete(job.id, 2, notes(), "").await.unwrap().expect("the holder completes");
     assert_eq!(done.note_ids.len(), 1);
     assert!(store.complete(job.id, 2, notes(), "").await.unwrap().is_none(), "completes once");
-    let stored = store.job_for_user(&"alice".to_string(), job.id).await.unwrap();
+    let stored = store.job_for_user(&videojobs::domain::Scope::Own("alice".into()), job.id).await.unwrap();
     assert_eq!((stored.state, stored.note_ids.len()), (JobState::Completed, 1));
     store.close().await.unwrap();
 }

@@ -7,6 +7,24 @@ use uuid::Uuid;
 /// The authenticated caller: the JWT's `sub`.
 pub type UserId = String;
 
+/// Whose jobs, batches, notes and events a call may see and touch: the
+/// caller's own, or everyone's for a token with the `admin` role.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Own(UserId),
+    Everyone,
+}
+
+impl Scope {
+    /// The one user the scope is limited to; `None` for everyone.
+    pub fn user(&self) -> Option<&str> {
+        match self {
+            Scope::Own(user) => Some(user),
+            Scope::Everyone => None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum JobState {
     Queued,

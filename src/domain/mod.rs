@@ -10,4 +10,4 @@ pub mod video_url;
 
 pub use batch::{Batch, BatchCounts, BatchState};
 pub use event::{JobEvent, JobEventKind};
-pub use job::{Job, JobState, Note, NoteKind, UserId};
+pub use job::{Job, JobState, Note, NoteKind, Scope, UserId};

@@ -12,17 +12,22 @@ pub struct EventHub {
     /// A std mutex: held only to find a channel and hand it the event,
     /// which never blocks.
     users: Mutex<HashMap<UserId, broadcast::Sender<JobEvent>>>,
+    /// Every user's events, for admins' watches.
+    everyone: broadcast::Sender<JobEvent>,
     capacity: usize,
 }
 
 impl EventHub {
     /// `capacity` is how many events a watcher may fall behind before it lags.
     pub fn new(capacity: usize) -> EventHub {
-        EventHub { users: Mutex::new(HashMap::new()), capacity }
+        EventHub { users: Mutex::new(HashMap::new()), everyone: broadcast::channel(capacity).0, capacity }
     }
 
     /// Sends the event to its owner's watchers on this node, if any.
     pub fn publish(&self, event: JobEvent) {
+        if self.everyone.receiver_count() > 0 {
+            let _ = self.everyone.send(event.clone());
+        }
         let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
         let user = event.job.user_id.clone();
         let Some(sender) = users.get(&user) else { return };
@@ -38,9 +43,14 @@ impl EventHub {
         users.entry(user.clone()).or_insert_with(|| broadcast::channel(self.capacity).0).subscribe()
     }
 
+    /// Every user's events (an admin's watch).
+    pub fn subscribe_everyone(&self) -> broadcast::Receiver<JobEvent> {
+        self.everyone.subscribe()
+    }
+
     /// Open watch streams across all users.
     pub fn watchers(&self) -> usize {
         let users = self.users.lock().unwrap_or_else(|p| p.into_inner());
-        users.values().map(|s| s.receiver_count()).sum()
+        users.values().map(|s| s.receiver_count()).sum::<usize>() + self.everyone.receiver_count()
     }
 }

@@ -11,7 +11,7 @@ use crate::domain::job::NewJob;
 use crate::domain::page::PageRequest;
 use crate::domain::subject::validate_subject;
 use crate::domain::video_url::VideoUrl;
-use crate::domain::{JobEventKind, UserId};
+use crate::domain::{JobEventKind, Scope, UserId};
 use crate::error::Error;
 use crate::proto::v1 as pb;
 use crate::queue::QueueItem;
@@ -76,18 +76,18 @@ pub async fn submit(
     Ok(pb::SubmitBatchResponse { batch: Some(batch_to_proto(&batch)), items })
 }
 
-pub async fn get(runner: &JobRunner, user: UserId, batch_id: &str) -> Result<pb::Batch, Status> {
+pub async fn get(runner: &JobRunner, scope: Scope, batch_id: &str) -> Result<pb::Batch, Status> {
     let id = parse_id("batch_id", batch_id)?;
-    Ok(batch_to_proto(&runner.store.batch_for_user(&user, id).await?))
+    Ok(batch_to_proto(&runner.store.batch_for_user(&scope, id).await?))
 }
 
 pub async fn list(
     runner: &JobRunner,
-    user: UserId,
+    scope: Scope,
     body: pb::ListBatchesRequest,
 ) -> Result<pb::ListBatchesResponse, Status> {
     let page = PageRequest::parse(body.page_size, &body.page_token)?;
-    let batches = runner.store.list_batches(&user, page).await?;
+    let batches = runner.store.list_batches(&scope, page).await?;
     let ids: Vec<_> = batches.iter().map(|b| b.id).collect();
     Ok(pb::ListBatchesResponse {
         next_page_token: page.next_token(&ids),
@@ -95,14 +95,14 @@ pub async fn list(
     })
 }
 
-pub async fn cancel(runner: &JobRunner, user: UserId, batch_id: &str) -> Result<pb::Batch, Status> {
+pub async fn cancel(runner: &JobRunner, scope: Scope, batch_id: &str) -> Result<pb::Batch, Status> {
     let id = parse_id("batch_id", batch_id)?;
-    let cancelled = runner.store.cancel_batch(&user, id).await?;
+    let cancelled = runner.store.cancel_batch(&scope, id).await?;
     for job in cancelled {
         runner.events.cancel(job.id).await;
         runner.events.publish(JobEventKind::Cancelled, job).await;
     }
-    let batch = runner.store.batch_for_user(&user, id).await?;
-    tracing::info!(batch_id = %id, user = %user, "batch cancelled");
+    let batch = runner.store.batch_for_user(&scope, id).await?;
+    tracing::info!(batch_id = %id, "batch cancelled");
     Ok(batch_to_proto(&batch))
 }

@@ -89,14 +89,14 @@ impl JobService for JobApi {
     }
 
     async fn get_job(&self, request: Request<pb::GetJobRequest>) -> Result<Response<pb::Job>, Status> {
-        let user = caller(&request)?.user_id;
+        let scope = caller(&request)?.scope();
         let id = parse_id("job_id", &request.get_ref().job_id)?;
-        let job = self.runner.store.job_for_user(&user, id).await?;
+        let job = self.runner.store.job_for_user(&scope, id).await?;
         Ok(Response::new(pb::Job { log_tail: job.log_tail.clone(), ..job_to_proto(&job) }))
     }
 
     async fn list_jobs(&self, request: Request<pb::ListJobsRequest>) -> Result<Response<pb::ListJobsResponse>, Status> {
-        let user = caller(&request)?.user_id;
+        let scope = caller(&request)?.scope();
         let body = request.into_inner();
         let page = PageRequest::parse(body.page_size, &body.page_token)?;
         let states = body
@@ -104,7 +104,7 @@ impl JobService for JobApi {
             .iter()
             .map(|&s| state_from_proto(s).ok_or_else(|| Error::invalid("states", format!("{s} is not a job state"))))
             .collect::<Result<Vec<JobState>, Error>>()?;
-        let jobs = self.runner.store.list_jobs(&user, &states, page).await?;
+        let jobs = self.runner.store.list_jobs(&scope, &states, page).await?;
         let ids: Vec<_> = jobs.iter().map(|j| j.id).collect();
         Ok(Response::new(pb::ListJobsResponse {
             next_page_token: page.next_token(&ids),
@@ -113,10 +113,10 @@ impl JobService for JobApi {
     }
 
     async fn retry_job(&self, request: Request<pb::RetryJobRequest>) -> Result<Response<pb::Job>, Status> {
-        let user = caller(&request)?.user_id;
+        let scope = caller(&request)?.scope();
         let id = parse_id("job_id", &request.get_ref().job_id)?;
         let runner = &self.runner;
-        let job = runner.store.retry(&user, id, runner.retry.max_attempts).await?;
+        let job = runner.store.retry(&scope, id, runner.retry.max_attempts).await?;
         runner.events.publish(JobEventKind::Queued, job.clone()).await;
         // The job is stored; if the queue refuses it now, the reconciler
         // queues it later, so the caller still gets the job.
@@ -127,9 +127,9 @@ impl JobService for JobApi {
     }
 
     async fn cancel_job(&self, request: Request<pb::CancelJobRequest>) -> Result<Response<pb::Job>, Status> {
-        let user = caller(&request)?.user_id;
+        let scope = caller(&request)?.scope();
         let id = parse_id("job_id", &request.get_ref().job_id)?;
-        let job = self.runner.store.cancel(&user, id).await?;
+        let job = self.runner.store.cancel(&scope, id).await?;
         self.runner.events.cancel(id).await;
         tracing::info!(job_id = %id, user = %job.user_id, "job cancelled");
         metrics::counter!(telemetry::JOBS_FINISHED, "outcome" => "cancelled").increment(1);
@@ -138,9 +138,9 @@ impl JobService for JobApi {
     }
 
     async fn delete_job(&self, request: Request<pb::DeleteJobRequest>) -> Result<Response<()>, Status> {
-        let user = caller(&request)?.user_id;
+        let scope = caller(&request)?.scope();
         let id = parse_id("job_id", &request.get_ref().job_id)?;
-        let job = self.runner.store.delete(&user, id).await?;
+        let job = self.runner.store.delete(&scope, id).await?;
         self.runner.events.publish(JobEventKind::Deleted, job).await;
         Ok(Response::new(()))
     }
@@ -154,26 +154,26 @@ impl JobService for JobApi {
     }
 
     async fn get_batch(&self, request: Request<pb::GetBatchRequest>) -> Result<Response<pb::Batch>, Status> {
-        let user = caller(&request)?.user_id;
-        Ok(Response::new(super::batches::get(&self.runner, user, &request.get_ref().batch_id).await?))
+        let scope = caller(&request)?.scope();
+        Ok(Response::new(super::batches::get(&self.runner, scope, &request.get_ref().batch_id).await?))
     }
 
     async fn list_batches(
         &self,
         request: Request<pb::ListBatchesRequest>,
     ) -> Result<Response<pb::ListBatchesResponse>, Status> {
-        let user = caller(&request)?.user_id;
-        Ok(Response::new(super::batches::list(&self.runner, user, request.into_inner()).await?))
+        let scope = caller(&request)?.scope();
+        Ok(Response::new(super::batches::list(&self.runner, scope, request.into_inner()).await?))
     }
 
     async fn cancel_batch(&self, request: Request<pb::CancelBatchRequest>) -> Result<Response<pb::Batch>, Status> {
-        let user = caller(&request)?.user_id;
-        Ok(Response::new(super::batches::cancel(&self.runner, user, &request.get_ref().batch_id).await?))
+        let scope = caller(&request)?.scope();
+        Ok(Response::new(super::batches::cancel(&self.runner, scope, &request.get_ref().batch_id).await?))
     }
 
     async fn get_job_stats(&self, request: Request<pb::GetJobStatsRequest>) -> Result<Response<pb::JobStats>, Status> {
-        let user = caller(&request)?.user_id;
-        let stats = self.runner.store.job_stats(&user).await?;
+        let scope = caller(&request)?.scope();
+        let stats = self.runner.store.job_stats(&scope).await?;
         let count = |state| stats.count(state);
         Ok(Response::new(pb::JobStats {
             queued: count(JobState::Queued),
@@ -196,7 +196,7 @@ impl JobService for JobApi {
         &self,
         request: Request<pb::WatchJobsRequest>,
     ) -> Result<Response<Self::WatchJobsStream>, Status> {
-        let user = caller(&request)?.user_id;
+        let caller = caller(&request)?;
         let body = request.into_inner();
         let job_ids = body.job_ids.iter().map(|id| parse_id("job_ids", id)).collect::<Result<Vec<_>, _>>()?;
         let batch_id = match body.batch_id.as_str() {
@@ -204,10 +204,10 @@ impl JobService for JobApi {
             id => Some(parse_id("batch_id", id)?),
         };
         if let Some(batch_id) = batch_id {
-            self.runner.store.batch_for_user(&user, batch_id).await?;
+            self.runner.store.batch_for_user(&caller.scope(), batch_id).await?;
         }
         let watch = super::watch::WatchRequest {
-            user,
+            caller,
             job_ids,
             batch_id,
             after_sequence: body.after_sequence,

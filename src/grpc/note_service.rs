@@ -16,9 +16,9 @@ pub struct NoteApi {
 #[tonic::async_trait]
 impl NoteService for NoteApi {
     async fn get_note(&self, request: Request<pb::GetNoteRequest>) -> Result<Response<pb::Note>, Status> {
-        let user = caller(&request)?.user_id;
+        let scope = caller(&request)?.scope();
         let id = parse_id("note_id", &request.get_ref().note_id)?;
-        let note = self.store.note_for_user(&user, id).await?;
+        let note = self.store.note_for_user(&scope, id).await?;
         Ok(Response::new(note_to_proto(note)))
     }
 
@@ -26,14 +26,14 @@ impl NoteService for NoteApi {
         &self,
         request: Request<pb::ListNotesRequest>,
     ) -> Result<Response<pb::ListNotesResponse>, Status> {
-        let user = caller(&request)?.user_id;
+        let scope = caller(&request)?.scope();
         let body = request.into_inner();
         let page = PageRequest::parse(body.page_size, &body.page_token)?;
         let job_id = match body.job_id.as_str() {
             "" => None,
             id => Some(parse_id("job_id", id)?),
         };
-        let notes = self.store.list_notes(&user, job_id, page).await?;
+        let notes = self.store.list_notes(&scope, job_id, page).await?;
         let ids: Vec<_> = notes.iter().map(|n| n.id).collect();
         Ok(Response::new(pb::ListNotesResponse {
             next_page_token: page.next_token(&ids),

@@ -15,6 +15,7 @@ use tonic::Status;
 use uuid::Uuid;
 
 use super::convert::event_to_proto;
+use crate::auth::Caller;
 use crate::domain::{JobEvent, JobEventKind, UserId};
 use crate::error::{Error, Result};
 use crate::proto::v1 as pb;
@@ -29,7 +30,7 @@ const REPLAY_PAGE: u64 = 500;
 
 /// What one watch asked for.
 pub struct WatchRequest {
-    pub user: UserId,
+    pub caller: Caller,
     pub job_ids: Vec<Uuid>,
     /// Only the children of this batch.
     pub batch_id: Option<Uuid>,
@@ -43,9 +44,17 @@ pub async fn watch(
     request: WatchRequest,
     shutdown: CancellationToken,
 ) -> Result<EventStream> {
-    let user = request.user;
+    let caller = request.caller;
+    let scope = caller.scope();
+    if caller.admin && request.after_sequence.is_some() {
+        return Err(Error::invalid(
+            "after_sequence",
+            "resumes one user's log; an admin's watch of every user is live only",
+        ));
+    }
+    let user = caller.user_id;
     // Subscribe before reading the log, so nothing falls in between.
-    let live = hub.subscribe(&user);
+    let live = if caller.admin { hub.subscribe_everyone() } else { hub.subscribe(&user) };
     let bounds = store.event_bounds(&user).await?;
     let start = match request.after_sequence {
         Some(after) if after > bounds.last => {
@@ -67,7 +76,7 @@ pub async fn watch(
     };
     let mut snapshots = Vec::new();
     for id in &request.job_ids {
-        let job = store.job_for_user(&user, *id).await?;
+        let job = store.job_for_user(&scope, *id).await?;
         if request.after_sequence.is_none() {
             snapshots.push(JobEvent { sequence: 0, kind: JobEventKind::Snapshot, job: job.into(), batch: None });
         }
@@ -76,6 +85,7 @@ pub async fn watch(
     let stream = Stream {
         store: store.clone(),
         user,
+        everyone: caller.admin,
         only: request.job_ids.into_iter().collect(),
         batch_id: request.batch_id,
         delivered: start,
@@ -89,6 +99,8 @@ pub async fn watch(
 struct Stream {
     store: Store,
     user: UserId,
+    /// An admin's watch of every user: live only, since sequences are per user.
+    everyone: bool,
     only: HashSet<Uuid>,
     batch_id: Option<Uuid>,
     /// The last sequence sent (or skipped by the filter).
@@ -115,7 +127,9 @@ impl Stream {
         for event in &snapshots {
             self.send(Ok(event_to_proto(event))).await?;
         }
-        self.catch_up(None).await?;
+        if !self.everyone {
+            self.catch_up(None).await?;
+        }
         let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
         loop {
             let received = tokio::select! {
@@ -129,7 +143,14 @@ impl Stream {
                 received = live.recv() => received,
             };
             match received {
-                Ok(event) if event.sequence == 0 => self.deliver(&event).await?,
+                Ok(event) if event.sequence == 0 || self.everyone => self.deliver(&event).await?,
+                Err(broadcast::error::RecvError::Lagged(missed)) if self.everyone => {
+                    let status = Status::resource_exhausted(format!(
+                        "this watch of every user fell {missed} events behind; watch again"
+                    ));
+                    let _ = self.send(Err(status)).await;
+                    return None;
+                }
                 Ok(event) if event.sequence <= self.delivered => {} // already replayed
                 Ok(event) => {
                     self.catch_up(Some(event.sequence)).await?;

@@ -8,13 +8,13 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 use uuid::Uuid;
 
-use super::Store;
 use super::convert::job_from_row;
 use super::entity::{batch, job};
 use super::jobs::new_job_row;
+use super::{Store, owner};
 use crate::domain::job::NewJob;
 use crate::domain::page::PageRequest;
-use crate::domain::{Batch, BatchCounts, BatchState, Job, JobState, UserId};
+use crate::domain::{Batch, BatchCounts, BatchState, Job, JobState, Scope, UserId};
 use crate::error::{Error, Result};
 
 /// Children inserted per statement.
@@ -73,9 +73,9 @@ impl Store {
         Ok((batch, jobs))
     }
 
-    pub async fn batch_for_user(&self, user: &UserId, id: Uuid) -> Result<Batch> {
+    pub async fn batch_for_user(&self, scope: &Scope, id: Uuid) -> Result<Batch> {
         let row = batch::Entity::find_by_id(id)
-            .filter(batch::Column::UserId.eq(user.as_str()))
+            .filter(owner(batch::Column::UserId, scope))
             .one(&self.db)
             .await?
             .ok_or(Error::NotFound("batch"))?;
@@ -84,8 +84,8 @@ impl Store {
     }
 
     /// The caller's batches, newest first.
-    pub async fn list_batches(&self, user: &UserId, page: PageRequest) -> Result<Vec<Batch>> {
-        let mut query = batch::Entity::find().filter(batch::Column::UserId.eq(user.as_str()));
+    pub async fn list_batches(&self, scope: &Scope, page: PageRequest) -> Result<Vec<Batch>> {
+        let mut query = batch::Entity::find().filter(owner(batch::Column::UserId, scope));
         if let Some(after) = page.after {
             query = query.filter(batch::Column::Id.lt(after));
         }
@@ -114,8 +114,8 @@ impl Store {
 
     /// Cancels every child that has not finished and marks the batch
     /// CANCELLED; returns the cancelled children.
-    pub async fn cancel_batch(&self, user: &UserId, id: Uuid) -> Result<Vec<Job>> {
-        self.batch_for_user(user, id).await?;
+    pub async fn cancel_batch(&self, scope: &Scope, id: Uuid) -> Result<Vec<Job>> {
+        self.batch_for_user(scope, id).await?;
         let unfinished: Vec<&str> = JobState::UNFINISHED.iter().map(|s| s.as_str()).collect();
         let rows = job::Entity::update_many()
             .col_expr(job::Column::State, Expr::value(JobState::Cancelled.as_str()))
@@ -123,7 +123,7 @@ impl Store {
             .col_expr(job::Column::Error, Expr::value("the batch was cancelled"))
             .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
             .filter(job::Column::BatchId.eq(id))
-            .filter(job::Column::UserId.eq(user.as_str()))
+            .filter(owner(job::Column::UserId, scope))
             .filter(job::Column::State.is_in(unfinished))
             .exec_with_returning(&self.db)
             .await?;

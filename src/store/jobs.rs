@@ -10,12 +10,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::Store;
 use super::convert::job_from_row;
 use super::entity::{job, note};
+use super::{Store, owner};
 use crate::domain::job::NewJob;
 use crate::domain::page::PageRequest;
-use crate::domain::{Job, JobState, NoteKind, UserId};
+use crate::domain::{Job, JobState, NoteKind, Scope};
 use crate::error::{Error, Result};
 
 /// A note collected from a finished attempt, ready to store.
@@ -74,9 +74,9 @@ impl Store {
     }
 
     /// The caller's job; another user's job is `NotFound`, never revealed.
-    pub async fn job_for_user(&self, user: &UserId, id: Uuid) -> Result<Job> {
+    pub async fn job_for_user(&self, scope: &Scope, id: Uuid) -> Result<Job> {
         let row = job::Entity::find_by_id(id)
-            .filter(job::Column::UserId.eq(user.as_str()))
+            .filter(owner(job::Column::UserId, scope))
             .one(&self.db)
             .await?
             .ok_or(Error::NotFound("job"))?;
@@ -85,8 +85,8 @@ impl Store {
     }
 
     /// The caller's jobs, newest first, optionally only in `only` states.
-    pub async fn list_jobs(&self, user: &UserId, only: &[JobState], page: PageRequest) -> Result<Vec<Job>> {
-        let mut query = job::Entity::find().filter(job::Column::UserId.eq(user.as_str()));
+    pub async fn list_jobs(&self, scope: &Scope, only: &[JobState], page: PageRequest) -> Result<Vec<Job>> {
+        let mut query = job::Entity::find().filter(owner(job::Column::UserId, scope));
         if !only.is_empty() {
             query = query.filter(job::Column::State.is_in(states(only)));
         }
@@ -255,18 +255,18 @@ impl Store {
     }
 
     /// CANCELLED, from any unfinished state.
-    pub async fn cancel(&self, user: &UserId, id: Uuid) -> Result<Job> {
-        let rows = finish(owned_in(user, id, &JobState::UNFINISHED), JobState::Cancelled, "cancelled by the user")
+    pub async fn cancel(&self, scope: &Scope, id: Uuid) -> Result<Job> {
+        let rows = finish(owned_in(scope, id, &JobState::UNFINISHED), JobState::Cancelled, "cancelled by the user")
             .col_expr(job::Column::Stage, Expr::value("cancelled"))
             .exec_with_returning(&self.db)
             .await?;
-        self.changed_or_explain(user, id, rows, "only a queued, processing or retrying job can be cancelled").await
+        self.changed_or_explain(scope, id, rows, "only a queued, processing or retrying job can be cancelled").await
     }
 
     /// QUEUED again with `attempts` more attempts, from FAILED or CANCELLED.
     /// The attempt counter keeps counting: it is the fencing token.
-    pub async fn retry(&self, user: &UserId, id: Uuid, attempts: u32) -> Result<Job> {
-        let rows = owned_in(user, id, &JobState::RETRYABLE)
+    pub async fn retry(&self, scope: &Scope, id: Uuid, attempts: u32) -> Result<Job> {
+        let rows = owned_in(scope, id, &JobState::RETRYABLE)
             .col_expr(job::Column::State, Expr::value(JobState::Queued.as_str()))
             .col_expr(job::Column::MaxAttempts, Expr::col(job::Column::Attempt).add(attempts as i32))
             .col_expr(job::Column::Stage, Expr::value(""))
@@ -281,13 +281,13 @@ impl Store {
                 }
                 _ => Error::Database(error),
             })?;
-        self.changed_or_explain(user, id, rows, "only a failed or cancelled job can be retried").await
+        self.changed_or_explain(scope, id, rows, "only a failed or cancelled job can be retried").await
     }
 
     /// Deletes a finished job; its notes go with it (foreign-key cascade).
-    pub async fn delete(&self, user: &UserId, id: Uuid) -> Result<Job> {
+    pub async fn delete(&self, scope: &Scope, id: Uuid) -> Result<Job> {
         let finished = [JobState::Completed, JobState::Failed, JobState::Cancelled];
-        let job = self.job_for_user(user, id).await?;
+        let job = self.job_for_user(scope, id).await?;
         if !job.state.is_finished() {
             return Err(Error::FailedPrecondition(format!(
                 "job is {}; cancel it before deleting it",
@@ -296,7 +296,7 @@ impl Store {
         }
         let result = job::Entity::delete_many()
             .filter(job::Column::Id.eq(id))
-            .filter(job::Column::UserId.eq(user.as_str()))
+            .filter(owner(job::Column::UserId, scope))
             .filter(job::Column::State.is_in(states(&finished)))
             .exec(&self.db)
             .await?;
@@ -306,14 +306,14 @@ impl Store {
         Ok(job)
     }
 
-    async fn changed_or_explain(&self, user: &UserId, id: Uuid, rows: Vec<job::Model>, rule: &str) -> Result<Job> {
+    async fn changed_or_explain(&self, scope: &Scope, id: Uuid, rows: Vec<job::Model>, rule: &str) -> Result<Job> {
         match rows.into_iter().next() {
             Some(row) => {
                 let note_ids = self.note_ids_of(&[row.id]).await?.remove(&row.id).unwrap_or_default();
                 Ok(job_from_row(row, note_ids)?)
             }
             None => {
-                let job = self.job_for_user(user, id).await?;
+                let job = self.job_for_user(scope, id).await?;
                 Err(Error::FailedPrecondition(format!("job is {}; {rule}", job.state.as_str())))
             }
         }
@@ -388,10 +388,10 @@ fn held(id: Uuid, attempt: u32) -> sea_orm::UpdateMany<job::Entity> {
 }
 
 /// An update of the caller's job while it is in one of `from`.
-fn owned_in(user: &UserId, id: Uuid, from: &[JobState]) -> sea_orm::UpdateMany<job::Entity> {
+fn owned_in(scope: &Scope, id: Uuid, from: &[JobState]) -> sea_orm::UpdateMany<job::Entity> {
     job::Entity::update_many()
         .filter(job::Column::Id.eq(id))
-        .filter(job::Column::UserId.eq(user.as_str()))
+        .filter(owner(job::Column::UserId, scope))
         .filter(job::Column::State.is_in(states(from)))
 }
 

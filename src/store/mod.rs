@@ -24,6 +24,14 @@ pub struct Store {
     db: DatabaseConnection,
 }
 
+/// A filter on `column` (a user id) that keeps what `scope` may see.
+pub(crate) fn owner(column: impl sea_orm::ColumnTrait, scope: &crate::domain::Scope) -> sea_orm::Condition {
+    match scope.user() {
+        Some(user) => sea_orm::Condition::all().add(column.eq(user)),
+        None => sea_orm::Condition::all(),
+    }
+}
+
 impl Store {
     /// Connects and brings the schema up to date.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store, sea_orm::DbErr> {

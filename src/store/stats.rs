@@ -3,9 +3,9 @@
 use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::Store;
 use super::entity::job;
-use crate::domain::{JobState, UserId};
+use super::{Store, owner};
+use crate::domain::{JobState, Scope};
 use crate::error::Result;
 
 type Started = Option<chrono::DateTime<Utc>>;
@@ -34,12 +34,12 @@ impl JobStats {
 }
 
 impl Store {
-    pub async fn job_stats(&self, user: &UserId) -> Result<JobStats> {
+    pub async fn job_stats(&self, scope: &Scope) -> Result<JobStats> {
         let counts: Vec<(String, i64)> = job::Entity::find()
             .select_only()
             .column(job::Column::State)
             .column_as(job::Column::Id.count(), "count")
-            .filter(job::Column::UserId.eq(user.as_str()))
+            .filter(owner(job::Column::UserId, scope))
             .group_by(job::Column::State)
             .into_tuple()
             .all(&self.db)
@@ -50,7 +50,7 @@ impl Store {
             .select_only()
             .column(job::Column::StartedAt)
             .column(job::Column::FinishedAt)
-            .filter(job::Column::UserId.eq(user.as_str()))
+            .filter(owner(job::Column::UserId, scope))
             .filter(job::Column::State.eq(JobState::Completed.as_str()))
             .order_by_desc(job::Column::Id)
             .limit(TIMING_SAMPLE)
@@ -65,7 +65,7 @@ impl Store {
         let oldest: Option<chrono::DateTime<Utc>> = job::Entity::find()
             .select_only()
             .column(job::Column::CreatedAt)
-            .filter(job::Column::UserId.eq(user.as_str()))
+            .filter(owner(job::Column::UserId, scope))
             .filter(job::Column::State.is_in(JobState::WAITING.map(|s| s.as_str())))
             .order_by_asc(job::Column::Id)
             .limit(1)
