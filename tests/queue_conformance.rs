@@ -22,12 +22,19 @@ const SETTLE: Duration = Duration::from_millis(200);
 /// Far beyond any expected wait: only a broken queue makes a test wait this long.
 const PATIENCE: Duration = Duration::from_secs(5);
 
+/// The group of the cases that use one.
+const SOLO: &str = "solo";
+
 fn ready(priority: i32) -> QueueItem {
-    QueueItem { job_id: Uuid::now_v7(), priority, ready_at: None }
+    ready_in(SOLO, priority)
+}
+
+fn ready_in(group: &str, priority: i32) -> QueueItem {
+    QueueItem { job_id: Uuid::now_v7(), group: group.into(), priority, ready_at: None }
 }
 
 fn delayed_until(ready_at: Instant) -> QueueItem {
-    QueueItem { job_id: Uuid::now_v7(), priority: 0, ready_at: Some(ready_at) }
+    QueueItem { job_id: Uuid::now_v7(), group: SOLO.into(), priority: 0, ready_at: Some(ready_at) }
 }
 
 async fn pop(queue: &dyn JobQueue) -> Uuid {
@@ -57,7 +64,7 @@ async fn pops_in_push_order_within_a_priority(queue: Arc<dyn JobQueue>) {
     let mut items: Vec<QueueItem> = (0..50).map(|_| ready(7)).collect();
     items.reverse(); // v7 ids sort by creation: reversed, a sort by id would show
     for item in &items {
-        queue.push(*item).await.unwrap();
+        queue.push(item.clone()).await.unwrap();
     }
     let pushed: Vec<Uuid> = items.iter().map(|item| item.job_id).collect();
     assert_eq!(pop_all(&*queue, pushed.len()).await, pushed);
@@ -67,7 +74,7 @@ async fn pops_higher_priority_first_then_in_push_order(queue: Arc<dyn JobQueue>)
     let mut items: Vec<QueueItem> = [0, 10, -5, 100, -100, 10, 3, 0, 100, -5].into_iter().map(ready).collect();
     items.reverse(); // v7 ids sort by creation: reversed, a sort by id would show
     for item in &items {
-        queue.push(*item).await.unwrap();
+        queue.push(item.clone()).await.unwrap();
     }
     let mut expected = items.clone();
     expected.sort_by_key(|item| -item.priority); // stable: push order within a priority
@@ -79,8 +86,8 @@ async fn holds_a_delayed_item_until_its_time(queue: Arc<dyn JobQueue>) {
     let start = Instant::now();
     let later = delayed_until(start + Duration::from_millis(400));
     let now = ready(-100);
-    queue.push(later).await.unwrap();
-    queue.push(now).await.unwrap();
+    queue.push(later.clone()).await.unwrap();
+    queue.push(now.clone()).await.unwrap();
 
     assert_eq!(pop(&*queue).await, now.job_id, "the ready item goes first, whatever its priority");
     assert_eq!(queue.waiting().await.unwrap(), 1, "the delayed item still waits");
@@ -95,7 +102,7 @@ async fn wakes_a_blocked_pop_when_an_item_is_pushed(queue: Arc<dyn JobQueue>) {
     let popper = blocked_pop(&queue).await;
     let item = ready(0);
     let pushed_at = Instant::now();
-    queue.push(item).await.unwrap();
+    queue.push(item.clone()).await.unwrap();
     let popped = timeout(PATIENCE, popper).await.expect("the blocked pop never woke").unwrap();
     assert_eq!(popped, item.job_id);
     assert!(pushed_at.elapsed() < Duration::from_secs(1), "woke {:?} after the push", pushed_at.elapsed());
@@ -105,7 +112,7 @@ async fn delivers_a_delayed_item_pushed_while_a_pop_is_blocked(queue: Arc<dyn Jo
     let popper = blocked_pop(&queue).await;
     let pushed_at = Instant::now();
     let item = delayed_until(pushed_at + Duration::from_millis(300));
-    queue.push(item).await.unwrap();
+    queue.push(item.clone()).await.unwrap();
     let popped = timeout(PATIENCE, popper).await.expect("the blocked pop never got the delayed item").unwrap();
     assert_eq!(popped, item.job_id);
     let waited = pushed_at.elapsed();
@@ -116,7 +123,7 @@ async fn delivers_a_delayed_item_pushed_while_a_pop_is_blocked(queue: Arc<dyn Jo
 /// Run with a capacity of 3.
 async fn refuses_a_push_when_full_counting_delayed_items(queue: Arc<dyn JobQueue>) {
     let first = ready(0);
-    queue.push(first).await.unwrap();
+    queue.push(first.clone()).await.unwrap();
     queue.push(ready(0)).await.unwrap();
     queue.push(delayed_until(Instant::now() + Duration::from_secs(60))).await.unwrap();
 
@@ -131,11 +138,11 @@ async fn refuses_a_push_when_full_counting_delayed_items(queue: Arc<dyn JobQueue
 async fn restore_adds_only_missing_items_and_twice_changes_nothing(queue: Arc<dyn JobQueue>) {
     let held_ready = ready(0);
     let held_delayed = delayed_until(Instant::now() + Duration::from_millis(100));
-    queue.push(held_ready).await.unwrap();
-    queue.push(held_delayed).await.unwrap();
+    queue.push(held_ready.clone()).await.unwrap();
+    queue.push(held_delayed.clone()).await.unwrap();
     let missing = [ready(5), delayed_until(Instant::now() + Duration::from_millis(100))];
     // As the database would list them: every waiting job, held or not.
-    let listed = [held_ready, QueueItem { ready_at: None, ..held_delayed }, missing[0], missing[1]];
+    let listed = [held_ready, QueueItem { ready_at: None, ..held_delayed }, missing[0].clone(), missing[1].clone()];
 
     assert_eq!(queue.restore(&listed).await.unwrap(), 2);
     assert_eq!(queue.restore(&listed).await.unwrap(), 0);
@@ -151,7 +158,7 @@ async fn restore_adds_only_missing_items_and_twice_changes_nothing(queue: Arc<dy
 async fn restore_of_many_items_adds_each_missing_one_once(queue: Arc<dyn JobQueue>) {
     let items: Vec<QueueItem> = (0..1200).map(|n| ready(n % 5)).collect();
     for item in &items[..100] {
-        queue.push(*item).await.unwrap();
+        queue.push(item.clone()).await.unwrap();
     }
     assert_eq!(queue.restore(&items).await.unwrap(), 1100);
     assert_eq!(queue.restore(&items).await.unwrap(), 0);
@@ -174,7 +181,7 @@ async fn concurrent_consumers_take_each_item_exactly_once(queue: Arc<dyn JobQueu
         .collect();
     let items: Vec<QueueItem> = (0..300).map(|n| ready(n % 3)).collect();
     for item in &items {
-        queue.push(*item).await.unwrap();
+        queue.push(item.clone()).await.unwrap();
     }
 
     let mut taken = Vec::with_capacity(items.len());
@@ -195,9 +202,87 @@ async fn a_cancelled_pop_takes_nothing(queue: Arc<dyn JobQueue>) {
     assert!(popper.await.unwrap_err().is_cancelled());
 
     let item = ready(0);
-    queue.push(item).await.unwrap();
+    queue.push(item.clone()).await.unwrap();
     assert_eq!(pop(&*queue).await, item.job_id, "the job went to the cancelled pop");
     assert_eq!(queue.waiting().await.unwrap(), 0);
+}
+
+/// User A's batch of 200 does not hold back user B's one job: round-robin
+/// takes B's second.
+async fn a_big_batch_does_not_hold_back_another_groups_job(queue: Arc<dyn JobQueue>) {
+    let batch: Vec<QueueItem> = (0..200).map(|_| ready_in("alice", 0)).collect();
+    for item in &batch {
+        queue.push(item.clone()).await.unwrap();
+    }
+    let single = ready_in("bob", 0);
+    queue.push(single.clone()).await.unwrap();
+
+    let popped = pop_all(&*queue, batch.len() + 1).await;
+    let at = popped.iter().position(|id| *id == single.job_id).expect("bob's job came out");
+    assert_eq!(at, 1, "bob's job came out {}th", at + 1);
+    let alice: Vec<Uuid> = popped.iter().copied().filter(|id| *id != single.job_id).collect();
+    assert_eq!(alice, batch.iter().map(|item| item.job_id).collect::<Vec<_>>(), "alice's in push order");
+    assert_eq!(queue.waiting().await.unwrap(), 0);
+}
+
+/// Three groups with jobs take turns: A, B, C, A, B, C, … and the group that
+/// runs out drops out of the turn.
+async fn groups_take_turns_while_each_has_jobs(queue: Arc<dyn JobQueue>) {
+    let counts = [("a", 5), ("b", 4), ("c", 3)];
+    let mut by_group: Vec<Vec<QueueItem>> = Vec::new();
+    for (group, count) in counts {
+        let items: Vec<QueueItem> = (0..count).map(|_| ready_in(group, 0)).collect();
+        for item in &items {
+            queue.push(item.clone()).await.unwrap();
+        }
+        by_group.push(items);
+    }
+    let mut expected = Vec::new();
+    for turn in 0..5 {
+        for items in &by_group {
+            if let Some(item) = items.get(turn) {
+                expected.push(item.job_id);
+            }
+        }
+    }
+    assert_eq!(pop_all(&*queue, expected.len()).await, expected);
+}
+
+/// Within a group, higher priority first and push order within a priority,
+/// while other groups take their turns in between.
+async fn priorities_hold_within_a_group_among_others(queue: Arc<dyn JobQueue>) {
+    let a: Vec<QueueItem> = [0, 5, 0, 10, 5].into_iter().map(|priority| ready_in("a", priority)).collect();
+    let b: Vec<QueueItem> = [-3, 7, 7].into_iter().map(|priority| ready_in("b", priority)).collect();
+    // Interleaved pushes: a0 b0 a1 b1 a2 b2 a3 a4.
+    for (index, item) in a.iter().enumerate() {
+        queue.push(item.clone()).await.unwrap();
+        if let Some(item) = b.get(index) {
+            queue.push(item.clone()).await.unwrap();
+        }
+    }
+    let best_first = |items: &[QueueItem]| {
+        let mut sorted = items.to_vec();
+        sorted.sort_by_key(|item| -item.priority); // stable: push order within a priority
+        sorted.into_iter().map(|item| item.job_id).collect::<Vec<_>>()
+    };
+    let (a_order, b_order) = (best_first(&a), best_first(&b));
+    let expected = vec![a_order[0], b_order[0], a_order[1], b_order[1], a_order[2], b_order[2], a_order[3], a_order[4]];
+    assert_eq!(pop_all(&*queue, expected.len()).await, expected);
+}
+
+/// A delayed job joins its group's turn once due, and a group that emptied
+/// and gets a job again joins at the back.
+async fn a_due_delayed_job_joins_its_groups_turn(queue: Arc<dyn JobQueue>) {
+    let later = QueueItem { group: "b".into(), ..delayed_until(Instant::now() + Duration::from_millis(300)) };
+    queue.push(later.clone()).await.unwrap();
+    let a: Vec<QueueItem> = (0..4).map(|_| ready_in("a", 0)).collect();
+    for item in &a {
+        queue.push(item.clone()).await.unwrap();
+    }
+    assert_eq!(pop(&*queue).await, a[0].job_id);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let rest = pop_all(&*queue, 4).await;
+    assert_eq!(rest, vec![a[1].job_id, later.job_id, a[2].job_id, a[3].job_id]);
 }
 
 /// A Redis queue under a prefix of its own, deleted by `clean_up`.
@@ -216,8 +301,20 @@ impl RedisFixture {
         RedisFixture { queue }
     }
 
+    /// Every key the queue stores now, sorted.
+    async fn stored_keys(&self) -> Vec<String> {
+        let keys = self.queue.keys();
+        let slot = fred::util::redis_keyslot(keys.tag().as_bytes());
+        let list = CustomCommand::new_static("KEYS", ClusterHash::Custom(slot), false);
+        let mut stored: Vec<String> = self.queue.client().custom(list, vec![format!("{}*", keys.tag())]).await.unwrap();
+        stored.sort();
+        stored
+    }
+
     async fn clean_up(self) {
-        let _: () = self.queue.client().del(self.queue.keys().data_keys()).await.expect("delete the test keys");
+        let mut keys = self.queue.keys().data_keys();
+        keys.extend(self.stored_keys().await);
+        let _: () = self.queue.client().del(keys).await.expect("delete the test keys");
         self.queue.close().await;
     }
 }
@@ -259,30 +356,61 @@ conformance! {
     restore_of_many_items_adds_each_missing_one_once(capacity = 2000);
     concurrent_consumers_take_each_item_exactly_once(capacity = CAPACITY);
     a_cancelled_pop_takes_nothing(capacity = CAPACITY);
+    a_big_batch_does_not_hold_back_another_groups_job(capacity = CAPACITY);
+    groups_take_turns_while_each_has_jobs(capacity = CAPACITY);
+    priorities_hold_within_a_group_among_others(capacity = CAPACITY);
+    a_due_delayed_job_joins_its_groups_turn(capacity = CAPACITY);
 }
 
 #[tokio::test]
 async fn redis_keys_all_share_the_prefix_hash_tag() {
     let fixture = RedisFixture::new(CAPACITY).await;
     let (queue, keys) = (&fixture.queue, fixture.queue.keys().clone());
+    let odd_user = "{odd} user:*?\n";
     queue.push(ready(0)).await.unwrap();
     queue.push(ready(0)).await.unwrap();
+    queue.push(ready_in(odd_user, 0)).await.unwrap();
     queue.push(delayed_until(Instant::now() + Duration::from_secs(60))).await.unwrap();
-    pop(queue).await; // runs the promote script and a blocking pop
+    pop(queue).await; // runs the take script
 
-    let slot = fred::util::redis_keyslot(keys.tag().as_bytes());
-    let list = CustomCommand::new_static("KEYS", ClusterHash::Custom(slot), false);
-    let mut stored: Vec<String> = queue.client().custom(list, vec![format!("{}*", keys.tag())]).await.unwrap();
-    stored.sort();
+    let stored = fixture.stored_keys().await;
     let mut expected = keys.data_keys();
+    expected.extend([keys.group(SOLO), keys.group(odd_user)]);
     expected.sort();
     assert_eq!(stored, expected, "the queue keeps exactly the keys Keys names");
 
+    let slot = fred::util::redis_keyslot(keys.tag().as_bytes());
     let prefix = &keys.tag()[1..keys.tag().len() - 1];
     for name in expected.iter().chain([&keys.events(), &keys.cancels()]) {
         assert_eq!(hash_tag(name), Some(prefix), "{name}");
         assert_eq!(fred::util::redis_keyslot(name.as_bytes()), slot, "{name}");
     }
+    let pattern = CustomCommand::new_static("KEYS", ClusterHash::Custom(slot), false);
+    let mut groups: Vec<String> = queue.client().custom(pattern, vec![keys.group_pattern()]).await.unwrap();
+    groups.sort();
+    let mut expected_groups = vec![keys.group(SOLO), keys.group(odd_user)];
+    expected_groups.sort();
+    assert_eq!(groups, expected_groups);
+    fixture.clean_up().await;
+}
+
+/// As if a popper died between two steps, or Redis lost a key: the ring
+/// lacks a group that has ready jobs, and the reconciler's `restore` (with
+/// every waiting job, all of them held) gives the group its turn back.
+#[tokio::test]
+async fn redis_restore_gives_back_a_lost_turn() {
+    let fixture = RedisFixture::new(CAPACITY).await;
+    let queue = &fixture.queue;
+    let items: Vec<QueueItem> = (0..3).map(|_| ready_in("alice", 0)).collect();
+    for item in &items {
+        queue.push(item.clone()).await.unwrap();
+    }
+    let _: () = queue.client().del(queue.keys().groups()).await.unwrap();
+    assert!(timeout(SETTLE, queue.pop()).await.is_err(), "the ring is gone: nothing is taken");
+
+    assert_eq!(queue.restore(&items).await.unwrap(), 0, "every job is held");
+    assert_eq!(pop_all(queue, 3).await, items.iter().map(|item| item.job_id).collect::<Vec<_>>());
+    assert_eq!(queue.waiting().await.unwrap(), 0);
     fixture.clean_up().await;
 }
 
@@ -304,7 +432,7 @@ async fn redis_queue_keeps_working_after_redis_forgets_its_scripts() {
     let flush = CustomCommand::new_static("SCRIPT", ClusterHash::Random, false);
     let _: () = fixture.queue.client().custom(flush, vec!["FLUSH"]).await.unwrap();
     let item = ready(0);
-    fixture.queue.push(item).await.unwrap();
+    fixture.queue.push(item.clone()).await.unwrap();
     assert_eq!(pop(&fixture.queue).await, item.job_id);
     fixture.clean_up().await;
 }

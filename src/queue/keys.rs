@@ -6,13 +6,21 @@
 //!
 //! | name               | type       | holds                                            |
 //! |--------------------|------------|--------------------------------------------------|
-//! | `{p}:ready`        | sorted set | ready job ids, by priority then arrival          |
+//! | `{p}:group:<user>` | sorted set | one group's ready job ids, by priority then arrival |
+//! | `{p}:groups`       | sorted set | the ring: groups with ready ids, by turn (next first) |
 //! | `{p}:delayed`      | sorted set | delayed job ids, by ready time (server ms)       |
 //! | `{p}:priority`     | hash       | job id → priority, for the delayed ids only      |
-//! | `{p}:wake`         | sorted set | at most one token: "a deadline changed, re-look" |
-//! | `{p}:clock`        | string     | the last arrival time given to a ready id (ms)   |
+//! | `{p}:jobs`         | hash       | job id → group, for every id held (ready or delayed) |
+//! | `{p}:wake`         | sorted set | at most one token: "something changed, re-look"  |
+//! | `{p}:clock`        | string     | the last arrival time given to an id or turn (ms) |
 //! | `{p}:events`       | channel    | job events between nodes                         |
 //! | `{p}:cancel`       | channel    | cancel requests between nodes                    |
+//!
+//! A group's key carries the user id as it is: Cluster hashes only what is
+//! between the first `{` and the first `}` after it, which the prefix holds,
+//! so braces or anything else in a user id change nothing, and no two users
+//! share a key. There is one such key per user with ready jobs; Redis drops
+//! it when it empties.
 
 /// The names of one queue's keys and channels.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,8 +47,37 @@ impl Keys {
         &self.tag
     }
 
-    pub fn ready(&self) -> String {
-        self.name("ready")
+    /// The ring of groups that have ready ids.
+    pub fn groups(&self) -> String {
+        self.name("groups")
+    }
+
+    /// The ready ids of one group (user).
+    pub fn group(&self, group: &str) -> String {
+        format!("{}{group}", self.group_prefix())
+    }
+
+    /// What every group's key starts with.
+    pub fn group_prefix(&self) -> String {
+        self.name("group:")
+    }
+
+    /// A `KEYS`/`SCAN` pattern matching every group's key (and nothing else).
+    pub fn group_pattern(&self) -> String {
+        let mut pattern = String::new();
+        for c in self.group_prefix().chars() {
+            if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('*');
+        pattern
+    }
+
+    /// The index of every id held: job id → group.
+    pub fn jobs(&self) -> String {
+        self.name("jobs")
     }
 
     pub fn delayed(&self) -> String {
@@ -69,10 +106,11 @@ impl Keys {
         self.name("cancel")
     }
 
-    /// Every key that holds queue data (channels hold none), e.g. to delete
-    /// a queue.
+    /// Every fixed key that holds queue data (channels hold none); with the
+    /// keys [`Keys::group_pattern`] matches, every key of the queue, e.g. to
+    /// delete it.
     pub fn data_keys(&self) -> Vec<String> {
-        vec![self.ready(), self.delayed(), self.priority(), self.wake(), self.clock()]
+        vec![self.groups(), self.delayed(), self.priority(), self.jobs(), self.wake(), self.clock()]
     }
 
     fn name(&self, what: &str) -> String {
@@ -101,7 +139,13 @@ mod tests {
         for name in &names {
             assert_eq!(hash_tag(name), Some("jobs-a"), "{name}");
         }
-        assert_eq!(keys.ready(), "{jobs-a}:ready");
+        assert_eq!(keys.groups(), "{jobs-a}:groups");
+        for user in ["alice", "", "{bob}", "}x{", "a b\tc", "ü:*"] {
+            let name = keys.group(user);
+            assert_eq!(hash_tag(&name), Some("jobs-a"), "{name}");
+            assert_eq!(name, format!("{{jobs-a}}:group:{user}"));
+        }
+        assert_eq!(Keys::new("a*b").group_pattern(), "{a\\*b}:group:*");
         assert_eq!(keys.cancels(), "{jobs-a}:cancel");
     }
 

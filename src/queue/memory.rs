@@ -1,7 +1,14 @@
-//! The in-process queue of the embedded default: two heaps under a mutex and
-//! a `Notify` to wake a waiting worker.
+//! The in-process queue of the embedded default, fair across groups (users):
+//! one heap of ready jobs per group, a ring of the groups that have ready
+//! jobs, a heap of delayed jobs, all under a mutex, and a `Notify` to wake a
+//! waiting worker.
+//!
+//! A pop takes the best job (highest priority, then earliest push) of the
+//! group at the front of the ring and moves that group to the back if it
+//! still has ready jobs. A group joins the back of the ring when it gets a
+//! ready job while it has none (a push, or a delayed job of it coming due).
 use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -13,7 +20,7 @@ use super::{JobQueue, QueueError, QueueItem};
 
 pub struct MemoryQueue {
     /// A std mutex: it is never held across an await, and every critical
-    /// section is a few heap operations.
+    /// section is a few heap and map operations.
     state: Mutex<State>,
     wake: Notify,
     capacity: usize,
@@ -21,7 +28,12 @@ pub struct MemoryQueue {
 
 #[derive(Default)]
 struct State {
-    ready: BinaryHeap<Ready>,
+    /// Ready jobs per group; a group is here only while it has some.
+    groups: HashMap<String, BinaryHeap<Ready>>,
+    /// Each group of `groups` exactly once, the next to take from first.
+    ring: VecDeque<String>,
+    /// How many jobs `groups` holds in all.
+    ready: usize,
     delayed: BinaryHeap<Reverse<Delayed>>,
     next_seq: u64,
 }
@@ -52,6 +64,7 @@ struct Delayed {
     seq: u64,
     priority: i32,
     job_id: Uuid,
+    group: String,
 }
 
 impl MemoryQueue {
@@ -65,14 +78,46 @@ impl MemoryQueue {
 }
 
 impl State {
-    /// Moves due delayed entries to the ready heap; returns the next deadline.
+    fn waiting(&self) -> usize {
+        self.ready + self.delayed.len()
+    }
+
+    /// Adds a ready job to its group, which joins the back of the ring if it
+    /// had no ready job.
+    fn make_ready(&mut self, group: String, ready: Ready) {
+        match self.groups.get_mut(&group) {
+            Some(heap) => heap.push(ready),
+            None => {
+                self.groups.insert(group.clone(), BinaryHeap::from([ready]));
+                self.ring.push_back(group);
+            }
+        }
+        self.ready += 1;
+    }
+
+    /// Takes the best job of the group whose turn it is; that group goes to
+    /// the back of the ring if it has more.
+    fn take(&mut self) -> Option<Uuid> {
+        let group = self.ring.pop_front()?;
+        let heap = self.groups.get_mut(&group).expect("every group in the ring has ready jobs");
+        let taken = heap.pop().expect("a group in the ring has a ready job");
+        if heap.is_empty() {
+            self.groups.remove(&group);
+        } else {
+            self.ring.push_back(group);
+        }
+        self.ready -= 1;
+        Some(taken.job_id)
+    }
+
+    /// Moves due delayed entries to their groups; returns the next deadline.
     fn promote_due(&mut self, now: Instant) -> Option<Instant> {
         while let Some(Reverse(next)) = self.delayed.peek() {
             if next.ready_at > now {
                 return Some(next.ready_at);
             }
             let Reverse(due) = self.delayed.pop().expect("peeked");
-            self.ready.push(Ready { priority: due.priority, seq: due.seq, job_id: due.job_id });
+            self.make_ready(due.group, Ready { priority: due.priority, seq: due.seq, job_id: due.job_id });
         }
         None
     }
@@ -83,7 +128,7 @@ impl JobQueue for MemoryQueue {
     async fn push(&self, item: QueueItem) -> Result<(), QueueError> {
         let delayed = {
             let mut state = self.state();
-            let waiting = state.ready.len() + state.delayed.len();
+            let waiting = state.waiting();
             if waiting >= self.capacity {
                 return Err(QueueError::Full(waiting));
             }
@@ -96,11 +141,12 @@ impl JobQueue for MemoryQueue {
                         seq,
                         priority: item.priority,
                         job_id: item.job_id,
+                        group: item.group,
                     }));
                     true
                 }
                 _ => {
-                    state.ready.push(Ready { priority: item.priority, seq, job_id: item.job_id });
+                    state.make_ready(item.group, Ready { priority: item.priority, seq, job_id: item.job_id });
                     false
                 }
             }
@@ -121,8 +167,8 @@ impl JobQueue for MemoryQueue {
             let deadline = {
                 let mut state = self.state();
                 let deadline = state.promote_due(Instant::now());
-                if let Some(ready) = state.ready.pop() {
-                    return ready.job_id;
+                if let Some(job_id) = state.take() {
+                    return job_id;
                 }
                 deadline
             };
@@ -139,20 +185,45 @@ impl JobQueue for MemoryQueue {
     }
 
     async fn waiting(&self) -> Result<usize, QueueError> {
-        let state = self.state();
-        Ok(state.ready.len() + state.delayed.len())
+        Ok(self.state().waiting())
     }
 
     async fn restore(&self, items: &[QueueItem]) -> Result<usize, QueueError> {
-        let held: std::collections::HashSet<Uuid> = {
+        let held: HashSet<Uuid> = {
             let state = self.state();
-            state.ready.iter().map(|r| r.job_id).chain(state.delayed.iter().map(|d| d.0.job_id)).collect()
+            let ready = state.groups.values().flat_map(|heap| heap.iter().map(|r| r.job_id));
+            ready.chain(state.delayed.iter().map(|d| d.0.job_id)).collect()
         };
         let mut added = 0;
         for item in items.iter().filter(|item| !held.contains(&item.job_id)) {
-            self.push(*item).await?;
+            self.push(item.clone()).await?;
             added += 1;
         }
         Ok(added)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(group: &str, priority: i32) -> QueueItem {
+        QueueItem { job_id: Uuid::now_v7(), group: group.into(), priority, ready_at: None }
+    }
+
+    #[tokio::test]
+    async fn takes_from_the_groups_in_turn_and_forgets_empty_ones() {
+        let queue = MemoryQueue::new(100);
+        let a: Vec<QueueItem> = (0..3).map(|_| item("a", 0)).collect();
+        let b = item("b", 0);
+        for pushed in a.iter().chain([&b]) {
+            queue.push(pushed.clone()).await.unwrap();
+        }
+        assert_eq!(queue.pop().await, a[0].job_id);
+        assert_eq!(queue.pop().await, b.job_id);
+        assert_eq!(queue.pop().await, a[1].job_id);
+        assert_eq!(queue.pop().await, a[2].job_id);
+        let state = queue.state();
+        assert!(state.groups.is_empty() && state.ring.is_empty() && state.ready == 0);
     }
 }

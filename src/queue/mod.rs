@@ -13,11 +13,18 @@ pub use keys::{Keys, hash_tag};
 pub use memory::MemoryQueue;
 pub use redis::RedisQueue;
 
-/// One entry: a job, its priority (higher first, FIFO within a priority) and,
-/// for a retry waiting out its backoff, when it becomes ready.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One entry: a job, its group (the user it belongs to), its priority (higher
+/// first, FIFO within a priority, both within its group) and, for a retry
+/// waiting out its backoff, when it becomes ready.
+///
+/// Both queues are fair across groups: they take from the groups that have a
+/// ready job in turn (round-robin), each time that group's best job, so one
+/// user's thousand jobs delay another user's single job by at most one job
+/// per other busy user. Priorities order jobs within a group only.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueueItem {
     pub job_id: Uuid,
+    pub group: String,
     pub priority: i32,
     pub ready_at: Option<Instant>,
 }
@@ -25,13 +32,13 @@ pub struct QueueItem {
 impl QueueItem {
     /// A job that is ready now.
     pub fn now(job: &crate::domain::Job) -> QueueItem {
-        QueueItem { job_id: job.id, priority: job.priority, ready_at: None }
+        QueueItem { job_id: job.id, group: job.user_id.clone(), priority: job.priority, ready_at: None }
     }
 
     /// A job that becomes ready at `run_after` (now, if that has passed).
     pub fn at(job: &crate::domain::Job, run_after: Option<chrono::DateTime<chrono::Utc>>) -> QueueItem {
         let ready_at = run_after.map(|at| Instant::now() + (at - chrono::Utc::now()).to_std().unwrap_or_default());
-        QueueItem { job_id: job.id, priority: job.priority, ready_at }
+        QueueItem { job_id: job.id, group: job.user_id.clone(), priority: job.priority, ready_at }
     }
 }
 

@@ -1,12 +1,26 @@
-//! The Redis queue, for several nodes sharing one queue. Ready ids wait in a
-//! sorted set scored by priority then arrival; delayed ids (retries waiting
-//! out a backoff) in a second one scored by their ready time. Every change is
-//! a Lua script (in `scripts/`), so each is atomic, and every key shares one
-//! Cluster hash tag (see [`Keys`]). Times are the Redis server's clock.
+//! The Redis queue, for several nodes sharing one queue, fair across groups
+//! (users) like the in-process one. Each group's ready ids wait in a sorted
+//! set of their own (`{p}:group:<user>`), scored by priority then arrival; a
+//! ring (`{p}:groups`, a sorted set scored by turn) holds each group that has
+//! ready ids once; delayed ids (retries waiting out a backoff) wait in one
+//! more sorted set scored by their ready time; a hash indexes every id held
+//! with its group. Every change is a Lua script (in `scripts/`), so each is
+//! atomic, and every key shares one Cluster hash tag (see [`Keys`]). Times are
+//! the Redis server's clock.
 //!
-//! A pop never polls: it promotes the due delayed ids, then blocks in
-//! `BZPOPMIN ready wake` until an id arrives, the next delayed id is due, or a
-//! push of a delayed id drops a token in `wake` to make it look again.
+//! A pop is the `take` script: it moves the due delayed ids to their groups,
+//! then takes the best id of the group at the front of the ring and sends
+//! that group to the back if it has more. So a pop takes a job in one atomic
+//! step, and a popper that dies at any point loses nothing (a pop dropped
+//! while its script runs puts the id back, see [`Taken`]). Only when nothing
+//! is ready does it block, never polling: in `BZPOPMIN wake`, until the next
+//! delayed id is due or a change drops a token in `wake` (every push does;
+//! so does a take that leaves more ready ids, to pass the wake-up on to the
+//! next blocked popper). That token only says "look again": losing one (a
+//! popper cancelled just after taking it) delays nothing longer than the
+//! other poppers' block time, and the token goes back when the pop that took
+//! it is gone. `restore` also gives back a group its turn in the ring should
+//! it have ready ids and none.
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,7 +29,7 @@ use async_trait::async_trait;
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use fred::clients::Client;
 use fred::error::{Error as RedisError, ErrorKind};
-use fred::interfaces::{ClientLike, LuaInterface, SortedSetsInterface, TransactionInterface};
+use fred::interfaces::{ClientLike, HashesInterface, LuaInterface, SortedSetsInterface};
 use fred::types::config::{Config, Options, ReconnectPolicy};
 use fred::types::{Builder, ClusterHash, CustomCommand, FromValue, Value};
 use tokio::sync::{Semaphore, oneshot};
@@ -27,7 +41,7 @@ use super::{JobQueue, QueueError, QueueItem};
 
 /// How long a pop blocks when nothing is delayed. A push wakes it anyway;
 /// this only bounds how long a lost wake-up (a popper that took the `wake`
-/// token and was then cancelled) can delay a delayed id.
+/// token and died) can delay a job.
 const IDLE_BLOCK: Duration = Duration::from_secs(5);
 /// How long any other command may wait, e.g. for a reconnection, before the
 /// call fails with `Unavailable` (fred's default is to wait forever).
@@ -41,8 +55,8 @@ const RESTORE_BATCH: usize = 500;
 const PROMOTE_BATCH: usize = 1000;
 
 const ADD: &str = concat!(include_str!("scripts/common.lua"), include_str!("scripts/add.lua"));
-const PROMOTE: &str = concat!(include_str!("scripts/common.lua"), include_str!("scripts/promote.lua"));
-const REQUEUE: &str = include_str!("scripts/requeue.lua");
+const TAKE: &str = concat!(include_str!("scripts/common.lua"), include_str!("scripts/take.lua"));
+const REQUEUE: &str = concat!(include_str!("scripts/common.lua"), include_str!("scripts/requeue.lua"));
 
 /// A handle to one queue; clones share the connections.
 #[derive(Clone)]
@@ -56,7 +70,7 @@ struct Inner {
     keys: Keys,
     capacity: usize,
     add: Script,
-    promote: Script,
+    take: Script,
     requeue: Script,
     /// Idle dedicated clients for `BZPOPMIN`, which would stall every other
     /// command on the multiplexed client. A std mutex: held for a push or pop.
@@ -96,11 +110,11 @@ impl RedisQueue {
             client.ping::<()>(None).await?;
             Ok::<_, RedisError>((
                 Script::load(&client, ADD).await?,
-                Script::load(&client, PROMOTE).await?,
+                Script::load(&client, TAKE).await?,
                 Script::load(&client, REQUEUE).await?,
             ))
         };
-        let (add, promote, requeue) = match loaded.await {
+        let (add, take, requeue) = match loaded.await {
             Ok(scripts) => scripts,
             Err(error) => {
                 let _ = client.quit().await;
@@ -114,7 +128,7 @@ impl RedisQueue {
                 keys,
                 capacity,
                 add,
-                promote,
+                take,
                 requeue,
                 idle: Mutex::new(Vec::with_capacity(blocking_clients)),
                 permits: Arc::new(Semaphore::new(blocking_clients)),
@@ -149,7 +163,7 @@ impl RedisQueue {
 #[async_trait]
 impl JobQueue for RedisQueue {
     async fn push(&self, item: QueueItem) -> Result<(), QueueError> {
-        self.inner.add("push", &[item]).await.map(drop)
+        self.inner.add("push", std::slice::from_ref(&item)).await.map(drop)
     }
 
     async fn pop(&self) -> Uuid {
@@ -170,16 +184,9 @@ impl JobQueue for RedisQueue {
         }
     }
 
-    /// One `MULTI`, so an id moving from delayed to ready is counted once.
+    /// The index holds every id, ready or delayed, once.
     async fn waiting(&self) -> Result<usize, QueueError> {
-        let transaction = self.inner.client.multi();
-        let counted = async {
-            transaction.zcard::<(), _>(self.inner.keys.ready()).await?;
-            transaction.zcard::<(), _>(self.inner.keys.delayed()).await?;
-            transaction.exec::<(usize, usize)>(true).await
-        };
-        let (ready, delayed) = counted.await.map_err(unavailable)?;
-        Ok(ready + delayed)
+        self.inner.client.hlen(self.inner.keys.jobs()).await.map_err(unavailable)
     }
 
     async fn restore(&self, items: &[QueueItem]) -> Result<usize, QueueError> {
@@ -200,59 +207,98 @@ impl Inner {
     /// it added, or `Full` if it stopped at the capacity.
     async fn add(&self, mode: &str, items: &[QueueItem]) -> Result<usize, QueueError> {
         let now = Instant::now();
-        let mut args: Vec<Value> = vec![mode.into(), (self.capacity as i64).into()];
+        let mut args: Vec<Value> = vec![mode.into(), (self.capacity as i64).into(), self.keys.group_prefix().into()];
         for item in items {
-            // Priorities beyond ±100 would break the score layout (add.lua).
+            // Priorities beyond ±100 would break the score layout (common.lua).
             let priority = item.priority.clamp(-100, 100);
-            args.extend([item.job_id.to_string().into(), i64::from(priority).into(), delay_ms(item, now).into()]);
+            args.extend([
+                item.job_id.to_string().into(),
+                item.group.as_str().into(),
+                i64::from(priority).into(),
+                delay_ms(item, now).into(),
+            ]);
         }
-        let keys =
-            vec![self.keys.ready(), self.keys.delayed(), self.keys.priority(), self.keys.wake(), self.keys.clock()];
+        let keys = self.script_keys();
         let (added, waiting, full): (usize, usize, bool) =
             self.add.run(&self.client, keys, args).await.map_err(unavailable)?;
         if full { Err(QueueError::Full(waiting)) } else { Ok(added) }
     }
 
-    /// One round of a pop: promote, then block once. `None`: look again.
+    /// The keys of the `add` and `take` scripts, in their order.
+    fn script_keys(&self) -> Vec<String> {
+        let keys = &self.keys;
+        vec![keys.groups(), keys.delayed(), keys.priority(), keys.jobs(), keys.wake(), keys.clock()]
+    }
+
+    /// One round of a pop: take, else block once. `None`: look again.
     async fn pop_once(self: &Arc<Self>) -> Result<Option<Uuid>, RedisError> {
-        let keys = vec![self.keys.ready(), self.keys.delayed(), self.keys.priority(), self.keys.clock()];
-        let args = vec![Value::from(PROMOTE_BATCH as i64)];
-        let until_next: i64 = self.promote.run(&self.client, keys, args).await?;
+        let (taken, until_next) = self.take().await?;
+        if let Some(taken) = taken {
+            let member = taken.keep();
+            return match Uuid::parse_str(&member) {
+                Ok(job_id) => Ok(Some(job_id)),
+                Err(error) => {
+                    tracing::warn!(member, %error, "dropping a malformed job id from the Redis queue");
+                    Ok(None)
+                }
+            };
+        }
         let block = match until_next {
             ..0 => IDLE_BLOCK,
             0 => return Ok(None), // more delayed ids are due already
             ms => Duration::from_millis(ms as u64).min(IDLE_BLOCK),
         };
-        let Some(taken) = self.blocking_pop(block).await? else { return Ok(None) };
-        let member = taken.keep();
-        match Uuid::parse_str(&member) {
-            Ok(job_id) => Ok(Some(job_id)),
-            Err(error) => {
-                tracing::warn!(member, %error, "dropping a malformed job id from the Redis queue");
-                Ok(None)
-            }
-        }
+        self.wait_for_wake(block).await?;
+        Ok(None)
     }
 
-    /// Blocks for at most `block` on `ready` and `wake`; `Some` when it took
-    /// a ready id. The command runs in a task of its own so that it completes
-    /// even if this pop is cancelled; what it took then goes back (`Taken`).
-    async fn blocking_pop(self: &Arc<Self>, block: Duration) -> Result<Option<Taken>, RedisError> {
+    /// Runs the `take` script: the id it took, if any, and the ms until the
+    /// next delayed id is due (see take.lua). The script runs in a task of
+    /// its own so that its answer arrives even if this pop is cancelled; what
+    /// it took then goes back (`Taken`).
+    async fn take(self: &Arc<Self>) -> Result<(Option<Taken>, i64), RedisError> {
+        let (sender, receiver) = oneshot::channel();
+        let queue = Arc::clone(self);
+        tokio::spawn(async move {
+            let args = vec![Value::from(queue.keys.group_prefix()), Value::from(PROMOTE_BATCH as i64)];
+            let result =
+                queue.take.run::<(String, String, String, i64)>(&queue.client, queue.script_keys(), args).await;
+            let result = result.map(|(member, group, score, until_next)| {
+                let taken =
+                    (!member.is_empty()).then(|| Taken { member, group, score, queue: Some(Arc::clone(&queue)) });
+                (taken, until_next)
+            });
+            let _ = sender.send(result); // if the pop is gone, Taken's drop puts the id back
+        });
+        receiver.await.unwrap_or_else(|_| Err(RedisError::new(ErrorKind::Canceled, "the take task died")))
+    }
+
+    /// Blocks for at most `block` on the `wake` token. The command runs in a
+    /// task of its own so that it completes even if this pop is cancelled; a
+    /// token it took then goes back for another popper.
+    async fn wait_for_wake(self: &Arc<Self>, block: Duration) -> Result<(), RedisError> {
         let permit = Arc::clone(&self.permits).acquire_owned().await.expect("the semaphore is never closed");
         let (sender, receiver) = oneshot::channel();
         let queue = Arc::clone(self);
         tokio::spawn(async move {
             let result = queue.bzpopmin(block).await;
             drop(permit);
-            let _ = sender.send(result); // if the pop is gone, Taken's drop puts the id back
+            if let Err(Ok(true)) = sender.send(result) {
+                let wake = queue.keys.wake();
+                if let Err(error) = queue.client.zadd::<(), _, _>(wake, None, None, false, false, (0.0, "wake")).await {
+                    tracing::debug!(%error, "cannot hand on the wake-up of a cancelled pop");
+                }
+            }
         });
-        receiver.await.unwrap_or_else(|_| Err(RedisError::new(ErrorKind::Canceled, "the blocking pop task died")))
+        receiver.await.unwrap_or_else(|_| Err(RedisError::new(ErrorKind::Canceled, "the blocking pop task died")))?;
+        Ok(())
     }
 
-    /// `BZPOPMIN` through `custom`: the typed `bzpopmin` reports the server's
-    /// "nothing came" as the same Timeout error as a client-side timeout, and
-    /// only the latter leaves the connection in doubt (so it is dropped).
-    async fn bzpopmin(self: &Arc<Self>, block: Duration) -> Result<Option<Taken>, RedisError> {
+    /// `BZPOPMIN wake` through `custom`: the typed `bzpopmin` reports the
+    /// server's "nothing came" as the same Timeout error as a client-side
+    /// timeout, and only the latter leaves the connection in doubt (so it is
+    /// dropped). `true` when it took the token.
+    async fn bzpopmin(self: &Arc<Self>, block: Duration) -> Result<bool, RedisError> {
         let idle = self.idle().pop();
         let client = match idle {
             Some(client) => client,
@@ -263,7 +309,7 @@ impl Inner {
             }
         };
         let command = CustomCommand::new_static("BZPOPMIN", ClusterHash::FirstKey, true);
-        let args: Vec<Value> = vec![self.keys.ready().into(), self.keys.wake().into(), block.as_secs_f64().into()];
+        let args: Vec<Value> = vec![self.keys.wake().into(), block.as_secs_f64().into()];
         let options = Options { timeout: Some(block + BLOCK_GRACE), ..Options::default() };
         match client.with_options(&options).custom::<Option<(String, String, f64)>, _>(command, args).await {
             Ok(popped) => {
@@ -272,12 +318,7 @@ impl Inner {
                 } else {
                     self.idle().push(client);
                 }
-                let ready = self.keys.ready();
-                Ok(popped.filter(|(key, ..)| *key == ready).map(|(_, member, score)| Taken {
-                    member,
-                    score,
-                    queue: Some(Arc::clone(self)),
-                }))
+                Ok(popped.is_some())
             }
             Err(error) => {
                 tokio::spawn(async move { client.quit().await });
@@ -287,12 +328,15 @@ impl Inner {
     }
 }
 
-/// An id `BZPOPMIN` took from `ready`. Dropped before [`Taken::keep`], it
-/// goes back at its old score: the pop that took it was cancelled, and a
-/// cancelled pop takes nothing.
+/// An id the `take` script took from its group. Dropped before
+/// [`Taken::keep`], it goes back at its old score, its group first in the
+/// ring: the pop that took it was cancelled, and a cancelled pop takes
+/// nothing.
 struct Taken {
     member: String,
-    score: f64,
+    group: String,
+    /// As Redis wrote it: the exact score.
+    score: String,
     queue: Option<Arc<Inner>>,
 }
 
@@ -306,14 +350,16 @@ impl Taken {
 impl Drop for Taken {
     fn drop(&mut self) {
         let Some(queue) = self.queue.take() else { return };
-        let (member, score) = (std::mem::take(&mut self.member), self.score);
+        let (member, group, score) =
+            (std::mem::take(&mut self.member), std::mem::take(&mut self.group), std::mem::take(&mut self.score));
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             tracing::warn!(member, "cannot put back the job of a cancelled pop; reconciling will");
             return;
         };
         runtime.spawn(async move {
-            let keys = vec![queue.keys.ready(), queue.keys.delayed()];
-            let args: Vec<Value> = vec![member.as_str().into(), score.into()];
+            let keys = vec![queue.keys.groups(), queue.keys.jobs(), queue.keys.wake(), queue.keys.clock()];
+            let args: Vec<Value> =
+                vec![queue.keys.group_prefix().into(), member.as_str().into(), group.into(), score.into()];
             if let Err(error) = queue.requeue.run::<()>(&queue.client, keys, args).await {
                 tracing::warn!(member, %error, "cannot put back the job of a cancelled pop; reconciling will");
             }
