@@ -22,7 +22,7 @@ use crate::proto::v1::job_service_server::JobServiceServer;
 use crate::proto::v1::note_service_server::NoteServiceServer;
 use crate::queue::{JobQueue, MemoryQueue};
 use crate::supervisor::Supervisor;
-use crate::worker::{JobRunner, RunningJobs};
+use crate::worker::{JobRunner, Retention, RunningJobs};
 
 mod connect;
 mod web;
@@ -90,13 +90,12 @@ pub async fn run(
     let stop_running = CancellationToken::new();
     let tracker = TaskTracker::new();
     runner.spawn_workers(config.concurrency, &stop_taking, &stop_running, &tracker);
-    runner.spawn_maintenance(
-        config.reap_interval,
-        config.reconcile_interval,
-        config.event_retention,
-        &stop_taking,
-        &tracker,
-    );
+    let retention = Retention {
+        events: config.event_retention,
+        completed_jobs: config.completed_retention,
+        failed_jobs: config.failed_retention,
+    };
+    runner.spawn_maintenance(config.reap_interval, config.reconcile_interval, retention, &stop_taking, &tracker);
 
     let (health, health_service) = tonic_health::server::health_reporter();
     set_health(&health, ServingStatus::Serving).await;

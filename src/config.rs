@@ -30,6 +30,8 @@ pub const DEFAULT_RECONCILE_INTERVAL_MS: u64 = 30_000;
 pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 30_000;
 pub const DEFAULT_WATCH_KEEPALIVE_MS: u64 = 15_000;
 pub const DEFAULT_EVENT_RETENTION_HOURS: u64 = 7 * 24;
+pub const DEFAULT_COMPLETED_RETENTION_DAYS: u64 = 30;
+pub const DEFAULT_FAILED_RETENTION_DAYS: u64 = 90;
 
 /// A value that must never reach a log: `Debug` prints a placeholder.
 #[derive(Clone, PartialEq, Eq)]
@@ -173,6 +175,13 @@ pub struct ServeArgs {
     /// answers OUT_OF_RANGE).
     #[arg(long, env = "VIDEOJOBS_EVENT_RETENTION_HOURS", default_value_t = DEFAULT_EVENT_RETENTION_HOURS)]
     pub event_retention_hours: u64,
+    /// COMPLETED jobs (and their events) are removed this long after they
+    /// finished; their notes stay.
+    #[arg(long, env = "VIDEOJOBS_COMPLETED_RETENTION_DAYS", default_value_t = DEFAULT_COMPLETED_RETENTION_DAYS)]
+    pub completed_retention_days: u64,
+    /// The same for FAILED and CANCELLED jobs.
+    #[arg(long, env = "VIDEOJOBS_FAILED_RETENTION_DAYS", default_value_t = DEFAULT_FAILED_RETENTION_DAYS)]
+    pub failed_retention_days: u64,
     /// Passed to the program as CLAUDE_API_KEY; never logged.
     #[arg(long, env = "CLAUDE_API_KEY", hide_env_values = true)]
     pub claude_api_key: Option<Secret>,
@@ -233,6 +242,8 @@ pub struct ServeConfig {
     pub watch_buffer: usize,
     pub watch_keepalive: Duration,
     pub event_retention: Duration,
+    pub completed_retention: Duration,
+    pub failed_retention: Duration,
     pub metrics_listen: Option<SocketAddr>,
     pub cors_allowed_origins: Vec<String>,
     pub tls: Option<TlsConfig>,
@@ -257,6 +268,8 @@ impl ServeConfig {
             watch_buffer: DEFAULT_WATCH_BUFFER,
             watch_keepalive: Duration::from_millis(DEFAULT_WATCH_KEEPALIVE_MS),
             event_retention: Duration::from_secs(DEFAULT_EVENT_RETENTION_HOURS * 3600),
+            completed_retention: Duration::from_secs(DEFAULT_COMPLETED_RETENTION_DAYS * 86_400),
+            failed_retention: Duration::from_secs(DEFAULT_FAILED_RETENTION_DAYS * 86_400),
             metrics_listen: None,
             cors_allowed_origins: Vec::new(),
             tls: None,
@@ -306,6 +319,8 @@ impl ServeArgs {
         config.watch_buffer = self.watch_buffer.max(16);
         config.watch_keepalive = Duration::from_millis(self.watch_keepalive_ms.max(100));
         config.event_retention = Duration::from_secs(self.event_retention_hours.max(1) * 3600);
+        config.completed_retention = Duration::from_secs(self.completed_retention_days.max(1) * 86_400);
+        config.failed_retention = Duration::from_secs(self.failed_retention_days.max(1) * 86_400);
         config.metrics_listen = self.metrics_listen;
         config.cors_allowed_origins = self.cors_allowed_origins.into_iter().filter(|o| !o.trim().is_empty()).collect();
         if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {

@@ -7,6 +7,7 @@ mod m20261123_000003_job_log_tail;
 mod m20261123_000004_event_log;
 mod m20261123_000005_deduplication;
 mod m20261123_000006_batches;
+mod m20261123_000007_notes_outlive_jobs;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_event_log::Migration),
             Box::new(m20261123_000005_deduplication::Migration),
             Box::new(m20261123_000006_batches::Migration),
+            Box::new(m20261123_000007_notes_outlive_jobs::Migration),
         ]
     }
 }

@@ -38,9 +38,10 @@ impl RedisBackend {
 pub async fn backends(config: &ServeConfig, stop: &CancellationToken) -> anyhow::Result<Option<Backends>> {
     let pool = (config.concurrency as u32 + 8).min(64);
     let database = config.database_url.as_str();
-    let Some(store) = with_retries("the database", database, stop, || Store::connect(database, pool)).await else {
+    let Some(store) = with_retries("the database", database, stop, || Store::connect_only(database, pool)).await else {
         return Ok(None);
     };
+    store.migrate().await.map_err(|e| anyhow::anyhow!("cannot migrate the database schema: {e}"))?;
     let Some(url) = config.redis_url.as_deref() else {
         return Ok(Some(Backends { store, redis: None }));
     };

@@ -138,7 +138,8 @@ impl NoteKind {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Note {
     pub id: Uuid,
-    pub job_id: Uuid,
+    /// None once retention removed the job; the note stays.
+    pub job_id: Option<Uuid>,
     pub user_id: UserId,
     pub kind: NoteKind,
     pub title: String,

@@ -108,7 +108,7 @@ pub fn note_to_proto(note: Note) -> pb::Note {
     };
     pb::Note {
         id: note.id.to_string(),
-        job_id: note.job_id.to_string(),
+        job_id: note.job_id.map(|id| id.to_string()).unwrap_or_default(),
         kind: kind as i32,
         title: note.title,
         subject: note.subject,
@@ -127,7 +127,7 @@ mod tests {
     fn html_is_github_flavoured_and_raw_html_is_escaped() {
         let note = Note {
             id: uuid::Uuid::now_v7(),
-            job_id: uuid::Uuid::now_v7(),
+            job_id: Some(uuid::Uuid::now_v7()),
             user_id: "alice".into(),
             kind: NoteKind::Notes,
             title: "t".into(),

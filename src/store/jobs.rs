@@ -11,7 +11,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::convert::job_from_row;
-use super::entity::{job, note};
+use super::entity::{job, job_event, note};
 use super::{Store, owner};
 use crate::domain::job::NewJob;
 use crate::domain::page::PageRequest;
@@ -194,7 +194,7 @@ impl Store {
             .into_iter()
             .map(|n| note::ActiveModel {
                 id: Set(Uuid::now_v7()),
-                job_id: Set(row.id),
+                job_id: Set(Some(row.id)),
                 user_id: Set(row.user_id.clone()),
                 kind: Set(n.kind.as_str().into()),
                 title: Set(n.title),
@@ -284,7 +284,8 @@ impl Store {
         self.changed_or_explain(scope, id, rows, "only a failed or cancelled job can be retried").await
     }
 
-    /// Deletes a finished job; its notes go with it (foreign-key cascade).
+    /// Deletes a finished job with its notes and its events, in one
+    /// transaction.
     pub async fn delete(&self, scope: &Scope, id: Uuid) -> Result<Job> {
         let finished = [JobState::Completed, JobState::Failed, JobState::Cancelled];
         let job = self.job_for_user(scope, id).await?;
@@ -294,15 +295,21 @@ impl Store {
                 job.state.as_str()
             )));
         }
+        // Notes first: deleting the job would only clear their job_id.
+        let txn = self.db.begin().await?;
+        note::Entity::delete_many().filter(note::Column::JobId.eq(id)).exec(&txn).await?;
+        job_event::Entity::delete_many().filter(job_event::Column::JobId.eq(id)).exec(&txn).await?;
         let result = job::Entity::delete_many()
             .filter(job::Column::Id.eq(id))
             .filter(owner(job::Column::UserId, scope))
             .filter(job::Column::State.is_in(states(&finished)))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
         if result.rows_affected == 0 {
+            // Dropping the transaction rolls the deletions back.
             return Err(Error::FailedPrecondition("job changed while being deleted; try again".into()));
         }
+        txn.commit().await?;
         Ok(job)
     }
 
@@ -335,7 +342,7 @@ impl Store {
         if job_ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let pairs: Vec<(Uuid, Uuid)> = note::Entity::find()
+        let pairs: Vec<(Option<Uuid>, Uuid)> = note::Entity::find()
             .select_only()
             .column(note::Column::JobId)
             .column(note::Column::Id)
@@ -346,7 +353,9 @@ impl Store {
             .await?;
         let mut by_job: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
         for (job_id, note_id) in pairs {
-            by_job.entry(job_id).or_default().push(note_id);
+            if let Some(job_id) = job_id {
+                by_job.entry(job_id).or_default().push(note_id);
+            }
         }
         Ok(by_job)
     }

@@ -7,6 +7,7 @@ pub mod entity;
 mod events;
 mod jobs;
 mod notes;
+mod retention;
 mod stats;
 
 use std::time::Duration;
@@ -35,6 +36,13 @@ pub(crate) fn owner(column: impl sea_orm::ColumnTrait, scope: &crate::domain::Sc
 impl Store {
     /// Connects and brings the schema up to date.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store, sea_orm::DbErr> {
+        let store = Store::connect_only(url, max_connections).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without touching the schema.
+    pub async fn connect_only(url: &str, max_connections: u32) -> Result<Store, sea_orm::DbErr> {
         let mut options = ConnectOptions::new(url);
         options
             .max_connections(max_connections)
@@ -42,9 +50,24 @@ impl Store {
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5))
             .sqlx_logging(false);
-        let db = Database::connect(options).await?;
-        Migrator::up(&db, None).await?;
-        Ok(Store { db })
+        Ok(Store { db: Database::connect(options).await? })
+    }
+
+    /// Brings the schema up to date. Several nodes starting at once may
+    /// race; the loser sees the winner's work on its next try.
+    pub async fn migrate(&self) -> Result<(), sea_orm::DbErr> {
+        let mut tries = 0;
+        loop {
+            match Migrator::up(&self.db, None).await {
+                Ok(()) => return Ok(()),
+                Err(error) if tries < 3 => {
+                    tries += 1;
+                    tracing::warn!(%error, "migrating the schema failed; trying again");
+                    tokio::time::sleep(Duration::from_millis(500 * tries)).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     pub async fn close(self) -> Result<(), sea_orm::DbErr> {

@@ -14,6 +14,14 @@ use super::JobRunner;
 use crate::domain::JobEventKind;
 use crate::queue::QueueItem;
 
+/// How long what has finished is kept.
+#[derive(Clone, Copy, Debug)]
+pub struct Retention {
+    pub events: Duration,
+    pub completed_jobs: Duration,
+    pub failed_jobs: Duration,
+}
+
 /// Waiting jobs read from the database per reconcile step.
 const RECONCILE_PAGE: u64 = 1000;
 
@@ -24,7 +32,7 @@ impl JobRunner {
         self: &Arc<Self>,
         reap_every: Duration,
         reconcile_every: Duration,
-        event_retention: Duration,
+        retention: Retention,
         stop: &CancellationToken,
         tracker: &TaskTracker,
     ) {
@@ -49,16 +57,26 @@ impl JobRunner {
                         if let Err(error) = runner.reconcile().await {
                             tracing::warn!(error = format!("{error:#}"), "reconciling the queue failed");
                         }
-                        let cutoff = chrono::Utc::now() - event_retention;
-                        match runner.store.trim_events(cutoff).await {
-                            Ok(0) => {}
-                            Ok(trimmed) => tracing::info!(trimmed, "trimmed old events from the log"),
-                            Err(error) => tracing::warn!(%error, "trimming the event log failed"),
-                        }
+                        runner.apply_retention(retention).await;
                     }
                 }
             }
         });
+    }
+
+    /// Trims old events and removes old finished jobs (their notes stay).
+    pub async fn apply_retention(&self, retention: Retention) {
+        let now = chrono::Utc::now();
+        match self.store.trim_events(now - retention.events).await {
+            Ok(0) => {}
+            Ok(trimmed) => tracing::info!(trimmed, "trimmed old events from the log"),
+            Err(error) => tracing::warn!(%error, "trimming the event log failed"),
+        }
+        match self.store.remove_expired_jobs(now - retention.completed_jobs, now - retention.failed_jobs).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "removed finished jobs past their retention"),
+            Err(error) => tracing::warn!(%error, "removing old jobs failed"),
+        }
     }
 
     /// Queues again every job whose lease expired; returns how many.

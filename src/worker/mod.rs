@@ -2,6 +2,7 @@
 //! database, runs it through the supervisor, records its progress and ending,
 //! and publishes every change on the event hub.
 mod maintenance;
+pub use maintenance::Retention;
 mod running;
 
 use std::sync::Arc;

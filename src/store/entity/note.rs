@@ -6,7 +6,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub job_id: Uuid,
+    /// None once retention removed the job; the note stays.
+    pub job_id: Option<Uuid>,
     pub user_id: String,
     pub kind: String,
     pub title: String,
@@ -22,7 +23,7 @@ pub enum Relation {
         belongs_to = "super::job::Entity",
         from = "Column::JobId",
         to = "super::job::Column::Id",
-        on_delete = "Cascade"
+        on_delete = "SetNull"
     )]
     Job,
 }
