@@ -77,6 +77,7 @@ pub async fn run(
         supervisor: Supervisor::new(config.supervisor.clone()),
         retry: config.retry,
         lease: config.lease,
+        per_user_cap: config.per_user_concurrency,
     });
     if parts.redis.is_none() {
         // One node owns every job: what it was running when it stopped

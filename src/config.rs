@@ -163,6 +163,10 @@ pub struct ServeArgs {
     /// Programs run at once on this node; 0 serves the API only.
     #[arg(long, env = "VIDEOJOBS_CONCURRENCY", default_value_t = DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
+    /// At most this many of one user's jobs run at once across all nodes;
+    /// 0 means no cap (fairness between users still applies).
+    #[arg(long, env = "VIDEOJOBS_PER_USER_CONCURRENCY", default_value_t = 0)]
+    pub per_user_concurrency: u32,
     #[arg(long, env = "VIDEOJOBS_QUEUE_CAPACITY", default_value_t = DEFAULT_QUEUE_CAPACITY)]
     pub queue_capacity: usize,
     /// Events a watcher may fall behind before its stream is ended.
@@ -238,6 +242,7 @@ pub struct ServeConfig {
     pub shutdown_grace: Duration,
     pub jwt_secret: Option<Secret>,
     pub concurrency: usize,
+    pub per_user_concurrency: Option<u32>,
     pub queue_capacity: usize,
     pub watch_buffer: usize,
     pub watch_keepalive: Duration,
@@ -264,6 +269,7 @@ impl ServeConfig {
             shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
             jwt_secret: None,
             concurrency: DEFAULT_CONCURRENCY,
+            per_user_concurrency: None,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             watch_buffer: DEFAULT_WATCH_BUFFER,
             watch_keepalive: Duration::from_millis(DEFAULT_WATCH_KEEPALIVE_MS),
@@ -315,6 +321,7 @@ impl ServeArgs {
         config.reconcile_interval = Duration::from_millis(self.reconcile_interval_ms.max(10));
         config.shutdown_grace = Duration::from_millis(self.shutdown_grace_ms);
         config.concurrency = self.concurrency;
+        config.per_user_concurrency = (self.per_user_concurrency > 0).then_some(self.per_user_concurrency);
         config.queue_capacity = self.queue_capacity.max(1);
         config.watch_buffer = self.watch_buffer.max(16);
         config.watch_keepalive = Duration::from_millis(self.watch_keepalive_ms.max(100));

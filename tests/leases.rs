@@ -46,7 +46,7 @@ on_both_backends!(
 async fn an_expired_lease_is_reaped_and_the_old_attempt_is_fenced_out(backend: Backend) {
     let (store, _dir) = store_on(&backend).await;
     let (job, _) = store.insert_job(new_job()).await.unwrap();
-    let first = store.claim(job.id, Duration::from_millis(300)).await.unwrap().expect("claimed");
+    let first = store.claim(job.id, Duration::from_millis(300), None).await.unwrap().claimed().expect("claimed");
     assert_eq!((first.state, first.attempt), (JobState::Processing, 1));
     assert!(store.renew_lease(job.id, 1, Duration::from_millis(300)).await.unwrap());
     assert!(store.reap_expired_leases().await.unwrap().is_empty(), "a renewed lease is not reaped");
@@ -56,7 +56,7 @@ async fn an_expired_lease_is_reaped_and_the_old_attempt_is_fenced_out(backend: B
     assert_eq!(reaped.iter().map(|j| (j.id, j.state)).collect::<Vec<_>>(), [(job.id, JobState::Queued)]);
     assert!(!store.renew_lease(job.id, 1, Duration::from_secs(30)).await.unwrap(), "the old attempt lost its lease");
 
-    let second = store.claim(job.id, Duration::from_secs(30)).await.unwrap().expect("claimed again");
+    let second = store.claim(job.id, Duration::from_secs(30), None).await.unwrap().claimed().expect("claimed again");
     assert_eq!(second.attempt, 2);
     assert!(store.record_progress(job.id, 1, "stale", 50).await.unwrap().is_none(), "stale progress is refused");
     assert!(store.complete(job.id, 1, notes(), "").await.unwrap().is_none(), "stale completion is refused");
@@ -74,7 +74,7 @@ async fn a_job_is_claimed_by_one_of_many_concurrent_workers(backend: Backend) {
     let (job, _) = store.insert_job(new_job()).await.unwrap();
     let claims = (0..8).map(|_| {
         let store = store.clone();
-        tokio::spawn(async move { store.claim(job.id, Duration::from_secs(30)).await.unwrap() })
+        tokio::spawn(async move { store.claim(job.id, Duration::from_secs(30), None).await.unwrap().claimed() })
     });
     let winners = futures::future::join_all(claims).await.into_iter().filter(|c| c.as_ref().unwrap().is_some()).count();
     assert_eq!(winners, 1);

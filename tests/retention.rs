@@ -37,7 +37,7 @@ async fn job_in(store: &Store, video: &str, end: JobState) -> Job {
     if end == JobState::Queued {
         return job;
     }
-    let running = store.claim(job.id, Duration::from_secs(30)).await.unwrap().unwrap();
+    let running = store.claim(job.id, Duration::from_secs(30), None).await.unwrap().claimed().unwrap();
     let note = NewNote { kind: NoteKind::Notes, title: video.into(), markdown: format!("# {video}\n") };
     let done = match end {
         JobState::Completed => store.complete(job.id, 1, vec![note], "").await.unwrap(),

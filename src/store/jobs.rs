@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    SqlErr, Statement, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -17,6 +18,25 @@ use crate::domain::job::NewJob;
 use crate::domain::page::PageRequest;
 use crate::domain::{Job, JobState, NoteKind, Scope};
 use crate::error::{Error, Result};
+
+/// What became of a worker's claim on a job.
+#[derive(Debug)]
+pub enum Claim {
+    Claimed(Job),
+    /// The owner already has as many jobs processing as the cap allows.
+    OwnerAtCap(Job),
+    /// Cancelled, deleted or taken by another worker meanwhile.
+    Gone,
+}
+
+impl Claim {
+    pub fn claimed(self) -> Option<Job> {
+        match self {
+            Claim::Claimed(job) => Some(job),
+            _ => None,
+        }
+    }
+}
 
 /// A note collected from a finished attempt, ready to store.
 #[derive(Clone, Debug, PartialEq)]
@@ -147,11 +167,14 @@ impl Store {
         Ok(result.rows_affected)
     }
 
-    /// Takes a waiting job for a worker: PROCESSING, next attempt. `None` if
-    /// it was cancelled, deleted or taken meanwhile.
-    pub async fn claim(&self, id: Uuid, lease: std::time::Duration) -> Result<Option<Job>> {
+    /// Takes a waiting job for a worker: PROCESSING, next attempt. With a
+    /// per-user cap, only while the owner has fewer than `cap` jobs
+    /// processing (PostgreSQL serialises one user's claims with an advisory
+    /// lock, SQLite serialises all writes). `NotClaimed` says why not.
+    pub async fn claim(&self, id: Uuid, lease: std::time::Duration, cap: Option<u32>) -> Result<Claim> {
         let now = Utc::now();
-        let rows = job::Entity::update_many()
+        let txn = self.db.begin().await?;
+        let mut update = job::Entity::update_many()
             .col_expr(job::Column::State, Expr::value(JobState::Processing.as_str()))
             .col_expr(job::Column::Attempt, Expr::col(job::Column::Attempt).add(1))
             .col_expr(job::Column::Stage, Expr::value("starting"))
@@ -160,10 +183,32 @@ impl Store {
             .col_expr(job::Column::LeaseUntil, Expr::value(now + lease))
             .col_expr(job::Column::RunAfter, Expr::value(Option::<DateTime<Utc>>::None))
             .filter(job::Column::Id.eq(id))
+            .filter(job::Column::State.is_in(states(&JobState::WAITING)));
+        if let Some(cap) = cap {
+            if txn.get_database_backend() == DbBackend::Postgres {
+                let lock = "SELECT pg_advisory_xact_lock(hashtext(user_id)) FROM jobs WHERE id = $1";
+                txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, lock, [id.into()])).await?;
+            }
+            // `cap` is our own number, never request input.
+            update = update.filter(Expr::cust(format!(
+                "(SELECT COUNT(*) FROM jobs AS running WHERE running.user_id = jobs.user_id AND running.state = 'processing') < {cap}"
+            )));
+        }
+        let rows = update.exec_with_returning(&txn).await?;
+        txn.commit().await?;
+        if let Some(job) = first_job(rows)? {
+            return Ok(Claim::Claimed(job));
+        }
+        let still_waiting = job::Entity::find_by_id(id)
             .filter(job::Column::State.is_in(states(&JobState::WAITING)))
-            .exec_with_returning(&self.db)
-            .await?;
-        first_job(rows)
+            .one(&self.db)
+            .await?
+            .map(|row| job_from_row(row, Vec::new()))
+            .transpose()?;
+        Ok(match (cap, still_waiting) {
+            (Some(_), Some(job)) => Claim::OwnerAtCap(job),
+            _ => Claim::Gone,
+        })
     }
 
     /// Records stage and progress, if the attempt still holds the job.

@@ -16,7 +16,7 @@ use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 pub use events::EventBounds;
-pub use jobs::NewNote;
+pub use jobs::{Claim, NewNote};
 pub use stats::JobStats;
 
 /// A handle to the database; cheap to clone.

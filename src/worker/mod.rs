@@ -20,7 +20,7 @@ use crate::domain::{Job, JobEventKind};
 use crate::error::Result;
 use crate::events::EventBus;
 use crate::queue::{JobQueue, QueueError, QueueItem};
-use crate::store::Store;
+use crate::store::{Claim, Store};
 use crate::supervisor::parse::Progress;
 use crate::supervisor::{Outcome, Report, Supervisor};
 use crate::telemetry;
@@ -28,6 +28,8 @@ pub use running::RunningJobs;
 
 /// Progress updates buffered between the program's output and the database.
 const PROGRESS_BUFFER: usize = 16;
+/// A job whose owner is at the per-user cap is offered again after this.
+const CAP_RECHECK: Duration = Duration::from_secs(1);
 /// Item-counter progress is written at most this often per job.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 
@@ -49,6 +51,8 @@ pub struct JobRunner {
     pub retry: RetryPolicy,
     /// How long a claim lasts without renewal; renewed every third of it.
     pub lease: Duration,
+    /// At most this many of one user's jobs process at once (all nodes).
+    pub per_user_cap: Option<u32>,
 }
 
 impl JobRunner {
@@ -84,8 +88,15 @@ impl JobRunner {
     }
 
     async fn run(&self, job_id: Uuid, stop_running: &CancellationToken) -> Result<()> {
-        let Some(job) = self.store.claim(job_id, self.lease).await? else {
-            return Ok(()); // cancelled, deleted or taken meanwhile
+        let job = match self.store.claim(job_id, self.lease, self.per_user_cap).await? {
+            Claim::Claimed(job) => job,
+            Claim::Gone => return Ok(()),
+            Claim::OwnerAtCap(job) => {
+                // Offered again shortly; meanwhile other users' jobs run.
+                let later = Utc::now() + CAP_RECHECK;
+                self.enqueue_or_log(&job, Some(later)).await;
+                return Ok(());
+            }
         };
         let span = tracing::info_span!("job", job_id = %job.id, user = %job.user_id, attempt = job.attempt);
         self.run_claimed(job, stop_running).instrument(span).await
