@@ -32,13 +32,7 @@ async fn submitted_on_one_node_run_on_another_watched_on_a_third_cancelled_from_
 
     // A program that hangs with two children, running on the worker node.
     let stuck = submit_node.submit_video(submit("kids0000001")).await.unwrap().into_inner();
-    tokio::time::timeout(WAIT, async {
-        while processes_under(worker_dir.path()).len() < 3 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("the worker node runs the program");
+    wait_for_processes(worker_dir.path(), 3).await;
     submit_node.cancel_job(pb::CancelJobRequest { job_id: stuck.id.clone() }).await.unwrap();
     assert_no_processes_under(worker_dir.path(), Duration::from_secs(1)).await;
     let events = events_until_final(&mut stream, &stuck.id).await;
@@ -58,13 +52,7 @@ async fn a_node_killed_mid_job_loses_nothing_and_leaves_no_program_running() {
     });
     let mut client = doomed.server.jobs("alice").await;
     let job = client.submit_video(submit("slowvideo01")).await.unwrap().into_inner();
-    tokio::time::timeout(WAIT, async {
-        while processes_under(doomed_dir.path()).is_empty() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("the doomed node runs the program");
+    wait_for_processes(doomed_dir.path(), 1).await;
     doomed.kill();
     assert_no_processes_under(doomed_dir.path(), Duration::from_secs(2)).await;
 
@@ -93,16 +81,7 @@ async fn flushall_of_redis_while_jobs_wait_and_run_loses_no_job() {
     for n in 0..6 {
         ids.push(client.submit_video(submit(&format!("flushme000{n}"))).await.unwrap().into_inner().id);
     }
-    let mut stream = client
-        .watch_jobs(pb::WatchJobsRequest { job_ids: vec![ids[0].clone()], ..Default::default() })
-        .await
-        .unwrap()
-        .into_inner();
-    while let Some(event) = stream.message().await.unwrap() {
-        if state(event.job.as_ref().unwrap()) == pb::JobState::Processing {
-            break;
-        }
-    }
+    wait_until_processing(&mut client, &ids[0]).await;
     redis.flushall();
     for id in &ids {
         let job = wait_final(&mut client, id).await;
@@ -122,16 +101,7 @@ async fn a_stopping_node_lets_its_running_job_finish_within_the_grace_period() {
     .await;
     let mut client = node.jobs("alice").await;
     let job = client.submit_video(submit("gracefully1")).await.unwrap().into_inner();
-    let mut stream = client
-        .watch_jobs(pb::WatchJobsRequest { job_ids: vec![job.id.clone()], ..Default::default() })
-        .await
-        .unwrap()
-        .into_inner();
-    while let Some(event) = stream.message().await.unwrap() {
-        if state(event.job.as_ref().unwrap()) == pb::JobState::Processing {
-            break;
-        }
-    }
+    wait_until_processing(&mut client, &job.id).await;
     node.stop().await;
     let (observer, _dir) = TestServer::start_on(&backend, |c| c.concurrency = 0).await;
     let mut client = observer.jobs("alice").await;

@@ -9,16 +9,7 @@ use std::time::Duration;
 use common::*;
 use videojobs::domain::job::NewJob;
 use videojobs::domain::{JobState, NoteKind};
-use videojobs::store::{NewNote, Store};
-
-async fn store_on(backend: &Backend) -> (Store, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = match backend {
-        Backend::Embedded => videojobs::config::sqlite_url(dir.path()),
-        Backend::Scaled { database_url, .. } => database_url.clone(),
-    };
-    (Store::connect(&url, 4).await.unwrap(), dir)
-}
+use videojobs::store::NewNote;
 
 fn new_job() -> NewJob {
     NewJob {

@@ -121,17 +121,7 @@ async fn a_restart_resumes_queued_and_interrupted_work(backend: Backend) {
     for video in ["resume00001", "resume00002", "resume00003"] {
         ids.push(jobs.submit_video(submit(video)).await.unwrap().into_inner().id);
     }
-    let mut stream = jobs
-        .watch_jobs(pb::WatchJobsRequest { job_ids: vec![ids[0].clone()], ..Default::default() })
-        .await
-        .unwrap()
-        .into_inner();
-    while let Some(event) = stream.message().await.unwrap() {
-        if state(event.job.as_ref().unwrap()) == pb::JobState::Processing {
-            break;
-        }
-    }
-    drop(stream);
+    wait_until_processing(&mut jobs, &ids[0]).await;
     server.stop().await;
     assert!(processes_under(dir.path()).is_empty(), "stopping the node stops its programs");
 

@@ -11,15 +11,6 @@ use videojobs::domain::job::NewJob;
 use videojobs::domain::{Job, JobEventKind, JobState, NoteKind, Scope};
 use videojobs::store::{NewNote, Store};
 
-async fn store_on(backend: &Backend) -> (Store, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = match backend {
-        Backend::Embedded => videojobs::config::sqlite_url(dir.path()),
-        Backend::Scaled { database_url, .. } => database_url.clone(),
-    };
-    (Store::connect(&url, 4).await.unwrap(), dir)
-}
-
 async fn job_in(store: &Store, video: &str, end: JobState) -> Job {
     let new = NewJob {
         user_id: "alice".into(),

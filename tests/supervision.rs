@@ -47,13 +47,7 @@ async fn cancel_kills_the_program_and_every_child_it_started(backend: Backend) {
     let mut jobs = server.jobs("alice").await;
     let job = jobs.submit_video(submit("kids0000001")).await.unwrap().into_inner();
     // The stand-in starts two `sleep 300` children, then hangs: wait for all three.
-    tokio::time::timeout(WAIT, async {
-        while processes_under(dir.path()).len() < 3 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("the program and its two children start");
+    wait_for_processes(dir.path(), 3).await;
     let cancelled = jobs.cancel_job(pb::CancelJobRequest { job_id: job.id.clone() }).await.unwrap().into_inner();
     assert_eq!(state(&cancelled), pb::JobState::Cancelled);
     assert_no_processes_under(dir.path(), Duration::from_secs(3)).await;

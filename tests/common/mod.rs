@@ -195,6 +195,43 @@ pub async fn wait_final(client: &mut JobServiceClient<InterceptedService<Channel
     .unwrap_or_else(|_| panic!("job {job_id} did not finish in time"))
 }
 
+/// Watches one job until a worker has claimed it (PROCESSING).
+pub async fn wait_until_processing(client: &mut JobServiceClient<InterceptedService<Channel, Bearer>>, job_id: &str) {
+    let request = pb::WatchJobsRequest { job_ids: vec![job_id.into()], ..Default::default() };
+    let mut stream = client.watch_jobs(request).await.unwrap().into_inner();
+    tokio::time::timeout(WAIT, async {
+        while let Some(event) = stream.message().await.unwrap() {
+            if event.job.is_some_and(|job| state(&job) == pb::JobState::Processing) {
+                return;
+            }
+        }
+        panic!("stream ended early");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("job {job_id} never started"));
+}
+
+/// Waits until at least `count` processes run under `dir`.
+pub async fn wait_for_processes(dir: &Path, count: usize) {
+    tokio::time::timeout(WAIT, async {
+        while processes_under(dir).len() < count {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{count} processes never ran under {}", dir.display()));
+}
+
+/// A store on the backend's database (a fresh SQLite file when embedded).
+pub async fn store_on(backend: &Backend) -> (videojobs::store::Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = match backend {
+        Backend::Embedded => videojobs::config::sqlite_url(dir.path()),
+        Backend::Scaled { database_url, .. } => database_url.clone(),
+    };
+    (videojobs::store::Store::connect(&url, 4).await.unwrap(), dir)
+}
+
 /// Live (non-zombie) processes whose working directory is under `dir`: the
 /// program and anything it started run in a scratch directory there.
 pub fn processes_under(dir: &Path) -> Vec<u32> {
