@@ -11,8 +11,10 @@
 //! A pop is the `take` script: it moves the due delayed ids to their groups,
 //! then takes the best id of the group at the front of the ring and sends
 //! that group to the back if it has more. So a pop takes a job in one atomic
-//! step, and a popper that dies at any point loses nothing (a pop dropped
-//! while its script runs puts the id back, see [`Taken`]). Only when nothing
+//! step, with no state in between for a dying popper to leave behind: a pop
+//! dropped while its script runs puts the id back (see [`Taken`]), and a
+//! node that dies after a take leaves its job waiting in the database, which
+//! the reconciler's `restore` puts back. Only when nothing
 //! is ready does it block, never polling: in `BZPOPMIN wake`, until the next
 //! delayed id is due or a change drops a token in `wake` (every push does;
 //! so does a take that leaves more ready ids, to pass the wake-up on to the
