@@ -1,6 +1,7 @@
 //! The database, the source of truth for jobs and notes: SQLite by default,
 //! PostgreSQL when `DATABASE_URL` says so, both through sea-orm and the same
 //! migrations.
+mod attempts;
 mod batches;
 mod convert;
 pub mod entity;
@@ -15,8 +16,9 @@ use std::time::Duration;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
+pub use attempts::Claim;
 pub use events::EventBounds;
-pub use jobs::{Claim, NewNote};
+pub use jobs::NewNote;
 pub use stats::JobStats;
 
 /// A handle to the database; cheap to clone.
