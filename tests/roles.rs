@@ -19,8 +19,8 @@ async fn an_admin_sees_and_manages_every_users_jobs_and_events() {
 
     let mut alice = server.jobs("alice").await;
     let mut bob = server.jobs("bob").await;
-    let alices = alice.submit_video(submit("dQw4w9WgXcQ")).await.unwrap().into_inner();
     let bobs = bob.submit_video(submit("hang0000001")).await.unwrap().into_inner();
+    let alices = alice.submit_video(submit("dQw4w9WgXcQ")).await.unwrap().into_inner();
 
     let done = events_until_final(&mut everything, &alices.id).await;
     assert!(done.iter().any(|e| e.job_id == bobs.id), "the admin's stream carries bob's events too");
