@@ -78,9 +78,25 @@ impl EventBus {
             }
         };
         let batch = batch.map(Arc::new);
-        for (offset, job) in jobs.into_iter().enumerate() {
+        let events = jobs.into_iter().enumerate().map(|(offset, job)| {
             let sequence = first.map_or(0, |first| first + offset as u64);
-            self.deliver(JobEvent { sequence, kind, job: Arc::new(job), batch: batch.clone() }).await;
+            JobEvent { sequence, kind, job: Arc::new(job), batch: batch.clone() }
+        });
+        let Some(redis) = &self.redis else {
+            events.for_each(|event| self.hub.publish(event));
+            return;
+        };
+        // One round trip per chunk instead of one per event.
+        let events: Vec<JobEvent> = events.collect();
+        for chunk in events.chunks(PUBLISH_CHUNK) {
+            let pipeline = redis.client.pipeline();
+            for event in chunk {
+                let _ = pipeline.publish::<(), _, _>(redis.events.as_str(), wire_payload(event)).await;
+            }
+            if let Err(error) = pipeline.all::<Vec<fred::types::Value>>().await {
+                tracing::warn!(%error, "could not publish job events to Redis");
+                chunk.iter().for_each(|event| self.hub.publish(event.clone()));
+            }
         }
     }
 
@@ -89,13 +105,7 @@ impl EventBus {
             self.hub.publish(event);
             return;
         };
-        let wire = WireEvent {
-            sequence: event.sequence,
-            kind: event.kind,
-            job: (*event.job).clone(),
-            batch: event.batch.as_deref().cloned(),
-        };
-        let payload = serde_json::to_string(&wire).expect("events serialize");
+        let payload = wire_payload(&event);
         if let Err(error) = redis.client.publish::<(), _, _>(redis.events.as_str(), payload).await {
             // Watchers on this node still hear of it; others catch up from the log.
             tracing::warn!(%error, "could not publish a job event to Redis");
@@ -152,6 +162,19 @@ impl EventBus {
         });
         Ok(())
     }
+}
+
+/// Events sent to Redis per pipeline.
+const PUBLISH_CHUNK: usize = 1000;
+
+fn wire_payload(event: &JobEvent) -> String {
+    let wire = WireEvent {
+        sequence: event.sequence,
+        kind: event.kind,
+        job: (*event.job).clone(),
+        batch: event.batch.as_deref().cloned(),
+    };
+    serde_json::to_string(&wire).expect("events serialize")
 }
 
 /// Connects a subscriber client for [`EventBus::listen`].
