@@ -27,16 +27,26 @@ on_both_backends!(
 async fn a_watcher_that_reconnects_with_its_last_sequence_gets_exactly_what_it_missed(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start_in_on(&backend, dir.path(), |_| {}).await;
+    // Scaled out, the watcher is on an API-only node and the job runs on the first.
+    let watcher_node = match backend.is_scaled() {
+        true => Some(TestServer::start_on(&backend, |c| c.concurrency = 0).await),
+        false => None,
+    };
+    let watched = watcher_node.as_ref().map_or(&server, |(node, _)| node);
     let mut jobs = server.jobs("alice").await;
-    let mut steady = jobs.watch_jobs(pb::WatchJobsRequest::default()).await.unwrap().into_inner();
-    let mut flaky = jobs.watch_jobs(pb::WatchJobsRequest::default()).await.unwrap().into_inner();
+    let mut watcher = watched.jobs("alice").await;
+    let mut steady = watcher.watch_jobs(pb::WatchJobsRequest::default()).await.unwrap().into_inner();
+    let mut flaky = watcher.watch_jobs(pb::WatchJobsRequest::default()).await.unwrap().into_inner();
     let job = jobs.submit_video(submit("dQw4w9WgXcQ")).await.unwrap().into_inner();
 
     let mut seen = vec![flaky.message().await.unwrap().unwrap(), flaky.message().await.unwrap().unwrap()];
     drop(flaky); // disconnected mid-job
     let reference = events_until_final(&mut steady, &job.id).await;
-    let mut resumed = jobs.watch_jobs(resume_from(seen[1].sequence)).await.unwrap().into_inner();
+    let mut resumed = watcher.watch_jobs(resume_from(seen[1].sequence)).await.unwrap().into_inner();
     seen.extend(events_until_final(&mut resumed, &job.id).await);
+    if let Some((node, _dir)) = watcher_node {
+        node.stop().await;
+    }
     assert_eq!(summary(&seen), summary(&reference), "no gap, no duplicate at the seam");
     assert!(reference.len() >= 7, "{:?}", summary(&reference));
 
