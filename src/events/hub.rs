@@ -47,10 +47,4 @@ impl EventHub {
     pub fn subscribe_everyone(&self) -> broadcast::Receiver<JobEvent> {
         self.everyone.subscribe()
     }
-
-    /// Open watch streams across all users.
-    pub fn watchers(&self) -> usize {
-        let users = self.users.lock().unwrap_or_else(|p| p.into_inner());
-        users.values().map(|s| s.receiver_count()).sum::<usize>() + self.everyone.receiver_count()
-    }
 }
