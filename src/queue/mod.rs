@@ -4,6 +4,7 @@
 mod keys;
 mod memory;
 mod redis;
+mod scripts;
 
 use async_trait::async_trait;
 use tokio::time::Instant;

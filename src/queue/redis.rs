@@ -31,14 +31,15 @@ use async_trait::async_trait;
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use fred::clients::Client;
 use fred::error::{Error as RedisError, ErrorKind};
-use fred::interfaces::{ClientLike, HashesInterface, LuaInterface, SortedSetsInterface};
+use fred::interfaces::{ClientLike, HashesInterface, SortedSetsInterface};
 use fred::types::config::{Config, Options, ReconnectPolicy};
-use fred::types::{Builder, ClusterHash, CustomCommand, FromValue, Value};
+use fred::types::{Builder, ClusterHash, CustomCommand, Value};
 use tokio::sync::{Semaphore, oneshot};
 use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::keys::Keys;
+use super::scripts::{ADD, REQUEUE, Script, TAKE};
 use super::{JobQueue, QueueError, QueueItem};
 
 /// How long a pop blocks when nothing is delayed. A push wakes it anyway;
@@ -55,10 +56,6 @@ const BLOCK_GRACE: Duration = Duration::from_secs(10);
 const RESTORE_BATCH: usize = 500;
 /// Delayed ids moved per `promote` call, for the same reason.
 const PROMOTE_BATCH: usize = 1000;
-
-const ADD: &str = concat!(include_str!("scripts/common.lua"), include_str!("scripts/add.lua"));
-const TAKE: &str = concat!(include_str!("scripts/common.lua"), include_str!("scripts/take.lua"));
-const REQUEUE: &str = concat!(include_str!("scripts/common.lua"), include_str!("scripts/requeue.lua"));
 
 /// A handle to one queue; clones share the connections.
 #[derive(Clone)]
@@ -366,27 +363,6 @@ impl Drop for Taken {
                 tracing::warn!(member, %error, "cannot put back the job of a cancelled pop; reconciling will");
             }
         });
-    }
-}
-
-/// A Lua script sent by `EVALSHA`, falling back to `EVAL` (which also caches
-/// it) when the server does not know it: after a restart or a failover, or on
-/// another Cluster node than the one that loaded it.
-struct Script {
-    source: &'static str,
-    sha: String,
-}
-
-impl Script {
-    async fn load(client: &Client, source: &'static str) -> Result<Script, RedisError> {
-        Ok(Script { source, sha: client.script_load(source).await? })
-    }
-
-    async fn run<R: FromValue>(&self, client: &Client, keys: Vec<String>, args: Vec<Value>) -> Result<R, RedisError> {
-        match client.evalsha(self.sha.as_str(), keys.clone(), args.clone()).await {
-            Err(error) if error.details().starts_with("NOSCRIPT") => client.eval(self.source, keys, args).await,
-            result => result,
-        }
     }
 }
 
