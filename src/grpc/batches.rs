@@ -55,12 +55,7 @@ pub async fn submit(
     if children.is_empty() {
         return Err(Error::invalid("urls", "none of the URLs is a YouTube video").into());
     }
-    let waiting = runner.queue.waiting().await.map_err(|e| Error::Unavailable(e.to_string()))?;
-    if waiting + children.len() > runner.queue_capacity {
-        return Err(
-            Error::ResourceExhausted(format!("{waiting} jobs are waiting; this batch would pass the limit")).into()
-        );
-    }
+    runner.ensure_room(children.len()).await?;
     let (batch, jobs) = runner.store.insert_batch(&user, &subject, children).await?;
     let mut accepted = jobs.iter();
     for item in items.iter_mut().filter(|item| item.error.is_empty()) {

@@ -57,10 +57,7 @@ impl JobService for JobApi {
         let subject = validate_subject(&body.subject)?;
         validate_priority(body.priority)?;
         let runner = &self.runner;
-        let waiting = runner.queue.waiting().await.map_err(|e| Error::Unavailable(e.to_string()))?;
-        if waiting >= runner.queue_capacity {
-            return Err(Error::ResourceExhausted(format!("{waiting} jobs are waiting; try again later")).into());
-        }
+        runner.ensure_room(1).await?;
         let new = NewJob {
             user_id: user,
             url: video.canonical(),

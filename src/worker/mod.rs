@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::domain::retry::RetryPolicy;
 use crate::domain::{Job, JobEventKind};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::events::EventBus;
 use crate::queue::{JobQueue, QueueError, QueueItem};
 use crate::store::{Claim, Store};
@@ -75,11 +75,23 @@ impl JobRunner {
                         job_id = runner.queue.pop() => job_id,
                     };
                     if let Err(error) = runner.run(job_id, &stop_running).await {
-                        tracing::error!(%job_id, error = format!("{error:#}"), "job run failed; it is retried when the node restarts");
+                        tracing::error!(%job_id, error = format!("{error:#}"), "job run failed; its lease expires and the reaper queues it again");
                     }
                 }
             });
         }
+    }
+
+    /// Refuses `adding` more jobs when the queue would pass its capacity.
+    pub async fn ensure_room(&self, adding: usize) -> Result<()> {
+        let waiting = self.queue.waiting().await.map_err(|e| Error::Unavailable(e.to_string()))?;
+        if waiting + adding > self.queue_capacity {
+            return Err(Error::ResourceExhausted(format!(
+                "{waiting} jobs are waiting; {adding} more would pass the limit of {}; try again later",
+                self.queue_capacity
+            )));
+        }
+        Ok(())
     }
 
     /// Queues a job that is QUEUED or RETRYING in the database.
@@ -218,7 +230,7 @@ impl JobRunner {
 
     async fn enqueue_or_log(&self, job: &Job, ready_at: Option<chrono::DateTime<Utc>>) {
         if let Err(error) = self.enqueue(job, ready_at).await {
-            tracing::error!(job_id = %job.id, %error, "could not queue the job; it runs after the next restart");
+            tracing::error!(job_id = %job.id, %error, "could not queue the job; the reconciler queues it later");
         }
     }
 }
