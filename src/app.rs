@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic::transport::Server;
@@ -22,7 +21,7 @@ use crate::proto::v1::job_service_server::JobServiceServer;
 use crate::proto::v1::note_service_server::NoteServiceServer;
 use crate::queue::{JobQueue, MemoryQueue};
 use crate::supervisor::Supervisor;
-use crate::worker::{JobRunner, Retention, RunningJobs};
+use crate::worker::{Intake, JobRunner, Retention, RunningJobs};
 
 mod connect;
 mod web;
@@ -51,20 +50,16 @@ pub async fn run(
         return Ok(()); // asked to stop while still connecting
     };
     let store = parts.store;
-    let mut events = EventBus {
-        hub: Arc::new(EventHub::new(config.watch_buffer)),
-        running: Arc::new(RunningJobs::default()),
-        store: store.clone(),
-        redis: None,
-    };
+    let redis_channels = parts.redis.as_ref().map(|redis| RedisChannels {
+        client: redis.queue.client(),
+        events: redis.keys.events(),
+        cancels: redis.keys.cancels(),
+    });
+    let hub = Arc::new(EventHub::new(config.watch_buffer));
+    let events = EventBus::new(hub, Arc::new(RunningJobs::default()), store.clone(), redis_channels);
     let queue: Arc<dyn JobQueue> = match &parts.redis {
         None => Arc::new(MemoryQueue::new(config.queue_capacity)),
         Some(redis) => {
-            events.redis = Some(RedisChannels {
-                client: redis.queue.client(),
-                events: redis.keys.events(),
-                cancels: redis.keys.cancels(),
-            });
             events.listen(redis.subscriber.clone()).await?;
             Arc::new(redis.queue.clone())
         }
@@ -100,8 +95,12 @@ pub async fn run(
 
     let (health, health_service) = tonic_health::server::health_reporter();
     set_health(&health, ServingStatus::Serving).await;
-    let job_api =
-        JobApi { runner: Arc::clone(&runner), shutdown: stop_taking.clone(), watch_keepalive: config.watch_keepalive };
+    let job_api = JobApi {
+        intake: Intake::start(Arc::clone(&runner)),
+        runner: Arc::clone(&runner),
+        shutdown: stop_taking.clone(),
+        watch_keepalive: config.watch_keepalive,
+    };
     let note_api = NoteApi { store: store.clone() };
     let (job_auth, note_auth) = (auth.clone(), auth);
     let draining = stop_taking.clone();
@@ -133,7 +132,7 @@ pub async fn run(
         .add_service(reflection_v1alpha()?)
         .add_service(JobServiceServer::with_interceptor(job_api, move |r| job_auth.intercept(r)))
         .add_service(NoteServiceServer::with_interceptor(note_api, move |r| note_auth.intercept(r)))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), on_shutdown)
+        .serve_with_incoming_shutdown(accepting(listener), on_shutdown)
         .await?;
 
     stop_taking.cancel();
@@ -152,6 +151,12 @@ pub async fn run(
     store.close().await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Accepted connections with Nagle's algorithm off: a response of several TCP
+/// segments must not wait for the client's delayed ACK (~40 ms).
+fn accepting(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
+    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 async fn set_health(health: &tonic_health::server::HealthReporter, status: ServingStatus) {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::EventHub;
+use super::appender::Appender;
 use crate::domain::{Batch, Job, JobEvent, JobEventKind};
 use crate::store::Store;
 use crate::worker::RunningJobs;
@@ -38,9 +39,46 @@ pub struct EventBus {
     pub running: Arc<RunningJobs>,
     pub store: Store,
     pub redis: Option<RedisChannels>,
+    appender: Appender,
+}
+
+/// Sends logged events live: through Redis to every node, or straight to
+/// this node's hub.
+#[derive(Clone)]
+pub struct Delivery {
+    hub: Arc<EventHub>,
+    redis: Option<RedisChannels>,
+}
+
+impl Delivery {
+    /// One Redis round trip per chunk of events instead of one per event.
+    pub async fn deliver_all(&self, events: Vec<JobEvent>) {
+        let Some(redis) = &self.redis else {
+            events.into_iter().for_each(|event| self.hub.publish(event));
+            return;
+        };
+        for chunk in events.chunks(PUBLISH_CHUNK) {
+            let pipeline = redis.client.pipeline();
+            for event in chunk {
+                let _ = pipeline.publish::<(), _, _>(redis.events.as_str(), wire_payload(event)).await;
+            }
+            if let Err(error) = pipeline.all::<Vec<fred::types::Value>>().await {
+                // Watchers on this node still hear of them; others catch up from the log.
+                tracing::warn!(%error, "could not publish job events to Redis");
+                chunk.iter().for_each(|event| self.hub.publish(event.clone()));
+            }
+        }
+    }
 }
 
 impl EventBus {
+    /// The bus, with its event writer running.
+    pub fn new(hub: Arc<EventHub>, running: Arc<RunningJobs>, store: Store, redis: Option<RedisChannels>) -> EventBus {
+        let delivery = Delivery { hub: Arc::clone(&hub), redis: redis.clone() };
+        let appender = Appender::start(store.clone(), delivery);
+        EventBus { hub, running, store, redis, appender }
+    }
+
     /// Logs the event durably, then sends it to its owner's watchers on
     /// every node. A child of a batch carries the batch as it is now (and
     /// settles the batch when this was its last unfinished child). If the
@@ -57,14 +95,14 @@ impl EventBus {
                 .ok(),
             None => None,
         };
-        let sequence = match self.store.append_event(kind, &job, batch.as_ref()).await {
-            Ok(sequence) => sequence,
-            Err(error) => {
-                tracing::error!(%error, job_id = %job.id, "could not log a job event; sending it live only");
-                0
-            }
-        };
-        self.deliver(JobEvent { sequence, kind, job: Arc::new(job), batch: batch.map(Arc::new) }).await;
+        self.appender.append(kind, job, batch).await;
+    }
+
+    /// Logs and sends one event per job, for jobs outside batches, in as
+    /// few transactions as the event writer needs.
+    pub async fn publish_all(&self, kind: JobEventKind, jobs: Vec<Job>) {
+        debug_assert!(jobs.iter().all(|job| job.batch_id.is_none()));
+        self.appender.append_all(kind, jobs).await;
     }
 
     /// Logs and sends one event per job (all of one user) with one
@@ -82,35 +120,11 @@ impl EventBus {
             let sequence = first.map_or(0, |first| first + offset as u64);
             JobEvent { sequence, kind, job: Arc::new(job), batch: batch.clone() }
         });
-        let Some(redis) = &self.redis else {
-            events.for_each(|event| self.hub.publish(event));
-            return;
-        };
-        // One round trip per chunk instead of one per event.
-        let events: Vec<JobEvent> = events.collect();
-        for chunk in events.chunks(PUBLISH_CHUNK) {
-            let pipeline = redis.client.pipeline();
-            for event in chunk {
-                let _ = pipeline.publish::<(), _, _>(redis.events.as_str(), wire_payload(event)).await;
-            }
-            if let Err(error) = pipeline.all::<Vec<fred::types::Value>>().await {
-                tracing::warn!(%error, "could not publish job events to Redis");
-                chunk.iter().for_each(|event| self.hub.publish(event.clone()));
-            }
-        }
+        self.delivery().deliver_all(events.collect()).await;
     }
 
-    async fn deliver(&self, event: JobEvent) {
-        let Some(redis) = &self.redis else {
-            self.hub.publish(event);
-            return;
-        };
-        let payload = wire_payload(&event);
-        if let Err(error) = redis.client.publish::<(), _, _>(redis.events.as_str(), payload).await {
-            // Watchers on this node still hear of it; others catch up from the log.
-            tracing::warn!(%error, "could not publish a job event to Redis");
-            self.hub.publish(event);
-        }
+    fn delivery(&self) -> Delivery {
+        Delivery { hub: Arc::clone(&self.hub), redis: self.redis.clone() }
     }
 
     /// Stops the job's program on whichever node runs it.
@@ -181,6 +195,7 @@ fn wire_payload(event: &JobEvent) -> String {
 pub async fn connect_subscriber(config: fred::types::config::Config) -> Result<SubscriberClient, fred::error::Error> {
     let subscriber = fred::types::Builder::from_config(config)
         .with_performance_config(|perf| perf.broadcast_channel_capacity = 16 * 1024)
+        .with_connection_config(|connection| connection.tcp.nodelay = Some(true))
         .build_subscriber_client()?;
     subscriber.init().await?;
     Ok(subscriber)

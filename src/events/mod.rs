@@ -1,5 +1,6 @@
 //! Job events: the per-user hub each node's watchers read from, and the bus
 //! that carries events and cancels between nodes.
+mod appender;
 mod bus;
 mod hub;
 

@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::proto::v1 as pb;
 use crate::proto::v1::job_service_server::JobService;
 use crate::telemetry;
-use crate::worker::JobRunner;
+use crate::worker::{Intake, JobRunner};
 
 pub const MAX_PRIORITY: i32 = 100;
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;
@@ -42,6 +42,8 @@ fn validate_idempotency_key(key: &str) -> Result<Option<String>, Error> {
 
 pub struct JobApi {
     pub runner: Arc<JobRunner>,
+    /// Stores submissions that arrive together as one group.
+    pub intake: Intake,
     /// Ends open watch streams when the node shuts down.
     pub shutdown: tokio_util::sync::CancellationToken,
     /// How often an idle watch stream sends a heartbeat.
@@ -56,8 +58,6 @@ impl JobService for JobApi {
         let video = VideoUrl::parse(&body.url)?;
         let subject = validate_subject(&body.subject)?;
         validate_priority(body.priority)?;
-        let runner = &self.runner;
-        runner.ensure_room(1).await?;
         let new = NewJob {
             user_id: user,
             url: video.canonical(),
@@ -65,20 +65,14 @@ impl JobService for JobApi {
             subject,
             assessments: body.assessments.unwrap_or(true),
             priority: body.priority,
-            max_attempts: runner.retry.max_attempts,
+            max_attempts: self.runner.retry.max_attempts,
             idempotency_key: validate_idempotency_key(&body.idempotency_key)?,
             batch_id: None,
         };
-        let (job, created) = runner.store.insert_job(new).await?;
+        let (job, created) = self.intake.submit(new).await?;
         if !created {
             tracing::info!(job_id = %job.id, user = %job.user_id, "duplicate submission; returning the existing job");
             return Ok(Response::new(job_to_proto(&job)));
-        }
-        runner.events.publish(JobEventKind::Queued, job.clone()).await;
-        // The job is stored; if the queue refuses it now, the reconciler
-        // queues it later, so the caller still gets the job.
-        if let Err(error) = runner.enqueue(&job, None).await {
-            tracing::warn!(job_id = %job.id, %error, "job stored but not queued yet");
         }
         tracing::info!(job_id = %job.id, user = %job.user_id, url = %job.url, "job submitted");
         metrics::counter!(telemetry::JOBS_SUBMITTED).increment(1);

@@ -2,13 +2,23 @@
 //! row lock, inside the transaction that appends the event, so sequence N+1
 //! commits only after N: a reader that has seen N+1 can always read N.
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use std::collections::{BTreeMap, HashMap};
+
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
 use super::Store;
 use super::entity::{job_event, user_event_sequence};
 use crate::domain::{Batch, Job, JobEvent, JobEventKind, UserId};
 use crate::error::Result;
+
+/// One event to append: what happened to which job (of which batch).
+#[derive(Clone, Copy, Debug)]
+pub struct LogEntry<'a> {
+    pub kind: JobEventKind,
+    pub job: &'a Job,
+    pub batch: Option<&'a Batch>,
+}
 
 /// What a user's log holds: its oldest retained and its last sequence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,47 +30,71 @@ pub struct EventBounds {
 impl Store {
     /// Appends an event to the owner's log; returns its sequence.
     pub async fn append_event(&self, kind: JobEventKind, job: &Job, batch: Option<&Batch>) -> Result<u64> {
-        let first = self.append_events(kind, std::slice::from_ref(job), batch).await?;
-        Ok(first)
+        let sequences = self.append_log(&[LogEntry { kind, job, batch }]).await?;
+        Ok(sequences[0])
     }
 
     /// Appends one event per job (all of one user) in one transaction;
     /// returns the first sequence (the rest follow one by one).
     pub async fn append_events(&self, kind: JobEventKind, jobs: &[Job], batch: Option<&Batch>) -> Result<u64> {
-        let Some(owner) = jobs.first().map(|j| j.user_id.clone()) else { return Ok(0) };
-        debug_assert!(jobs.iter().all(|j| j.user_id == owner));
-        let count = jobs.len() as i64;
-        let batch_json = batch.map(|b| serde_json::to_string(b).map_err(|e| anyhow::anyhow!(e))).transpose()?;
+        debug_assert!(jobs.iter().all(|j| j.user_id == jobs[0].user_id));
+        let entries: Vec<LogEntry> = jobs.iter().map(|job| LogEntry { kind, job, batch }).collect();
+        Ok(self.append_log(&entries).await?.first().copied().unwrap_or(0))
+    }
+
+    /// Appends events of any users in one transaction; returns each one's
+    /// sequence, in order. Each owner's counter moves once, by their number
+    /// of events (counters are locked in user order, so two writers cannot
+    /// deadlock), and their events take consecutive sequences in the order
+    /// given.
+    pub async fn append_log(&self, entries: &[LogEntry<'_>]) -> Result<Vec<u64>> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut per_owner: BTreeMap<&str, i64> = BTreeMap::new();
+        for entry in entries {
+            *per_owner.entry(entry.job.user_id.as_str()).or_default() += 1;
+        }
+        let counters = per_owner.iter().map(|(owner, count)| user_event_sequence::ActiveModel {
+            user_id: Set(owner.to_string()),
+            last_sequence: Set(*count),
+        });
+        let column = user_event_sequence::Column::LastSequence;
+        let moved = Expr::col((user_event_sequence::Entity, column)).add(Expr::col((Alias::new("excluded"), column)));
         let txn = self.db.begin().await?;
-        let counter = user_event_sequence::ActiveModel { user_id: Set(owner.clone()), last_sequence: Set(count) };
-        let next = Expr::col((user_event_sequence::Entity, user_event_sequence::Column::LastSequence)).add(count);
-        let row = user_event_sequence::Entity::insert(counter)
-            .on_conflict(
-                OnConflict::column(user_event_sequence::Column::UserId)
-                    .value(user_event_sequence::Column::LastSequence, next)
-                    .to_owned(),
-            )
+        let rows = user_event_sequence::Entity::insert_many(counters)
+            .on_conflict(OnConflict::column(user_event_sequence::Column::UserId).value(column, moved).to_owned())
             .exec_with_returning(&txn)
             .await?;
-        let first = row.last_sequence - count + 1;
+        // The next sequence to hand out, per owner.
+        let mut next: HashMap<String, i64> = rows
+            .into_iter()
+            .map(|row| (row.user_id.clone(), row.last_sequence - per_owner[row.user_id.as_str()] + 1))
+            .collect();
         let now = Utc::now();
-        let mut rows = Vec::with_capacity(jobs.len());
-        for (offset, job) in jobs.iter().enumerate() {
+        let mut sequences = Vec::with_capacity(entries.len());
+        let mut rows = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let slot = next.get_mut(&entry.job.user_id).ok_or_else(|| anyhow::anyhow!("no counter came back"))?;
+            let sequence = *slot;
+            *slot += 1;
+            sequences.push(sequence as u64);
+            let batch = entry.batch.map(serde_json::to_string).transpose().map_err(|e| anyhow::anyhow!(e))?;
             rows.push(job_event::ActiveModel {
-                user_id: Set(owner.clone()),
-                sequence: Set(first + offset as i64),
-                job_id: Set(job.id),
-                kind: Set(kind.as_str().into()),
-                payload: Set(serde_json::to_string(job).map_err(|e| anyhow::anyhow!(e))?),
+                user_id: Set(entry.job.user_id.clone()),
+                sequence: Set(sequence),
+                job_id: Set(entry.job.id),
+                kind: Set(entry.kind.as_str().into()),
+                payload: Set(serde_json::to_string(entry.job).map_err(|e| anyhow::anyhow!(e))?),
                 created_at: Set(now),
-                batch: Set(batch_json.clone()),
+                batch: Set(batch),
             });
         }
         for chunk in rows.chunks(500) {
             job_event::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
         }
         txn.commit().await?;
-        Ok(first as u64)
+        Ok(sequences)
     }
 
     /// Up to `limit` of the user's events after `after`, oldest first, and

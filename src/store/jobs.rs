@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -53,6 +53,31 @@ impl Store {
             }
         }
         Err(Error::FailedPrecondition("the submission keeps colliding with another; try again".into()))
+    }
+
+    /// Stores many submissions with one statement; each comes back with
+    /// whether it was created. One that collides with a waiting job (or with
+    /// another in the same call) is settled like [`Store::insert_job`] does:
+    /// it comes back as the job it duplicates.
+    pub async fn insert_jobs(&self, news: Vec<NewJob>) -> Result<Vec<(Job, bool)>> {
+        let rows: Vec<job::ActiveModel> = news.iter().cloned().map(new_job_row).collect();
+        let ids: Vec<Uuid> = rows.iter().map(|row| *row.id.as_ref()).collect();
+        let skip_duplicates = OnConflict::new().do_nothing().to_owned();
+        let inserted =
+            match job::Entity::insert_many(rows).on_conflict(skip_duplicates).exec_with_returning(&self.db).await {
+                Ok(rows) => rows,
+                Err(DbErr::RecordNotInserted) => Vec::new(),
+                Err(error) => return Err(error.into()),
+            };
+        let mut created: HashMap<Uuid, job::Model> = inserted.into_iter().map(|row| (row.id, row)).collect();
+        let mut results = Vec::with_capacity(news.len());
+        for (new, id) in news.into_iter().zip(ids) {
+            results.push(match created.remove(&id) {
+                Some(row) => (job_from_row(row, Vec::new())?, true),
+                None => self.insert_job(new).await?,
+            });
+        }
+        Ok(results)
     }
 
     async fn duplicate_of(&self, new: &NewJob) -> Result<Option<Job>> {

@@ -17,7 +17,7 @@ use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 pub use attempts::Claim;
-pub use events::EventBounds;
+pub use events::{EventBounds, LogEntry};
 pub use jobs::NewNote;
 pub use stats::JobStats;
 

@@ -1,7 +1,9 @@
 //! The worker pool: takes job ids from the queue, claims each job in the
 //! database, runs it through the supervisor, records its progress and ending,
 //! and publishes every change on the event hub.
+mod intake;
 mod maintenance;
+pub use intake::Intake;
 pub use maintenance::Retention;
 mod running;
 
