@@ -105,6 +105,12 @@ impl EventBus {
         self.appender.append_all(kind, jobs).await;
     }
 
+    /// Logs and sends a PROGRESS event for each snapshot, in order; progress
+    /// leaves a batch's counts as they are, so none is recounted.
+    pub async fn publish_progress(&self, snapshots: Vec<Job>) {
+        self.appender.append_all(JobEventKind::Progress, snapshots).await;
+    }
+
     /// Logs and sends one event per job (all of one user) with one
     /// transaction, as a bulk submission needs.
     pub async fn publish_many(&self, kind: JobEventKind, jobs: Vec<Job>, batch: Option<Batch>) {

@@ -179,13 +179,18 @@ impl JobRunner {
             while let Ok(more) = updates.try_recv() {
                 batch.push(more);
             }
-            for update in coalesce(batch) {
-                if let Some(job) =
-                    self.store.record_progress(job.id, job.attempt, &update.stage, update.percent).await?
-                {
-                    self.events.publish(JobEventKind::Progress, job).await;
-                }
-            }
+            // One write for what arrived together (the row ends at the last
+            // update); one event for each milestone it passed through.
+            let updates = coalesce(batch);
+            let Some(last) = updates.last() else { continue };
+            let Some(stored) = self.store.record_progress(job.id, job.attempt, &last.stage, last.percent).await? else {
+                continue;
+            };
+            let snapshots = updates
+                .into_iter()
+                .map(|update| Job { stage: update.stage, progress_percent: update.percent, ..stored.clone() })
+                .collect();
+            self.events.publish_progress(snapshots).await;
             last_write = Some(tokio::time::Instant::now());
         }
         Ok(())
