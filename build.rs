@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let descriptors = protox::compile([proto], ["proto"])?;
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out_dir.join("videojobs_descriptor.bin"), descriptors.encode_to_vec())?;
-    tonic_prost_build::configure().compile_fds(descriptors)?;
+    // Small per-call buffers; see src/grpc/codec.rs.
+    tonic_prost_build::configure().codec_path("crate::grpc::codec::CompactCodec").compile_fds(descriptors)?;
     Ok(())
 }

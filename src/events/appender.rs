@@ -5,9 +5,11 @@
 //! event, and the many running jobs of one user no longer take turns on
 //! that user's counter row one event at a time. An idle node writes a
 //! group of one at once: nothing waits for a timer.
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
 
 use super::bus::Delivery;
 use crate::domain::{Batch, Job, JobEvent, JobEventKind};
@@ -21,7 +23,8 @@ const WAITING_MAX: usize = 4096;
 struct Pending {
     kind: JobEventKind,
     job: Job,
-    batch: Option<Batch>,
+    /// The job's batch, to be counted and carried by the event.
+    count_batch: Option<Uuid>,
     written: oneshot::Sender<()>,
 }
 
@@ -38,10 +41,12 @@ impl Appender {
         Appender { pending }
     }
 
-    /// Logs the event and delivers it; returns once both are done.
-    pub async fn append(&self, kind: JobEventKind, job: Job, batch: Option<Batch>) {
+    /// Logs the event and delivers it; returns once both are done. With
+    /// `count_batch`, the event carries that batch as it is once the group is
+    /// written (counted once per group, however many of its children changed).
+    pub async fn append(&self, kind: JobEventKind, job: Job, count_batch: Option<Uuid>) {
         let (written, done) = oneshot::channel();
-        if self.pending.send(Pending { kind, job, batch, written }).await.is_ok() {
+        if self.pending.send(Pending { kind, job, count_batch, written }).await.is_ok() {
             let _ = done.await;
         }
     }
@@ -53,7 +58,7 @@ impl Appender {
         let mut done = Vec::with_capacity(jobs.len());
         for job in jobs {
             let (written, finished) = oneshot::channel();
-            if self.pending.send(Pending { kind, job, batch: None, written }).await.is_err() {
+            if self.pending.send(Pending { kind, job, count_batch: None, written }).await.is_err() {
                 break;
             }
             done.push(finished);
@@ -67,8 +72,10 @@ impl Appender {
 async fn write_groups(mut waiting: mpsc::Receiver<Pending>, store: Store, delivery: Delivery) {
     let mut group = Vec::with_capacity(GROUP_MAX);
     while waiting.recv_many(&mut group, GROUP_MAX).await > 0 {
+        let batches = count_batches(&store, &group).await;
+        let batch_of = |pending: &Pending| pending.count_batch.and_then(|id| batches.get(&id));
         let entries: Vec<LogEntry> =
-            group.iter().map(|p| LogEntry { kind: p.kind, job: &p.job, batch: p.batch.as_ref() }).collect();
+            group.iter().map(|p| LogEntry { kind: p.kind, job: &p.job, batch: batch_of(p) }).collect();
         let sequences = match store.append_log(&entries).await {
             Ok(sequences) => sequences,
             Err(error) => {
@@ -81,13 +88,9 @@ async fn write_groups(mut waiting: mpsc::Receiver<Pending>, store: Store, delive
             .drain(..)
             .zip(sequences)
             .map(|(pending, sequence)| {
+                let batch = batch_of(&pending).cloned().map(Arc::new);
                 notify.push(pending.written);
-                JobEvent {
-                    sequence,
-                    kind: pending.kind,
-                    job: Arc::new(pending.job),
-                    batch: pending.batch.map(Arc::new),
-                }
+                JobEvent { sequence, kind: pending.kind, job: Arc::new(pending.job), batch }
             })
             .collect();
         delivery.deliver_all(events).await;
@@ -95,4 +98,20 @@ async fn write_groups(mut waiting: mpsc::Receiver<Pending>, store: Store, delive
             let _ = written.send(());
         }
     }
+}
+
+/// Each batch the group's events need, counted once (settling a batch whose
+/// last child just finished).
+async fn count_batches(store: &Store, group: &[Pending]) -> HashMap<Uuid, Batch> {
+    let ids: HashSet<Uuid> = group.iter().filter_map(|pending| pending.count_batch).collect();
+    let mut batches = HashMap::with_capacity(ids.len());
+    for id in ids {
+        match store.settle_batch(id).await {
+            Ok(batch) => {
+                batches.insert(id, batch);
+            }
+            Err(error) => tracing::error!(%error, batch_id = %id, "cannot count a batch"),
+        }
+    }
+    batches
 }

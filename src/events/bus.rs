@@ -86,16 +86,8 @@ impl EventBus {
     /// (watchers cannot resume across it).
     pub async fn publish(&self, kind: JobEventKind, job: Job) {
         // Counts change with states only, so progress skips the count.
-        let batch = match job.batch_id.filter(|_| kind != JobEventKind::Progress) {
-            Some(id) => self
-                .store
-                .settle_batch(id)
-                .await
-                .map_err(|e| tracing::error!(%e, batch_id = %id, "cannot count a batch"))
-                .ok(),
-            None => None,
-        };
-        self.appender.append(kind, job, batch).await;
+        let count_batch = job.batch_id.filter(|_| kind != JobEventKind::Progress);
+        self.appender.append(kind, job, count_batch).await;
     }
 
     /// Logs and sends one event per job, for jobs outside batches, in as

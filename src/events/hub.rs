@@ -8,6 +8,12 @@ use tokio::sync::broadcast;
 
 use crate::domain::{JobEvent, UserId};
 
+/// Events one user's channel keeps for its slowest watcher. A watcher that
+/// falls further behind reads what it missed from the durable log, so this
+/// bounds memory, not what is delivered: a channel's slots are allocated up
+/// front, and a node may hold a channel for each of thousands of users.
+const USER_CHANNEL_CAPACITY: usize = 128;
+
 pub struct EventHub {
     /// A std mutex: held only to find a channel and hand it the event,
     /// which never blocks.
@@ -40,7 +46,8 @@ impl EventHub {
 
     pub fn subscribe(&self, user: &UserId) -> broadcast::Receiver<JobEvent> {
         let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
-        users.entry(user.clone()).or_insert_with(|| broadcast::channel(self.capacity).0).subscribe()
+        let capacity = self.capacity.min(USER_CHANNEL_CAPACITY);
+        users.entry(user.clone()).or_insert_with(|| broadcast::channel(capacity).0).subscribe()
     }
 
     /// Every user's events (an admin's watch).

@@ -1,6 +1,7 @@
 //! The gRPC surface: thin handlers that validate, convert, call the domain
 //! and convert back. Authentication is an interceptor (see [`crate::auth`]).
 mod batches;
+pub mod codec;
 mod convert;
 mod job_service;
 mod note_service;

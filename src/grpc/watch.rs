@@ -9,6 +9,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc};
+use tokio_stream::StreamExt;
+use tokio_stream::adapters::Map;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
@@ -21,7 +23,12 @@ use crate::error::{Error, Result};
 use crate::proto::v1 as pb;
 use crate::store::Store;
 
-pub type EventStream = ReceiverStream<Result<pb::JobEvent, Status>>;
+/// What a stream's task sends to the network. Boxed: a channel allocates
+/// its slots in blocks of 32, and an unboxed event with its job is large, so
+/// every idle stream would hold tens of KiB for nothing.
+type Outgoing = Box<Result<pb::JobEvent, Status>>;
+
+pub type EventStream = Map<ReceiverStream<Outgoing>, fn(Outgoing) -> Result<pb::JobEvent, Status>>;
 
 /// Events buffered per stream between the hub and the network.
 const STREAM_BUFFER: usize = 64;
@@ -93,7 +100,11 @@ pub async fn watch(
         shutdown,
     };
     tokio::spawn(stream.run(snapshots, live, request.keepalive));
-    Ok(ReceiverStream::new(rx))
+    Ok(ReceiverStream::new(rx).map(unbox as fn(Outgoing) -> Result<pb::JobEvent, Status>))
+}
+
+fn unbox(item: Outgoing) -> Result<pb::JobEvent, Status> {
+    *item
 }
 
 struct Stream {
@@ -105,7 +116,7 @@ struct Stream {
     batch_id: Option<Uuid>,
     /// The last sequence sent (or skipped by the filter).
     delivered: u64,
-    tx: mpsc::Sender<Result<pb::JobEvent, Status>>,
+    tx: mpsc::Sender<Outgoing>,
     shutdown: CancellationToken,
 }
 
@@ -176,7 +187,9 @@ impl Stream {
                     tracing::error!(%error, user = %self.user, "cannot read the event log for a watcher");
                     let _ = self
                         .tx
-                        .send(Err(Status::unavailable("the event log cannot be read; watch again with after_sequence")))
+                        .send(Box::new(Err(Status::unavailable(
+                            "the event log cannot be read; watch again with after_sequence",
+                        ))))
                         .await;
                     return None;
                 }
@@ -204,7 +217,7 @@ impl Stream {
     /// Sends one item unless the client left or the node is stopping.
     async fn send(&self, item: Result<pb::JobEvent, Status>) -> Option<()> {
         tokio::select! {
-            sent = self.tx.send(item) => sent.ok(),
+            sent = self.tx.send(Box::new(item)) => sent.ok(),
             _ = self.shutdown.cancelled() => None,
         }
     }

@@ -146,7 +146,7 @@ impl Store {
             .select_only()
             .column(job::Column::BatchId)
             .column(job::Column::State)
-            .column_as(job::Column::Id.count(), "count")
+            .column_as(Expr::cust("COUNT(*)"), "count")
             .filter(job::Column::BatchId.is_in(ids.iter().copied()))
             .group_by(job::Column::BatchId)
             .group_by(job::Column::State)

@@ -49,6 +49,7 @@ impl Peer {
             .arg(mode)
             .args(args)
             .env("NODE_PATH", &self.node_modules)
+            .env("TMPDIR", crate::node::scratch_base())
             .stderr(Stdio::inherit())
             .output()
             .await?;
