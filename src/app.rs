@@ -145,6 +145,10 @@ pub async fn run(
             tracing::warn!("workers did not stop in time; their leases expire and other nodes take over");
         }
     }
+    // Events are written behind the workers: let the last ones out first.
+    if tokio::time::timeout(Duration::from_secs(10), runner.events.flush()).await.is_err() {
+        tracing::warn!("the last job events were not all written in time");
+    }
     if let Some(redis) = parts.redis {
         redis.close().await;
     }

@@ -20,12 +20,18 @@ const GROUP_MAX: usize = 500;
 /// Events waiting for the writer at most; publishers wait beyond that.
 const WAITING_MAX: usize = 4096;
 
-struct Pending {
+struct Event {
     kind: JobEventKind,
     job: Job,
     /// The job's batch, to be counted and carried by the event.
     count_batch: Option<Uuid>,
-    written: oneshot::Sender<()>,
+}
+
+/// An event to write, or (without one) a marker; `written` hears when
+/// everything sent before it has been written and delivered.
+struct Pending {
+    event: Option<Event>,
+    written: Option<oneshot::Sender<()>>,
 }
 
 #[derive(Clone)]
@@ -41,30 +47,31 @@ impl Appender {
         Appender { pending }
     }
 
-    /// Logs the event and delivers it; returns once both are done. With
-    /// `count_batch`, the event carries that batch as it is once the group is
-    /// written (counted once per group, however many of its children changed).
+    /// Hands the event to the writer and returns (waiting only while the
+    /// writer is full): events are written and delivered in the order they
+    /// were handed over. With `count_batch`, the event carries that batch as
+    /// it is once its group is written (counted once per group, however many
+    /// of its children changed).
     pub async fn append(&self, kind: JobEventKind, job: Job, count_batch: Option<Uuid>) {
-        let (written, done) = oneshot::channel();
-        if self.pending.send(Pending { kind, job, count_batch, written }).await.is_ok() {
-            let _ = done.await;
-        }
+        let event = Event { kind, job, count_batch };
+        let _ = self.pending.send(Pending { event: Some(event), written: None }).await;
     }
-}
 
-impl Appender {
-    /// Logs and delivers one event per job; returns once all are done.
+    /// Hands over one event per job and returns once they are all written
+    /// and delivered.
     pub async fn append_all(&self, kind: JobEventKind, jobs: Vec<Job>) {
-        let mut done = Vec::with_capacity(jobs.len());
         for job in jobs {
-            let (written, finished) = oneshot::channel();
-            if self.pending.send(Pending { kind, job, count_batch: None, written }).await.is_err() {
-                break;
-            }
-            done.push(finished);
+            self.append(kind, job, None).await;
         }
-        for finished in done {
-            let _ = finished.await;
+        self.flush().await;
+    }
+
+    /// Returns once every event handed over before has been written and
+    /// delivered.
+    pub async fn flush(&self) {
+        let (written, done) = oneshot::channel();
+        if self.pending.send(Pending { event: None, written: Some(written) }).await.is_ok() {
+            let _ = done.await;
         }
     }
 }
@@ -72,38 +79,50 @@ impl Appender {
 async fn write_groups(mut waiting: mpsc::Receiver<Pending>, store: Store, delivery: Delivery) {
     let mut group = Vec::with_capacity(GROUP_MAX);
     while waiting.recv_many(&mut group, GROUP_MAX).await > 0 {
-        let batches = count_batches(&store, &group).await;
-        let batch_of = |pending: &Pending| pending.count_batch.and_then(|id| batches.get(&id));
-        let entries: Vec<LogEntry> =
-            group.iter().map(|p| LogEntry { kind: p.kind, job: &p.job, batch: batch_of(p) }).collect();
-        let sequences = match store.append_log(&entries).await {
-            Ok(sequences) => sequences,
-            Err(error) => {
-                tracing::error!(%error, events = group.len(), "could not log job events; sending them live only");
-                vec![0; group.len()]
-            }
-        };
-        let mut notify = Vec::with_capacity(group.len());
-        let events: Vec<JobEvent> = group
-            .drain(..)
-            .zip(sequences)
-            .map(|(pending, sequence)| {
-                let batch = batch_of(&pending).cloned().map(Arc::new);
-                notify.push(pending.written);
-                JobEvent { sequence, kind: pending.kind, job: Arc::new(pending.job), batch }
-            })
-            .collect();
-        delivery.deliver_all(events).await;
+        let mut notify = Vec::new();
+        let mut events = Vec::with_capacity(group.len());
+        for pending in group.drain(..) {
+            events.extend(pending.event);
+            notify.extend(pending.written);
+        }
+        write(&store, &delivery, events).await;
         for written in notify {
             let _ = written.send(());
         }
     }
 }
 
+/// Logs the events in one transaction, then delivers them.
+async fn write(store: &Store, delivery: &Delivery, events: Vec<Event>) {
+    if events.is_empty() {
+        return;
+    }
+    let batches = count_batches(store, &events).await;
+    let batch_of = |event: &Event| event.count_batch.and_then(|id| batches.get(&id));
+    let entries: Vec<LogEntry> =
+        events.iter().map(|e| LogEntry { kind: e.kind, job: &e.job, batch: batch_of(e) }).collect();
+    let sequences = match store.append_log(&entries).await {
+        Ok(sequences) => sequences,
+        Err(error) => {
+            tracing::error!(%error, events = events.len(), "could not log job events; sending them live only");
+            vec![0; events.len()]
+        }
+    };
+    let live = events
+        .into_iter()
+        .zip(sequences)
+        .map(|(event, sequence)| {
+            let batch = batch_of(&event).cloned().map(Arc::new);
+            JobEvent { sequence, kind: event.kind, job: Arc::new(event.job), batch }
+        })
+        .collect();
+    delivery.deliver_all(live).await;
+}
+
 /// Each batch the group's events need, counted once (settling a batch whose
 /// last child just finished).
-async fn count_batches(store: &Store, group: &[Pending]) -> HashMap<Uuid, Batch> {
-    let ids: HashSet<Uuid> = group.iter().filter_map(|pending| pending.count_batch).collect();
+async fn count_batches(store: &Store, events: &[Event]) -> HashMap<Uuid, Batch> {
+    let ids: HashSet<Uuid> = events.iter().filter_map(|event| event.count_batch).collect();
     let mut batches = HashMap::with_capacity(ids.len());
     for id in ids {
         match store.settle_batch(id).await {

@@ -79,11 +79,13 @@ impl EventBus {
         EventBus { hub, running, store, redis, appender }
     }
 
-    /// Logs the event durably, then sends it to its owner's watchers on
-    /// every node. A child of a batch carries the batch as it is now (and
-    /// settles the batch when this was its last unfinished child). If the
-    /// log cannot be written the event still goes out live, with sequence 0
-    /// (watchers cannot resume across it).
+    /// Has the event logged durably, then sent to its owner's watchers on
+    /// every node, after every event published before it; returns without
+    /// waiting for either (see [`EventBus::flush`]). A child of a batch
+    /// carries the batch as it is then (and settles the batch when this was
+    /// its last unfinished child). If the log cannot be written the event
+    /// still goes out live, with sequence 0 (watchers cannot resume across
+    /// it).
     pub async fn publish(&self, kind: JobEventKind, job: Job) {
         // Counts change with states only, so progress skips the count.
         let count_batch = job.batch_id.filter(|_| kind != JobEventKind::Progress);
@@ -100,7 +102,14 @@ impl EventBus {
     /// Logs and sends a PROGRESS event for each snapshot, in order; progress
     /// leaves a batch's counts as they are, so none is recounted.
     pub async fn publish_progress(&self, snapshots: Vec<Job>) {
-        self.appender.append_all(JobEventKind::Progress, snapshots).await;
+        for job in snapshots {
+            self.appender.append(JobEventKind::Progress, job, None).await;
+        }
+    }
+
+    /// Returns once every event published before has been logged and sent.
+    pub async fn flush(&self) {
+        self.appender.flush().await;
     }
 
     /// Logs and sends one event per job (all of one user) with one
