@@ -57,15 +57,6 @@ impl Appender {
         let _ = self.pending.send(Pending { event: Some(event), written: None }).await;
     }
 
-    /// Hands over one event per job and returns once they are all written
-    /// and delivered.
-    pub async fn append_all(&self, kind: JobEventKind, jobs: Vec<Job>) {
-        for job in jobs {
-            self.append(kind, job, None).await;
-        }
-        self.flush().await;
-    }
-
     /// Returns once every event handed over before has been written and
     /// delivered.
     pub async fn flush(&self) {

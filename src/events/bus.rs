@@ -17,12 +17,22 @@ use crate::domain::{Batch, Job, JobEvent, JobEventKind};
 use crate::store::Store;
 use crate::worker::RunningJobs;
 
-#[derive(Serialize, Deserialize)]
+/// An event as it crosses Redis; a message carries an array of them.
+#[derive(Deserialize)]
 struct WireEvent {
     sequence: u64,
     kind: JobEventKind,
     job: Job,
     batch: Option<Batch>,
+}
+
+/// The same, borrowed, for sending without copying the job.
+#[derive(Serialize)]
+struct WireEventRef<'a> {
+    sequence: u64,
+    kind: JobEventKind,
+    job: &'a Job,
+    batch: Option<&'a Batch>,
 }
 
 /// The Redis side of the bus.
@@ -51,22 +61,20 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// One Redis round trip per chunk of events instead of one per event.
+    /// One Redis round trip, one message per chunk of events.
     pub async fn deliver_all(&self, events: Vec<JobEvent>) {
         let Some(redis) = &self.redis else {
             events.into_iter().for_each(|event| self.hub.publish(event));
             return;
         };
+        let pipeline = redis.client.pipeline();
         for chunk in events.chunks(PUBLISH_CHUNK) {
-            let pipeline = redis.client.pipeline();
-            for event in chunk {
-                let _ = pipeline.publish::<(), _, _>(redis.events.as_str(), wire_payload(event)).await;
-            }
-            if let Err(error) = pipeline.all::<Vec<fred::types::Value>>().await {
-                // Watchers on this node still hear of them; others catch up from the log.
-                tracing::warn!(%error, "could not publish job events to Redis");
-                chunk.iter().for_each(|event| self.hub.publish(event.clone()));
-            }
+            let _ = pipeline.publish::<(), _, _>(redis.events.as_str(), wire_payload(chunk)).await;
+        }
+        if let Err(error) = pipeline.all::<Vec<fred::types::Value>>().await {
+            // Watchers on this node still hear of them; others catch up from the log.
+            tracing::warn!(%error, "could not publish job events to Redis");
+            events.into_iter().for_each(|event| self.hub.publish(event));
         }
     }
 }
@@ -92,18 +100,13 @@ impl EventBus {
         self.appender.append(kind, job, count_batch).await;
     }
 
-    /// Logs and sends one event per job, for jobs outside batches, in as
-    /// few transactions as the event writer needs.
+    /// Publishes one event per job, in order, like [`EventBus::publish`],
+    /// without counting batches: for jobs outside batches, and for progress,
+    /// which leaves a batch's counts as they are.
     pub async fn publish_all(&self, kind: JobEventKind, jobs: Vec<Job>) {
-        debug_assert!(jobs.iter().all(|job| job.batch_id.is_none()));
-        self.appender.append_all(kind, jobs).await;
-    }
-
-    /// Logs and sends a PROGRESS event for each snapshot, in order; progress
-    /// leaves a batch's counts as they are, so none is recounted.
-    pub async fn publish_progress(&self, snapshots: Vec<Job>) {
-        for job in snapshots {
-            self.appender.append(JobEventKind::Progress, job, None).await;
+        debug_assert!(kind == JobEventKind::Progress || jobs.iter().all(|job| job.batch_id.is_none()));
+        for job in jobs {
+            self.appender.append(kind, job, None).await;
         }
     }
 
@@ -112,9 +115,10 @@ impl EventBus {
         self.appender.flush().await;
     }
 
-    /// Logs and sends one event per job (all of one user) with one
-    /// transaction, as a bulk submission needs.
-    pub async fn publish_many(&self, kind: JobEventKind, jobs: Vec<Job>, batch: Option<Batch>) {
+    /// Logs one event per job (all of one user) in one transaction, as a
+    /// bulk submission needs, and returns them numbered for
+    /// [`EventBus::deliver_all`].
+    pub async fn log_many(&self, kind: JobEventKind, jobs: Vec<Job>, batch: Option<Batch>) -> Vec<JobEvent> {
         let first = match self.store.append_events(kind, &jobs, batch.as_ref()).await {
             Ok(first) => Some(first),
             Err(error) => {
@@ -127,7 +131,12 @@ impl EventBus {
             let sequence = first.map_or(0, |first| first + offset as u64);
             JobEvent { sequence, kind, job: Arc::new(job), batch: batch.clone() }
         });
-        self.delivery().deliver_all(events.collect()).await;
+        events.collect()
+    }
+
+    /// Sends logged events live, in pipelines.
+    pub async fn deliver_all(&self, events: Vec<JobEvent>) {
+        self.delivery().deliver_all(events).await;
     }
 
     fn delivery(&self) -> Delivery {
@@ -167,12 +176,14 @@ impl EventBus {
                 };
                 let Some(text) = message.value.as_str() else { continue };
                 if *message.channel == *events {
-                    match serde_json::from_str::<WireEvent>(&text) {
-                        Ok(wire) => hub.publish(JobEvent {
-                            sequence: wire.sequence,
-                            kind: wire.kind,
-                            job: Arc::new(wire.job),
-                            batch: wire.batch.map(Arc::new),
+                    match parse_wire(&text) {
+                        Ok(wires) => wires.into_iter().for_each(|wire| {
+                            hub.publish(JobEvent {
+                                sequence: wire.sequence,
+                                kind: wire.kind,
+                                job: Arc::new(wire.job),
+                                batch: wire.batch.map(Arc::new),
+                            })
                         }),
                         Err(error) => tracing::warn!(%error, "ignoring a malformed job event from Redis"),
                     }
@@ -185,17 +196,26 @@ impl EventBus {
     }
 }
 
-/// Events sent to Redis per pipeline.
-const PUBLISH_CHUNK: usize = 1000;
+/// Events sent to Redis per message.
+const PUBLISH_CHUNK: usize = 500;
 
-fn wire_payload(event: &JobEvent) -> String {
-    let wire = WireEvent {
-        sequence: event.sequence,
-        kind: event.kind,
-        job: (*event.job).clone(),
-        batch: event.batch.as_deref().cloned(),
-    };
+fn wire_payload(events: &[JobEvent]) -> String {
+    let wire: Vec<WireEventRef> = events
+        .iter()
+        .map(|event| WireEventRef {
+            sequence: event.sequence,
+            kind: event.kind,
+            job: &event.job,
+            batch: event.batch.as_deref(),
+        })
+        .collect();
     serde_json::to_string(&wire).expect("events serialize")
+}
+
+/// A message's events: an array, or one event alone as nodes of the previous
+/// version send them (so a rolling upgrade loses nothing live).
+fn parse_wire(text: &str) -> serde_json::Result<Vec<WireEvent>> {
+    if text.trim_start().starts_with('[') { serde_json::from_str(text) } else { Ok(vec![serde_json::from_str(text)?]) }
 }
 
 /// Connects a subscriber client for [`EventBus::listen`].

@@ -62,8 +62,12 @@ pub async fn submit(
         item.job_id = accepted.next().expect("one job per accepted URL").id.to_string();
     }
     let queue_items: Vec<QueueItem> = jobs.iter().map(QueueItem::now).collect();
-    runner.events.publish_many(JobEventKind::Queued, jobs, Some(batch.clone())).await;
-    if let Err(error) = runner.queue.restore(&queue_items).await {
+    // Logged before any child is queued, so each child's QUEUED comes before
+    // anything a worker says of it; then sent live while the children are
+    // queued (a watcher orders what it hears by sequence either way).
+    let events = runner.events.log_many(JobEventKind::Queued, jobs, Some(batch.clone())).await;
+    let (_, queued) = tokio::join!(runner.events.deliver_all(events), runner.queue.restore(&queue_items));
+    if let Err(error) = queued {
         tracing::warn!(batch_id = %batch.id, %error, "batch stored but not queued yet; the reconciler queues it");
     }
     tracing::info!(batch_id = %batch.id, user = %batch.user_id, total = batch.total, "batch submitted");

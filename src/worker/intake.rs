@@ -1,8 +1,9 @@
 //! Group commit for submissions. SubmitVideo calls that arrive while earlier
 //! ones are being stored wait in a bounded channel and are taken together:
-//! one capacity check, one INSERT, one transaction for their QUEUED events
-//! and one queue call for the whole group. A lone submission is stored at
-//! once; nothing waits for a timer.
+//! one capacity check, one INSERT and one queue call for the whole group,
+//! whose QUEUED events go to the event writer together (which logs them in
+//! one transaction, behind the reply). A lone submission is stored at once;
+//! nothing waits for a timer.
 use std::sync::Arc;
 
 use tokio::sync::{Semaphore, mpsc, oneshot};

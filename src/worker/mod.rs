@@ -190,7 +190,7 @@ impl JobRunner {
                 .into_iter()
                 .map(|update| Job { stage: update.stage, progress_percent: update.percent, ..stored.clone() })
                 .collect();
-            self.events.publish_progress(snapshots).await;
+            self.events.publish_all(JobEventKind::Progress, snapshots).await;
             last_write = Some(tokio::time::Instant::now());
         }
         Ok(())
