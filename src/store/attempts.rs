@@ -93,8 +93,7 @@ impl Store {
     /// lock, SQLite serialises all writes). `NotClaimed` says why not.
     pub async fn claim(&self, id: Uuid, lease: std::time::Duration, cap: Option<u32>) -> Result<Claim> {
         let now = Utc::now();
-        let txn = self.db.begin().await?;
-        let mut update = job::Entity::update_many()
+        let update = job::Entity::update_many()
             .col_expr(job::Column::State, Expr::value(JobState::Processing.as_str()))
             .col_expr(job::Column::Attempt, Expr::col(job::Column::Attempt).add(1))
             .col_expr(job::Column::Stage, Expr::value("starting"))
@@ -104,18 +103,26 @@ impl Store {
             .col_expr(job::Column::RunAfter, Expr::value(Option::<DateTime<Utc>>::None))
             .filter(job::Column::Id.eq(id))
             .filter(job::Column::State.is_in(states(&JobState::WAITING)));
-        if let Some(cap) = cap {
-            if txn.get_database_backend() == DbBackend::Postgres {
-                let lock = "SELECT pg_advisory_xact_lock(hashtext(user_id)) FROM jobs WHERE id = $1";
-                txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, lock, [id.into()])).await?;
+        let rows = match cap {
+            // One statement, committed on its own: no transaction to open.
+            None => update.exec_with_returning(&self.db).await?,
+            Some(cap) => {
+                let txn = self.db.begin().await?;
+                if txn.get_database_backend() == DbBackend::Postgres {
+                    let lock = "SELECT pg_advisory_xact_lock(hashtext(user_id)) FROM jobs WHERE id = $1";
+                    txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, lock, [id.into()])).await?;
+                }
+                // `cap` is our own number, never request input.
+                let rows = update
+                    .filter(Expr::cust(format!(
+                        "(SELECT COUNT(*) FROM jobs AS running WHERE running.user_id = jobs.user_id AND running.state = 'processing') < {cap}"
+                    )))
+                    .exec_with_returning(&txn)
+                    .await?;
+                txn.commit().await?;
+                rows
             }
-            // `cap` is our own number, never request input.
-            update = update.filter(Expr::cust(format!(
-                "(SELECT COUNT(*) FROM jobs AS running WHERE running.user_id = jobs.user_id AND running.state = 'processing') < {cap}"
-            )));
-        }
-        let rows = update.exec_with_returning(&txn).await?;
-        txn.commit().await?;
+        };
         if let Some(job) = first_job(rows)? {
             return Ok(Claim::Claimed(job));
         }

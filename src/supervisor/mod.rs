@@ -11,6 +11,7 @@ mod process;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use nix::unistd::Pid;
@@ -64,6 +65,8 @@ const LINE_BUFFER: usize = 256;
 
 pub struct Supervisor {
     config: SupervisorConfig,
+    /// The patterns every attempt's parser reads with, compiled once.
+    patterns: Arc<OutputPatterns>,
 }
 
 enum End {
@@ -74,7 +77,8 @@ enum End {
 
 impl Supervisor {
     pub fn new(config: SupervisorConfig) -> Supervisor {
-        Supervisor { config }
+        let patterns = Arc::new(config.patterns.clone());
+        Supervisor { config, patterns }
     }
 
     /// Runs `job`'s current attempt; progress changes go to `progress`.
@@ -125,7 +129,7 @@ impl Supervisor {
         tokio::spawn(read_lines(child.stdout.take().expect("piped"), false, line_tx.clone()));
         tokio::spawn(read_lines(child.stderr.take().expect("piped"), true, line_tx));
 
-        let mut parser = LineParser::new(self.config.patterns.clone());
+        let mut parser = LineParser::new(Arc::clone(&self.patterns));
         let deadline = tokio::time::sleep(self.config.timeout);
         tokio::pin!(deadline);
         let end = loop {

@@ -1,6 +1,8 @@
 //! Reads the program's log lines: progress (`[i/N] Processing: …`, the seeds'
 //! `Processing i/N`), per-video stages, its own failure reason and its closing
 //! summary. Every pattern is configuration; these are the defaults.
+use std::sync::Arc;
+
 use regex::Regex;
 
 /// A stage line and how far through one video it means we are.
@@ -61,7 +63,9 @@ pub struct Progress {
 /// What the lines said so far.
 #[derive(Debug)]
 pub struct LineParser {
-    patterns: OutputPatterns,
+    /// Shared by every attempt: a regex keeps its search caches, which a
+    /// copy per attempt would build again for every job.
+    patterns: Arc<OutputPatterns>,
     current: u32,
     total: u32,
     item_percent: u32,
@@ -77,9 +81,9 @@ pub struct LineParser {
 const MAX_RUNNING_PERCENT: u32 = 99;
 
 impl LineParser {
-    pub fn new(patterns: OutputPatterns) -> LineParser {
+    pub fn new(patterns: impl Into<Arc<OutputPatterns>>) -> LineParser {
         LineParser {
-            patterns,
+            patterns: patterns.into(),
             current: 1,
             total: 1,
             item_percent: 0,
