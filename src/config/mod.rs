@@ -142,7 +142,8 @@ pub struct ServeArgs {
     pub per_user_concurrency: u32,
     #[arg(long, env = "VIDEOJOBS_QUEUE_CAPACITY", default_value_t = DEFAULT_QUEUE_CAPACITY)]
     pub queue_capacity: usize,
-    /// Events a watcher may fall behind before its stream is ended.
+    /// Events an admin's watch of every user may fall behind before it is
+    /// ended (a user's watcher catches up from the log instead).
     #[arg(long, env = "VIDEOJOBS_WATCH_BUFFER", default_value_t = DEFAULT_WATCH_BUFFER)]
     pub watch_buffer: usize,
     /// A watch stream sends a HEARTBEAT this often, so proxies keep it open.
