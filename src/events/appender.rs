@@ -4,7 +4,9 @@
 //! delivers it. A busy node pays one commit per group instead of one per
 //! event, and the many running jobs of one user no longer take turns on
 //! that user's counter row one event at a time. An idle node writes a
-//! group of one at once: nothing waits for a timer.
+//! group of one at once: nothing waits for a timer. Publishers hand events
+//! over and go on (waiting only while the channel is full); `flush` waits
+//! for everything handed over before it.
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
