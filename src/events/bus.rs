@@ -49,6 +49,7 @@ pub struct EventBus {
     pub running: Arc<RunningJobs>,
     pub store: Store,
     pub redis: Option<RedisChannels>,
+    delivery: Delivery,
     appender: Appender,
 }
 
@@ -83,8 +84,8 @@ impl EventBus {
     /// The bus, with its event writer running.
     pub fn new(hub: Arc<EventHub>, running: Arc<RunningJobs>, store: Store, redis: Option<RedisChannels>) -> EventBus {
         let delivery = Delivery { hub: Arc::clone(&hub), redis: redis.clone() };
-        let appender = Appender::start(store.clone(), delivery);
-        EventBus { hub, running, store, redis, appender }
+        let appender = Appender::start(store.clone(), delivery.clone());
+        EventBus { hub, running, store, redis, delivery, appender }
     }
 
     /// Has the event logged durably, then sent to its owner's watchers on
@@ -136,11 +137,7 @@ impl EventBus {
 
     /// Sends logged events live, in pipelines.
     pub async fn deliver_all(&self, events: Vec<JobEvent>) {
-        self.delivery().deliver_all(events).await;
-    }
-
-    fn delivery(&self) -> Delivery {
-        Delivery { hub: Arc::clone(&self.hub), redis: self.redis.clone() }
+        self.delivery.deliver_all(events).await;
     }
 
     /// Stops the job's program on whichever node runs it.

@@ -72,6 +72,7 @@ impl Store {
             .map(|row| (row.user_id.clone(), row.last_sequence - per_owner[row.user_id.as_str()] + 1))
             .collect();
         let now = Utc::now();
+        let mut batches = HashMap::new();
         let mut sequences = Vec::with_capacity(entries.len());
         let mut rows = Vec::with_capacity(entries.len());
         for entry in entries {
@@ -79,7 +80,7 @@ impl Store {
             let sequence = *slot;
             *slot += 1;
             sequences.push(sequence as u64);
-            let batch = entry.batch.map(serde_json::to_string).transpose().map_err(|e| anyhow::anyhow!(e))?;
+            let batch = entry.batch.map(|batch| batch_json(&mut batches, batch)).transpose()?;
             rows.push(job_event::ActiveModel {
                 user_id: Set(entry.job.user_id.clone()),
                 sequence: Set(sequence),
@@ -150,4 +151,14 @@ impl Store {
             job_event::Entity::delete_many().filter(job_event::Column::CreatedAt.lt(before)).exec(&self.db).await?;
         Ok(result.rows_affected)
     }
+}
+
+/// `batch` as JSON, serialised once per batch however many events carry it.
+fn batch_json(cache: &mut HashMap<uuid::Uuid, String>, batch: &Batch) -> Result<String> {
+    if let Some(json) = cache.get(&batch.id) {
+        return Ok(json.clone());
+    }
+    let json = serde_json::to_string(batch).map_err(|e| anyhow::anyhow!(e))?;
+    cache.insert(batch.id, json.clone());
+    Ok(json)
 }

@@ -67,17 +67,17 @@ async fn take_groups(mut waiting: mpsc::Receiver<Pending>, runner: Arc<JobRunner
 }
 
 async fn store_group(runner: &JobRunner, group: Vec<Pending>) {
-    let news = group.iter().map(|pending| pending.new.clone()).collect();
-    let stored = match runner.ensure_room(group.len()).await {
+    let (news, callers): (Vec<NewJob>, Vec<_>) = group.into_iter().map(|pending| (pending.new, pending.stored)).unzip();
+    let stored = match runner.ensure_room(news.len()).await {
         Ok(()) => runner.store.insert_jobs(news).await,
         Err(error) => Err(error),
     };
     let results = match stored {
         Ok(results) => results,
         Err(error) => {
-            tracing::warn!(%error, submissions = group.len(), "could not store submissions");
-            for pending in group {
-                let _ = pending.stored.send(Err(for_each_caller(&error)));
+            tracing::warn!(%error, submissions = callers.len(), "could not store submissions");
+            for caller in callers {
+                let _ = caller.send(Err(for_each_caller(&error)));
             }
             return;
         }
@@ -90,8 +90,8 @@ async fn store_group(runner: &JobRunner, group: Vec<Pending>) {
     if let Err(error) = runner.queue.restore(&items).await {
         tracing::warn!(%error, jobs = items.len(), "jobs stored but not queued yet");
     }
-    for (pending, result) in group.into_iter().zip(results) {
-        let _ = pending.stored.send(Ok(result));
+    for (caller, result) in callers.into_iter().zip(results) {
+        let _ = caller.send(Ok(result));
     }
 }
 
