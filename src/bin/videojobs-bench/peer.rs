@@ -42,12 +42,22 @@ impl Peer {
         Ok(Peer { script: repo.join("bench/bullmq/peer.cjs"), node_modules, version, _scratch: scratch })
     }
 
-    /// Runs the peer script in `mode`; returns the JSON line it printed.
-    pub async fn run(&self, mode: &str, args: &[String]) -> anyhow::Result<serde_json::Value> {
+    /// Runs the peer script in `mode` for `jobs` jobs on Redis at
+    /// `redis_url`, under a fresh key prefix, with `extra` arguments; returns
+    /// the JSON line it printed.
+    pub async fn run(
+        &self,
+        mode: &str,
+        redis_url: &str,
+        jobs: usize,
+        extra: &[&str],
+    ) -> anyhow::Result<serde_json::Value> {
+        let prefix = crate::services::fresh_prefix();
         let output = tokio::process::Command::new("node")
             .arg(&self.script)
             .arg(mode)
-            .args(args)
+            .args(["--redis", redis_url, "--prefix", &prefix, "--jobs", &jobs.to_string()])
+            .args(extra)
             .env("NODE_PATH", &self.node_modules)
             .env("TMPDIR", crate::node::scratch_base())
             .stderr(Stdio::inherit())
@@ -59,7 +69,7 @@ impl Peer {
         Ok(serde_json::from_str(line)?)
     }
 
-    /// The peer's pid-independent figure `key` from a run, as f64.
+    /// The figure `key` from a run's JSON line.
     pub fn field(value: &serde_json::Value, key: &str) -> anyhow::Result<f64> {
         value[key].as_f64().with_context(|| format!("the peer's output has no {key}: {value}"))
     }

@@ -18,16 +18,7 @@ pub async fn run(bench: &Bench, report: &mut Report) -> anyhow::Result<()> {
     for repeat in 0..bench.sizes.repeats {
         ours.push(videojobs_jobs_per_second(&node, urls, &format!("bulk-{repeat}")).await?);
         if let Some(peer) = &bench.peer {
-            let args = [
-                "--redis",
-                &bench.redis_url,
-                "--prefix",
-                &crate::services::fresh_prefix(),
-                "--jobs",
-                &urls.to_string(),
-            ]
-            .map(String::from);
-            let result = peer.run("addbulk", &args).await?;
+            let result = peer.run("addbulk", &bench.redis_url, urls, &[]).await?;
             peers.push(urls as f64 / Peer::field(&result, "seconds")?);
         }
     }

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::Channel;
 use videojobs::proto::v1 as pb;
 use videojobs::proto::v1::job_service_client::JobServiceClient;
@@ -66,6 +67,8 @@ async fn fan_out(bench: &Bench) -> anyhow::Result<Measured> {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_before = node.rss_bytes()?;
 
+    // Signed once per user, not per request: the clients share the machine.
+    let tokens: Vec<MetadataValue<Ascii>> = (0..users).map(|user| bearer(&format!("fanout-{user}"))).collect();
     let streams = users * per_user;
     let mut connections = Vec::new();
     for _ in 0..streams.div_ceil(STREAMS_PER_CONNECTION) {
@@ -78,10 +81,10 @@ async fn fan_out(bench: &Bench) -> anyhow::Result<Measured> {
     for stream in 0..streams {
         let user = stream % users;
         let expected = events / users + usize::from(user < events % users);
-        let channel = connections[stream % connections.len()].clone();
+        let (channel, token) = (connections[stream % connections.len()].clone(), tokens[user].clone());
         let (stop, opened, all_open) = (stop.clone(), opened.clone(), all_open.clone());
         watchers.spawn(async move {
-            let result = watch(channel, user, expected, &stop, || {
+            let result = watch(channel, token, expected, &stop, || {
                 if opened.fetch_add(1, Ordering::SeqCst) + 1 == streams {
                     all_open.notify_one();
                 }
@@ -96,7 +99,7 @@ async fn fan_out(bench: &Bench) -> anyhow::Result<Measured> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_open = node.rss_bytes()?;
 
-    let produced_per_second = produce(&node, users, events, sizes.events_per_second).await?;
+    let produced_per_second = produce(&node, &tokens, events, sizes.events_per_second).await?;
     let stopper = stop.clone();
     tokio::spawn(async move {
         tokio::time::sleep(GRACE).await;
@@ -123,14 +126,14 @@ async fn fan_out(bench: &Bench) -> anyhow::Result<Measured> {
 /// Follows one stream until it has seen `expected` QUEUED events or `stop`.
 async fn watch(
     channel: Channel,
-    user: usize,
+    token: MetadataValue<Ascii>,
     expected: usize,
     stop: &CancellationToken,
     on_open: impl FnOnce(),
 ) -> anyhow::Result<Latencies> {
     let mut client = JobServiceClient::new(channel);
     let mut request = tonic::Request::new(pb::WatchJobsRequest::default());
-    request.metadata_mut().insert("authorization", bearer(&format!("fanout-{user}")));
+    request.metadata_mut().insert("authorization", token);
     let mut stream = client.watch_jobs(request).await?.into_inner();
     on_open();
     let mut latencies = Latencies::default();
@@ -154,9 +157,10 @@ async fn watch(
     Ok(latencies)
 }
 
-/// Submits `events` jobs at `rate` per second, round robin over the users;
+/// Submits `events` jobs at `rate` per second, round robin over the users
+/// (one token each);
 /// returns the rate actually reached.
-async fn produce(node: &Node, users: usize, events: usize, rate: u64) -> anyhow::Result<f64> {
+async fn produce(node: &Node, tokens: &[MetadataValue<Ascii>], events: usize, rate: u64) -> anyhow::Result<f64> {
     let mut clients = Vec::new();
     for _ in 0..16 {
         clients.push(JobServiceClient::new(node.channel().await?));
@@ -173,7 +177,7 @@ async fn produce(node: &Node, users: usize, events: usize, rate: u64) -> anyhow:
             subject: "Physics".into(),
             ..Default::default()
         });
-        request.metadata_mut().insert("authorization", bearer(&format!("fanout-{}", number % users)));
+        request.metadata_mut().insert("authorization", tokens[number % tokens.len()].clone());
         sent.spawn(async move {
             let result = client.submit_video(request).await;
             drop(permit);

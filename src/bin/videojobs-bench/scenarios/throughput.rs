@@ -91,24 +91,9 @@ async fn completed_jobs_with_notes(client: &mut JobClient) -> anyhow::Result<usi
 }
 
 async fn peer_jobs_per_second(bench: &Bench, peer: &Peer, jobs: usize, concurrency: usize) -> anyhow::Result<f64> {
-    let args = [
-        "--redis",
-        &bench.redis_url,
-        "--prefix",
-        &crate::services::fresh_prefix(),
-        "--jobs",
-        &jobs.to_string(),
-        "--concurrency",
-        &concurrency.to_string(),
-        "--program",
-        &bench.standin.display().to_string(),
-        "--arg",
-        "--stage-delay-ms",
-        "--arg",
-        "0",
-    ]
-    .map(String::from);
-    let result = peer.run("throughput", &args).await?;
+    let (concurrency, program) = (concurrency.to_string(), bench.standin.display().to_string());
+    let extra = ["--concurrency", &concurrency, "--program", &program, "--arg", "--stage-delay-ms", "--arg", "0"];
+    let result = peer.run("throughput", &bench.redis_url, jobs, &extra).await?;
     let completed = Peer::field(&result, "completed")?;
     anyhow::ensure!(completed as usize == jobs, "BullMQ completed {completed} of {jobs} jobs");
     Ok(jobs as f64 / Peer::field(&result, "seconds")?)
