@@ -7,9 +7,9 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use videojobs::domain::NewNote;
 use videojobs::domain::job::NewJob;
 use videojobs::domain::{JobState, NoteKind};
-use videojobs::store::NewNote;
 
 fn new_job() -> NewJob {
     NewJob {

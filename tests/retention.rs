@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use chrono::Utc;
 use common::*;
+use videojobs::domain::NewNote;
 use videojobs::domain::job::NewJob;
 use videojobs::domain::{Job, JobEventKind, JobState, NoteKind, Scope};
-use videojobs::store::{NewNote, Store};
+use videojobs::store::Store;
 
 async fn job_in(store: &Store, video: &str, end: JobState) -> Job {
     let new = NewJob {

@@ -1,5 +1,6 @@
 //! The rules of videojobs, free of transport and storage types: jobs and their
 //! states, events, video URLs, subjects, the retry policy and paging.
+pub mod attempt;
 pub mod batch;
 pub mod event;
 pub mod job;
@@ -8,6 +9,7 @@ pub mod retry;
 pub mod subject;
 pub mod video_url;
 
+pub use attempt::{Failure, NewNote, Outcome, RetryAdvice};
 pub use batch::{Batch, BatchCounts, BatchState};
 pub use event::{JobEvent, JobEventKind};
 pub use job::{Job, JobState, Note, NoteKind, Scope, UserId};

@@ -13,7 +13,8 @@ use uuid::Uuid;
 use super::Store;
 use super::convert::job_from_row;
 use super::entity::{job, note};
-use super::jobs::{NewNote, finish, states};
+use super::jobs::{finish, states};
+use crate::domain::NewNote;
 use crate::domain::{Job, JobState};
 use crate::error::Result;
 

@@ -16,16 +16,8 @@ use super::entity::{job, job_event, note};
 use super::{Store, owner};
 use crate::domain::job::NewJob;
 use crate::domain::page::PageRequest;
-use crate::domain::{Job, JobState, NoteKind, Scope};
+use crate::domain::{Job, JobState, Scope};
 use crate::error::{Error, Result};
-
-/// A note collected from a finished attempt, ready to store.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NewNote {
-    pub kind: NoteKind,
-    pub title: String,
-    pub markdown: String,
-}
 
 pub(super) fn states(list: &[JobState]) -> Vec<&'static str> {
     list.iter().map(|s| s.as_str()).collect()

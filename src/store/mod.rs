@@ -18,7 +18,6 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 pub use attempts::Claim;
 pub use events::{EventBounds, LogEntry};
-pub use jobs::NewNote;
 pub use stats::JobStats;
 
 /// A handle to the database; cheap to clone.

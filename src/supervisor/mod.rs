@@ -20,8 +20,7 @@ use tokio::process::Command;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::Job;
-use crate::store::NewNote;
+use crate::domain::{Failure, Job, Outcome};
 use command::ProgramCommand;
 use notes::NoteFiles;
 use parse::{LineParser, OutputPatterns, Progress};
@@ -44,16 +43,6 @@ pub struct Report {
     pub outcome: Outcome,
     /// The last lines of the program's stderr (bounded), kept on the job.
     pub log_tail: String,
-}
-
-/// How an attempt ended.
-#[derive(Debug, PartialEq)]
-pub enum Outcome {
-    Succeeded(Vec<NewNote>),
-    /// The attempt failed; the reason is the program's own where it gave one.
-    Failed(String),
-    /// Stopped from outside (cancelled, or the node is shutting down).
-    Stopped,
 }
 
 /// Longest line kept; the rest of a longer line is dropped.
@@ -103,7 +92,7 @@ impl Supervisor {
         stderr_tail: &mut VecDeque<String>,
     ) -> Outcome {
         if let Err(error) = tokio::fs::create_dir_all(scratch).await {
-            return Outcome::Failed(format!("could not create a scratch directory: {error}"));
+            return Outcome::Failed(Failure::retryable(format!("could not create a scratch directory: {error}")));
         }
         let command = &self.config.command;
         let mut child = match Command::new(&command.program)
@@ -120,7 +109,10 @@ impl Supervisor {
         {
             Ok(child) => child,
             Err(error) => {
-                return Outcome::Failed(format!("could not start {}: {error}", command.program.display()));
+                return Outcome::Failed(Failure::retryable(format!(
+                    "could not start {}: {error}",
+                    command.program.display()
+                )));
             }
         };
         let pgid = Pid::from_raw(child.id().expect("a just-spawned child has a pid") as i32);
@@ -158,10 +150,10 @@ impl Supervisor {
 
         match end {
             End::Stopped => Outcome::Stopped,
-            End::TimedOut => Outcome::Failed(format!(
+            End::TimedOut => Outcome::Failed(Failure::retryable(format!(
                 "timed out after {} s; the program was stopped",
                 self.config.timeout.as_secs_f32()
-            )),
+            ))),
             End::Exited(status) => self.verdict(status, parser, stderr_tail, scratch).await,
         }
     }
@@ -174,7 +166,7 @@ impl Supervisor {
         scratch: &Path,
     ) -> Outcome {
         if let Some(reason) = parser.failure {
-            return Outcome::Failed(reason);
+            return Outcome::Failed(Failure::retryable(reason));
         }
         if !status.success() {
             let last = stderr_tail
@@ -183,18 +175,18 @@ impl Supervisor {
                 .find(|l| !l.trim().is_empty())
                 .map(|l| format!(": {}", l.trim()))
                 .unwrap_or_default();
-            return Outcome::Failed(format!("the program {}{last}", describe(status)));
+            return Outcome::Failed(Failure::retryable(format!("the program {}{last}", describe(status))));
         }
         if let Some((ok, total)) = parser.summary {
             if ok < total || total == 0 {
-                return Outcome::Failed(format!("the program processed {ok} of {total} videos"));
+                return Outcome::Failed(Failure::retryable(format!("the program processed {ok} of {total} videos")));
             }
         }
         let (scratch, files) = (scratch.to_path_buf(), self.config.note_files.clone());
         match tokio::task::spawn_blocking(move || notes::collect_notes(&scratch, &files)).await {
             Ok(Ok(notes)) => Outcome::Succeeded(notes),
-            Ok(Err(reason)) => Outcome::Failed(reason),
-            Err(error) => Outcome::Failed(format!("reading the notes failed: {error}")),
+            Ok(Err(reason)) => Outcome::Failed(Failure::retryable(reason)),
+            Err(error) => Outcome::Failed(Failure::retryable(format!("reading the notes failed: {error}"))),
         }
     }
 }

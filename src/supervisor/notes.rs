@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use gray_matter::{Matter, engine::YAML};
 use serde::Deserialize;
 
+use crate::domain::NewNote;
 use crate::domain::NoteKind;
-use crate::store::NewNote;
 
 #[derive(Clone, Debug)]
 pub struct NoteFiles {

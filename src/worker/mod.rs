@@ -19,12 +19,13 @@ use uuid::Uuid;
 
 use crate::domain::retry::RetryPolicy;
 use crate::domain::{Job, JobEventKind};
+use crate::domain::{Outcome, RetryAdvice};
 use crate::error::{Error, Result};
 use crate::events::EventBus;
 use crate::queue::{JobQueue, QueueError, QueueItem};
 use crate::store::{Claim, Store};
 use crate::supervisor::parse::Progress;
-use crate::supervisor::{Outcome, Report, Supervisor};
+use crate::supervisor::{Report, Supervisor};
 use crate::telemetry;
 pub use running::RunningJobs;
 
@@ -135,11 +136,7 @@ impl JobRunner {
             never = self.keep_lease(&job, &stop) => match never {},
         };
         programs.decrement(1.0);
-        let outcome = match report.outcome {
-            Outcome::Succeeded(_) => "succeeded",
-            Outcome::Failed(_) => "failed",
-            Outcome::Stopped => "stopped",
-        };
+        let outcome = report.outcome.label();
         metrics::histogram!(telemetry::ATTEMPT_DURATION, "outcome" => outcome).record(started.elapsed().as_secs_f64());
         running.remove(job.id);
         recorded?;
@@ -206,7 +203,10 @@ impl JobRunner {
                     self.events.publish(JobEventKind::Completed, done).await;
                 }
             }
-            Outcome::Failed(reason) if RetryPolicy::should_retry(attempt, job.max_attempts) => {
+            Outcome::Failed(failure)
+                if failure.retry == RetryAdvice::Retry && RetryPolicy::should_retry(attempt, job.max_attempts) =>
+            {
+                let reason = failure.reason;
                 let delay = self.retry.delay_after(attempt);
                 let run_after = Utc::now() + delay;
                 if let Some(waiting) = self.store.schedule_retry(id, attempt, &reason, run_after, log_tail).await? {
@@ -216,7 +216,8 @@ impl JobRunner {
                     self.enqueue_or_log(&waiting, Some(run_after)).await;
                 }
             }
-            Outcome::Failed(reason) => {
+            Outcome::Failed(failure) => {
+                let reason = failure.reason;
                 if let Some(failed) = self.store.fail(id, attempt, &reason, log_tail).await? {
                     tracing::warn!(%reason, "job failed");
                     metrics::counter!(telemetry::JOBS_FINISHED, "outcome" => "failed").increment(1);

@@ -1,0 +1,59 @@
+//! What one attempt of the program produced, as the core consumes it: the
+//! notes it wrote, or a failure that says whether another attempt can help.
+use super::NoteKind;
+
+/// A note collected from a finished attempt, ready to store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewNote {
+    pub kind: NoteKind,
+    pub title: String,
+    pub markdown: String,
+}
+
+/// How an attempt ended.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    Succeeded(Vec<NewNote>),
+    /// The attempt failed; the reason is the program's own where it gave one.
+    Failed(Failure),
+    /// Stopped from outside (cancelled, or the node is shutting down).
+    Stopped,
+}
+
+/// Why an attempt failed, and whether another attempt can succeed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub reason: String,
+    pub retry: RetryAdvice,
+}
+
+/// What a failure says of the next attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetryAdvice {
+    /// Another attempt may succeed: retried while attempts remain.
+    Retry,
+    /// No attempt can succeed: the job fails at once (a person may still
+    /// retry it by hand).
+    GiveUp,
+}
+
+impl Failure {
+    pub fn retryable(reason: impl Into<String>) -> Failure {
+        Failure { reason: reason.into(), retry: RetryAdvice::Retry }
+    }
+
+    pub fn permanent(reason: impl Into<String>) -> Failure {
+        Failure { reason: reason.into(), retry: RetryAdvice::GiveUp }
+    }
+}
+
+impl Outcome {
+    /// A short name for logs and metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Succeeded(_) => "succeeded",
+            Outcome::Failed(_) => "failed",
+            Outcome::Stopped => "stopped",
+        }
+    }
+}
