@@ -1,7 +1,9 @@
-//! Builds the service from its configuration and owns the shutdown order:
-//! report NOT_SERVING, stop taking jobs and end watch streams, let running
-//! jobs finish within the grace period and hand back the rest, then close
-//! Redis and the database.
+//! Builds a node from its configuration ([`Node::build`]), then serves it
+//! until a shutdown future fires ([`Node::serve`]), owning the shutdown
+//! order: report NOT_SERVING, stop taking jobs and submissions and end
+//! watch streams, let running jobs finish within the grace period and hand
+//! back the rest, write the last transitions, then close Redis and the
+//! database. Every task of the node runs on one of its trackers.
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,20 +16,25 @@ use tonic_health::ServingStatus;
 
 use crate::auth::Authenticator;
 use crate::config::ServeConfig;
-use crate::events::{EventBus, EventHub, RedisChannels};
+use crate::events::{CancelSink, EventHub, EventTransport, LocalTransport, RedisChannels, RedisTransport};
 use crate::grpc::{JobApi, NoteApi};
+use crate::jobs::{Jobs, Parts, Rules, RunningJobs, Stops};
+use crate::maintenance::{Reaper, Reconciler, Retention};
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::v1::job_service_server::JobServiceServer;
 use crate::proto::v1::note_service_server::NoteServiceServer;
 use crate::queue::{JobQueue, MemoryQueue};
+use crate::store::Store;
 use crate::supervisor::Supervisor;
-use crate::worker::{Intake, JobRunner, Retention, RunningJobs};
+use crate::worker::Pool;
 
 mod connect;
 mod web;
 
 const JOB_SERVICE: &str = "videojobs.v1.JobService";
 const NOTE_SERVICE: &str = "videojobs.v1.NoteService";
+/// How long the last transitions may take to be written at shutdown.
+const WRITE_BACK: Duration = Duration::from_secs(10);
 
 /// Runs the service on `listener` until `shutdown` completes.
 pub async fn run(
@@ -37,124 +44,202 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let signalled = CancellationToken::new();
     let on_signal = signalled.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        on_signal.cancel();
+    let watcher = TaskTracker::new();
+    watcher.spawn(async move {
+        tokio::select! {
+            _ = shutdown => on_signal.cancel(),
+            _ = on_signal.cancelled() => {}
+        }
     });
-
-    ensure_program_exists(&config.supervisor.command.program)?;
-    std::fs::create_dir_all(&config.supervisor.scratch_root)?;
-    let secret = Authenticator::secret_from(config.jwt_secret.as_ref(), &config.data_dir)?;
-    let auth = Authenticator::new(&secret);
-    let Some(parts) = connect::backends(&config, &signalled).await? else {
+    let Some(node) = Node::build(config, &signalled).await? else {
         return Ok(()); // asked to stop while still connecting
     };
-    let store = parts.store;
-    let redis_channels = parts.redis.as_ref().map(|redis| RedisChannels {
-        client: redis.queue.client(),
-        events: redis.keys.events(),
-        cancels: redis.keys.cancels(),
-    });
-    let hub = Arc::new(EventHub::new(config.watch_buffer));
-    let events = EventBus::new(hub, Arc::new(RunningJobs::default()), store.clone(), redis_channels);
-    let queue: Arc<dyn JobQueue> = match &parts.redis {
-        None => Arc::new(MemoryQueue::new(config.queue_capacity)),
-        Some(redis) => {
-            events.listen(redis.subscriber.clone()).await?;
-            Arc::new(redis.queue.clone())
-        }
-    };
-    let runner = Arc::new(JobRunner {
-        store: store.clone(),
-        queue,
-        queue_capacity: config.queue_capacity,
-        events,
-        supervisor: Supervisor::new(config.supervisor.clone()),
-        retry: config.retry,
-        lease: config.lease,
-        per_user_cap: config.per_user_concurrency,
-    });
-    if parts.redis.is_none() {
-        // One node owns every job: what it was running when it stopped
-        // runs again now, without waiting for the lease to expire.
-        store.requeue_interrupted().await?;
-    }
-    let restored = runner.reconcile().await?;
-    tracing::info!(restored, "queued the jobs the database says are waiting");
+    let served = node.serve(listener, signalled.clone()).await;
+    signalled.cancel();
+    watcher.close();
+    watcher.wait().await;
+    served
+}
 
-    let stop_taking = CancellationToken::new();
-    let stop_running = CancellationToken::new();
-    let tracker = TaskTracker::new();
-    runner.spawn_workers(config.concurrency, &stop_taking, &stop_running, &tracker);
+/// A node, built and not yet serving.
+pub struct Node {
+    config: ServeConfig,
+    auth: Authenticator,
+    store: Store,
+    redis: Option<connect::RedisBackend>,
+    jobs: Arc<Jobs>,
+    supervisor: Supervisor,
+    tasks: Tasks,
+    stops: NodeStops,
+}
+
+/// The node's tasks, by when they end.
+#[derive(Default)]
+struct Tasks {
+    /// Workers and maintenance: end when the node stops taking jobs.
+    work: TaskTracker,
+    /// Watch streams: end with the server.
+    streams: TaskTracker,
+    /// The core's writers and the Redis listener: end last.
+    writes: TaskTracker,
+}
+
+#[derive(Default)]
+struct NodeStops {
+    taking: CancellationToken,
+    running: CancellationToken,
+    intake: CancellationToken,
+    writes: CancellationToken,
+}
+
+impl Node {
+    /// Connects the backends and builds the core; `None` if `stop` fired
+    /// while connecting. Puts back in the queue whatever the database says
+    /// is waiting.
+    pub async fn build(config: ServeConfig, stop: &CancellationToken) -> anyhow::Result<Option<Node>> {
+        let supervisor = Supervisor::prepare(config.supervisor.clone())?;
+        let secret = Authenticator::secret_from(config.jwt_secret.as_ref(), &config.data_dir)?;
+        let auth = Authenticator::new(&secret);
+        let Some(backends) = connect::backends(&config, stop).await? else { return Ok(None) };
+        let (tasks, stops) = (Tasks::default(), NodeStops::default());
+        let hub = Arc::new(EventHub::new(config.watch_buffer));
+        let running = Arc::new(RunningJobs::default());
+        let stop_program = Arc::clone(&running);
+        let on_cancel: CancelSink = Arc::new(move |job_id| {
+            stop_program.stop(job_id);
+        });
+        let (queue, transport): (Arc<dyn JobQueue>, Arc<dyn EventTransport>) = match &backends.redis {
+            None => (
+                Arc::new(MemoryQueue::new(config.queue_capacity)),
+                Arc::new(LocalTransport::new(Arc::clone(&hub), on_cancel)),
+            ),
+            Some(redis) => {
+                let channels = RedisChannels {
+                    client: redis.queue.client(),
+                    events: redis.keys.events(),
+                    cancels: redis.keys.cancels(),
+                };
+                let transport = RedisTransport::new(Arc::clone(&hub), channels, on_cancel);
+                transport.listen(redis.subscriber.clone(), &tasks.writes, stops.writes.clone()).await?;
+                (Arc::new(redis.queue.clone()), Arc::new(transport))
+            }
+        };
+        let parts = Parts { store: backends.store.clone(), queue, transport, hub, running };
+        let rules = Rules { retry: config.retry, lease: config.lease, per_user_cap: config.per_user_concurrency };
+        let core_stops = Stops { intake: stops.intake.clone(), writes: stops.writes.clone() };
+        let jobs = Arc::new(Jobs::start(parts, rules, &tasks.writes, &tasks.streams, core_stops));
+        if backends.redis.is_none() {
+            // One node owns every job: what it was running when it stopped
+            // runs again now, without waiting for the lease to expire.
+            jobs.requeue_interrupted().await?;
+        }
+        let restored = jobs.reconcile().await?;
+        tracing::info!(restored, "queued the jobs the database says are waiting");
+        Ok(Some(Node {
+            config,
+            auth,
+            store: backends.store,
+            redis: backends.redis,
+            jobs,
+            supervisor,
+            tasks,
+            stops,
+        }))
+    }
+
+    /// Serves gRPC on `listener` and runs the workers and maintenance until
+    /// `shutdown` fires, then stops in order.
+    pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let Node { config, auth, store, redis, jobs, supervisor, tasks, stops } = self;
+        let pool = Arc::new(Pool { jobs: Arc::clone(&jobs), supervisor });
+        pool.spawn(
+            config.concurrency,
+            &crate::worker::Stops { taking: stops.taking.clone(), running: stops.running.clone() },
+            &tasks.work,
+        );
+        spawn_maintenance(&config, &jobs, &tasks.work, &stops.taking);
+
+        let (health, health_service) = tonic_health::server::health_reporter();
+        set_health(&health, ServingStatus::Serving).await;
+        let job_api =
+            JobApi { jobs: Arc::clone(&jobs), shutdown: stops.taking.clone(), watch_keepalive: config.watch_keepalive };
+        let note_api = NoteApi { jobs: Arc::clone(&jobs) };
+        let (job_auth, note_auth) = (auth.clone(), auth);
+        let (draining, intake) = (stops.taking.clone(), stops.intake.clone());
+        let on_shutdown = async move {
+            shutdown.cancelled().await;
+            tracing::info!("shutting down: NOT_SERVING, no new jobs, ending watch streams");
+            set_health(&health, ServingStatus::NotServing).await;
+            draining.cancel();
+            intake.cancel();
+        };
+        crate::telemetry::install_metrics_exporter(config.metrics_listen);
+        tracing::info!(
+            address = %listener.local_addr()?,
+            workers = config.concurrency,
+            redis = redis.is_some(),
+            tls = config.tls.is_some(),
+            "videojobs serving"
+        );
+        let mut server = Server::builder();
+        if let Some(tls) = &config.tls {
+            server = server.tls_config(web::tls_config(tls))?;
+        }
+        let served = server
+            .accept_http1(true)
+            .layer(tower::util::option_layer(web::cors_layer(&config.cors_allowed_origins)))
+            .layer(tonic_web::GrpcWebLayer::new())
+            .layer(crate::telemetry::GrpcMetricsLayer)
+            .add_service(health_service)
+            .add_service(reflection_v1()?)
+            .add_service(reflection_v1alpha()?)
+            .add_service(JobServiceServer::with_interceptor(job_api, move |r| job_auth.intercept(r)))
+            .add_service(NoteServiceServer::with_interceptor(note_api, move |r| note_auth.intercept(r)))
+            .serve_with_incoming_shutdown(accepting(listener), on_shutdown)
+            .await;
+
+        stops.taking.cancel();
+        stops.intake.cancel();
+        tasks.work.close();
+        if tokio::time::timeout(config.shutdown_grace, tasks.work.wait()).await.is_err() {
+            tracing::info!(running = jobs.running(), "grace period over; handing running jobs back");
+            stops.running.cancel();
+            let hand_back = config.supervisor.kill_grace + Duration::from_secs(10);
+            if tokio::time::timeout(hand_back, tasks.work.wait()).await.is_err() {
+                tracing::warn!("workers did not stop in time; their leases expire and other nodes take over");
+            }
+        }
+        tasks.streams.close();
+        let _ = tokio::time::timeout(Duration::from_secs(5), tasks.streams.wait()).await;
+        // The last transitions (hand-backs of stopped programs) are written
+        // before Redis and the database close.
+        stops.writes.cancel();
+        tasks.writes.close();
+        if tokio::time::timeout(WRITE_BACK, tasks.writes.wait()).await.is_err() {
+            tracing::warn!("the last job transitions were not all written in time");
+        }
+        drop(jobs);
+        if let Some(redis) = redis {
+            redis.close().await;
+        }
+        store.close().await?;
+        tracing::info!("stopped");
+        served.map_err(Into::into)
+    }
+}
+
+fn spawn_maintenance(config: &ServeConfig, jobs: &Arc<Jobs>, tracker: &TaskTracker, stop: &CancellationToken) {
+    let reaper = Reaper { every: config.reap_interval };
+    let reconciler = Reconciler { every: config.reconcile_interval };
     let retention = Retention {
+        every: config.reconcile_interval,
         events: config.event_retention,
         completed_jobs: config.completed_retention,
         failed_jobs: config.failed_retention,
     };
-    runner.spawn_maintenance(config.reap_interval, config.reconcile_interval, retention, &stop_taking, &tracker);
-
-    let (health, health_service) = tonic_health::server::health_reporter();
-    set_health(&health, ServingStatus::Serving).await;
-    let job_api = JobApi {
-        intake: Intake::start(Arc::clone(&runner)),
-        runner: Arc::clone(&runner),
-        shutdown: stop_taking.clone(),
-        watch_keepalive: config.watch_keepalive,
-    };
-    let note_api = NoteApi { store: store.clone() };
-    let (job_auth, note_auth) = (auth.clone(), auth);
-    let draining = stop_taking.clone();
-    let on_shutdown = async move {
-        signalled.cancelled().await;
-        tracing::info!("shutting down: NOT_SERVING, no new jobs, ending watch streams");
-        set_health(&health, ServingStatus::NotServing).await;
-        draining.cancel();
-    };
-    crate::telemetry::install_metrics_exporter(config.metrics_listen);
-    tracing::info!(
-        address = %listener.local_addr()?,
-        workers = config.concurrency,
-        redis = parts.redis.is_some(),
-        tls = config.tls.is_some(),
-        "videojobs serving"
-    );
-    let mut server = Server::builder();
-    if let Some(tls) = &config.tls {
-        server = server.tls_config(web::tls_config(tls))?;
-    }
-    server
-        .accept_http1(true)
-        .layer(tower::util::option_layer(web::cors_layer(&config.cors_allowed_origins)))
-        .layer(tonic_web::GrpcWebLayer::new())
-        .layer(crate::telemetry::GrpcMetricsLayer)
-        .add_service(health_service)
-        .add_service(reflection_v1()?)
-        .add_service(reflection_v1alpha()?)
-        .add_service(JobServiceServer::with_interceptor(job_api, move |r| job_auth.intercept(r)))
-        .add_service(NoteServiceServer::with_interceptor(note_api, move |r| note_auth.intercept(r)))
-        .serve_with_incoming_shutdown(accepting(listener), on_shutdown)
-        .await?;
-
-    stop_taking.cancel();
-    tracker.close();
-    if tokio::time::timeout(config.shutdown_grace, tracker.wait()).await.is_err() {
-        tracing::info!(running = runner.events.running.len(), "grace period over; handing running jobs back");
-        stop_running.cancel();
-        let hand_back = config.supervisor.kill_grace + Duration::from_secs(10);
-        if tokio::time::timeout(hand_back, tracker.wait()).await.is_err() {
-            tracing::warn!("workers did not stop in time; their leases expire and other nodes take over");
-        }
-    }
-    // Events are written behind the workers: let the last ones out first.
-    if tokio::time::timeout(Duration::from_secs(10), runner.events.flush()).await.is_err() {
-        tracing::warn!("the last job events were not all written in time");
-    }
-    if let Some(redis) = parts.redis {
-        redis.close().await;
-    }
-    store.close().await?;
-    tracing::info!("stopped");
-    Ok(())
+    tracker.spawn(reaper.run(Arc::clone(jobs), stop.clone()));
+    tracker.spawn(reconciler.run(Arc::clone(jobs), stop.clone()));
+    tracker.spawn(retention.run(Arc::clone(jobs), stop.clone()));
 }
 
 /// Accepted connections with Nagle's algorithm off: a response of several TCP
@@ -185,20 +270,4 @@ fn reflection_v1alpha() -> anyhow::Result<
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?)
-}
-
-/// Fails start-up with a clear message rather than failing every job later.
-fn ensure_program_exists(program: &std::path::Path) -> anyhow::Result<()> {
-    let found = if program.components().count() > 1 {
-        program.is_file()
-    } else {
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
-    };
-    anyhow::ensure!(
-        found,
-        "the note-making program {} was not found; build the bundled stand-in with `cargo build --bins` or set VIDEOJOBS_CLI",
-        program.display()
-    );
-    Ok(())
 }

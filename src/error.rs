@@ -37,6 +37,21 @@ impl Error {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         Error::InvalidArgument { field, message: message.into() }
     }
+
+    /// Whether storing failed (as opposed to a request being refused).
+    pub fn is_storage(&self) -> bool {
+        matches!(self, Error::Database(_) | Error::Internal(_) | Error::Unavailable(_))
+    }
+
+    /// The whole story, for logs and for a job's failure reason: the
+    /// underlying error, not the sentence a caller is shown.
+    pub fn detail(&self) -> String {
+        match self {
+            Error::Database(source) => format!("database error: {source}"),
+            Error::Internal(source) => format!("{source:#}"),
+            other => other.to_string(),
+        }
+    }
 }
 
 impl From<Error> for Status {

@@ -2,10 +2,16 @@
 //! study notes by supervising a note-making program, and streams every step of
 //! every job to the user who owns it.
 //!
-//! Layers, outside in: [`grpc`] (transport, auth) → [`domain`] (rules, no
-//! transport or storage types) → [`store`] (sea-orm) and [`queue`]; the
-//! [`worker`] pool runs jobs through the [`supervisor`] and publishes on the
-//! [`events`] hub. [`app`] wires them and owns the shutdown order.
+//! Layers, outside in: [`app`] builds the node and owns start and stop;
+//! [`grpc`] (transport, with [`auth`]) and the [`worker`] pool are thin and
+//! call [`jobs`], the application core, the only code that changes a job:
+//! each transition writes through [`store`] (sea-orm, the source of truth)
+//! and logs its event in the same transaction, then dispatches through
+//! [`queue`] and sends live through [`events`]. Workers run each attempt
+//! through the [`supervisor`], which returns an outcome and writes nothing;
+//! [`maintenance`] runs the reaper, reconciler and retention. [`domain`]
+//! holds the rules, with no I/O; [`config`] the settings; [`cli`] the
+//! command line; [`client`] the terminal client.
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -16,6 +22,8 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod grpc;
+pub mod jobs;
+pub mod maintenance;
 pub mod proto;
 pub mod queue;
 pub mod store;

@@ -1,4 +1,4 @@
-//! Leases and fencing in the store, on SQLite and on PostgreSQL: a claim
+//! Leases and fencing through the core, on SQLite and on PostgreSQL: a claim
 //! gives an attempt number that fences every later write; a lease that is not
 //! renewed expires and the job goes back to the queue; a superseded attempt
 //! can neither report progress, nor complete, nor store notes.
@@ -7,9 +7,8 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use videojobs::domain::NewNote;
 use videojobs::domain::job::NewJob;
-use videojobs::domain::{JobState, NoteKind};
+use videojobs::domain::{JobEventKind, JobState, NewNote, NoteKind, Outcome, Scope, StageUpdate};
 
 fn new_job() -> NewJob {
     NewJob {
@@ -25,8 +24,8 @@ fn new_job() -> NewJob {
     }
 }
 
-fn notes() -> Vec<NewNote> {
-    vec![NewNote { kind: NoteKind::Notes, title: "Lecture".into(), markdown: "# Lecture\n".into() }]
+fn notes() -> Outcome {
+    Outcome::Succeeded(vec![NewNote { kind: NoteKind::Notes, title: "Lecture".into(), markdown: "# Lecture\n".into() }])
 }
 
 on_both_backends!(
@@ -35,39 +34,52 @@ on_both_backends!(
 );
 
 async fn an_expired_lease_is_reaped_and_the_old_attempt_is_fenced_out(backend: Backend) {
-    let (store, _dir) = store_on(&backend).await;
-    let (job, _) = store.insert_job(new_job()).await.unwrap();
-    let first = store.claim(job.id, Duration::from_millis(300), None).await.unwrap().claimed().expect("claimed");
-    assert_eq!((first.state, first.attempt), (JobState::Processing, 1));
-    assert!(store.renew_lease(job.id, 1, Duration::from_millis(300)).await.unwrap());
-    assert!(store.reap_expired_leases().await.unwrap().is_empty(), "a renewed lease is not reaped");
+    let core = TestCore::start(&backend, 100, Duration::from_millis(300)).await;
+    let alice = Scope::Own("alice".into());
+    let (job, _) = core.jobs.submit(new_job()).await.unwrap();
+    let first = core.jobs.claim(job.id, &core.node).await.unwrap().expect("claimed");
+    assert_eq!((first.job.state, first.job.attempt), (JobState::Processing, 1));
+    assert!(core.jobs.renew_lease(&first.job).await.unwrap());
+    assert_eq!(core.jobs.reap().await.unwrap(), 0, "a renewed lease is not reaped");
 
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let reaped = store.reap_expired_leases().await.unwrap();
-    assert_eq!(reaped.iter().map(|j| (j.id, j.state)).collect::<Vec<_>>(), [(job.id, JobState::Queued)]);
-    assert!(!store.renew_lease(job.id, 1, Duration::from_secs(30)).await.unwrap(), "the old attempt lost its lease");
+    assert_eq!(core.jobs.reap().await.unwrap(), 1);
+    assert_eq!(core.jobs.job(&alice, job.id).await.unwrap().state, JobState::Queued);
+    assert!(!core.jobs.renew_lease(&first.job).await.unwrap(), "the old attempt lost its lease");
 
-    let second = store.claim(job.id, Duration::from_secs(30), None).await.unwrap().claimed().expect("claimed again");
-    assert_eq!(second.attempt, 2);
-    assert!(store.record_progress(job.id, 1, "stale", 50).await.unwrap().is_none(), "stale progress is refused");
-    assert!(store.complete(job.id, 1, notes(), "").await.unwrap().is_none(), "stale completion is refused");
-    assert!(store.fail(job.id, 1, "stale failure", "").await.unwrap().is_none());
-    let done = store.complete(job.id, 2, notes(), "").await.unwrap().expect("the holder completes");
-    assert_eq!(done.note_ids.len(), 1);
-    assert!(store.complete(job.id, 2, notes(), "").await.unwrap().is_none(), "completes once");
-    let stored = store.job_for_user(&videojobs::domain::Scope::Own("alice".into()), job.id).await.unwrap();
+    let second = core.jobs.claim(job.id, &core.node).await.unwrap().expect("claimed again");
+    assert_eq!(second.job.attempt, 2);
+    let stale = vec![StageUpdate { stage: "stale".into(), percent: 50 }];
+    assert!(!core.jobs.record_progress(&first.job, stale).await.unwrap(), "stale progress is refused");
+    core.jobs.finish(first, notes(), "").await.unwrap();
+    let stored = core.jobs.job(&alice, job.id).await.unwrap();
+    assert_eq!((stored.state, stored.attempt, stored.note_ids.len()), (JobState::Processing, 2, 0), "stale completion is refused");
+
+    core.jobs.finish(second, notes(), "").await.unwrap();
+    let stored = core.jobs.job(&alice, job.id).await.unwrap();
     assert_eq!((stored.state, stored.note_ids.len()), (JobState::Completed, 1));
-    store.close().await.unwrap();
+    let story: Vec<_> = core
+        .jobs
+        .event_log()
+        .events_after(&"alice".to_string(), 0, None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|event| (event.kind, event.job.attempt))
+        .collect();
+    use JobEventKind::*;
+    assert_eq!(story, [(Queued, 0), (Processing, 1), (Queued, 1), (Processing, 2), (Completed, 2)]);
+    core.stop().await;
 }
 
 async fn a_job_is_claimed_by_one_of_many_concurrent_workers(backend: Backend) {
-    let (store, _dir) = store_on(&backend).await;
-    let (job, _) = store.insert_job(new_job()).await.unwrap();
+    let core = TestCore::start(&backend, 100, Duration::from_secs(30)).await;
+    let (job, _) = core.jobs.submit(new_job()).await.unwrap();
     let claims = (0..8).map(|_| {
-        let store = store.clone();
-        tokio::spawn(async move { store.claim(job.id, Duration::from_secs(30), None).await.unwrap().claimed() })
+        let (jobs, node) = (core.jobs.clone(), core.node.clone());
+        tokio::spawn(async move { jobs.claim(job.id, &node).await.unwrap().map(|claimed| claimed.job.attempt) })
     });
-    let winners = futures::future::join_all(claims).await.into_iter().filter(|c| c.as_ref().unwrap().is_some()).count();
-    assert_eq!(winners, 1);
-    store.close().await.unwrap();
+    let winners: Vec<u32> = futures::future::join_all(claims).await.into_iter().filter_map(|c| c.unwrap()).collect();
+    assert_eq!(winners, [1]);
+    core.stop().await;
 }

@@ -1,6 +1,22 @@
-//! What one attempt of the program produced, as the core consumes it: the
-//! notes it wrote, or a failure that says whether another attempt can help.
+//! What one attempt of the program produced, as the core consumes it: its
+//! progress, the notes it wrote, or a failure that says whether another
+//! attempt can help.
+use std::borrow::Cow;
+
 use super::NoteKind;
+
+/// A stage the program reached and how far along it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StageUpdate {
+    pub stage: String,
+    pub percent: u32,
+}
+
+/// Text from the program as a database can hold it: NUL, which PostgreSQL
+/// refuses in text, becomes U+FFFD. Everything else is kept.
+pub fn storable(text: &str) -> Cow<'_, str> {
+    if text.contains('\0') { Cow::Owned(text.replace('\0', "\u{FFFD}")) } else { Cow::Borrowed(text) }
+}
 
 /// A note collected from a finished attempt, ready to store.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,6 +60,13 @@ impl Failure {
 
     pub fn permanent(reason: impl Into<String>) -> Failure {
         Failure { reason: reason.into(), retry: RetryAdvice::GiveUp }
+    }
+}
+
+impl NewNote {
+    /// The note as a database can hold it (see [`storable`]).
+    pub fn storable(self) -> NewNote {
+        NewNote { title: storable(&self.title).into_owned(), markdown: storable(&self.markdown).into_owned(), ..self }
     }
 }
 

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::error::{Error, Result};
+
 /// The authenticated caller: the JWT's `sub`.
 pub type UserId = String;
 
@@ -113,6 +115,31 @@ pub struct NewJob {
     /// Resubmitting with the same key returns the first job.
     pub idempotency_key: Option<String>,
     pub batch_id: Option<Uuid>,
+}
+
+/// Priorities run from `-MAX_PRIORITY` to `MAX_PRIORITY` (higher first).
+pub const MAX_PRIORITY: i32 = 100;
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;
+
+pub fn validate_priority(priority: i32) -> Result<i32> {
+    if !(-MAX_PRIORITY..=MAX_PRIORITY).contains(&priority) {
+        return Err(Error::invalid("priority", format!("must be between -{MAX_PRIORITY} and {MAX_PRIORITY}")));
+    }
+    Ok(priority)
+}
+
+/// The key, or `None` for the empty string (no key).
+pub fn validate_idempotency_key(key: &str) -> Result<Option<String>> {
+    if key.is_empty() {
+        return Ok(None);
+    }
+    if key.len() > MAX_IDEMPOTENCY_KEY_LEN || key.chars().any(|c| c.is_control()) {
+        return Err(Error::invalid(
+            "idempotency_key",
+            format!("must be at most {MAX_IDEMPOTENCY_KEY_LEN} bytes of printable characters"),
+        ));
+    }
+    Ok(Some(key.to_string()))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

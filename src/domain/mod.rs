@@ -9,7 +9,7 @@ pub mod retry;
 pub mod subject;
 pub mod video_url;
 
-pub use attempt::{Failure, NewNote, Outcome, RetryAdvice};
+pub use attempt::{Failure, NewNote, Outcome, RetryAdvice, StageUpdate};
 pub use batch::{Batch, BatchCounts, BatchState};
 pub use event::{JobEvent, JobEventKind};
 pub use job::{Job, JobState, Note, NoteKind, Scope, UserId};

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::domain::{JobEvent, UserId};
 
@@ -20,13 +20,31 @@ pub struct EventHub {
     users: Mutex<HashMap<UserId, broadcast::Sender<JobEvent>>>,
     /// Every user's events, for admins' watches.
     everyone: broadcast::Sender<JobEvent>,
+    /// Bumped when live delivery may have missed events (the node was cut
+    /// off from the other nodes for a while): every watcher reads the log.
+    catch_ups: watch::Sender<u64>,
     capacity: usize,
 }
 
 impl EventHub {
     /// `capacity` is how many events a watcher may fall behind before it lags.
     pub fn new(capacity: usize) -> EventHub {
-        EventHub { users: Mutex::new(HashMap::new()), everyone: broadcast::channel(capacity).0, capacity }
+        EventHub {
+            users: Mutex::new(HashMap::new()),
+            everyone: broadcast::channel(capacity).0,
+            catch_ups: watch::channel(0).0,
+            capacity,
+        }
+    }
+
+    /// Tells every watcher on this node to catch up from the durable log.
+    pub fn catch_up_all(&self) {
+        self.catch_ups.send_modify(|generation| *generation += 1);
+    }
+
+    /// Changes whenever watchers should catch up from the log.
+    pub fn catch_ups(&self) -> watch::Receiver<u64> {
+        self.catch_ups.subscribe()
     }
 
     /// Sends the event to its owner's watchers on this node, if any.

@@ -1,8 +1,11 @@
-//! Job events: the per-user hub each node's watchers read from, and the bus
-//! that carries events and cancels between nodes.
-mod appender;
-mod bus;
+//! Job events after they are logged: the per-user hub each node's watchers
+//! read from, and the transport that carries events and cancels to every
+//! node (in-process, or Redis pub/sub). Logging them is the core's job
+//! ([`crate::jobs`]), in the transaction of the change they describe.
 mod hub;
+mod redis;
+mod transport;
 
-pub use bus::{EventBus, RedisChannels, connect_subscriber};
 pub use hub::EventHub;
+pub use redis::{RedisChannels, RedisTransport, connect_subscriber};
+pub use transport::{CancelSink, EventTransport, LocalTransport};

@@ -7,10 +7,10 @@ use crate::auth::caller;
 use crate::domain::page::PageRequest;
 use crate::proto::v1 as pb;
 use crate::proto::v1::note_service_server::NoteService;
-use crate::store::Store;
+use crate::jobs::Jobs;
 
 pub struct NoteApi {
-    pub store: Store,
+    pub jobs: std::sync::Arc<Jobs>,
 }
 
 #[tonic::async_trait]
@@ -18,7 +18,7 @@ impl NoteService for NoteApi {
     async fn get_note(&self, request: Request<pb::GetNoteRequest>) -> Result<Response<pb::Note>, Status> {
         let scope = caller(&request)?.scope();
         let id = parse_id("note_id", &request.get_ref().note_id)?;
-        let note = self.store.note_for_user(&scope, id).await?;
+        let note = self.jobs.note(&scope, id).await?;
         Ok(Response::new(note_to_proto(note)))
     }
 
@@ -33,7 +33,7 @@ impl NoteService for NoteApi {
             "" => None,
             id => Some(parse_id("job_id", id)?),
         };
-        let notes = self.store.list_notes(&scope, job_id, page).await?;
+        let notes = self.jobs.notes(&scope, job_id, page).await?;
         let ids: Vec<_> = notes.iter().map(|n| n.id).collect();
         Ok(Response::new(pb::ListNotesResponse {
             next_page_token: page.next_token(&ids),

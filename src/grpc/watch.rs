@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_stream::StreamExt;
 use tokio_stream::adapters::Map;
 use tokio_stream::wrappers::ReceiverStream;
@@ -21,7 +21,7 @@ use crate::auth::Caller;
 use crate::domain::{JobEvent, JobEventKind, UserId};
 use crate::error::{Error, Result};
 use crate::proto::v1 as pb;
-use crate::store::Store;
+use crate::jobs::EventLog;
 
 /// What a stream's task sends to the network. Boxed: a channel allocates
 /// its slots in blocks of 32, and an unboxed event with its job is large, so
@@ -46,8 +46,7 @@ pub struct WatchRequest {
 }
 
 pub async fn watch(
-    store: &Store,
-    hub: &crate::events::EventHub,
+    log: &EventLog,
     request: WatchRequest,
     shutdown: CancellationToken,
 ) -> Result<EventStream> {
@@ -61,8 +60,9 @@ pub async fn watch(
     }
     let user = caller.user_id;
     // Subscribe before reading the log, so nothing falls in between.
-    let live = if caller.admin { hub.subscribe_everyone() } else { hub.subscribe(&user) };
-    let bounds = store.event_bounds(&user).await?;
+    let live = if caller.admin { log.hub().subscribe_everyone() } else { log.hub().subscribe(&user) };
+    let catch_ups = log.hub().catch_ups();
+    let bounds = log.bounds(&user).await?;
     let start = match request.after_sequence {
         Some(after) if after > bounds.last => {
             return Err(Error::invalid(
@@ -83,14 +83,14 @@ pub async fn watch(
     };
     let mut snapshots = Vec::new();
     for id in &request.job_ids {
-        let job = store.job_for_user(&scope, *id).await?;
+        let job = log.job(&scope, *id).await?;
         if request.after_sequence.is_none() {
             snapshots.push(JobEvent { sequence: 0, kind: JobEventKind::Snapshot, job: job.into(), batch: None });
         }
     }
     let (tx, rx) = mpsc::channel(STREAM_BUFFER);
     let stream = Stream {
-        store: store.clone(),
+        log: log.clone(),
         user,
         everyone: caller.admin,
         only: request.job_ids.into_iter().collect(),
@@ -99,7 +99,7 @@ pub async fn watch(
         tx,
         shutdown,
     };
-    tokio::spawn(stream.run(snapshots, live, request.keepalive));
+    log.tracker().spawn(stream.run(snapshots, live, catch_ups, request.keepalive));
     Ok(ReceiverStream::new(rx).map(unbox as fn(Outgoing) -> Result<pb::JobEvent, Status>))
 }
 
@@ -108,7 +108,7 @@ fn unbox(item: Outgoing) -> Result<pb::JobEvent, Status> {
 }
 
 struct Stream {
-    store: Store,
+    log: EventLog,
     user: UserId,
     /// An admin's watch of every user: live only, since sequences are per user.
     everyone: bool,
@@ -121,10 +121,16 @@ struct Stream {
 }
 
 impl Stream {
-    async fn run(mut self, snapshots: Vec<JobEvent>, mut live: broadcast::Receiver<JobEvent>, keepalive: Duration) {
+    async fn run(
+        mut self,
+        snapshots: Vec<JobEvent>,
+        mut live: broadcast::Receiver<JobEvent>,
+        mut catch_ups: watch::Receiver<u64>,
+        keepalive: Duration,
+    ) {
         let streams = metrics::gauge!(crate::telemetry::WATCH_STREAMS);
         streams.increment(1.0);
-        let _ = self.serve(snapshots, &mut live, keepalive).await;
+        let _ = self.serve(snapshots, &mut live, &mut catch_ups, keepalive).await;
         streams.decrement(1.0);
     }
 
@@ -133,6 +139,7 @@ impl Stream {
         &mut self,
         snapshots: Vec<JobEvent>,
         live: &mut broadcast::Receiver<JobEvent>,
+        catch_ups: &mut watch::Receiver<u64>,
         keepalive: Duration,
     ) -> Option<()> {
         for event in &snapshots {
@@ -146,6 +153,12 @@ impl Stream {
             let received = tokio::select! {
                 _ = self.shutdown.cancelled() => return None,
                 _ = self.tx.closed() => return None,
+                _ = catch_ups.changed() => {
+                    if !self.everyone {
+                        self.catch_up(None).await?;
+                    }
+                    continue;
+                }
                 _ = heartbeat.tick() => {
                     let beat = pb::JobEvent { sequence: self.delivered, r#type: pb::JobEventType::Heartbeat as i32, ..Default::default() };
                     self.send(Ok(beat)).await?;
@@ -181,7 +194,7 @@ impl Stream {
             return Some(());
         }
         loop {
-            let page = match self.store.events_after(&self.user, self.delivered, before, REPLAY_PAGE).await {
+            let page = match self.log.events_after(&self.user, self.delivered, before, REPLAY_PAGE).await {
                 Ok(page) => page,
                 Err(error) => {
                     tracing::error!(%error, user = %self.user, "cannot read the event log for a watcher");

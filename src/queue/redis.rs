@@ -41,6 +41,7 @@ use uuid::Uuid;
 use super::keys::Keys;
 use super::scripts::{ADD, REQUEUE, Script, TAKE};
 use super::{JobQueue, QueueError, QueueItem};
+use crate::domain::job::MAX_PRIORITY;
 
 /// How long a pop blocks when nothing is delayed. A push wakes it anyway;
 /// this only bounds how long a lost wake-up (a popper that took the `wake`
@@ -211,8 +212,9 @@ impl Inner {
         let now = Instant::now();
         let mut args: Vec<Value> = vec![mode.into(), (self.capacity as i64).into(), self.keys.group_prefix().into()];
         for item in items {
-            // Priorities beyond ±100 would break the score layout (common.lua).
-            let priority = item.priority.clamp(-100, 100);
+            // Priorities beyond the domain's bound would break the score
+            // layout (common.lua); submissions never carry one.
+            let priority = item.priority.clamp(-MAX_PRIORITY, MAX_PRIORITY);
             args.extend([
                 item.job_id.to_string().into(),
                 item.group.as_str().into(),

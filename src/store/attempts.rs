@@ -6,11 +6,11 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Statement, TransactionTrait,
+    Statement,
 };
 use uuid::Uuid;
 
-use super::Store;
+use super::{Store, Txn};
 use super::convert::job_from_row;
 use super::entity::{job, note};
 use super::jobs::{finish, states};
@@ -55,17 +55,43 @@ impl Store {
     }
 
     /// Hands back jobs whose worker stopped renewing its lease (its node
-    /// died): QUEUED again, to run under a new attempt.
-    pub async fn reap_expired_leases(&self) -> Result<Vec<Job>> {
-        let rows = job::Entity::update_many()
-            .col_expr(job::Column::State, Expr::value(JobState::Queued.as_str()))
-            .col_expr(job::Column::Stage, Expr::value("lease expired; queued again"))
-            .col_expr(job::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
-            .filter(job::Column::State.eq(JobState::Processing.as_str()))
-            .filter(job::Column::LeaseUntil.lt(Utc::now()))
-            .exec_with_returning(&self.db)
+    /// died, or could not store what the attempt produced): QUEUED again to
+    /// run under a new attempt, or FAILED when that was their last attempt,
+    /// so a job that can never be finished is not run forever.
+    pub async fn reap_expired_leases(txn: &Txn) -> Result<Reaped> {
+        let expired = || {
+            job::Entity::update_many()
+                .filter(job::Column::State.eq(JobState::Processing.as_str()))
+                .filter(job::Column::LeaseUntil.lt(Utc::now()))
+        };
+        Store::hand_back(txn, expired, "lease expired; queued again").await
+    }
+
+    /// Hands back every job a stopped embedded node was running, like the
+    /// reaper does (there is no other node whose lease could still be live).
+    pub async fn requeue_interrupted(txn: &Txn) -> Result<Reaped> {
+        let interrupted = || job::Entity::update_many().filter(job::Column::State.eq(JobState::Processing.as_str()));
+        Store::hand_back(txn, interrupted, "interrupted; queued again").await
+    }
+
+    async fn hand_back(
+        txn: &Txn,
+        which: impl Fn() -> sea_orm::UpdateMany<job::Entity>,
+        stage: &str,
+    ) -> Result<Reaped> {
+        let last_attempt = Expr::col(job::Column::Attempt).gte(Expr::col(job::Column::MaxAttempts));
+        let failed = finish(which().filter(last_attempt.clone()), JobState::Failed, GAVE_UP)
+            .col_expr(job::Column::Stage, Expr::value("failed"))
+            .exec_with_returning(txn)
             .await?;
-        rows.into_iter().map(|row| Ok(job_from_row(row, Vec::new())?)).collect()
+        let requeued = which()
+            .filter(last_attempt.not())
+            .col_expr(job::Column::State, Expr::value(JobState::Queued.as_str()))
+            .col_expr(job::Column::Stage, Expr::value(stage))
+            .col_expr(job::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .exec_with_returning(txn)
+            .await?;
+        Ok(Reaped { requeued: jobs(requeued)?, failed: jobs(failed)? })
     }
 
     /// Extends the lease of a job the attempt still holds; `false` means the
@@ -76,25 +102,13 @@ impl Store {
         Ok(result.rows_affected == 1)
     }
 
-    /// Puts jobs a stopped node was running back in the queue; the next
-    /// attempt gets a new fencing token when it is claimed.
-    pub async fn requeue_interrupted(&self) -> Result<u64> {
-        let result = job::Entity::update_many()
-            .col_expr(job::Column::State, Expr::value(JobState::Queued.as_str()))
-            .col_expr(job::Column::Stage, Expr::value("interrupted; queued again"))
-            .filter(job::Column::State.eq(JobState::Processing.as_str()))
-            .exec(&self.db)
-            .await?;
-        Ok(result.rows_affected)
-    }
-
     /// Takes a waiting job for a worker: PROCESSING, next attempt. With a
     /// per-user cap, only while the owner has fewer than `cap` jobs
     /// processing (PostgreSQL serialises one user's claims with an advisory
-    /// lock, SQLite serialises all writes). `NotClaimed` says why not.
-    pub async fn claim(&self, id: Uuid, lease: std::time::Duration, cap: Option<u32>) -> Result<Claim> {
+    /// lock, SQLite serialises all writes).
+    pub async fn claim(txn: &Txn, id: Uuid, lease: std::time::Duration, cap: Option<u32>) -> Result<Claim> {
         let now = Utc::now();
-        let update = job::Entity::update_many()
+        let mut update = job::Entity::update_many()
             .col_expr(job::Column::State, Expr::value(JobState::Processing.as_str()))
             .col_expr(job::Column::Attempt, Expr::col(job::Column::Attempt).add(1))
             .col_expr(job::Column::Stage, Expr::value("starting"))
@@ -104,32 +118,22 @@ impl Store {
             .col_expr(job::Column::RunAfter, Expr::value(Option::<DateTime<Utc>>::None))
             .filter(job::Column::Id.eq(id))
             .filter(job::Column::State.is_in(states(&JobState::WAITING)));
-        let rows = match cap {
-            // One statement, committed on its own: no transaction to open.
-            None => update.exec_with_returning(&self.db).await?,
-            Some(cap) => {
-                let txn = self.db.begin().await?;
-                if txn.get_database_backend() == DbBackend::Postgres {
-                    let lock = "SELECT pg_advisory_xact_lock(hashtext(user_id)) FROM jobs WHERE id = $1";
-                    txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, lock, [id.into()])).await?;
-                }
-                // `cap` is our own number, never request input.
-                let rows = update
-                    .filter(Expr::cust(format!(
-                        "(SELECT COUNT(*) FROM jobs AS running WHERE running.user_id = jobs.user_id AND running.state = 'processing') < {cap}"
-                    )))
-                    .exec_with_returning(&txn)
-                    .await?;
-                txn.commit().await?;
-                rows
+        if let Some(cap) = cap {
+            if txn.get_database_backend() == DbBackend::Postgres {
+                let lock = "SELECT pg_advisory_xact_lock(hashtext(user_id)) FROM jobs WHERE id = $1";
+                txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, lock, [id.into()])).await?;
             }
-        };
-        if let Some(job) = first_job(rows)? {
+            // `cap` is our own number, never request input.
+            update = update.filter(Expr::cust(format!(
+                "(SELECT COUNT(*) FROM jobs AS running WHERE running.user_id = jobs.user_id AND running.state = 'processing') < {cap}"
+            )));
+        }
+        if let Some(job) = first_job(update.exec_with_returning(txn).await?)? {
             return Ok(Claim::Claimed(job));
         }
         let still_waiting = job::Entity::find_by_id(id)
             .filter(job::Column::State.is_in(states(&JobState::WAITING)))
-            .one(&self.db)
+            .one(txn)
             .await?
             .map(|row| job_from_row(row, Vec::new()))
             .transpose()?;
@@ -140,54 +144,58 @@ impl Store {
     }
 
     /// Records stage and progress, if the attempt still holds the job.
-    pub async fn record_progress(&self, id: Uuid, attempt: u32, stage: &str, percent: u32) -> Result<Option<Job>> {
+    pub async fn record_progress(txn: &Txn, id: Uuid, attempt: u32, stage: &str, percent: u32) -> Result<Option<Job>> {
         let rows = held(id, attempt)
             .col_expr(job::Column::Stage, Expr::value(stage))
             .col_expr(job::Column::ProgressPercent, Expr::value(percent as i32))
-            .exec_with_returning(&self.db)
+            .exec_with_returning(txn)
             .await?;
         first_job(rows)
     }
 
-    /// Marks the job COMPLETED and stores its notes, in one transaction and
-    /// only if the attempt still holds the job, so notes are stored once.
-    pub async fn complete(&self, id: Uuid, attempt: u32, notes: Vec<NewNote>, log_tail: &str) -> Result<Option<Job>> {
-        let txn = self.db.begin().await?;
+    /// Marks the job COMPLETED and stores its notes, only if the attempt
+    /// still holds the job, so notes are stored once.
+    pub async fn complete(
+        txn: &Txn,
+        id: Uuid,
+        attempt: u32,
+        notes: &[NewNote],
+        log_tail: &str,
+    ) -> Result<Option<Job>> {
         let rows = finish(held(id, attempt), JobState::Completed, "")
             .col_expr(job::Column::LogTail, Expr::value(log_tail))
             .col_expr(job::Column::Stage, Expr::value("completed"))
             .col_expr(job::Column::ProgressPercent, Expr::value(100))
-            .exec_with_returning(&txn)
+            .exec_with_returning(txn)
             .await?;
         let Some(row) = rows.into_iter().next() else {
             return Ok(None);
         };
         let now = Utc::now();
         let note_rows: Vec<note::ActiveModel> = notes
-            .into_iter()
+            .iter()
             .map(|n| note::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 job_id: Set(Some(row.id)),
                 user_id: Set(row.user_id.clone()),
                 kind: Set(n.kind.as_str().into()),
-                title: Set(n.title),
+                title: Set(n.title.clone()),
                 subject: Set(row.subject.clone()),
                 video_url: Set(row.url.clone()),
-                markdown: Set(n.markdown),
+                markdown: Set(n.markdown.clone()),
                 created_at: Set(now),
             })
             .collect();
         let note_ids = note_rows.iter().map(|n| *n.id.as_ref()).collect();
-        if !note_rows.is_empty() {
-            note::Entity::insert_many(note_rows).exec(&txn).await?;
+        for chunk in note_rows.chunks(NOTES_PER_INSERT) {
+            note::Entity::insert_many(chunk.to_vec()).exec_without_returning(txn).await?;
         }
-        txn.commit().await?;
         Ok(Some(job_from_row(row, note_ids)?))
     }
 
     /// After a failed attempt that gets another: RETRYING until `run_after`.
     pub async fn schedule_retry(
-        &self,
+        txn: &Txn,
         id: Uuid,
         attempt: u32,
         error: &str,
@@ -201,31 +209,54 @@ impl Store {
             .col_expr(job::Column::Error, Expr::value(error))
             .col_expr(job::Column::RunAfter, Expr::value(run_after))
             .col_expr(job::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
-            .exec_with_returning(&self.db)
+            .exec_with_returning(txn)
             .await?;
         first_job(rows)
     }
 
-    /// After the last attempt failed: FAILED with the reason.
-    pub async fn fail(&self, id: Uuid, attempt: u32, error: &str, log_tail: &str) -> Result<Option<Job>> {
+    /// After the last attempt failed, or one that no retry can fix: FAILED
+    /// with the reason.
+    pub async fn fail(txn: &Txn, id: Uuid, attempt: u32, error: &str, log_tail: &str) -> Result<Option<Job>> {
         let rows = finish(held(id, attempt), JobState::Failed, error)
             .col_expr(job::Column::LogTail, Expr::value(log_tail))
             .col_expr(job::Column::Stage, Expr::value("failed"))
-            .exec_with_returning(&self.db)
+            .exec_with_returning(txn)
             .await?;
         first_job(rows)
     }
 
-    /// Hands a job back to the queue (the node is shutting down).
-    pub async fn release(&self, id: Uuid, attempt: u32) -> Result<Option<Job>> {
+    /// Hands a job back to the queue (the node is stopping). The interrupted
+    /// attempt does not count against the job's attempts: the job did not
+    /// fail, its node stopped.
+    pub async fn release(txn: &Txn, id: Uuid, attempt: u32) -> Result<Option<Job>> {
         let rows = held(id, attempt)
             .col_expr(job::Column::State, Expr::value(JobState::Queued.as_str()))
             .col_expr(job::Column::Stage, Expr::value("interrupted; queued again"))
             .col_expr(job::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
-            .exec_with_returning(&self.db)
+            .col_expr(job::Column::MaxAttempts, Expr::col(job::Column::MaxAttempts).add(1))
+            .exec_with_returning(txn)
             .await?;
         first_job(rows)
     }
+}
+
+/// What a reap did: the jobs queued again and those that had used their
+/// last attempt.
+#[derive(Debug, Default)]
+pub struct Reaped {
+    pub requeued: Vec<Job>,
+    pub failed: Vec<Job>,
+}
+
+/// The reason a job whose last attempt never reported back ends with.
+const GAVE_UP: &str =
+    "the last attempt never finished: its node stopped responding or could not store the results";
+
+/// Notes inserted per statement (a statement's bind parameters are bounded).
+const NOTES_PER_INSERT: usize = 500;
+
+fn jobs(rows: Vec<job::Model>) -> Result<Vec<Job>> {
+    rows.into_iter().map(|row| Ok(job_from_row(row, Vec::new())?)).collect()
 }
 
 /// An update of a job that the attempt `attempt` still holds.

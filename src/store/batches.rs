@@ -5,13 +5,13 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use super::convert::job_from_row;
 use super::entity::{batch, job};
-use super::jobs::new_job_row;
-use super::{Store, owner};
+use super::jobs::{finish, new_job_row, states};
+use super::{Store, Txn, owner};
 use crate::domain::job::NewJob;
 use crate::domain::page::PageRequest;
 use crate::domain::{Batch, BatchCounts, BatchState, Job, JobState, Scope, UserId};
@@ -22,12 +22,11 @@ const INSERT_CHUNK: usize = 500;
 
 impl Store {
     /// Stores a batch and its children (one per entry of `children`, whose
-    /// `batch_id` and `idempotency_key` are filled in here), in one transaction.
-    pub async fn insert_batch(&self, user: &UserId, subject: &str, children: Vec<NewJob>) -> Result<(Batch, Vec<Job>)> {
+    /// `batch_id` and `idempotency_key` are filled in here).
+    pub async fn insert_batch(txn: &Txn, user: &UserId, subject: &str, children: Vec<NewJob>) -> Result<(Batch, Vec<Job>)> {
         let id = Uuid::now_v7();
         let now = Utc::now();
         let total = children.len() as u32;
-        let txn = self.db.begin().await?;
         let parent = batch::ActiveModel {
             id: Set(id),
             user_id: Set(user.clone()),
@@ -37,7 +36,7 @@ impl Store {
             created_at: Set(now),
             finished_at: Set(None),
         };
-        batch::Entity::insert(parent).exec_without_returning(&txn).await?;
+        batch::Entity::insert(parent).exec_without_returning(txn).await?;
         let mut jobs = Vec::with_capacity(children.len());
         let rows: Vec<job::ActiveModel> = children
             .into_iter()
@@ -53,12 +52,11 @@ impl Store {
             })
             .collect();
         for chunk in rows.chunks(INSERT_CHUNK) {
-            job::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
+            job::Entity::insert_many(chunk.to_vec()).exec_without_returning(txn).await?;
             for row in chunk {
                 jobs.push(job_from_row(row_model(row), Vec::new())?);
             }
         }
-        txn.commit().await?;
         let counts = BatchCounts { queued: total, ..Default::default() };
         let batch = Batch {
             id,
@@ -74,13 +72,7 @@ impl Store {
     }
 
     pub async fn batch_for_user(&self, scope: &Scope, id: Uuid) -> Result<Batch> {
-        let row = batch::Entity::find_by_id(id)
-            .filter(owner(batch::Column::UserId, scope))
-            .one(&self.db)
-            .await?
-            .ok_or(Error::NotFound("batch"))?;
-        let mut counts = self.batch_counts(&[id]).await?;
-        batch_from_row(row, counts.remove(&id).unwrap_or_default())
+        batch_for_user(&self.db, scope, id).await
     }
 
     /// The caller's batches, newest first.
@@ -91,54 +83,53 @@ impl Store {
         }
         let rows = query.order_by_desc(batch::Column::Id).limit(page.size).all(&self.db).await?;
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let mut counts = self.batch_counts(&ids).await?;
+        let mut counts = batch_counts(&self.db, &ids).await?;
         rows.into_iter().map(|row| batch_from_row(row.clone(), counts.remove(&row.id).unwrap_or_default())).collect()
     }
 
     /// The batch now: its counts and, once every child has finished, its
     /// final state (written once: the first caller to see the end wins).
-    pub async fn settle_batch(&self, id: Uuid) -> Result<Batch> {
-        let counts = self.batch_counts(&[id]).await?.remove(&id).unwrap_or_default();
+    pub async fn settle_batch(txn: &Txn, id: Uuid) -> Result<Batch> {
+        let counts = batch_counts(txn, &[id]).await?.remove(&id).unwrap_or_default();
         if let Some(end) = counts.final_state() {
             batch::Entity::update_many()
                 .col_expr(batch::Column::State, Expr::value(end.as_str()))
                 .col_expr(batch::Column::FinishedAt, Expr::value(Utc::now()))
                 .filter(batch::Column::Id.eq(id))
                 .filter(batch::Column::State.eq(BatchState::Running.as_str()))
-                .exec(&self.db)
+                .exec(txn)
                 .await?;
         }
-        let row = batch::Entity::find_by_id(id).one(&self.db).await?.ok_or(Error::NotFound("batch"))?;
+        let row = batch::Entity::find_by_id(id).one(txn).await?.ok_or(Error::NotFound("batch"))?;
         batch_from_row(row, counts)
     }
 
-    /// Cancels every child that has not finished and marks the batch
-    /// CANCELLED; returns the cancelled children.
-    pub async fn cancel_batch(&self, scope: &Scope, id: Uuid) -> Result<Vec<Job>> {
-        self.batch_for_user(scope, id).await?;
-        let unfinished: Vec<&str> = JobState::UNFINISHED.iter().map(|s| s.as_str()).collect();
-        let rows = job::Entity::update_many()
-            .col_expr(job::Column::State, Expr::value(JobState::Cancelled.as_str()))
-            .col_expr(job::Column::Stage, Expr::value("cancelled"))
-            .col_expr(job::Column::Error, Expr::value("the batch was cancelled"))
-            .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
+    /// Cancels every child that has not finished (ended like any cancelled
+    /// job: no lease, no retry time) and marks the batch CANCELLED; returns
+    /// the cancelled children.
+    pub async fn cancel_batch(txn: &Txn, scope: &Scope, id: Uuid) -> Result<Vec<Job>> {
+        batch_for_user(txn, scope, id).await?;
+        let unfinished = job::Entity::update_many()
             .filter(job::Column::BatchId.eq(id))
             .filter(owner(job::Column::UserId, scope))
-            .filter(job::Column::State.is_in(unfinished))
-            .exec_with_returning(&self.db)
+            .filter(job::Column::State.is_in(states(&JobState::UNFINISHED)));
+        let rows = finish(unfinished, JobState::Cancelled, "the batch was cancelled")
+            .col_expr(job::Column::Stage, Expr::value("cancelled"))
+            .exec_with_returning(txn)
             .await?;
         batch::Entity::update_many()
             .col_expr(batch::Column::State, Expr::value(BatchState::Cancelled.as_str()))
             .col_expr(batch::Column::FinishedAt, Expr::value(Utc::now()))
             .filter(batch::Column::Id.eq(id))
             .filter(batch::Column::State.eq(BatchState::Running.as_str()))
-            .exec(&self.db)
+            .exec(txn)
             .await?;
         rows.into_iter().map(|row| Ok(job_from_row(row, Vec::new())?)).collect()
     }
+}
 
-    /// Children by state for each batch, in one query.
-    async fn batch_counts(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, BatchCounts>> {
+/// Children by state for each batch, in one query.
+async fn batch_counts(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, BatchCounts>> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
@@ -151,7 +142,7 @@ impl Store {
             .group_by(job::Column::BatchId)
             .group_by(job::Column::State)
             .into_tuple()
-            .all(&self.db)
+            .all(conn)
             .await?;
         let mut by_batch: HashMap<Uuid, BatchCounts> = HashMap::new();
         for (batch_id, state, count) in rows {
@@ -168,7 +159,16 @@ impl Store {
             }
         }
         Ok(by_batch)
-    }
+}
+
+pub(super) async fn batch_for_user(conn: &impl ConnectionTrait, scope: &Scope, id: Uuid) -> Result<Batch> {
+    let row = batch::Entity::find_by_id(id)
+        .filter(owner(batch::Column::UserId, scope))
+        .one(conn)
+        .await?
+        .ok_or(Error::NotFound("batch"))?;
+    let mut counts = batch_counts(conn, &[id]).await?;
+    batch_from_row(row, counts.remove(&id).unwrap_or_default())
 }
 
 fn batch_from_row(row: batch::Model, counts: BatchCounts) -> Result<Batch> {

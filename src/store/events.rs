@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
 
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::Store;
+use super::{Store, Txn};
 use super::entity::{job_event, user_event_sequence};
 use crate::domain::{Batch, Job, JobEvent, JobEventKind, UserId};
 use crate::error::Result;
@@ -28,26 +28,12 @@ pub struct EventBounds {
 }
 
 impl Store {
-    /// Appends an event to the owner's log; returns its sequence.
-    pub async fn append_event(&self, kind: JobEventKind, job: &Job, batch: Option<&Batch>) -> Result<u64> {
-        let sequences = self.append_log(&[LogEntry { kind, job, batch }]).await?;
-        Ok(sequences[0])
-    }
-
-    /// Appends one event per job (all of one user) in one transaction;
-    /// returns the first sequence (the rest follow one by one).
-    pub async fn append_events(&self, kind: JobEventKind, jobs: &[Job], batch: Option<&Batch>) -> Result<u64> {
-        debug_assert!(jobs.iter().all(|j| j.user_id == jobs[0].user_id));
-        let entries: Vec<LogEntry> = jobs.iter().map(|job| LogEntry { kind, job, batch }).collect();
-        Ok(self.append_log(&entries).await?.first().copied().unwrap_or(0))
-    }
-
-    /// Appends events of any users in one transaction; returns each one's
+    /// Appends events of any users in the transaction; returns each one's
     /// sequence, in order. Each owner's counter moves once, by their number
     /// of events (counters are locked in user order, so two writers cannot
     /// deadlock), and their events take consecutive sequences in the order
     /// given.
-    pub async fn append_log(&self, entries: &[LogEntry<'_>]) -> Result<Vec<u64>> {
+    pub async fn append_log(txn: &Txn, entries: &[LogEntry<'_>]) -> Result<Vec<u64>> {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
@@ -61,10 +47,9 @@ impl Store {
         });
         let column = user_event_sequence::Column::LastSequence;
         let moved = Expr::col((user_event_sequence::Entity, column)).add(Expr::col((Alias::new("excluded"), column)));
-        let txn = self.db.begin().await?;
         let rows = user_event_sequence::Entity::insert_many(counters)
             .on_conflict(OnConflict::column(user_event_sequence::Column::UserId).value(column, moved).to_owned())
-            .exec_with_returning(&txn)
+            .exec_with_returning(txn)
             .await?;
         // The next sequence to hand out, per owner.
         let mut next: HashMap<String, i64> = rows
@@ -92,9 +77,8 @@ impl Store {
             });
         }
         for chunk in rows.chunks(500) {
-            job_event::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
+            job_event::Entity::insert_many(chunk.to_vec()).exec_without_returning(txn).await?;
         }
-        txn.commit().await?;
         Ok(sequences)
     }
 

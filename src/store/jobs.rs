@@ -1,5 +1,6 @@
 //! Job queries users drive: submit, read, list, cancel, retry, delete. Every
-//! state change is one conditional `UPDATE … RETURNING`:
+//! state change runs in the transaction it is given (the core logs its event
+//! in the same one) and is one conditional `UPDATE … RETURNING`:
 //! it names the states it may leave (and, for a worker, the attempt it holds
 //! as a fencing token), so two writers can never both win.
 use std::collections::HashMap;
@@ -7,13 +8,14 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
 use super::convert::job_from_row;
 use super::entity::{job, job_event, note};
-use super::{Store, owner};
+use super::{Store, Txn, owner};
 use crate::domain::job::NewJob;
 use crate::domain::page::PageRequest;
 use crate::domain::{Job, JobState, Scope};
@@ -24,82 +26,31 @@ pub(super) fn states(list: &[JobState]) -> Vec<&'static str> {
 }
 
 impl Store {
-    /// Stores a new job, or returns the caller's existing one when the
-    /// submission is a duplicate (same idempotency key, or, without a key,
-    /// the same video still waiting or running). The database's unique
-    /// indexes decide, so concurrent identical submissions make one job.
-    /// The flag says whether the job is new.
-    pub async fn insert_job(&self, new: NewJob) -> Result<(Job, bool)> {
-        for _ in 0..3 {
-            match self.try_insert_job(&new).await {
-                Ok(job) => return Ok((job, true)),
-                Err(Error::Database(error))
-                    if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
-                {
-                    if let Some(existing) = self.duplicate_of(&new).await? {
-                        return Ok((existing, false));
-                    }
-                    // The duplicate finished meanwhile: try again.
-                }
-                Err(error) => return Err(error),
-            }
-        }
-        Err(Error::FailedPrecondition("the submission keeps colliding with another; try again".into()))
-    }
-
-    /// Stores many submissions with one statement; each comes back with
-    /// whether it was created. One that collides with a waiting job (or with
-    /// another in the same call) is settled like [`Store::insert_job`] does:
-    /// it comes back as the job it duplicates.
-    pub async fn insert_jobs(&self, news: Vec<NewJob>) -> Result<Vec<(Job, bool)>> {
+    /// Stores many submissions in the transaction; each comes back with
+    /// whether it was created. One that duplicates a waiting job of its
+    /// owner (same idempotency key, or, without a key, the same video still
+    /// waiting or running), or another in the same call, comes back as the
+    /// job it duplicates. The database's unique indexes decide (conflicting
+    /// rows are skipped, never an error), so concurrent identical submissions
+    /// make one job.
+    pub async fn insert_jobs(txn: &Txn, news: Vec<NewJob>) -> Result<Vec<(Job, bool)>> {
         let rows: Vec<job::ActiveModel> = news.iter().cloned().map(new_job_row).collect();
         let ids: Vec<Uuid> = rows.iter().map(|row| *row.id.as_ref()).collect();
-        let skip_duplicates = OnConflict::new().do_nothing().to_owned();
-        let inserted =
-            match job::Entity::insert_many(rows).on_conflict(skip_duplicates).exec_with_returning(&self.db).await {
-                Ok(rows) => rows,
-                Err(DbErr::RecordNotInserted) => Vec::new(),
-                Err(error) => return Err(error.into()),
-            };
-        let mut created: HashMap<Uuid, job::Model> = inserted.into_iter().map(|row| (row.id, row)).collect();
+        let mut created: HashMap<Uuid, job::Model> =
+            insert_skipping_duplicates(txn, rows).await?.into_iter().map(|row| (row.id, row)).collect();
         let mut results = Vec::with_capacity(news.len());
         for (new, id) in news.into_iter().zip(ids) {
             results.push(match created.remove(&id) {
                 Some(row) => (job_from_row(row, Vec::new())?, true),
-                None => self.insert_job(new).await?,
+                None => insert_or_find(txn, new).await?,
             });
         }
         Ok(results)
     }
 
-    async fn duplicate_of(&self, new: &NewJob) -> Result<Option<Job>> {
-        let mut query = job::Entity::find().filter(job::Column::UserId.eq(new.user_id.as_str()));
-        query = match &new.idempotency_key {
-            Some(key) => query.filter(job::Column::IdempotencyKey.eq(key.as_str())),
-            None => query
-                .filter(job::Column::IdempotencyKey.is_null())
-                .filter(job::Column::VideoId.eq(new.video_id.as_str()))
-                .filter(job::Column::State.is_in(states(&JobState::UNFINISHED))),
-        };
-        let Some(row) = query.one(&self.db).await? else { return Ok(None) };
-        let note_ids = self.note_ids_of(&[row.id]).await?.remove(&row.id).unwrap_or_default();
-        Ok(Some(job_from_row(row, note_ids)?))
-    }
-
-    async fn try_insert_job(&self, new: &NewJob) -> Result<Job> {
-        let row = job::Entity::insert(new_job_row(new.clone())).exec_with_returning(&self.db).await?;
-        Ok(job_from_row(row, Vec::new())?)
-    }
-
     /// The caller's job; another user's job is `NotFound`, never revealed.
     pub async fn job_for_user(&self, scope: &Scope, id: Uuid) -> Result<Job> {
-        let row = job::Entity::find_by_id(id)
-            .filter(owner(job::Column::UserId, scope))
-            .one(&self.db)
-            .await?
-            .ok_or(Error::NotFound("job"))?;
-        let note_ids = self.note_ids_of(&[row.id]).await?.remove(&row.id).unwrap_or_default();
-        Ok(job_from_row(row, note_ids)?)
+        job_for_user(&self.db, scope, id).await
     }
 
     /// The caller's jobs, newest first, optionally only in `only` states.
@@ -112,84 +63,8 @@ impl Store {
             query = query.filter(job::Column::Id.lt(after));
         }
         let rows = query.order_by_desc(job::Column::Id).limit(page.size).all(&self.db).await?;
-        self.with_note_ids(rows).await
-    }
-
-    /// CANCELLED, from any unfinished state.
-    pub async fn cancel(&self, scope: &Scope, id: Uuid) -> Result<Job> {
-        let rows = finish(owned_in(scope, id, &JobState::UNFINISHED), JobState::Cancelled, "cancelled by the user")
-            .col_expr(job::Column::Stage, Expr::value("cancelled"))
-            .exec_with_returning(&self.db)
-            .await?;
-        self.changed_or_explain(scope, id, rows, "only a queued, processing or retrying job can be cancelled").await
-    }
-
-    /// QUEUED again with `attempts` more attempts, from FAILED or CANCELLED.
-    /// The attempt counter keeps counting: it is the fencing token.
-    pub async fn retry(&self, scope: &Scope, id: Uuid, attempts: u32) -> Result<Job> {
-        let rows = owned_in(scope, id, &JobState::RETRYABLE)
-            .col_expr(job::Column::State, Expr::value(JobState::Queued.as_str()))
-            .col_expr(job::Column::MaxAttempts, Expr::col(job::Column::Attempt).add(attempts as i32))
-            .col_expr(job::Column::Stage, Expr::value(""))
-            .col_expr(job::Column::ProgressPercent, Expr::value(0))
-            .col_expr(job::Column::Error, Expr::value(""))
-            .col_expr(job::Column::FinishedAt, Expr::value(Option::<DateTime<Utc>>::None))
-            .exec_with_returning(&self.db)
-            .await
-            .map_err(|error| match error.sql_err() {
-                Some(SqlErr::UniqueConstraintViolation(_)) => {
-                    Error::FailedPrecondition("another job for this video is waiting or running".into())
-                }
-                _ => Error::Database(error),
-            })?;
-        self.changed_or_explain(scope, id, rows, "only a failed or cancelled job can be retried").await
-    }
-
-    /// Deletes a finished job with its notes and its events, in one
-    /// transaction.
-    pub async fn delete(&self, scope: &Scope, id: Uuid) -> Result<Job> {
-        let finished = [JobState::Completed, JobState::Failed, JobState::Cancelled];
-        let job = self.job_for_user(scope, id).await?;
-        if !job.state.is_finished() {
-            return Err(Error::FailedPrecondition(format!(
-                "job is {}; cancel it before deleting it",
-                job.state.as_str()
-            )));
-        }
-        // Notes first: deleting the job would only clear their job_id.
-        let txn = self.db.begin().await?;
-        note::Entity::delete_many().filter(note::Column::JobId.eq(id)).exec(&txn).await?;
-        job_event::Entity::delete_many().filter(job_event::Column::JobId.eq(id)).exec(&txn).await?;
-        let result = job::Entity::delete_many()
-            .filter(job::Column::Id.eq(id))
-            .filter(owner(job::Column::UserId, scope))
-            .filter(job::Column::State.is_in(states(&finished)))
-            .exec(&txn)
-            .await?;
-        if result.rows_affected == 0 {
-            // Dropping the transaction rolls the deletions back.
-            return Err(Error::FailedPrecondition("job changed while being deleted; try again".into()));
-        }
-        txn.commit().await?;
-        Ok(job)
-    }
-
-    async fn changed_or_explain(&self, scope: &Scope, id: Uuid, rows: Vec<job::Model>, rule: &str) -> Result<Job> {
-        match rows.into_iter().next() {
-            Some(row) => {
-                let note_ids = self.note_ids_of(&[row.id]).await?.remove(&row.id).unwrap_or_default();
-                Ok(job_from_row(row, note_ids)?)
-            }
-            None => {
-                let job = self.job_for_user(scope, id).await?;
-                Err(Error::FailedPrecondition(format!("job is {}; {rule}", job.state.as_str())))
-            }
-        }
-    }
-
-    async fn with_note_ids(&self, rows: Vec<job::Model>) -> Result<Vec<Job>> {
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let mut notes = self.note_ids_of(&ids).await?;
+        let mut notes = note_ids_of(&self.db, &ids).await?;
         rows.into_iter()
             .map(|row| {
                 let ids = notes.remove(&row.id).unwrap_or_default();
@@ -198,28 +73,171 @@ impl Store {
             .collect()
     }
 
-    /// Note ids of many jobs in one query.
-    async fn note_ids_of(&self, job_ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<Uuid>>> {
-        if job_ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let pairs: Vec<(Option<Uuid>, Uuid)> = note::Entity::find()
-            .select_only()
-            .column(note::Column::JobId)
-            .column(note::Column::Id)
-            .filter(note::Column::JobId.is_in(job_ids.iter().copied()))
-            .order_by_asc(note::Column::Id)
-            .into_tuple()
-            .all(&self.db)
+    /// CANCELLED, from any unfinished state.
+    pub async fn cancel(txn: &Txn, scope: &Scope, id: Uuid) -> Result<Job> {
+        let rows = finish(owned_in(scope, id, &JobState::UNFINISHED), JobState::Cancelled, "cancelled by the user")
+            .col_expr(job::Column::Stage, Expr::value("cancelled"))
+            .exec_with_returning(txn)
             .await?;
-        let mut by_job: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-        for (job_id, note_id) in pairs {
-            if let Some(job_id) = job_id {
-                by_job.entry(job_id).or_default().push(note_id);
-            }
-        }
-        Ok(by_job)
+        changed_or_explain(txn, scope, id, rows, "only a queued, processing or retrying job can be cancelled").await
     }
+
+    /// QUEUED again with `attempts` more attempts, from FAILED or CANCELLED.
+    /// The attempt counter keeps counting: it is the fencing token.
+    pub async fn retry(txn: &Txn, scope: &Scope, id: Uuid, attempts: u32) -> Result<Job> {
+        // A savepoint: a unique-index conflict must not abort the group.
+        let savepoint = txn.begin().await?;
+        let updated = owned_in(scope, id, &JobState::RETRYABLE)
+            .col_expr(job::Column::State, Expr::value(JobState::Queued.as_str()))
+            .col_expr(job::Column::MaxAttempts, Expr::col(job::Column::Attempt).add(attempts as i32))
+            .col_expr(job::Column::Stage, Expr::value(""))
+            .col_expr(job::Column::ProgressPercent, Expr::value(0))
+            .col_expr(job::Column::Error, Expr::value(""))
+            .col_expr(job::Column::FinishedAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .exec_with_returning(&savepoint)
+            .await;
+        let rows = match updated {
+            Ok(rows) => {
+                savepoint.commit().await?;
+                rows
+            }
+            Err(error) => {
+                savepoint.rollback().await?;
+                return Err(match error.sql_err() {
+                    Some(SqlErr::UniqueConstraintViolation(_)) => {
+                        Error::FailedPrecondition("another job for this video is waiting or running".into())
+                    }
+                    _ => Error::Database(error),
+                });
+            }
+        };
+        changed_or_explain(txn, scope, id, rows, "only a failed or cancelled job can be retried").await
+    }
+
+    /// CANCELLED with `reason`: jobs just stored that the queue refused.
+    pub async fn withdraw(txn: &Txn, ids: &[Uuid], reason: &str) -> Result<Vec<Job>> {
+        let unfinished = job::Entity::update_many()
+            .filter(job::Column::Id.is_in(ids.iter().copied()))
+            .filter(job::Column::State.is_in(states(&JobState::UNFINISHED)));
+        let rows = finish(unfinished, JobState::Cancelled, reason)
+            .col_expr(job::Column::Stage, Expr::value("refused"))
+            .exec_with_returning(txn)
+            .await?;
+        rows.into_iter().map(|row| Ok(job_from_row(row, Vec::new())?)).collect()
+    }
+
+    /// Deletes a finished job with its notes and its events.
+    pub async fn delete(txn: &Txn, scope: &Scope, id: Uuid) -> Result<Job> {
+        let finished = [JobState::Completed, JobState::Failed, JobState::Cancelled];
+        let job = job_for_user(txn, scope, id).await?;
+        if !job.state.is_finished() {
+            return Err(Error::FailedPrecondition(format!(
+                "job is {}; cancel it before deleting it",
+                job.state.as_str()
+            )));
+        }
+        // The job row first, conditionally, so a job that changed meanwhile
+        // loses nothing; its notes keep their ids to be deleted next.
+        let result = job::Entity::delete_many()
+            .filter(job::Column::Id.eq(id))
+            .filter(owner(job::Column::UserId, scope))
+            .filter(job::Column::State.is_in(states(&finished)))
+            .exec(txn)
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(Error::FailedPrecondition("job changed while being deleted; try again".into()));
+        }
+        if !job.note_ids.is_empty() {
+            note::Entity::delete_many().filter(note::Column::Id.is_in(job.note_ids.iter().copied())).exec(txn).await?;
+        }
+        job_event::Entity::delete_many().filter(job_event::Column::JobId.eq(id)).exec(txn).await?;
+        Ok(job)
+    }
+}
+
+/// Inserts the rows, skipping any that a unique index refuses; returns those
+/// inserted.
+async fn insert_skipping_duplicates(txn: &Txn, rows: Vec<job::ActiveModel>) -> Result<Vec<job::Model>> {
+    let skip_duplicates = OnConflict::new().do_nothing().to_owned();
+    match job::Entity::insert_many(rows).on_conflict(skip_duplicates).exec_with_returning(txn).await {
+        Ok(rows) => Ok(rows),
+        Err(DbErr::RecordNotInserted) => Ok(Vec::new()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// A submission whose row was skipped: the job it duplicates, or (if that
+/// one finished meanwhile) a new job after all.
+async fn insert_or_find(txn: &Txn, new: NewJob) -> Result<(Job, bool)> {
+    for _ in 0..3 {
+        if let Some(existing) = duplicate_of(txn, &new).await? {
+            return Ok((existing, false));
+        }
+        if let Some(row) = insert_skipping_duplicates(txn, vec![new_job_row(new.clone())]).await?.pop() {
+            return Ok((job_from_row(row, Vec::new())?, true));
+        }
+    }
+    Err(Error::FailedPrecondition("the submission keeps colliding with another; try again".into()))
+}
+
+async fn duplicate_of(conn: &impl ConnectionTrait, new: &NewJob) -> Result<Option<Job>> {
+    let mut query = job::Entity::find().filter(job::Column::UserId.eq(new.user_id.as_str()));
+    query = match &new.idempotency_key {
+        Some(key) => query.filter(job::Column::IdempotencyKey.eq(key.as_str())),
+        None => query
+            .filter(job::Column::IdempotencyKey.is_null())
+            .filter(job::Column::VideoId.eq(new.video_id.as_str()))
+            .filter(job::Column::State.is_in(states(&JobState::UNFINISHED))),
+    };
+    let Some(row) = query.one(conn).await? else { return Ok(None) };
+    let note_ids = note_ids_of(conn, &[row.id]).await?.remove(&row.id).unwrap_or_default();
+    Ok(Some(job_from_row(row, note_ids)?))
+}
+
+pub(super) async fn job_for_user(conn: &impl ConnectionTrait, scope: &Scope, id: Uuid) -> Result<Job> {
+    let row = job::Entity::find_by_id(id)
+        .filter(owner(job::Column::UserId, scope))
+        .one(conn)
+        .await?
+        .ok_or(Error::NotFound("job"))?;
+    let note_ids = note_ids_of(conn, &[row.id]).await?.remove(&row.id).unwrap_or_default();
+    Ok(job_from_row(row, note_ids)?)
+}
+
+async fn changed_or_explain(txn: &Txn, scope: &Scope, id: Uuid, rows: Vec<job::Model>, rule: &str) -> Result<Job> {
+    match rows.into_iter().next() {
+        Some(row) => {
+            let note_ids = note_ids_of(txn, &[row.id]).await?.remove(&row.id).unwrap_or_default();
+            Ok(job_from_row(row, note_ids)?)
+        }
+        None => {
+            let job = job_for_user(txn, scope, id).await?;
+            Err(Error::FailedPrecondition(format!("job is {}; {rule}", job.state.as_str())))
+        }
+    }
+}
+
+/// Note ids of many jobs in one query.
+async fn note_ids_of(conn: &impl ConnectionTrait, job_ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<Uuid>>> {
+    if job_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let pairs: Vec<(Option<Uuid>, Uuid)> = note::Entity::find()
+        .select_only()
+        .column(note::Column::JobId)
+        .column(note::Column::Id)
+        .filter(note::Column::JobId.is_in(job_ids.iter().copied()))
+        .order_by_asc(note::Column::Id)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let mut by_job: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (job_id, note_id) in pairs {
+        if let Some(job_id) = job_id {
+            by_job.entry(job_id).or_default().push(note_id);
+        }
+    }
+    Ok(by_job)
 }
 
 /// The row of a job just submitted: QUEUED, no attempt yet.

@@ -14,11 +14,15 @@ mod stats;
 use std::time::Duration;
 
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, TransactionTrait};
 
-pub use attempts::Claim;
+pub use attempts::{Claim, Reaped};
 pub use events::{EventBounds, LogEntry};
 pub use stats::JobStats;
+
+/// The transaction a transition runs in: its state change and its event
+/// commit together.
+pub type Txn = sea_orm::DatabaseTransaction;
 
 /// A handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
@@ -69,6 +73,21 @@ impl Store {
                 Err(error) => return Err(error),
             }
         }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.db.get_database_backend() == DbBackend::Sqlite
+    }
+
+    /// Opens a transaction for a group of transitions. On SQLite it takes
+    /// the write lock at once (a no-op write): a transaction that read first
+    /// would fail, not wait, if another connection wrote in between.
+    pub async fn begin(&self) -> Result<Txn, sea_orm::DbErr> {
+        let txn = self.db.begin().await?;
+        if txn.get_database_backend() == DbBackend::Sqlite {
+            txn.execute_unprepared("UPDATE user_event_sequences SET last_sequence = last_sequence WHERE 1 = 0").await?;
+        }
+        Ok(txn)
     }
 
     pub async fn close(self) -> Result<(), sea_orm::DbErr> {

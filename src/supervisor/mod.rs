@@ -70,6 +70,17 @@ impl Supervisor {
         Supervisor { config, patterns }
     }
 
+    /// A supervisor whose prerequisites hold: the program exists and the
+    /// scratch root can be made. Fails start-up with a clear message rather
+    /// than failing every job later.
+    pub fn prepare(config: SupervisorConfig) -> anyhow::Result<Supervisor> {
+        ensure_program_exists(&config.command.program)?;
+        std::fs::create_dir_all(&config.scratch_root).map_err(|error| {
+            anyhow::anyhow!("cannot create the scratch directory {}: {error}", config.scratch_root.display())
+        })?;
+        Ok(Supervisor::new(config))
+    }
+
     /// Runs `job`'s current attempt; progress changes go to `progress`.
     pub async fn run(&self, job: &Job, progress: mpsc::Sender<Progress>, stop: CancellationToken) -> Report {
         let scratch = self.config.scratch_root.join(format!("{}-{}", job.id, job.attempt));
@@ -253,4 +264,19 @@ fn describe(status: ExitStatus) -> String {
         }
         _ => "ended abnormally".into(),
     }
+}
+
+fn ensure_program_exists(program: &Path) -> anyhow::Result<()> {
+    let found = if program.components().count() > 1 {
+        program.is_file()
+    } else {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
+    };
+    anyhow::ensure!(
+        found,
+        "the note-making program {} was not found; build the bundled stand-in with `cargo build --bins` or set VIDEOJOBS_CLI",
+        program.display()
+    );
+    Ok(())
 }

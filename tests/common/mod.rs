@@ -4,7 +4,10 @@
 #![allow(dead_code)]
 
 mod backend;
+mod test_core;
 pub use backend::*;
+#[allow(unused_imports)]
+pub use test_core::*;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

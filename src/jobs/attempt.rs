@@ -1,0 +1,224 @@
+//! Transitions of an attempt, as workers drive them: claim a job, record its
+//! progress, keep its lease, and finish it as the supervisor's outcome says
+//! (completed, retrying, failed, or released back to the queue).
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::Jobs;
+use super::commit::Logged;
+use super::running::RunningJobs;
+use crate::domain::attempt::storable;
+use crate::domain::retry::RetryPolicy;
+use crate::domain::{Failure, Job, JobEventKind, NewNote, Outcome, RetryAdvice, StageUpdate};
+use crate::error::Result;
+use crate::queue::QueueItem;
+use crate::store::{Claim, Store};
+use crate::telemetry;
+
+/// A job whose owner is at the per-user cap is offered again after this.
+const CAP_RECHECK: Duration = Duration::from_secs(1);
+
+/// A job this node holds: PROCESSING under its attempt, with the token
+/// that stops its program (fired by a cancel from any node). Dropping it
+/// forgets the token.
+pub struct Claimed {
+    pub job: Job,
+    pub stop: CancellationToken,
+    _registration: Registration,
+}
+
+/// A stop token in the node's registry, removed when dropped.
+struct Registration {
+    job_id: Uuid,
+    running: Arc<RunningJobs>,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.running.remove(self.job_id);
+    }
+}
+
+impl Jobs {
+    /// PROCESSING under the next attempt, if the job still waits (and its
+    /// owner is under the per-user cap; if not, it is offered again
+    /// shortly). `stop` is the node's: stopping it stops the program too.
+    pub async fn claim(&self, job_id: Uuid, stop: &CancellationToken) -> Result<Option<Claimed>> {
+        // Registered first, so a cancel that commits right after the claim
+        // still finds the program's token.
+        let token = stop.child_token();
+        self.running.insert(job_id, token.clone());
+        let registration = Registration { job_id, running: Arc::clone(&self.running) };
+        let (lease, cap) = (self.rules.lease, self.rules.per_user_cap);
+        let claim = self
+            .committer
+            .commit(move |txn| {
+                Box::pin(async move {
+                    let claim = Store::claim(txn, job_id, lease, cap).await?;
+                    let logged = match &claim {
+                        Claim::Claimed(job) => vec![Logged::new(JobEventKind::Processing, job.clone())],
+                        _ => Vec::new(),
+                    };
+                    Ok((claim, logged))
+                })
+            })
+            .await?;
+        match claim {
+            Claim::Claimed(job) => Ok(Some(Claimed { job, stop: token, _registration: registration })),
+            Claim::OwnerAtCap(job) => {
+                // Meanwhile other users' jobs run.
+                self.dispatch(&[QueueItem::at(&job, Some(Utc::now() + CAP_RECHECK))]).await;
+                Ok(None)
+            }
+            Claim::Gone => Ok(None),
+        }
+    }
+
+    /// Extends the attempt's lease; `false` means the attempt lost the job
+    /// (cancelled, or reaped after this node stalled).
+    pub async fn renew_lease(&self, job: &Job) -> Result<bool> {
+        self.store.renew_lease(job.id, job.attempt, self.rules.lease).await
+    }
+
+    /// Records the stages the program passed through since the last call:
+    /// the row ends at the last, and each gets a PROGRESS event. `false`
+    /// means the attempt no longer holds the job.
+    pub async fn record_progress(&self, job: &Job, updates: Vec<StageUpdate>) -> Result<bool> {
+        let Some(last) = updates.last().cloned() else { return Ok(true) };
+        let (id, attempt) = (job.id, job.attempt);
+        self.committer
+            .commit(move |txn| {
+                let (updates, last) = (updates.clone(), last.clone());
+                Box::pin(async move {
+                    let stage = storable(&last.stage);
+                    let Some(stored) = Store::record_progress(txn, id, attempt, &stage, last.percent).await? else {
+                        return Ok((false, Vec::new()));
+                    };
+                    let snapshots = updates.into_iter().map(|update| Job {
+                        stage: storable(&update.stage).into_owned(),
+                        progress_percent: update.percent,
+                        ..stored.clone()
+                    });
+                    Ok((true, Logged::each(JobEventKind::Progress, snapshots)))
+                })
+            })
+            .await
+    }
+
+    /// Ends the attempt as its outcome says. Notes that cannot be stored
+    /// end the job FAILED with the database's reason rather than being
+    /// tried again forever.
+    pub async fn finish(&self, claimed: Claimed, outcome: Outcome, log_tail: &str) -> Result<()> {
+        let job = &claimed.job;
+        let log_tail = storable(log_tail).into_owned();
+        match outcome {
+            Outcome::Succeeded(notes) => match self.complete(job, notes, &log_tail).await {
+                Err(error) if error.is_storage() && !matches!(error, crate::error::Error::Unavailable(_)) => {
+                    let reason = format!("the notes could not be stored: {}", error.detail());
+                    tracing::error!(%reason, "storing the results failed; failing the job");
+                    self.fail(job, &reason, &log_tail).await
+                }
+                done => done,
+            },
+            Outcome::Failed(failure) => self.failed(job, failure, &log_tail).await,
+            Outcome::Stopped => self.release(job).await,
+        }
+    }
+
+    async fn complete(&self, job: &Job, notes: Vec<NewNote>, log_tail: &str) -> Result<()> {
+        let (id, attempt, log_tail) = (job.id, job.attempt, log_tail.to_string());
+        let notes: Arc<Vec<NewNote>> = Arc::new(notes.into_iter().map(NewNote::storable).collect());
+        let done = self
+            .committer
+            .commit(move |txn| {
+                let (notes, log_tail) = (Arc::clone(&notes), log_tail.clone());
+                Box::pin(async move {
+                    let done = Store::complete(txn, id, attempt, &notes, &log_tail).await?;
+                    let logged = done.iter().map(|job| Logged::new(JobEventKind::Completed, job.clone())).collect();
+                    Ok((done, logged))
+                })
+            })
+            .await?;
+        if let Some(done) = done {
+            tracing::info!(notes = done.note_ids.len(), "job completed");
+            metrics::counter!(telemetry::JOBS_FINISHED, "outcome" => "completed").increment(1);
+        }
+        Ok(())
+    }
+
+    /// RETRYING after a backoff while attempts remain and the failure says
+    /// another may help; FAILED otherwise.
+    async fn failed(&self, job: &Job, failure: Failure, log_tail: &str) -> Result<()> {
+        let reason = storable(&failure.reason).into_owned();
+        let retry = failure.retry == RetryAdvice::Retry && RetryPolicy::should_retry(job.attempt, job.max_attempts);
+        if !retry {
+            return self.fail(job, &reason, log_tail).await;
+        }
+        let delay = self.rules.retry.delay_after(job.attempt);
+        let run_after = Utc::now() + delay;
+        let (id, attempt, log_tail, why) = (job.id, job.attempt, log_tail.to_string(), reason.clone());
+        let waiting = self
+            .committer
+            .commit(move |txn| {
+                let (why, log_tail) = (why.clone(), log_tail.clone());
+                Box::pin(async move {
+                    let waiting = Store::schedule_retry(txn, id, attempt, &why, run_after, &log_tail).await?;
+                    let logged = waiting.iter().map(|job| Logged::new(JobEventKind::Retrying, job.clone())).collect();
+                    Ok((waiting, logged))
+                })
+            })
+            .await?;
+        if let Some(waiting) = waiting {
+            tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "attempt failed; retrying");
+            metrics::counter!(telemetry::JOB_RETRIES).increment(1);
+            self.dispatch(&[QueueItem::at(&waiting, Some(run_after))]).await;
+        }
+        Ok(())
+    }
+
+    async fn fail(&self, job: &Job, reason: &str, log_tail: &str) -> Result<()> {
+        let (id, attempt, why, log_tail) = (job.id, job.attempt, reason.to_string(), log_tail.to_string());
+        let failed = self
+            .committer
+            .commit(move |txn| {
+                let (why, log_tail) = (why.clone(), log_tail.clone());
+                Box::pin(async move {
+                    let failed = Store::fail(txn, id, attempt, &why, &log_tail).await?;
+                    let logged = failed.iter().map(|job| Logged::new(JobEventKind::Failed, job.clone())).collect();
+                    Ok((failed, logged))
+                })
+            })
+            .await?;
+        if failed.is_some() {
+            tracing::warn!(%reason, "job failed");
+            metrics::counter!(telemetry::JOBS_FINISHED, "outcome" => "failed").increment(1);
+        }
+        Ok(())
+    }
+
+    /// Cancelled (the row already says so, and this changes nothing) or the
+    /// node is stopping: QUEUED again, the interrupted attempt not counted
+    /// against the job, and queued for any node that still takes jobs.
+    async fn release(&self, job: &Job) -> Result<()> {
+        let (id, attempt) = (job.id, job.attempt);
+        let queued = self
+            .committer
+            .commit(move |txn| {
+                Box::pin(async move {
+                    let queued = Store::release(txn, id, attempt).await?;
+                    let logged = queued.iter().map(|job| Logged::new(JobEventKind::Queued, job.clone())).collect();
+                    Ok((queued, logged))
+                })
+            })
+            .await?;
+        if let Some(queued) = queued {
+            tracing::info!("attempt interrupted; job queued again");
+            self.dispatch(&[QueueItem::now(&queued)]).await;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,238 @@
+//! Group commit of whole transitions. A transition is a function of the
+//! transaction it runs in: its conditional write and the events it logs
+//! commit together, so neither a crash nor another node's timing can lose an
+//! event or put one before the change it follows. Transitions handed over
+//! while earlier groups are being written wait in a bounded channel and go
+//! out as the next group: one transaction, one commit, then one live
+//! delivery. A lone transition is written at once; nothing waits for a
+//! timer. Callers wait for their own commit, so one job's transitions reach
+//! the log in the order they happened even when groups overlap.
+//!
+//! A transition's refusal (not found, wrong state) is its answer and does
+//! not disturb the group; a database error rolls the group back and each of
+//! its transitions is tried again alone, so one transition that cannot be
+//! stored (a NUL byte, a statement too large) fails only itself.
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use uuid::Uuid;
+
+use crate::domain::{Batch, Job, JobEvent, JobEventKind};
+use crate::error::{Error, Result};
+use crate::events::EventTransport;
+use crate::store::{LogEntry, Store, Txn};
+
+/// Transitions in one transaction at most.
+const GROUP_MAX: usize = 256;
+/// Transitions waiting for a group at most; callers wait beyond that.
+const WAITING_MAX: usize = 4096;
+
+/// An event a transition logs: what happened to which job. A change of
+/// state of a batch's child also carries its batch, counted once per group.
+pub struct Logged {
+    kind: JobEventKind,
+    job: Job,
+    count_batch: Option<Uuid>,
+}
+
+impl Logged {
+    pub fn new(kind: JobEventKind, job: Job) -> Logged {
+        // Counts change with states only, so progress skips the count.
+        let count_batch = job.batch_id.filter(|_| kind != JobEventKind::Progress);
+        Logged { kind, job, count_batch }
+    }
+
+    /// One event per job, all of one kind.
+    pub fn each(kind: JobEventKind, jobs: impl IntoIterator<Item = Job>) -> Vec<Logged> {
+        jobs.into_iter().map(|job| Logged::new(kind, job)).collect()
+    }
+}
+
+/// What a transition did: its answer and the events it logs.
+pub type Applied<T> = (T, Vec<Logged>);
+
+#[derive(Clone)]
+pub struct Committer {
+    pending: mpsc::Sender<Box<dyn Pending>>,
+}
+
+impl Committer {
+    /// Starts the writer on `tracker`; once `stop` fires it writes what was
+    /// already handed over and ends.
+    pub fn start(
+        store: Store,
+        transport: Arc<dyn EventTransport>,
+        tracker: &TaskTracker,
+        stop: CancellationToken,
+    ) -> Committer {
+        let (pending, waiting) = mpsc::channel(WAITING_MAX);
+        // SQLite has one writer at a time; PostgreSQL overlaps groups.
+        let in_flight = if store.is_sqlite() { 1 } else { 4 };
+        let writer = Writer { store, transport, tracker: tracker.clone(), slots: Arc::new(Semaphore::new(in_flight)) };
+        tracker.spawn(writer.run(waiting, stop));
+        Committer { pending }
+    }
+
+    /// Runs `change` in a transaction with other transitions, logs the
+    /// events it returns in the same transaction, and answers once that has
+    /// committed (the events are then sent live).
+    pub async fn commit<T, F>(&self, change: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'t> Fn(&'t Txn) -> BoxFuture<'t, Result<Applied<T>>> + Send + Sync + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let pending = Typed { change, answer: Mutex::new(None), reply };
+        let stopped = || Error::Unavailable("the server is shutting down".into());
+        self.pending.send(Box::new(pending)).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+/// A transition with its answer type erased, so one group holds many kinds.
+trait Pending: Send + Sync {
+    /// Applies the transition; an error here rolls the group back.
+    fn apply<'t>(&'t self, txn: &'t Txn) -> BoxFuture<'t, Result<Vec<Logged>>>;
+    /// Answers the caller: with what `apply` kept, or with `failed`.
+    fn settle(self: Box<Self>, failed: Option<Error>);
+}
+
+struct Typed<T, F> {
+    change: F,
+    /// The answer of the latest `apply`, sent once the group commits.
+    answer: Mutex<Option<Result<T>>>,
+    reply: oneshot::Sender<Result<T>>,
+}
+
+impl<T, F> Pending for Typed<T, F>
+where
+    T: Send + 'static,
+    F: for<'t> Fn(&'t Txn) -> BoxFuture<'t, Result<Applied<T>>> + Send + Sync + 'static,
+{
+    fn apply<'t>(&'t self, txn: &'t Txn) -> BoxFuture<'t, Result<Vec<Logged>>> {
+        Box::pin(async move {
+            let (answer, logged) = match (self.change)(txn).await {
+                Ok((value, logged)) => (Ok(value), logged),
+                Err(error) if error.is_storage() => return Err(error),
+                Err(refusal) => (Err(refusal), Vec::new()),
+            };
+            *self.answer.lock().unwrap_or_else(|p| p.into_inner()) = Some(answer);
+            Ok(logged)
+        })
+    }
+
+    fn settle(self: Box<Self>, failed: Option<Error>) {
+        let answer = match failed {
+            Some(error) => Err(error),
+            None => self.answer.into_inner().unwrap_or_else(|p| p.into_inner()).unwrap_or_else(|| {
+                Err(Error::Internal(anyhow::anyhow!("a transition committed without an answer")))
+            }),
+        };
+        let _ = self.reply.send(answer);
+    }
+}
+
+struct Writer {
+    store: Store,
+    transport: Arc<dyn EventTransport>,
+    tracker: TaskTracker,
+    slots: Arc<Semaphore>,
+}
+
+impl Writer {
+    async fn run(self, mut waiting: mpsc::Receiver<Box<dyn Pending>>, stop: CancellationToken) {
+        let writer = Arc::new(self);
+        let mut stopping = false;
+        loop {
+            // Take a slot first, so transitions gather while every slot is busy.
+            let Ok(slot) = Arc::clone(&writer.slots).acquire_owned().await else { return };
+            let mut group = Vec::with_capacity(GROUP_MAX);
+            let taken = tokio::select! {
+                taken = waiting.recv_many(&mut group, GROUP_MAX) => taken,
+                _ = stop.cancelled(), if !stopping => {
+                    // Refuse new transitions; write those already handed over.
+                    stopping = true;
+                    waiting.close();
+                    continue;
+                }
+            };
+            if taken == 0 {
+                return;
+            }
+            let group_writer = Arc::clone(&writer);
+            writer.tracker.spawn(async move {
+                group_writer.write(group).await;
+                drop(slot);
+            });
+        }
+    }
+
+    async fn write(&self, mut group: Vec<Box<dyn Pending>>) {
+        let error = match self.try_commit(&group).await {
+            Ok(events) => {
+                self.transport.deliver(events).await;
+                group.into_iter().for_each(|pending| pending.settle(None));
+                return;
+            }
+            Err(error) => error,
+        };
+        if group.len() == 1 {
+            group.pop().expect("one").settle(Some(error));
+            return;
+        }
+        tracing::warn!(error = %error.detail(), transitions = group.len(), "a group of transitions failed; committing each alone");
+        for pending in group {
+            match self.try_commit(std::slice::from_ref(&pending)).await {
+                Ok(events) => {
+                    self.transport.deliver(events).await;
+                    pending.settle(None);
+                }
+                Err(error) => pending.settle(Some(error)),
+            }
+        }
+    }
+
+    /// Applies the group in one transaction and logs its events in it.
+    async fn try_commit(&self, group: &[Box<dyn Pending>]) -> Result<Vec<JobEvent>> {
+        let txn = self.store.begin().await?;
+        let mut logged = Vec::new();
+        for pending in group {
+            logged.extend(pending.apply(&txn).await?);
+        }
+        let events = log(&txn, logged).await?;
+        txn.commit().await?;
+        Ok(events)
+    }
+}
+
+/// Appends the events to their owners' logs in the transaction; each
+/// batch they need is counted once (and settled when its last child ended).
+async fn log(txn: &Txn, logged: Vec<Logged>) -> Result<Vec<JobEvent>> {
+    if logged.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: HashSet<Uuid> = logged.iter().filter_map(|event| event.count_batch).collect();
+    let mut batches: HashMap<Uuid, Arc<Batch>> = HashMap::with_capacity(ids.len());
+    for id in ids {
+        batches.insert(id, Arc::new(Store::settle_batch(txn, id).await?));
+    }
+    let batch_of = |event: &Logged| event.count_batch.and_then(|id| batches.get(&id));
+    let entries: Vec<LogEntry> = logged
+        .iter()
+        .map(|event| LogEntry { kind: event.kind, job: &event.job, batch: batch_of(event).map(|batch| batch.as_ref()) })
+        .collect();
+    let sequences = Store::append_log(txn, &entries).await?;
+    drop(entries);
+    Ok(logged
+        .into_iter()
+        .zip(sequences)
+        .map(|(event, sequence)| {
+            let batch = batch_of(&event).cloned();
+            JobEvent { sequence, kind: event.kind, job: Arc::new(event.job), batch }
+        })
+        .collect())
+}

@@ -1,0 +1,160 @@
+//! The application core: the one place that changes a job. Each transition
+//! (submit, submit a batch, claim, record progress, finish an attempt as
+//! completed, retrying, failed or released, cancel, cancel a batch, retry,
+//! delete, reap, reconcile) is one method here. It runs its conditional
+//! write and logs its event in one transaction, grouped with other
+//! transitions by the [`commit`] writer, then pushes to the queue or sends
+//! the cancel signal, and counts the metric. Transports and workers call
+//! these methods and nothing below them.
+mod attempt;
+mod commit;
+mod intake;
+mod log;
+mod manage;
+mod recover;
+mod running;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use uuid::Uuid;
+
+use crate::domain::page::PageRequest;
+use crate::domain::retry::RetryPolicy;
+use crate::domain::{Batch, Job, JobState, Note, Scope};
+use crate::error::Result;
+use crate::events::{EventHub, EventTransport};
+use crate::queue::{JobQueue, QueueItem};
+use crate::store::{JobStats, Store};
+use commit::Committer;
+use intake::Intake;
+
+pub use attempt::Claimed;
+pub use log::EventLog;
+pub use running::RunningJobs;
+
+/// The rules the core applies to every job.
+#[derive(Clone, Copy, Debug)]
+pub struct Rules {
+    pub retry: RetryPolicy,
+    /// How long a claim lasts without renewal; renewed every third of it.
+    pub lease: Duration,
+    /// At most this many of one user's jobs process at once (all nodes).
+    pub per_user_cap: Option<u32>,
+}
+
+/// What the core is built on.
+pub struct Parts {
+    pub store: Store,
+    pub queue: Arc<dyn JobQueue>,
+    pub transport: Arc<dyn EventTransport>,
+    pub hub: Arc<EventHub>,
+    /// The programs this node runs; the transport's cancels stop them.
+    pub running: Arc<RunningJobs>,
+}
+
+/// When the core's writers stop: submissions when the node stops serving,
+/// transitions once its workers are done.
+pub struct Stops {
+    pub intake: CancellationToken,
+    pub writes: CancellationToken,
+}
+
+pub struct Jobs {
+    store: Store,
+    queue: Arc<dyn JobQueue>,
+    transport: Arc<dyn EventTransport>,
+    committer: Committer,
+    intake: Intake,
+    running: Arc<RunningJobs>,
+    log: EventLog,
+    rules: Rules,
+}
+
+impl Jobs {
+    /// The core, with its writers on `writes` and watch streams on
+    /// `streams`. Submissions end once `stop.intake` fires, the writer of
+    /// transitions once `stop.writes` does (each first writes what it was
+    /// handed).
+    pub fn start(parts: Parts, rules: Rules, writes: &TaskTracker, streams: &TaskTracker, stop: Stops) -> Jobs {
+        let committer = Committer::start(parts.store.clone(), Arc::clone(&parts.transport), writes, stop.writes);
+        let intake = Intake::start(committer.clone(), Arc::clone(&parts.queue), writes, stop.intake);
+        let log = EventLog::new(parts.store.clone(), parts.hub, streams.clone());
+        Jobs {
+            store: parts.store,
+            queue: parts.queue,
+            transport: parts.transport,
+            committer,
+            intake,
+            running: parts.running,
+            log,
+            rules,
+        }
+    }
+
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// The log and live hub, for watch streams.
+    pub fn event_log(&self) -> &EventLog {
+        &self.log
+    }
+
+    /// How many programs this node runs now.
+    pub fn running(&self) -> usize {
+        self.running.len()
+    }
+
+    pub async fn job(&self, scope: &Scope, id: Uuid) -> Result<Job> {
+        self.store.job_for_user(scope, id).await
+    }
+
+    pub async fn jobs(&self, scope: &Scope, only: &[JobState], page: PageRequest) -> Result<Vec<Job>> {
+        self.store.list_jobs(scope, only, page).await
+    }
+
+    pub async fn stats(&self, scope: &Scope) -> Result<JobStats> {
+        self.store.job_stats(scope).await
+    }
+
+    pub async fn batch(&self, scope: &Scope, id: Uuid) -> Result<Batch> {
+        self.store.batch_for_user(scope, id).await
+    }
+
+    pub async fn batches(&self, scope: &Scope, page: PageRequest) -> Result<Vec<Batch>> {
+        self.store.list_batches(scope, page).await
+    }
+
+    pub async fn note(&self, scope: &Scope, id: Uuid) -> Result<Note> {
+        self.store.note_for_user(scope, id).await
+    }
+
+    pub async fn notes(&self, scope: &Scope, job_id: Option<Uuid>, page: PageRequest) -> Result<Vec<Note>> {
+        self.store.list_notes(scope, job_id, page).await
+    }
+
+    /// Waits, without polling, for the next job the queue says to run.
+    pub async fn next(&self) -> Uuid {
+        self.queue.pop().await
+    }
+
+    /// How many jobs wait in the queue, ready or delayed.
+    pub async fn waiting(&self) -> Result<usize> {
+        self.queue.waiting().await.map_err(|e| crate::error::Error::Unavailable(e.to_string()))
+    }
+
+    /// Queues jobs that are QUEUED or RETRYING in the database. The jobs
+    /// are stored; if the queue refuses them now, the reconciler queues them
+    /// later, so nothing is lost.
+    async fn dispatch(&self, items: &[QueueItem]) {
+        if items.is_empty() {
+            return;
+        }
+        if let Err(error) = self.queue.restore(items).await {
+            tracing::warn!(%error, jobs = items.len(), "jobs stored but not queued yet; the reconciler queues them");
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! Transitions that recover jobs nobody holds: the reaper's (a lease
+//! expired), start-up's (an embedded node was stopped mid-run) and the
+//! reconciler's (the queue lost what the database says is waiting).
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::Jobs;
+use super::commit::Logged;
+use crate::domain::JobEventKind;
+use crate::error::{Error, Result};
+use crate::queue::QueueItem;
+use crate::store::{Reaped, Store};
+use crate::telemetry;
+
+/// Waiting jobs read from the database per reconcile step.
+const RECONCILE_PAGE: u64 = 1000;
+
+impl Jobs {
+    /// Hands back every job whose lease expired: QUEUED again (each with
+    /// its event, then queued together; a job the queue refuses now is
+    /// queued by the reconciler), or FAILED if that was its last attempt.
+    /// Returns how many it handed back.
+    pub async fn reap(&self) -> Result<usize> {
+        let reaped = self.hand_back(|txn| Box::pin(Store::reap_expired_leases(txn))).await?;
+        for job in &reaped.requeued {
+            tracing::warn!(job_id = %job.id, attempt = job.attempt, "lease expired; job queued again");
+        }
+        Ok(reaped.requeued.len() + reaped.failed.len())
+    }
+
+    /// Hands back what this embedded node was running when it stopped, so
+    /// it runs again now rather than when its lease would have expired.
+    pub async fn requeue_interrupted(&self) -> Result<usize> {
+        let reaped = self.hand_back(|txn| Box::pin(Store::requeue_interrupted(txn))).await?;
+        Ok(reaped.requeued.len() + reaped.failed.len())
+    }
+
+    async fn hand_back<F>(&self, select: F) -> Result<Reaped>
+    where
+        F: for<'t> Fn(&'t crate::store::Txn) -> futures::future::BoxFuture<'t, Result<Reaped>> + Send + Sync + 'static,
+    {
+        let reaped = self
+            .committer
+            .commit(move |txn| {
+                let reaping = select(txn);
+                Box::pin(async move {
+                    let reaped = reaping.await?;
+                    let mut logged = Logged::each(JobEventKind::Queued, reaped.requeued.iter().cloned());
+                    logged.extend(Logged::each(JobEventKind::Failed, reaped.failed.iter().cloned()));
+                    Ok((reaped, logged))
+                })
+            })
+            .await?;
+        for job in &reaped.failed {
+            tracing::warn!(job_id = %job.id, attempt = job.attempt, "lease expired on the last attempt; job failed");
+        }
+        metrics::counter!(telemetry::JOBS_FINISHED, "outcome" => "failed").increment(reaped.failed.len() as u64);
+        let items: Vec<QueueItem> = reaped.requeued.iter().map(QueueItem::now).collect();
+        self.dispatch(&items).await;
+        Ok(reaped)
+    }
+
+    /// Deletes events older than `before` from the log; returns how many.
+    pub async fn trim_events(&self, before: DateTime<Utc>) -> Result<u64> {
+        self.store.trim_events(before).await
+    }
+
+    /// Removes COMPLETED jobs finished before `completed_before` and FAILED
+    /// or CANCELLED ones finished before `failed_before`, with their events
+    /// (their notes stay); returns how many.
+    pub async fn remove_expired(&self, completed_before: DateTime<Utc>, failed_before: DateTime<Utc>) -> Result<u64> {
+        self.store.remove_expired_jobs(completed_before, failed_before).await
+    }
+
+    /// Puts back every waiting job the queue lacks; returns how many.
+    pub async fn reconcile(&self) -> Result<usize> {
+        let mut restored = 0;
+        let mut after: Option<Uuid> = None;
+        loop {
+            let page = self.store.waiting_jobs(after, RECONCILE_PAGE).await?;
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.id);
+            let items: Vec<QueueItem> = page.iter().map(|(job, run_after)| QueueItem::at(job, *run_after)).collect();
+            restored += self.queue.restore(&items).await.map_err(|e| Error::Unavailable(e.to_string()))?;
+            if (page.len() as u64) < RECONCILE_PAGE {
+                break;
+            }
+        }
+        if restored > 0 {
+            tracing::warn!(restored, "queued jobs the database says are waiting but the queue did not hold");
+        }
+        Ok(restored)
+    }
+}
