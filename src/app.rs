@@ -135,16 +135,7 @@ impl Node {
         }
         let restored = jobs.reconcile().await?;
         tracing::info!(restored, "queued the jobs the database says are waiting");
-        Ok(Some(Node {
-            config,
-            auth,
-            store: backends.store,
-            redis: backends.redis,
-            jobs,
-            supervisor,
-            tasks,
-            stops,
-        }))
+        Ok(Some(Node { config, auth, store: backends.store, redis: backends.redis, jobs, supervisor, tasks, stops }))
     }
 
     /// Serves gRPC on `listener` and runs the workers and maintenance until

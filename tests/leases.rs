@@ -53,7 +53,11 @@ async fn an_expired_lease_is_reaped_and_the_old_attempt_is_fenced_out(backend: B
     assert!(!core.jobs.record_progress(&first.job, stale).await.unwrap(), "stale progress is refused");
     core.jobs.finish(first, notes(), "").await.unwrap();
     let stored = core.jobs.job(&alice, job.id).await.unwrap();
-    assert_eq!((stored.state, stored.attempt, stored.note_ids.len()), (JobState::Processing, 2, 0), "stale completion is refused");
+    assert_eq!(
+        (stored.state, stored.attempt, stored.note_ids.len()),
+        (JobState::Processing, 2, 0),
+        "stale completion is refused"
+    );
 
     core.jobs.finish(second, notes(), "").await.unwrap();
     let stored = core.jobs.job(&alice, job.id).await.unwrap();

@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
-use super::transport::{CancelSink, EventTransport};
 use super::EventHub;
+use super::transport::{CancelSink, EventTransport};
 use crate::domain::{Batch, Job, JobEvent, JobEventKind};
 
 /// An event as it crosses Redis; a message carries an array of them.
@@ -71,7 +71,8 @@ impl RedisTransport {
         let mut reconnects = subscriber.reconnect_rx();
         subscriber.subscribe(vec![self.channels.events.clone(), self.channels.cancels.clone()]).await?;
         let resubscriber = subscriber.clone();
-        let (hub, on_cancel, events) = (Arc::clone(&self.hub), Arc::clone(&self.on_cancel), self.channels.events.clone());
+        let (hub, on_cancel, events) =
+            (Arc::clone(&self.hub), Arc::clone(&self.on_cancel), self.channels.events.clone());
         tracker.spawn(async move {
             loop {
                 let message = tokio::select! {

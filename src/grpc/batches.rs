@@ -11,8 +11,8 @@ use crate::domain::subject::validate_subject;
 use crate::domain::video_url::VideoUrl;
 use crate::domain::{Scope, UserId};
 use crate::error::Error;
-use crate::proto::v1 as pb;
 use crate::jobs::Jobs;
+use crate::proto::v1 as pb;
 
 pub async fn submit(
     jobs: &Jobs,
@@ -65,11 +65,7 @@ pub async fn get(jobs: &Jobs, scope: Scope, batch_id: &str) -> Result<pb::Batch,
     Ok(batch_to_proto(&jobs.batch(&scope, id).await?))
 }
 
-pub async fn list(
-    jobs: &Jobs,
-    scope: Scope,
-    body: pb::ListBatchesRequest,
-) -> Result<pb::ListBatchesResponse, Status> {
+pub async fn list(jobs: &Jobs, scope: Scope, body: pb::ListBatchesRequest) -> Result<pb::ListBatchesResponse, Status> {
     let page = PageRequest::parse(body.page_size, &body.page_token)?;
     let batches = jobs.batches(&scope, page).await?;
     let ids: Vec<_> = batches.iter().map(|b| b.id).collect();

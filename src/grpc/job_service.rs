@@ -6,15 +6,15 @@ use tonic::{Request, Response, Status};
 use super::convert::{job_to_proto, state_from_proto};
 use super::parse_id;
 use crate::auth::caller;
+use crate::domain::JobState;
 use crate::domain::job::{NewJob, validate_idempotency_key, validate_priority};
 use crate::domain::page::PageRequest;
 use crate::domain::subject::validate_subject;
 use crate::domain::video_url::VideoUrl;
-use crate::domain::JobState;
 use crate::error::Error;
+use crate::jobs::Jobs;
 use crate::proto::v1 as pb;
 use crate::proto::v1::job_service_server::JobService;
-use crate::jobs::Jobs;
 
 pub struct JobApi {
     pub jobs: Arc<Jobs>,

@@ -5,9 +5,9 @@ use super::convert::note_to_proto;
 use super::parse_id;
 use crate::auth::caller;
 use crate::domain::page::PageRequest;
+use crate::jobs::Jobs;
 use crate::proto::v1 as pb;
 use crate::proto::v1::note_service_server::NoteService;
-use crate::jobs::Jobs;
 
 pub struct NoteApi {
     pub jobs: std::sync::Arc<Jobs>,

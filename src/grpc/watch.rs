@@ -20,8 +20,8 @@ use super::convert::event_to_proto;
 use crate::auth::Caller;
 use crate::domain::{JobEvent, JobEventKind, UserId};
 use crate::error::{Error, Result};
-use crate::proto::v1 as pb;
 use crate::jobs::EventLog;
+use crate::proto::v1 as pb;
 
 /// What a stream's task sends to the network. Boxed: a channel allocates
 /// its slots in blocks of 32, and an unboxed event with its job is large, so
@@ -45,11 +45,7 @@ pub struct WatchRequest {
     pub keepalive: Duration,
 }
 
-pub async fn watch(
-    log: &EventLog,
-    request: WatchRequest,
-    shutdown: CancellationToken,
-) -> Result<EventStream> {
+pub async fn watch(log: &EventLog, request: WatchRequest, shutdown: CancellationToken) -> Result<EventStream> {
     let caller = request.caller;
     let scope = caller.scope();
     if caller.admin && request.after_sequence.is_some() {

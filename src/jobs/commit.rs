@@ -126,12 +126,13 @@ where
     }
 
     fn settle(self: Box<Self>, failed: Option<Error>) {
-        let answer = match failed {
-            Some(error) => Err(error),
-            None => self.answer.into_inner().unwrap_or_else(|p| p.into_inner()).unwrap_or_else(|| {
-                Err(Error::Internal(anyhow::anyhow!("a transition committed without an answer")))
-            }),
-        };
+        let answer =
+            match failed {
+                Some(error) => Err(error),
+                None => self.answer.into_inner().unwrap_or_else(|p| p.into_inner()).unwrap_or_else(|| {
+                    Err(Error::Internal(anyhow::anyhow!("a transition committed without an answer")))
+                }),
+            };
         let _ = self.reply.send(answer);
     }
 }

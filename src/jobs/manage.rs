@@ -34,10 +34,7 @@ pub(super) async fn submit_group(
         .await?;
     let created: Vec<&Job> = results.iter().filter(|(_, new)| *new).map(|(job, _)| job).collect();
     let items: Vec<QueueItem> = created.iter().map(|job| QueueItem::now(job)).collect();
-    let refused = match queue_or_refuse(committer, queue, &items).await {
-        Ok(()) => None,
-        Err(refusal) => Some(refusal),
-    };
+    let refused = queue_or_refuse(committer, queue, &items).await.err();
     metrics::counter!(telemetry::JOBS_SUBMITTED).increment(if refused.is_some() { 0 } else { items.len() as u64 });
     Ok(results
         .into_iter()
@@ -91,7 +88,12 @@ impl Jobs {
 
     /// Stores a batch and its children with their QUEUED events in one
     /// transaction, then queues the children.
-    pub async fn submit_batch(&self, user: UserId, subject: String, children: Vec<NewJob>) -> Result<(Batch, Vec<Job>)> {
+    pub async fn submit_batch(
+        &self,
+        user: UserId,
+        subject: String,
+        children: Vec<NewJob>,
+    ) -> Result<(Batch, Vec<Job>)> {
         let (batch, jobs) = self
             .committer
             .commit(move |txn| {

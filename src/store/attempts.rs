@@ -10,10 +10,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Store, Txn};
 use super::convert::job_from_row;
 use super::entity::{job, note};
 use super::jobs::{finish, states};
+use super::{Store, Txn};
 use crate::domain::NewNote;
 use crate::domain::{Job, JobState};
 use crate::error::Result;
@@ -74,11 +74,7 @@ impl Store {
         Store::hand_back(txn, interrupted, "interrupted; queued again").await
     }
 
-    async fn hand_back(
-        txn: &Txn,
-        which: impl Fn() -> sea_orm::UpdateMany<job::Entity>,
-        stage: &str,
-    ) -> Result<Reaped> {
+    async fn hand_back(txn: &Txn, which: impl Fn() -> sea_orm::UpdateMany<job::Entity>, stage: &str) -> Result<Reaped> {
         let last_attempt = Expr::col(job::Column::Attempt).gte(Expr::col(job::Column::MaxAttempts));
         let failed = finish(which().filter(last_attempt.clone()), JobState::Failed, GAVE_UP)
             .col_expr(job::Column::Stage, Expr::value("failed"))
@@ -155,13 +151,7 @@ impl Store {
 
     /// Marks the job COMPLETED and stores its notes, only if the attempt
     /// still holds the job, so notes are stored once.
-    pub async fn complete(
-        txn: &Txn,
-        id: Uuid,
-        attempt: u32,
-        notes: &[NewNote],
-        log_tail: &str,
-    ) -> Result<Option<Job>> {
+    pub async fn complete(txn: &Txn, id: Uuid, attempt: u32, notes: &[NewNote], log_tail: &str) -> Result<Option<Job>> {
         let rows = finish(held(id, attempt), JobState::Completed, "")
             .col_expr(job::Column::LogTail, Expr::value(log_tail))
             .col_expr(job::Column::Stage, Expr::value("completed"))
@@ -249,8 +239,7 @@ pub struct Reaped {
 }
 
 /// The reason a job whose last attempt never reported back ends with.
-const GAVE_UP: &str =
-    "the last attempt never finished: its node stopped responding or could not store the results";
+const GAVE_UP: &str = "the last attempt never finished: its node stopped responding or could not store the results";
 
 /// Notes inserted per statement (a statement's bind parameters are bounded).
 const NOTES_PER_INSERT: usize = 500;

@@ -23,7 +23,12 @@ const INSERT_CHUNK: usize = 500;
 impl Store {
     /// Stores a batch and its children (one per entry of `children`, whose
     /// `batch_id` and `idempotency_key` are filled in here).
-    pub async fn insert_batch(txn: &Txn, user: &UserId, subject: &str, children: Vec<NewJob>) -> Result<(Batch, Vec<Job>)> {
+    pub async fn insert_batch(
+        txn: &Txn,
+        user: &UserId,
+        subject: &str,
+        children: Vec<NewJob>,
+    ) -> Result<(Batch, Vec<Job>)> {
         let id = Uuid::now_v7();
         let now = Utc::now();
         let total = children.len() as u32;
@@ -130,35 +135,35 @@ impl Store {
 
 /// Children by state for each batch, in one query.
 async fn batch_counts(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, BatchCounts>> {
-        if ids.is_empty() {
-            return Ok(HashMap::new());
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(Option<Uuid>, String, i64)> = job::Entity::find()
+        .select_only()
+        .column(job::Column::BatchId)
+        .column(job::Column::State)
+        .column_as(Expr::cust("COUNT(*)"), "count")
+        .filter(job::Column::BatchId.is_in(ids.iter().copied()))
+        .group_by(job::Column::BatchId)
+        .group_by(job::Column::State)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let mut by_batch: HashMap<Uuid, BatchCounts> = HashMap::new();
+    for (batch_id, state, count) in rows {
+        let Some(batch_id) = batch_id else { continue };
+        let counts = by_batch.entry(batch_id).or_default();
+        let count = count as u32;
+        match JobState::parse(&state) {
+            Some(JobState::Queued | JobState::Retrying) => counts.queued += count,
+            Some(JobState::Processing) => counts.processing += count,
+            Some(JobState::Completed) => counts.completed += count,
+            Some(JobState::Failed) => counts.failed += count,
+            Some(JobState::Cancelled) => counts.cancelled += count,
+            None => {}
         }
-        let rows: Vec<(Option<Uuid>, String, i64)> = job::Entity::find()
-            .select_only()
-            .column(job::Column::BatchId)
-            .column(job::Column::State)
-            .column_as(Expr::cust("COUNT(*)"), "count")
-            .filter(job::Column::BatchId.is_in(ids.iter().copied()))
-            .group_by(job::Column::BatchId)
-            .group_by(job::Column::State)
-            .into_tuple()
-            .all(conn)
-            .await?;
-        let mut by_batch: HashMap<Uuid, BatchCounts> = HashMap::new();
-        for (batch_id, state, count) in rows {
-            let Some(batch_id) = batch_id else { continue };
-            let counts = by_batch.entry(batch_id).or_default();
-            let count = count as u32;
-            match JobState::parse(&state) {
-                Some(JobState::Queued | JobState::Retrying) => counts.queued += count,
-                Some(JobState::Processing) => counts.processing += count,
-                Some(JobState::Completed) => counts.completed += count,
-                Some(JobState::Failed) => counts.failed += count,
-                Some(JobState::Cancelled) => counts.cancelled += count,
-                None => {}
-            }
-        }
-        Ok(by_batch)
+    }
+    Ok(by_batch)
 }
 
 pub(super) async fn batch_for_user(conn: &impl ConnectionTrait, scope: &Scope, id: Uuid) -> Result<Batch> {

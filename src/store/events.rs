@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::{Store, Txn};
 use super::entity::{job_event, user_event_sequence};
+use super::{Store, Txn};
 use crate::domain::{Batch, Job, JobEvent, JobEventKind, UserId};
 use crate::error::Result;
 

@@ -33,12 +33,19 @@ impl TestCore {
         let hub = Arc::new(EventHub::new(1024));
         let running = Arc::new(RunningJobs::default());
         let stopper = Arc::clone(&running);
-        let transport = Arc::new(LocalTransport::new(Arc::clone(&hub), Arc::new(move |id| {
-            stopper.stop(id);
-        })));
+        let transport = Arc::new(LocalTransport::new(
+            Arc::clone(&hub),
+            Arc::new(move |id| {
+                stopper.stop(id);
+            }),
+        ));
         let parts =
             Parts { store: store.clone(), queue: Arc::clone(&queue) as Arc<dyn JobQueue>, transport, hub, running };
-        let retry = RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(10), max_delay: Duration::from_millis(10) };
+        let retry = RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(10),
+        };
         let rules = Rules { retry, lease, per_user_cap: None };
         let writes = TaskTracker::new();
         let stops = Stops { intake: CancellationToken::new(), writes: CancellationToken::new() };

@@ -9,6 +9,7 @@ mod node;
 mod peer;
 mod report;
 mod scenarios;
+mod scratch;
 mod services;
 mod stats;
 

@@ -1,11 +1,12 @@
 //! One videojobs node in its own process: the release binary on a fresh
 //! PostgreSQL database and Redis prefix (or the embedded default), with
 //! authenticated clients for any number of users and its resident memory.
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+
+use crate::scratch::TempDir;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 use videojobs::auth::Authenticator;
@@ -154,34 +155,4 @@ pub fn rss_of(pid: u32) -> anyhow::Result<u64> {
 
 fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// A scratch directory removed on drop.
-pub struct TempDir(PathBuf);
-
-/// Where every scratch directory goes, for videojobs, BullMQ and the floor
-/// alike: tmpfs when there is one. On ext4, creating directories soon after
-/// deleting many makes the kernel scan for inodes it may reuse, and a run of
-/// thousands of jobs slows down as it goes, whoever spawns the program.
-pub fn scratch_base() -> PathBuf {
-    let shm = Path::new("/dev/shm");
-    if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() }
-}
-
-impl TempDir {
-    pub fn new(label: &str) -> anyhow::Result<TempDir> {
-        let path = scratch_base().join(format!("videojobs-bench-{label}-{}", crate::services::short_id()));
-        std::fs::create_dir_all(&path)?;
-        Ok(TempDir(path))
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

@@ -6,7 +6,7 @@ use std::process::Stdio;
 
 use anyhow::Context;
 
-use crate::node::TempDir;
+use crate::scratch::TempDir;
 
 pub struct Peer {
     script: PathBuf,
@@ -59,7 +59,7 @@ impl Peer {
             .args(["--redis", redis_url, "--prefix", &prefix, "--jobs", &jobs.to_string()])
             .args(extra)
             .env("NODE_PATH", &self.node_modules)
-            .env("TMPDIR", crate::node::scratch_base())
+            .env("TMPDIR", crate::scratch::scratch_base())
             .stderr(Stdio::inherit())
             .output()
             .await?;

@@ -13,9 +13,10 @@ use tokio::task::JoinSet;
 use videojobs::proto::v1 as pb;
 
 use super::{Bench, video_url};
-use crate::node::{JobClient, Node, NodeOptions, TempDir};
+use crate::node::{JobClient, Node, NodeOptions};
 use crate::peer::Peer;
 use crate::report::{Report, Row, Target};
+use crate::scratch::TempDir;
 use crate::stats::median;
 
 const SUBJECT: &str = "Physics";

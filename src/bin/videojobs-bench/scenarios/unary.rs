@@ -9,8 +9,9 @@ use tokio::task::JoinSet;
 use videojobs::proto::v1 as pb;
 
 use super::{Bench, video_url};
-use crate::node::{Node, NodeOptions, TempDir};
+use crate::node::{Node, NodeOptions};
 use crate::report::{Report, Row, Target};
+use crate::scratch::TempDir;
 use crate::services::FreshDatabase;
 use crate::stats::{Latencies, median};
 

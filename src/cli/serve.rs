@@ -1,0 +1,202 @@
+//! `serve`'s flags, each with its environment fallback (the seeds' names
+//! where they had one), and the checks that turn bad settings into clear
+//! errors as they become a [`ServeConfig`].
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::config::*;
+use crate::domain::retry::RetryPolicy;
+use crate::supervisor::parse::StagePattern;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[arg(long, env = "VIDEOJOBS_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Holds the SQLite file, the generated JWT secret and scratch directories.
+    #[arg(long, env = "VIDEOJOBS_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default: SQLite in the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The note-making program and its leading arguments, split on spaces
+    /// (no shell), e.g. `uv run youtube-study-buddy`. Default: the bundled
+    /// stand-in.
+    #[arg(long, env = "VIDEOJOBS_CLI")]
+    pub cli: Option<String>,
+    /// The program's project directory, passed as `uv run --project`.
+    #[arg(long, env = "PYTHON_CLI_PATH")]
+    pub python_cli_path: Option<PathBuf>,
+    #[arg(long, env = "JOB_TIMEOUT_MS", default_value_t = DEFAULT_JOB_TIMEOUT_MS)]
+    pub job_timeout_ms: u64,
+    /// Total attempts per job, the first run included.
+    #[arg(long, env = "JOB_RETRY_ATTEMPTS", default_value_t = DEFAULT_JOB_RETRY_ATTEMPTS,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub job_retry_attempts: u32,
+    #[arg(long, env = "JOB_RETRY_BASE_DELAY_MS", default_value_t = DEFAULT_RETRY_BASE_DELAY_MS)]
+    pub retry_base_delay_ms: u64,
+    #[arg(long, env = "JOB_RETRY_MAX_DELAY_MS", default_value_t = DEFAULT_RETRY_MAX_DELAY_MS)]
+    pub retry_max_delay_ms: u64,
+    /// Between SIGTERM and SIGKILL when a program is stopped.
+    #[arg(long, env = "JOB_KILL_GRACE_MS", default_value_t = DEFAULT_KILL_GRACE_MS)]
+    pub kill_grace_ms: u64,
+    /// `redis://…`: the queue and the events between nodes go through Redis.
+    /// Unset: the in-process queue (one node).
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Every Redis key and channel lives under `{PREFIX}:` (a Cluster hash tag).
+    #[arg(long, env = "REDIS_PREFIX", default_value = DEFAULT_REDIS_PREFIX)]
+    pub redis_prefix: String,
+    /// How long a worker's claim on a job lasts unless renewed.
+    #[arg(long, env = "JOB_LEASE_MS", default_value_t = DEFAULT_LEASE_MS)]
+    pub lease_ms: u64,
+    #[arg(long, env = "VIDEOJOBS_REAP_INTERVAL_MS", default_value_t = DEFAULT_REAP_INTERVAL_MS)]
+    pub reap_interval_ms: u64,
+    #[arg(long, env = "VIDEOJOBS_RECONCILE_INTERVAL_MS", default_value_t = DEFAULT_RECONCILE_INTERVAL_MS)]
+    pub reconcile_interval_ms: u64,
+    /// At shutdown, how long running jobs may finish before they are handed back.
+    #[arg(long, env = "VIDEOJOBS_SHUTDOWN_GRACE_MS", default_value_t = DEFAULT_SHUTDOWN_GRACE_MS)]
+    pub shutdown_grace_ms: u64,
+    /// Programs run at once on this node; 0 serves the API only.
+    #[arg(long, env = "VIDEOJOBS_CONCURRENCY", default_value_t = DEFAULT_CONCURRENCY)]
+    pub concurrency: usize,
+    /// At most this many of one user's jobs run at once across all nodes;
+    /// 0 means no cap (fairness between users still applies).
+    #[arg(long, env = "VIDEOJOBS_PER_USER_CONCURRENCY", default_value_t = 0)]
+    pub per_user_concurrency: u32,
+    #[arg(long, env = "VIDEOJOBS_QUEUE_CAPACITY", default_value_t = DEFAULT_QUEUE_CAPACITY)]
+    pub queue_capacity: usize,
+    /// Events an admin's watch of every user may fall behind before it is
+    /// ended (a user's watcher catches up from the log instead).
+    #[arg(long, env = "VIDEOJOBS_WATCH_BUFFER", default_value_t = DEFAULT_WATCH_BUFFER)]
+    pub watch_buffer: usize,
+    /// A watch stream sends a HEARTBEAT this often, so proxies keep it open.
+    #[arg(long, env = "VIDEOJOBS_WATCH_KEEPALIVE_MS", default_value_t = DEFAULT_WATCH_KEEPALIVE_MS)]
+    pub watch_keepalive_ms: u64,
+    /// Events older than this are trimmed from the log (resuming before them
+    /// answers OUT_OF_RANGE).
+    #[arg(long, env = "VIDEOJOBS_EVENT_RETENTION_HOURS", default_value_t = DEFAULT_EVENT_RETENTION_HOURS)]
+    pub event_retention_hours: u64,
+    /// COMPLETED jobs (and their events) are removed this long after they
+    /// finished; their notes stay.
+    #[arg(long, env = "VIDEOJOBS_COMPLETED_RETENTION_DAYS", default_value_t = DEFAULT_COMPLETED_RETENTION_DAYS)]
+    pub completed_retention_days: u64,
+    /// The same for FAILED and CANCELLED jobs.
+    #[arg(long, env = "VIDEOJOBS_FAILED_RETENTION_DAYS", default_value_t = DEFAULT_FAILED_RETENTION_DAYS)]
+    pub failed_retention_days: u64,
+    /// Passed to the program as CLAUDE_API_KEY; never logged.
+    #[arg(long, env = "CLAUDE_API_KEY", hide_env_values = true)]
+    pub claude_api_key: Option<Secret>,
+    #[arg(long, env = "VIDEOJOBS_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<Secret>,
+    /// Regex for "item `current` of `total` started"; repeatable, replaces
+    /// the defaults (`[i/N] Processing:` and `Processing i/N`).
+    #[arg(long = "progress-pattern")]
+    pub progress_patterns: Vec<String>,
+    /// `PERCENT:STAGE NAME=REGEX`; repeatable, replaces the default stages.
+    #[arg(long = "stage-pattern")]
+    pub stage_patterns: Vec<String>,
+    /// Serve Prometheus metrics over HTTP here, e.g. `127.0.0.1:9100`. Off by default.
+    #[arg(long, env = "VIDEOJOBS_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Origins browsers may call from with gRPC-web (comma-separated); none by default.
+    #[arg(long = "cors-allowed-origins", env = "VIDEOJOBS_CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Vec<String>,
+    /// PEM certificate chain: serve gRPC over TLS.
+    #[arg(long, env = "VIDEOJOBS_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    #[arg(long, env = "VIDEOJOBS_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA bundle: require client certificates signed by it (mTLS).
+    #[arg(long, env = "VIDEOJOBS_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    pub fn into_config(self) -> anyhow::Result<ServeConfig> {
+        let mut config = ServeConfig::embedded(self.data_dir.clone());
+        if let Some(url) = self.database_url {
+            config.database_url = url;
+        }
+        config.jwt_secret = self.jwt_secret;
+        config.redis_url = self.redis_url;
+        anyhow::ensure!(
+            !self.redis_prefix.is_empty() && !self.redis_prefix.contains(['{', '}', ' ']),
+            "REDIS_PREFIX must be non-empty without braces or spaces"
+        );
+        config.redis_prefix = self.redis_prefix;
+        anyhow::ensure!(self.lease_ms >= 300, "JOB_LEASE_MS must be at least 300");
+        config.lease = Duration::from_millis(self.lease_ms);
+        config.reap_interval = Duration::from_millis(self.reap_interval_ms.max(10));
+        config.reconcile_interval = Duration::from_millis(self.reconcile_interval_ms.max(10));
+        config.shutdown_grace = Duration::from_millis(self.shutdown_grace_ms);
+        config.concurrency = self.concurrency;
+        config.per_user_concurrency = (self.per_user_concurrency > 0).then_some(self.per_user_concurrency);
+        config.queue_capacity = self.queue_capacity.max(1);
+        config.watch_buffer = self.watch_buffer.max(16);
+        config.watch_keepalive = Duration::from_millis(self.watch_keepalive_ms.max(100));
+        config.event_retention = Duration::from_secs(self.event_retention_hours.max(1) * 3600);
+        config.completed_retention = Duration::from_secs(self.completed_retention_days.max(1) * 86_400);
+        config.failed_retention = Duration::from_secs(self.failed_retention_days.max(1) * 86_400);
+        config.metrics_listen = self.metrics_listen;
+        config.cors_allowed_origins = self.cors_allowed_origins.into_iter().filter(|o| !o.trim().is_empty()).collect();
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            let read = |path: &PathBuf| {
+                std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
+            };
+            config.tls = Some(TlsConfig {
+                cert_pem: read(cert)?,
+                key_pem: Secret::new(read(key)?),
+                client_ca_pem: self.tls_client_ca.as_ref().map(read).transpose()?,
+            });
+        }
+        config.retry = RetryPolicy {
+            max_attempts: self.job_retry_attempts,
+            base_delay: Duration::from_millis(self.retry_base_delay_ms),
+            max_delay: Duration::from_millis(self.retry_max_delay_ms.max(self.retry_base_delay_ms)),
+        };
+        let supervisor = &mut config.supervisor;
+        if let Some(cli) = self.cli {
+            let mut words = cli.split_whitespace().map(String::from);
+            let program = words.next().ok_or_else(|| anyhow::anyhow!("VIDEOJOBS_CLI is empty"))?;
+            supervisor.command.program = if program == STANDIN_PROGRAM { standin_path() } else { program.into() };
+            supervisor.command.leading_args = words.collect();
+        }
+        supervisor.command.project_dir = self.python_cli_path;
+        supervisor.command.api_key = self.claude_api_key;
+        anyhow::ensure!(self.job_timeout_ms > 0, "JOB_TIMEOUT_MS must be positive");
+        supervisor.timeout = Duration::from_millis(self.job_timeout_ms);
+        supervisor.kill_grace = Duration::from_millis(self.kill_grace_ms);
+        if !self.progress_patterns.is_empty() {
+            supervisor.patterns.item_started =
+                self.progress_patterns.iter().map(|p| compile_progress(p)).collect::<anyhow::Result<_>>()?;
+        }
+        if !self.stage_patterns.is_empty() {
+            supervisor.patterns.stages =
+                self.stage_patterns.iter().map(|p| parse_stage(p)).collect::<anyhow::Result<_>>()?;
+        }
+        Ok(config)
+    }
+}
+
+pub(super) fn compile_progress(pattern: &str) -> anyhow::Result<regex::Regex> {
+    let regex = regex::Regex::new(pattern)?;
+    let names: Vec<_> = regex.capture_names().flatten().collect();
+    anyhow::ensure!(
+        names.contains(&"current") && names.contains(&"total"),
+        "progress pattern {pattern:?} needs groups (?P<current>…) and (?P<total>…)"
+    );
+    Ok(regex)
+}
+
+/// `PERCENT:STAGE NAME=REGEX`, e.g. `60:notes generated=✓ Notes generated`.
+pub(super) fn parse_stage(spec: &str) -> anyhow::Result<StagePattern> {
+    let bad = || anyhow::anyhow!("stage pattern {spec:?} is not PERCENT:STAGE NAME=REGEX");
+    let (percent, rest) = spec.split_once(':').ok_or_else(bad)?;
+    let (stage, pattern) = rest.split_once('=').ok_or_else(bad)?;
+    let percent: u32 = percent.trim().parse().map_err(|_| bad())?;
+    anyhow::ensure!(percent <= 99, "stage percent must be at most 99 in {spec:?}");
+    Ok(StagePattern { regex: regex::Regex::new(pattern)?, stage: stage.trim().into(), percent })
+}
