@@ -41,10 +41,28 @@ async fn counters_move_as_jobs_are_submitted_finish_fail_and_calls_are_refused()
     let refused =
         jobs.submit_video(pb::SubmitVideoRequest { url: "https://vimeo.com/1".into(), ..Default::default() }).await;
     assert!(refused.is_err());
-    tokio::time::sleep(Duration::from_millis(250)).await; // one reaper tick sets the queue depth gauge
+    // A cancelled batch counts each child it cancelled, as CancelJob does.
+    let batch = pb::SubmitBatchRequest { urls: vec![url("hang0000001"), url("hang0000002")], ..Default::default() };
+    let batch = jobs.submit_batch(batch).await.unwrap().into_inner().batch.unwrap();
+    jobs.cancel_batch(pb::CancelBatchRequest { batch_id: batch.id }).await.unwrap();
 
-    let text = scrape(metrics_addr).await;
-    assert_eq!(sample(&text, "videojobs_jobs_submitted_total"), 2.0);
+    // Once the cancelled programs are gone and a reaper tick has set the
+    // queue depth gauge.
+    let settled =
+        |text: &str| sample(text, "videojobs_running_programs") == 0.0 && text.contains("videojobs_queue_depth");
+    let text = tokio::time::timeout(WAIT, async {
+        loop {
+            let text = scrape(metrics_addr).await;
+            if settled(&text) {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the cancelled programs never stopped");
+    assert_eq!(sample(&text, "videojobs_jobs_submitted_total"), 4.0);
+    assert_eq!(sample(&text, "videojobs_jobs_finished_total{outcome=\"cancelled\"}"), 2.0);
     assert_eq!(sample(&text, "videojobs_jobs_finished_total{outcome=\"completed\"}"), 1.0);
     assert_eq!(sample(&text, "videojobs_jobs_finished_total{outcome=\"failed\"}"), 1.0);
     assert_eq!(sample(&text, "videojobs_job_retries_total"), 1.0);

@@ -8,7 +8,7 @@ use super::Jobs;
 use super::commit::Logged;
 use crate::domain::JobEventKind;
 use crate::error::{Error, Result};
-use crate::queue::QueueItem;
+use crate::queue::{QueueError, QueueItem};
 use crate::store::{Reaped, Store};
 use crate::telemetry;
 
@@ -81,7 +81,14 @@ impl Jobs {
             let Some((last, _)) = page.last() else { break };
             after = Some(last.id);
             let items: Vec<QueueItem> = page.iter().map(|(job, run_after)| QueueItem::at(job, *run_after)).collect();
-            restored += self.queue.restore(&items).await.map_err(|e| Error::Unavailable(e.to_string()))?;
+            match self.queue.restore(&items).await {
+                Ok(added) => restored += added,
+                Err(QueueError::Full(waiting)) => {
+                    tracing::warn!(waiting, "the queue is full; the other waiting jobs are queued once there is room");
+                    break;
+                }
+                Err(error) => return Err(Error::Unavailable(error.to_string())),
+            }
             if (page.len() as u64) < RECONCILE_PAGE {
                 break;
             }

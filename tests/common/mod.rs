@@ -25,6 +25,11 @@ use videojobs::proto::v1 as pb;
 use videojobs::proto::v1::job_service_client::JobServiceClient;
 use videojobs::proto::v1::note_service_client::NoteServiceClient;
 
+/// A `JobService` client that sends a user's bearer token.
+pub type JobsClient = JobServiceClient<InterceptedService<Channel, Bearer>>;
+/// A `NoteService` client that sends a user's bearer token.
+pub type NotesClient = NoteServiceClient<InterceptedService<Channel, Bearer>>;
+
 pub const SECRET: &str = "integration-test-secret-0123456789";
 pub const WAIT: Duration = Duration::from_secs(30);
 
@@ -103,11 +108,11 @@ impl TestServer {
         Channel::from_shared(format!("http://{}", self.addr)).unwrap().connect().await.unwrap()
     }
 
-    pub async fn jobs(&self, user: &str) -> JobServiceClient<InterceptedService<Channel, Bearer>> {
+    pub async fn jobs(&self, user: &str) -> JobsClient {
         JobServiceClient::with_interceptor(self.channel().await, Bearer::new(&self.token(user)))
     }
 
-    pub async fn notes(&self, user: &str) -> NoteServiceClient<InterceptedService<Channel, Bearer>> {
+    pub async fn notes(&self, user: &str) -> NotesClient {
         NoteServiceClient::with_interceptor(self.channel().await, Bearer::new(&self.token(user)))
     }
 }
@@ -179,7 +184,7 @@ pub async fn events_until_final(stream: &mut tonic::Streaming<pb::JobEvent>, job
 }
 
 /// Watches one job until it ends and returns its final snapshot.
-pub async fn wait_final(client: &mut JobServiceClient<InterceptedService<Channel, Bearer>>, job_id: &str) -> pb::Job {
+pub async fn wait_final(client: &mut JobsClient, job_id: &str) -> pb::Job {
     let mut stream = client
         .watch_jobs(pb::WatchJobsRequest { job_ids: vec![job_id.into()], ..Default::default() })
         .await
@@ -199,7 +204,7 @@ pub async fn wait_final(client: &mut JobServiceClient<InterceptedService<Channel
 }
 
 /// Watches one job until a worker has claimed it (PROCESSING).
-pub async fn wait_until_processing(client: &mut JobServiceClient<InterceptedService<Channel, Bearer>>, job_id: &str) {
+pub async fn wait_until_processing(client: &mut JobsClient, job_id: &str) {
     let request = pb::WatchJobsRequest { job_ids: vec![job_id.into()], ..Default::default() };
     let mut stream = client.watch_jobs(request).await.unwrap().into_inner();
     tokio::time::timeout(WAIT, async {

@@ -16,6 +16,8 @@ use super::{Backend, store_on};
 pub struct TestCore {
     pub jobs: Arc<Jobs>,
     pub store: Store,
+    /// The database, for reading what the API does not show.
+    pub database_url: String,
     pub queue: Arc<MemoryQueue>,
     /// The node's stop token, parent of every claimed job's.
     pub node: CancellationToken,
@@ -29,6 +31,10 @@ impl TestCore {
     /// with a lease of `lease` and three attempts per job.
     pub async fn start(backend: &Backend, capacity: usize, lease: Duration) -> TestCore {
         let (store, dir) = store_on(backend).await;
+        let database_url = match backend {
+            Backend::Embedded => videojobs::config::sqlite_url(dir.path()),
+            Backend::Scaled { database_url, .. } => database_url.clone(),
+        };
         let queue = Arc::new(MemoryQueue::new(capacity));
         let hub = Arc::new(EventHub::new(1024));
         let running = Arc::new(RunningJobs::default());
@@ -51,7 +57,7 @@ impl TestCore {
         let stops = Stops { intake: CancellationToken::new(), writes: CancellationToken::new() };
         let core_stops = Stops { intake: stops.intake.clone(), writes: stops.writes.clone() };
         let jobs = Arc::new(Jobs::start(parts, rules, &writes, &TaskTracker::new(), core_stops));
-        TestCore { jobs, store, queue, node: CancellationToken::new(), writes, stops, _dir: dir }
+        TestCore { jobs, store, database_url, queue, node: CancellationToken::new(), writes, stops, _dir: dir }
     }
 
     /// Writes what was handed over, then closes the database.
