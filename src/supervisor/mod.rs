@@ -1,22 +1,23 @@
-//! Runs one attempt of a job: a fresh scratch directory, the program in its
-//! own process group, stdout and stderr read line by line as they come,
-//! progress reported as it changes, a timeout and cancellation that end the
-//! whole group, and a verdict from what the program said and wrote — never
-//! from its exit code alone (it exits 0 when a video failed).
+//! Runs one attempt of a job: a fresh scratch directory, the program under
+//! the process keeper in its own process group, stdout and stderr read line
+//! by line as they come, progress reported as it changes, a timeout and
+//! cancellation that end the program and all it started, and a verdict from
+//! what the program said and wrote — never from its exit code alone (it
+//! exits 0 when a video failed).
 pub mod command;
+pub mod keeper;
 pub mod notes;
 pub mod parse;
 mod process;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::Duration;
 
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::Command;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -56,6 +57,8 @@ pub struct Supervisor {
     config: SupervisorConfig,
     /// The patterns every attempt's parser reads with, compiled once.
     patterns: Arc<OutputPatterns>,
+    /// The `videojobs-keeper` every program runs under.
+    keeper: PathBuf,
 }
 
 enum End {
@@ -67,7 +70,15 @@ enum End {
 impl Supervisor {
     pub fn new(config: SupervisorConfig) -> Supervisor {
         let patterns = Arc::new(config.patterns.clone());
-        Supervisor { config, patterns }
+        let keeper = keeper::keeper_path();
+        if !keeper::is_installed(&keeper) {
+            tracing::error!(
+                keeper = %keeper.display(),
+                "the process keeper was not found beside this binary nor on PATH; every attempt will fail \
+                 until it is installed (`cargo build --bins` builds it)"
+            );
+        }
+        Supervisor { config, patterns, keeper }
     }
 
     /// Runs `job`'s current attempt; progress changes go to `progress`.
@@ -94,26 +105,12 @@ impl Supervisor {
         if let Err(error) = tokio::fs::create_dir_all(scratch).await {
             return Outcome::Failed(Failure::retryable(format!("could not create a scratch directory: {error}")));
         }
-        let command = &self.config.command;
-        let mut child = match Command::new(&command.program)
-            .args(command.args(job))
-            .env_clear()
-            .envs(command.env())
-            .current_dir(scratch)
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-        {
+        // Not kill_on_drop: a SIGKILL would stop the keeper from ending what
+        // the program started. The guard below asks it to, instead.
+        let grace = self.config.kill_grace;
+        let mut child = match keeper::command(&self.keeper, &self.config.command, job, scratch, grace).spawn() {
             Ok(child) => child,
-            Err(error) => {
-                return Outcome::Failed(Failure::retryable(format!(
-                    "could not start {}: {error}",
-                    command.program.display()
-                )));
-            }
+            Err(error) => return Outcome::Failed(Failure::retryable(keeper::start_failure(&self.keeper, &error))),
         };
         let pgid = Pid::from_raw(child.id().expect("a just-spawned child has a pid") as i32);
         let mut guard = process::GroupGuard::new(pgid);
@@ -134,13 +131,13 @@ impl Supervisor {
                 }
             }
         };
-        let grace = self.config.kill_grace;
         match end {
             End::Exited(_) => process::sweep(pgid, grace).await,
             End::TimedOut | End::Stopped => process::terminate(&mut child, pgid, grace).await,
         }
         guard.disarm();
-        // The group is gone, so the pipes are closed: read what is left.
+        // The keeper is gone, and with it all it kept, so the pipes are
+        // closed: read what is left.
         let drain = async {
             while let Some((is_stderr, line)) = lines.recv().await {
                 note_line(&mut parser, stderr_tail, is_stderr, &line, &progress).await;
@@ -165,6 +162,9 @@ impl Supervisor {
         stderr_tail: &VecDeque<String>,
         scratch: &Path,
     ) -> Outcome {
+        if let Some(reason) = keeper::failure(status, stderr_tail.back().map(String::as_str)) {
+            return Outcome::Failed(Failure::retryable(reason));
+        }
         if let Some(reason) = parser.failure {
             return Outcome::Failed(Failure::retryable(reason));
         }
