@@ -13,7 +13,9 @@
 //! exits, `escape…` starts a child that leaves its session and process group
 //! (setsid) and ignores SIGTERM, then hangs, `setsid…` does the same but
 //! finishes normally, `flood…` floods its output, `empty…` claims success but
-//! writes nothing, `garb…` writes a notes file that is not UTF-8.
+//! writes nothing, `garb…` writes a notes file that is not UTF-8, `leak…`
+//! prints its API key everywhere (stdout, a debug line, a stage line, the
+//! notes) and `leakfail…` also fails with the key in its reason.
 //!
 //! `escape…` and `setsid…` write `<video id>.pids` to the state directory:
 //! `program <pid>` and `escapee <pid>` lines, once the escapee is in its own
@@ -117,8 +119,18 @@ fn process_video(options: &Options, number: usize, url: &str) -> bool {
     let video_id = video_id(url);
     let mode = video_id.to_ascii_lowercase();
     let pause = || std::thread::sleep(options.stage_delay);
-    log("INFO", &format!("[Job {job}] Fetching transcript..."));
+    let leaked = if mode.starts_with("leak") { api_key() } else { String::new() };
+    let key_note = if leaked.is_empty() { String::new() } else { format!(" (key {leaked})") };
+    if !leaked.is_empty() {
+        println!("api key: {leaked}");
+        log("DEBUG", &format!("anthropic client ready, api_key={leaked}"));
+    }
+    log("INFO", &format!("[Job {job}] Fetching transcript...{key_note}"));
     pause();
+    if mode.starts_with("leakfail") {
+        log("ERROR", &format!("✗ Job failed: the API refused the key {leaked}"));
+        return false;
+    }
     if mode.starts_with("fail") || (mode.starts_with("flaky") && first_time(options, &video_id)) {
         log("ERROR", "✗ Job failed: Transcript unavailable: subtitles are disabled for this video");
         return false;
@@ -154,7 +166,7 @@ fn process_video(options: &Options, number: usize, url: &str) -> bool {
     if mode.starts_with("flood") {
         flood();
     }
-    let title = format!("Lecture {video_id}");
+    let title = format!("Lecture {video_id}{key_note}");
     let notes = notes_markdown(&title, url);
     log("INFO", &format!("✓ Notes generated ({} chars)", notes.len()));
     pause();
@@ -239,6 +251,11 @@ fn be_escapee() -> ! {
     loop {
         std::thread::sleep(Duration::from_secs(3600));
     }
+}
+
+/// The key the server handed over, which `leak…` prints.
+fn api_key() -> String {
+    std::env::var("CLAUDE_API_KEY").or_else(|_| std::env::var("ANTHROPIC_API_KEY")).unwrap_or_default()
 }
 
 fn flood() {
