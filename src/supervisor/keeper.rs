@@ -13,20 +13,12 @@ use tokio::process::Command;
 use super::command::ProgramCommand;
 use crate::domain::Job;
 
-/// The keeper's file name, installed beside `videojobs`.
-pub const KEEPER_PROGRAM: &str = "videojobs-keeper";
-/// Names the supervising process: the keeper stops once it is gone.
-pub const PARENT_PID_FLAG: &str = "--parent-pid";
-/// Between the keeper's SIGTERM and its SIGKILL to what is left.
-pub const GRACE_MS_FLAG: &str = "--grace-ms";
-/// The keeper's exit status when it could not run the program at all (the
-/// status env(1) uses for the same); its last stderr line then says why,
-/// after [`FAILURE_PREFIX`].
-pub const KEEPER_FAILED: i32 = 125;
-pub const FAILURE_PREFIX: &str = "videojobs-keeper: ";
-/// How much longer than the kill grace the supervisor waits for the keeper,
-/// which enforces the grace itself, before it kills the keeper's group.
-pub const MARGIN: Duration = Duration::from_secs(2);
+pub use protocol::*;
+
+/// How the supervisor and the keeper speak: shared word for word with the
+/// keeper binary, which includes this file rather than linking the library.
+#[path = "keeper_protocol.rs"]
+mod protocol;
 
 /// The keeper installed beside this binary (cargo puts every binary of the
 /// package in `target/<profile>`, test binaries one level down in `deps`;

@@ -24,6 +24,9 @@
 #![forbid(unsafe_code)]
 
 mod ending;
+/// Shared word for word with the supervisor, without linking its library.
+#[path = "../../supervisor/keeper_protocol.rs"]
+mod protocol;
 mod signals;
 mod tree;
 
@@ -36,9 +39,9 @@ use std::time::Duration;
 use nix::sys::prctl;
 use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::{Pid, getppid};
-use videojobs::supervisor::keeper::{FAILURE_PREFIX, GRACE_MS_FLAG, KEEPER_FAILED, PARENT_PID_FLAG};
 
 use ending::Cause;
+use protocol::{FAILURE_PREFIX, GRACE_MS_FLAG, KEEPER_FAILED, PARENT_PID_FLAG};
 use signals::{Event, Signals};
 use tree::Exit;
 
