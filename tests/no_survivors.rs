@@ -1,7 +1,7 @@
 //! Nothing a program starts outlives its attempt or its node — not even a
 //! child that left the program's session and process group with setsid()
-//! and ignores SIGTERM: not after a cancel, a timeout or a normal exit, and
-//! not after a real `kill -9` of the node's process. The stand-in's
+//! and ignores SIGTERM: not after a cancel, a timeout, a normal exit or a
+//! graceful stop of the node, and not after a real `kill -9` of its process. The stand-in's
 //! `escape…` (hangs) and `setsid…` (finishes) modes start such a child and
 //! record both pids in the state directory.
 mod common;
@@ -180,6 +180,17 @@ async fn a_normal_exit_leaves_no_setsid_descendant() {
     // The attempt ends only once the keeper has ended and reaped them all.
     assert_all_gone(&attempt, Duration::from_millis(200)).await;
     server.stop().await;
+}
+
+#[tokio::test]
+async fn a_node_stopped_gracefully_leaves_no_setsid_descendant() {
+    let (server, dir) = TestServer::start(|_| {}).await;
+    let mut jobs = server.jobs("alice").await;
+    jobs.submit_video(submit("escape00004")).await.unwrap();
+    let attempt = wait_for_attempt(&standin_state(dir.path()), "escape00004").await;
+    server.stop().await;
+    // The stop waited for the supervisor, which waited for the keeper.
+    assert_all_gone(&attempt, Duration::from_millis(200)).await;
 }
 
 /// A real `videojobs serve` process of the test's own, on a free port with
