@@ -10,16 +10,24 @@
 //! `fail…` says `✗ Job failed`, `flaky…` fails once per `--state-dir` then
 //! works, `hang…` never finishes, `crash…` dies with a traceback and exit 1,
 //! `kids…` starts children and hangs, `orphan…` leaves a child behind and
-//! exits, `flood…` floods its output, `empty…` claims success but writes
-//! nothing, `garb…` writes a notes file that is not UTF-8.
+//! exits, `escape…` starts a child that leaves its session and process group
+//! (setsid) and ignores SIGTERM, then hangs, `setsid…` does the same but
+//! finishes normally, `flood…` floods its output, `empty…` claims success but
+//! writes nothing, `garb…` writes a notes file that is not UTF-8, `leak…`
+//! prints its API key everywhere (stdout, a debug line, a stage line, the
+//! notes) and `leakfail…` also fails with the key in its reason.
+//!
+//! `escape…` and `setsid…` write `<video id>.pids` to the state directory:
+//! `program <pid>` and `escapee <pid>` lines, once the escapee is in its own
+//! session.
 //!
 //! Stand-in-only flags (put them in the configured command line before the
 //! URL): `--stage-delay-ms N` (default 200) and `--state-dir DIR`.
 #![forbid(unsafe_code)]
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
 const USAGE: &str = "usage: youtube-study-buddy [-h] [--subject SUBJECT] [--file FILE] [--parallel] \
@@ -34,7 +42,13 @@ struct Options {
     state_dir: Option<PathBuf>,
 }
 
+/// How the stand-in starts its escapee: itself, with this first argument.
+const ESCAPEE_FLAG: &str = "--be-escapee";
+
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some(ESCAPEE_FLAG) {
+        be_escapee();
+    }
     let options = match parse_args(std::env::args().skip(1)) {
         Ok(options) => options,
         Err(message) => {
@@ -105,8 +119,18 @@ fn process_video(options: &Options, number: usize, url: &str) -> bool {
     let video_id = video_id(url);
     let mode = video_id.to_ascii_lowercase();
     let pause = || std::thread::sleep(options.stage_delay);
-    log("INFO", &format!("[Job {job}] Fetching transcript..."));
+    let leaked = if mode.starts_with("leak") { api_key() } else { String::new() };
+    let key_note = if leaked.is_empty() { String::new() } else { format!(" (key {leaked})") };
+    if !leaked.is_empty() {
+        println!("api key: {leaked}");
+        log("DEBUG", &format!("anthropic client ready, api_key={leaked}"));
+    }
+    log("INFO", &format!("[Job {job}] Fetching transcript...{key_note}"));
     pause();
+    if mode.starts_with("leakfail") {
+        log("ERROR", &format!("✗ Job failed: the API refused the key {leaked}"));
+        return false;
+    }
     if mode.starts_with("fail") || (mode.starts_with("flaky") && first_time(options, &video_id)) {
         log("ERROR", "✗ Job failed: Transcript unavailable: subtitles are disabled for this video");
         return false;
@@ -131,10 +155,18 @@ fn process_video(options: &Options, number: usize, url: &str) -> bool {
     if mode.starts_with("orphan") {
         spawn_sleepers(1);
     }
+    if mode.starts_with("escape") || mode.starts_with("setsid") {
+        start_escapee(options, &video_id);
+    }
+    if mode.starts_with("escape") {
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
     if mode.starts_with("flood") {
         flood();
     }
-    let title = format!("Lecture {video_id}");
+    let title = format!("Lecture {video_id}{key_note}");
     let notes = notes_markdown(&title, url);
     log("INFO", &format!("✓ Notes generated ({} chars)", notes.len()));
     pause();
@@ -183,6 +215,47 @@ fn spawn_sleepers(count: usize) {
         let child = Command::new("sleep").arg("300").spawn().expect("spawn child");
         log("DEBUG", &format!("started helper process {}", child.id()));
     }
+}
+
+/// Starts a copy of itself that leaves this program's session and process
+/// group and ignores SIGTERM, waits until it has, and records both pids.
+#[allow(clippy::zombie_processes)]
+fn start_escapee(options: &Options, video_id: &str) {
+    let exe = std::env::current_exe().expect("own path");
+    let mut child =
+        Command::new(exe).arg(ESCAPEE_FLAG).stdin(Stdio::null()).stdout(Stdio::piped()).spawn().expect("spawn escapee");
+    let mut ready = String::new();
+    let _ = std::io::BufReader::new(child.stdout.take().expect("piped")).read_line(&mut ready);
+    log("DEBUG", &format!("started helper process {} in a session of its own", child.id()));
+    if let Some(dir) = &options.state_dir {
+        let pids = format!("program {}\nescapee {}\n", std::process::id(), child.id());
+        let (draft, file) = (dir.join(format!("{video_id}.pids.draft")), dir.join(format!("{video_id}.pids")));
+        // Renamed into place, so a reader sees both lines or no file.
+        std::fs::create_dir_all(dir)
+            .and_then(|_| std::fs::write(&draft, pids))
+            .and_then(|_| std::fs::rename(&draft, &file))
+            .expect("record pids");
+    }
+}
+
+/// The escapee: its own session (so its own process group), SIGTERM
+/// blocked, and a line on stdout once that is so; then it sleeps until
+/// killed.
+fn be_escapee() -> ! {
+    nix::unistd::setsid().expect("setsid");
+    let mut term = nix::sys::signal::SigSet::empty();
+    term.add(nix::sys::signal::Signal::SIGTERM);
+    term.thread_block().expect("block SIGTERM");
+    println!("ready");
+    let _ = std::io::stdout().flush();
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+/// The key the server handed over, which `leak…` prints.
+fn api_key() -> String {
+    std::env::var("CLAUDE_API_KEY").or_else(|_| std::env::var("ANTHROPIC_API_KEY")).unwrap_or_default()
 }
 
 fn flood() {

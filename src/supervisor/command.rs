@@ -55,6 +55,12 @@ impl ProgramCommand {
         }
         env
     }
+
+    /// The values handed to the program that must never come back out of
+    /// it (see [`super::redact`]): the API key.
+    pub fn secrets(&self) -> impl Iterator<Item = &str> {
+        self.api_key.iter().map(Secret::expose)
+    }
 }
 
 #[cfg(test)]

@@ -1,22 +1,24 @@
-//! Runs one attempt of a job: a fresh scratch directory, the program in its
-//! own process group, stdout and stderr read line by line as they come,
-//! progress reported as it changes, a timeout and cancellation that end the
-//! whole group, and a verdict from what the program said and wrote — never
-//! from its exit code alone (it exits 0 when a video failed).
+//! Runs one attempt of a job: a fresh scratch directory, the program under
+//! the process keeper in its own process group, stdout and stderr read line
+//! by line as they come (the API key taken out of each), progress reported as
+//! it changes, a timeout and cancellation that end the program and all it
+//! started, and a verdict from what the program said and wrote — never from
+//! its exit code alone (it exits 0 when a video failed).
 pub mod command;
+pub mod keeper;
 pub mod notes;
 pub mod parse;
 mod process;
+pub mod redact;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::Duration;
 
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::Command;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -24,6 +26,7 @@ use crate::domain::{Failure, Job, Outcome};
 use command::ProgramCommand;
 use notes::NoteFiles;
 use parse::{LineParser, OutputPatterns, Progress};
+use redact::Redactor;
 
 #[derive(Clone, Debug)]
 pub struct SupervisorConfig {
@@ -56,6 +59,10 @@ pub struct Supervisor {
     config: SupervisorConfig,
     /// The patterns every attempt's parser reads with, compiled once.
     patterns: Arc<OutputPatterns>,
+    /// The `videojobs-keeper` every program runs under.
+    keeper: PathBuf,
+    /// Takes the program's API key out of everything kept from it.
+    redactor: Arc<Redactor>,
 }
 
 enum End {
@@ -67,14 +74,29 @@ enum End {
 impl Supervisor {
     pub fn new(config: SupervisorConfig) -> Supervisor {
         let patterns = Arc::new(config.patterns.clone());
-        Supervisor { config, patterns }
+        let keeper = keeper::keeper_path();
+        if !keeper::is_installed(&keeper) {
+            tracing::error!(
+                keeper = %keeper.display(),
+                "the process keeper was not found beside this binary nor on PATH; every attempt will fail \
+                 until it is installed (`cargo build --bins` builds it)"
+            );
+        }
+        let redactor = Arc::new(Redactor::new(config.command.secrets()));
+        Supervisor { config, patterns, keeper, redactor }
     }
 
-    /// A supervisor whose prerequisites hold: the program exists and the
-    /// scratch root can be made. Fails start-up with a clear message rather
-    /// than failing every job later.
+    /// A supervisor whose prerequisites hold: the program and the process
+    /// keeper exist and the scratch root can be made. Fails start-up with a
+    /// clear message rather than failing every job later.
     pub fn prepare(config: SupervisorConfig) -> anyhow::Result<Supervisor> {
         ensure_program_exists(&config.command.program)?;
+        let keeper = keeper::keeper_path();
+        anyhow::ensure!(
+            keeper::is_installed(&keeper),
+            "the process keeper {} was not found beside this binary nor on PATH; build it with `cargo build --bins`",
+            keeper.display()
+        );
         std::fs::create_dir_all(&config.scratch_root).map_err(|error| {
             anyhow::anyhow!("cannot create the scratch directory {}: {error}", config.scratch_root.display())
         })?;
@@ -86,6 +108,8 @@ impl Supervisor {
         let scratch = self.config.scratch_root.join(format!("{}-{}", job.id, job.attempt));
         let mut stderr_tail = VecDeque::with_capacity(STDERR_TAIL_LINES);
         let outcome = self.run_in(job, &scratch, progress, stop, &mut stderr_tail).await;
+        // Lines were redacted as they came; reasons and notes are redacted here.
+        let outcome = self.redactor.outcome(outcome);
         if let Err(error) = tokio::fs::remove_dir_all(&scratch).await {
             if error.kind() != std::io::ErrorKind::NotFound {
                 tracing::warn!(job_id = %job.id, %error, "could not remove scratch directory");
@@ -105,32 +129,19 @@ impl Supervisor {
         if let Err(error) = tokio::fs::create_dir_all(scratch).await {
             return Outcome::Failed(Failure::retryable(format!("could not create a scratch directory: {error}")));
         }
-        let command = &self.config.command;
-        let mut child = match Command::new(&command.program)
-            .args(command.args(job))
-            .env_clear()
-            .envs(command.env())
-            .current_dir(scratch)
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-        {
+        // Not kill_on_drop: a SIGKILL would stop the keeper from ending what
+        // the program started. The guard below asks it to, instead.
+        let grace = self.config.kill_grace;
+        let mut child = match keeper::command(&self.keeper, &self.config.command, job, scratch, grace).spawn() {
             Ok(child) => child,
-            Err(error) => {
-                return Outcome::Failed(Failure::retryable(format!(
-                    "could not start {}: {error}",
-                    command.program.display()
-                )));
-            }
+            Err(error) => return Outcome::Failed(Failure::retryable(keeper::start_failure(&self.keeper, &error))),
         };
         let pgid = Pid::from_raw(child.id().expect("a just-spawned child has a pid") as i32);
         let mut guard = process::GroupGuard::new(pgid);
         let (line_tx, mut lines) = mpsc::channel(LINE_BUFFER);
-        tokio::spawn(read_lines(child.stdout.take().expect("piped"), false, line_tx.clone()));
-        tokio::spawn(read_lines(child.stderr.take().expect("piped"), true, line_tx));
+        let redactor = &self.redactor;
+        tokio::spawn(read_lines(child.stdout.take().expect("piped"), false, line_tx.clone(), Arc::clone(redactor)));
+        tokio::spawn(read_lines(child.stderr.take().expect("piped"), true, line_tx, Arc::clone(redactor)));
 
         let mut parser = LineParser::new(Arc::clone(&self.patterns));
         let deadline = tokio::time::sleep(self.config.timeout);
@@ -141,20 +152,20 @@ impl Supervisor {
                 _ = &mut deadline => break End::TimedOut,
                 status = child.wait() => break End::Exited(status.unwrap_or_else(|_| ExitStatus::default())),
                 Some((is_stderr, line)) = lines.recv() => {
-                    note_line(&mut parser, stderr_tail, is_stderr, &line, &progress).await;
+                    note_line(&mut parser, stderr_tail, is_stderr, &line, &progress, redactor).await;
                 }
             }
         };
-        let grace = self.config.kill_grace;
         match end {
             End::Exited(_) => process::sweep(pgid, grace).await,
             End::TimedOut | End::Stopped => process::terminate(&mut child, pgid, grace).await,
         }
         guard.disarm();
-        // The group is gone, so the pipes are closed: read what is left.
+        // The keeper is gone, and with it all it kept, so the pipes are
+        // closed: read what is left.
         let drain = async {
             while let Some((is_stderr, line)) = lines.recv().await {
-                note_line(&mut parser, stderr_tail, is_stderr, &line, &progress).await;
+                note_line(&mut parser, stderr_tail, is_stderr, &line, &progress, redactor).await;
             }
         };
         let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
@@ -176,6 +187,9 @@ impl Supervisor {
         stderr_tail: &VecDeque<String>,
         scratch: &Path,
     ) -> Outcome {
+        if let Some(reason) = keeper::failure(status, stderr_tail.back().map(String::as_str)) {
+            return Outcome::Failed(Failure::retryable(reason));
+        }
         if let Some(reason) = parser.failure {
             return Outcome::Failed(Failure::retryable(reason));
         }
@@ -208,6 +222,7 @@ async fn note_line(
     is_stderr: bool,
     line: &str,
     progress: &mpsc::Sender<Progress>,
+    redactor: &Redactor,
 ) {
     if is_stderr {
         if stderr_tail.len() == STDERR_TAIL_LINES {
@@ -215,15 +230,26 @@ async fn note_line(
         }
         stderr_tail.push_back(line.chars().take(500).collect());
     }
-    if let Some(update) = parser.feed(line) {
+    if let Some(mut update) = parser.feed(line) {
+        // Stage names come from configuration, but nothing that leaves the
+        // supervisor is exempt.
+        update.stage = redactor.text(update.stage);
         // A closed receiver means nobody records progress any more; fine.
         let _ = progress.send(update).await;
     }
 }
 
 /// Reads lines as they come, each capped at `MAX_LINE_BYTES` (the rest of a
-/// longer line is skipped) and decoded leniently, since output is untrusted.
-async fn read_lines(stream: impl AsyncRead + Unpin, is_stderr: bool, lines: mpsc::Sender<(bool, String)>) {
+/// longer line is skipped), decoded leniently, since output is untrusted, and
+/// redacted before anything else sees them.
+async fn read_lines(
+    stream: impl AsyncRead + Unpin,
+    is_stderr: bool,
+    lines: mpsc::Sender<(bool, String)>,
+    redactor: Arc<Redactor>,
+) {
+    // A secret straddling the cap is read whole, redacted, then cut off.
+    let cap = MAX_LINE_BYTES + redactor.lookahead();
     let mut reader = BufReader::new(stream);
     let mut line = Vec::with_capacity(256);
     loop {
@@ -235,21 +261,38 @@ async fn read_lines(stream: impl AsyncRead + Unpin, is_stderr: bool, lines: mpsc
             Some(at) => (&available[..at], Some(at + 1)),
             None => (available, None),
         };
-        let room = MAX_LINE_BYTES.saturating_sub(line.len());
+        let room = cap.saturating_sub(line.len());
         line.extend_from_slice(&chunk[..chunk.len().min(room)]);
         let used = ends_line.unwrap_or(available.len());
         reader.consume(used);
         if ends_line.is_some() {
             let text = String::from_utf8_lossy(&line).trim_end_matches('\r').to_string();
             line.clear();
-            if lines.send((is_stderr, text)).await.is_err() {
+            if lines.send((is_stderr, redacted_line(text, &redactor))).await.is_err() {
                 return;
             }
         }
     }
     if !line.is_empty() {
-        let _ = lines.send((is_stderr, String::from_utf8_lossy(&line).into_owned())).await;
+        let text = String::from_utf8_lossy(&line).into_owned();
+        let _ = lines.send((is_stderr, redacted_line(text, &redactor))).await;
     }
+}
+
+/// The line without secrets, at most `MAX_LINE_BYTES` long.
+fn redacted_line(text: String, redactor: &Redactor) -> String {
+    if redactor.is_empty() {
+        return text;
+    }
+    let mut text = redactor.text(text);
+    if text.len() > MAX_LINE_BYTES {
+        let mut cut = MAX_LINE_BYTES;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    text
 }
 
 fn describe(status: ExitStatus) -> String {
@@ -279,4 +322,37 @@ fn ensure_program_exists(program: &Path) -> anyhow::Result<()> {
         program.display()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn lines_of(output: &str, secret: &str) -> Vec<String> {
+        let (tx, mut rx) = mpsc::channel(16);
+        read_lines(output.as_bytes(), true, tx, Arc::new(Redactor::new([secret]))).await;
+        let mut lines = Vec::new();
+        while let Some((_, line)) = rx.recv().await {
+            lines.push(line);
+        }
+        lines
+    }
+
+    #[tokio::test]
+    async fn a_secret_across_the_line_cap_is_redacted_not_cut_in_half() {
+        let secret = "sk-0123456789";
+        let long = format!("{}{secret} and more", "x".repeat(MAX_LINE_BYTES - 5));
+        let lines = lines_of(&format!("{long}\nkey: {secret}\nlast {secret}"), secret).await;
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0].len(), MAX_LINE_BYTES);
+        assert!(lines[0].ends_with("xxxxx[reda"), "{}", &lines[0][MAX_LINE_BYTES - 20..]);
+        assert_eq!(lines[1..], ["key: [redacted]", "last [redacted]"]);
+    }
+
+    #[tokio::test]
+    async fn without_a_secret_lines_are_read_as_before() {
+        let long = "y".repeat(MAX_LINE_BYTES + 100);
+        let lines = lines_of(&format!("a\r\n{long}\nb"), "").await;
+        assert_eq!(lines, ["a".to_string(), "y".repeat(MAX_LINE_BYTES), "b".to_string()]);
+    }
 }
