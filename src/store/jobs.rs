@@ -140,7 +140,7 @@ impl Store {
                 Some(SqlErr::UniqueConstraintViolation(_)) => {
                     Error::FailedPrecondition("another job for this video is waiting or running".into())
                 }
-                _ => Error::Database(error),
+                _ => error.into(),
             })?;
         self.changed_or_explain(scope, id, rows, "only a failed or cancelled job can be retried").await
     }
