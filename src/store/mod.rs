@@ -14,11 +14,16 @@ mod stats;
 use std::time::Duration;
 
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 
 pub use attempts::Claim;
 pub use events::{EventBounds, LogEntry};
 pub use stats::JobStats;
+
+/// How long a query waits for a pooled connection, a new one included. It
+/// bounds how long a call takes to answer UNAVAILABLE while the database is
+/// down (see `From<DbErr> for Error`).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
@@ -48,8 +53,7 @@ impl Store {
         options
             .max_connections(max_connections)
             .min_connections(1)
-            .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .sqlx_logging(false);
         Ok(Store { db: Database::connect(options).await? })
     }
@@ -69,6 +73,11 @@ impl Store {
                 Err(error) => return Err(error),
             }
         }
+    }
+
+    /// One cheap round trip (`SELECT 1`), for the health check.
+    pub async fn ping(&self) -> Result<(), sea_orm::DbErr> {
+        self.db.execute_unprepared("SELECT 1").await.map(drop)
     }
 
     pub async fn close(self) -> Result<(), sea_orm::DbErr> {
