@@ -24,6 +24,7 @@ use crate::supervisor::Supervisor;
 use crate::worker::{Intake, JobRunner, Retention, RunningJobs};
 
 mod connect;
+mod health;
 mod web;
 
 const JOB_SERVICE: &str = "videojobs.v1.JobService";
@@ -94,7 +95,9 @@ pub async fn run(
     runner.spawn_maintenance(config.reap_interval, config.reconcile_interval, retention, &stop_taking, &tracker);
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    set_health(&health, ServingStatus::Serving).await;
+    let dependencies =
+        health::Dependencies::new(&config.database_url, &store, parts.redis.as_ref().map(|r| r.queue.client()));
+    health::follow(health.clone(), dependencies, signalled.clone(), &tracker).await;
     let job_api = JobApi {
         intake: Intake::start(Arc::clone(&runner)),
         runner: Arc::clone(&runner),
