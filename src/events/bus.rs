@@ -217,7 +217,10 @@ fn parse_wire(text: &str) -> serde_json::Result<Vec<WireEvent>> {
 
 /// Connects a subscriber client for [`EventBus::listen`].
 pub async fn connect_subscriber(config: fred::types::config::Config) -> Result<SubscriberClient, fred::error::Error> {
+    // Reconnect forever (fred's default is never), like the queue's clients:
+    // `manage_subscriptions` then subscribes again after Redis comes back.
     let subscriber = fred::types::Builder::from_config(config)
+        .set_policy(fred::types::config::ReconnectPolicy::new_exponential(0, 100, 2_000, 2))
         .with_performance_config(|perf| perf.broadcast_channel_capacity = 16 * 1024)
         .with_connection_config(|connection| connection.tcp.nodelay = Some(true))
         .build_subscriber_client()?;
