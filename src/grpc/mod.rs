@@ -10,14 +10,4 @@ mod watch;
 pub use job_service::JobApi;
 pub use note_service::NoteApi;
 
-use uuid::Uuid;
-
-use crate::error::{Error, Result};
-
-/// Parses an id field, naming it when it is malformed.
-fn parse_id(field: &'static str, value: &str) -> Result<Uuid> {
-    if value.is_empty() {
-        return Err(Error::invalid(field, "is required"));
-    }
-    Uuid::parse_str(value).map_err(|_| Error::invalid(field, "is not a valid id"))
-}
+use crate::domain::limits::parse_id;
