@@ -9,11 +9,13 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
 use crate::auth::Authenticator;
 use crate::config::ServeConfig;
+use crate::domain::limits::MAX_REQUEST_BYTES;
 use crate::events::{EventBus, EventHub, RedisChannels};
 use crate::grpc::{JobApi, NoteApi};
 use crate::proto::FILE_DESCRIPTOR_SET;
@@ -106,6 +108,8 @@ pub async fn run(
     };
     let note_api = NoteApi { store: store.clone() };
     let (job_auth, note_auth) = (auth.clone(), auth);
+    let job_server = JobServiceServer::new(job_api).max_decoding_message_size(MAX_REQUEST_BYTES);
+    let note_server = NoteServiceServer::new(note_api).max_decoding_message_size(MAX_REQUEST_BYTES);
     let draining = stop_taking.clone();
     let on_shutdown = async move {
         signalled.cancelled().await;
@@ -133,8 +137,8 @@ pub async fn run(
         .add_service(health_service)
         .add_service(reflection_v1()?)
         .add_service(reflection_v1alpha()?)
-        .add_service(JobServiceServer::with_interceptor(job_api, move |r| job_auth.intercept(r)))
-        .add_service(NoteServiceServer::with_interceptor(note_api, move |r| note_auth.intercept(r)))
+        .add_service(InterceptedService::new(job_server, move |r| job_auth.intercept(r)))
+        .add_service(InterceptedService::new(note_server, move |r| note_auth.intercept(r)))
         .serve_with_incoming_shutdown(accepting(listener), on_shutdown)
         .await?;
 
