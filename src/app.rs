@@ -11,11 +11,13 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
 use crate::auth::Authenticator;
 use crate::config::ServeConfig;
+use crate::domain::limits::MAX_REQUEST_BYTES;
 use crate::events::{CancelSink, EventHub, EventTransport, LocalTransport, RedisChannels, RedisTransport};
 use crate::grpc::{JobApi, NoteApi};
 use crate::jobs::{Jobs, Parts, Rules, RunningJobs, Stops};
@@ -29,6 +31,7 @@ use crate::supervisor::Supervisor;
 use crate::worker::Pool;
 
 mod connect;
+mod health;
 mod web;
 
 const JOB_SERVICE: &str = "videojobs.v1.JobService";
@@ -151,11 +154,15 @@ impl Node {
         spawn_maintenance(&config, &jobs, &tasks.work, &stops.taking);
 
         let (health, health_service) = tonic_health::server::health_reporter();
-        set_health(&health, ServingStatus::Serving).await;
+        let redis_client = redis.as_ref().map(|redis| redis.queue.client());
+        let dependencies = health::Dependencies::new(&config.database_url, &store, redis_client);
+        health::follow(health.clone(), dependencies, stops.taking.clone(), &tasks.work).await;
         let job_api =
             JobApi { jobs: Arc::clone(&jobs), shutdown: stops.taking.clone(), watch_keepalive: config.watch_keepalive };
         let note_api = NoteApi { jobs: Arc::clone(&jobs) };
         let (job_auth, note_auth) = (auth.clone(), auth);
+        let job_server = JobServiceServer::new(job_api).max_decoding_message_size(MAX_REQUEST_BYTES);
+        let note_server = NoteServiceServer::new(note_api).max_decoding_message_size(MAX_REQUEST_BYTES);
         let (draining, intake) = (stops.taking.clone(), stops.intake.clone());
         let on_shutdown = async move {
             shutdown.cancelled().await;
@@ -184,8 +191,8 @@ impl Node {
             .add_service(health_service)
             .add_service(reflection_v1()?)
             .add_service(reflection_v1alpha()?)
-            .add_service(JobServiceServer::with_interceptor(job_api, move |r| job_auth.intercept(r)))
-            .add_service(NoteServiceServer::with_interceptor(note_api, move |r| note_auth.intercept(r)))
+            .add_service(InterceptedService::new(job_server, move |r| job_auth.intercept(r)))
+            .add_service(InterceptedService::new(note_server, move |r| note_auth.intercept(r)))
             .serve_with_incoming_shutdown(accepting(listener), on_shutdown)
             .await;
 

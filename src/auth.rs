@@ -1,6 +1,8 @@
 //! Authentication: HS256 JWTs whose `sub` is the user id. Every JobService and
 //! NoteService call carries `authorization: Bearer <token>`; the interceptor
-//! puts the verified [`Caller`] in the request's extensions.
+//! puts the verified [`Caller`] in the request's extensions. A token needs
+//! `exp` and is refused after it, and before its `nbf` when it has one (with
+//! a minute's leeway for the issuer's clock).
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,12 +16,18 @@ use crate::domain::{Scope, UserId};
 
 const SECRET_FILE: &str = "jwt-secret";
 const MAX_USER_ID_LEN: usize = 128;
+/// How far ahead of this server's clock a token's `nbf` may be: the
+/// issuer's clock may run a little fast.
+const NOT_BEFORE_LEEWAY_SECS: u64 = 60;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: String,
     iat: u64,
     exp: u64,
+    /// Not valid before this time (seconds since the epoch), when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<u64>,
     /// `admin` lets the caller see and manage every user's jobs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     roles: Vec<String>,
@@ -91,7 +99,7 @@ impl Authenticator {
         anyhow::ensure!(valid_user_id(user_id), "a user id is 1 to {MAX_USER_ID_LEN} printable characters");
         let now = jsonwebtoken::get_current_timestamp();
         let roles = roles.iter().map(|r| r.to_string()).collect();
-        let claims = Claims { sub: user_id.to_string(), iat: now, exp: now + ttl.as_secs(), roles };
+        let claims = Claims { sub: user_id.to_string(), iat: now, exp: now + ttl.as_secs(), nbf: None, roles };
         Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }
 
@@ -107,6 +115,10 @@ impl Authenticator {
                 _ => Status::unauthenticated("token is malformed"),
             }
         })?;
+        let not_before = data.claims.nbf.unwrap_or(0);
+        if not_before > jsonwebtoken::get_current_timestamp() + NOT_BEFORE_LEEWAY_SECS {
+            return Err(Status::unauthenticated("token is not valid yet (its nbf is in the future)"));
+        }
         if !valid_user_id(&data.claims.sub) {
             return Err(Status::unauthenticated("token subject is not a valid user id"));
         }
@@ -154,10 +166,27 @@ mod tests {
         let other = Authenticator::new(&Secret::new("another-secret-0123"));
         assert_eq!(other.verify(&token).unwrap_err().code(), tonic::Code::Unauthenticated);
         let now = jsonwebtoken::get_current_timestamp();
-        let old = Claims { sub: "alice".into(), iat: now - 100, exp: now - 60, roles: vec![] };
+        let old = Claims { sub: "alice".into(), iat: now - 100, exp: now - 60, nbf: None, roles: vec![] };
         let expired = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &old, &auth.encoding).unwrap();
         assert_eq!(auth.verify(&expired).unwrap_err().message(), "token expired");
         assert!(auth.issue("", Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
+    fn a_token_is_refused_before_its_nbf_beyond_the_leeway() {
+        let auth = Authenticator::new(&Secret::new("0123456789abcdef-test"));
+        let now = jsonwebtoken::get_current_timestamp();
+        let token = |nbf| {
+            let claims = Claims { sub: "alice".into(), iat: now, exp: now + 7200, nbf: Some(nbf), roles: vec![] };
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &auth.encoding).unwrap()
+        };
+        let early = auth.verify(&token(now + 3600)).unwrap_err();
+        assert_eq!(
+            (early.code(), early.message()),
+            (tonic::Code::Unauthenticated, "token is not valid yet (its nbf is in the future)")
+        );
+        assert!(auth.verify(&token(now + NOT_BEFORE_LEEWAY_SECS - 5)).is_ok(), "within the clock-skew leeway");
+        assert!(auth.verify(&token(now - 10)).is_ok());
     }
 
     #[test]

@@ -1,4 +1,5 @@
 //! The domain's error type and its one mapping to `tonic::Status`.
+use sea_orm::{DbErr, RuntimeErr, sqlx};
 use tonic::{Code, Status};
 
 /// Everything a request can fail with. The gRPC layer maps each variant to a
@@ -22,11 +23,13 @@ pub enum Error {
     ResourceExhausted(String),
     #[error("{0}")]
     Unauthenticated(String),
-    /// A backing service (the queue) cannot be reached; try again.
+    /// A backing service (the database or the queue) cannot be reached;
+    /// try again.
     #[error("{0}")]
     Unavailable(String),
+    /// Any other database failure (see `From<DbErr>`); logged, not shown.
     #[error("database error")]
-    Database(#[from] sea_orm::DbErr),
+    Database(sea_orm::DbErr),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -54,6 +57,48 @@ impl Error {
     }
 }
 
+/// The one place a database error becomes an [`Error`]. One that says the
+/// database cannot be reached (no connection within the pool's acquire
+/// timeout; a connection refused, dropped or shut down by the server) is
+/// `Unavailable`, which clients retry; its detail goes to the log, URLs
+/// redacted. Anything else is `Database`, an internal error.
+impl From<DbErr> for Error {
+    fn from(error: DbErr) -> Self {
+        if !database_unreachable(&error) {
+            return Error::Database(error);
+        }
+        tracing::warn!(error = crate::config::redact_urls_in(&error.to_string()), "the database cannot be reached");
+        Error::Unavailable("the database is unavailable; try again".into())
+    }
+}
+
+/// Whether `error` is about reaching the database rather than about the
+/// statement.
+pub fn database_unreachable(error: &DbErr) -> bool {
+    match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(error)) | DbErr::Query(RuntimeErr::SqlxError(error)) => {
+            match error.as_ref() {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                sqlx::Error::Database(error) => error.code().is_some_and(|code| connection_sqlstate(&code)),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// PostgreSQL's SQLSTATEs for a lost or refused connection: class 08
+/// (connection exception), the server shutting down, crashed or starting
+/// up (57P01-57P03), too many connections (53300).
+fn connection_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+}
+
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         let message = error.to_string();
@@ -74,5 +119,38 @@ impl From<Error> for Status {
                 Status::internal("internal error")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn sqlx_error(error: sqlx::Error) -> DbErr {
+        DbErr::Query(RuntimeErr::SqlxError(Arc::new(error)))
+    }
+
+    #[test]
+    fn an_unreachable_database_is_unavailable_and_a_bad_statement_internal() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        for unreachable in [
+            DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout),
+            DbErr::Conn(RuntimeErr::Internal("Disconnected".into())),
+            sqlx_error(sqlx::Error::Io(refused)),
+            sqlx_error(sqlx::Error::PoolTimedOut),
+        ] {
+            assert_eq!(Status::from(Error::from(unreachable)).code(), Code::Unavailable);
+        }
+        for internal in [sqlx_error(sqlx::Error::RowNotFound), DbErr::Custom("bad row".into())] {
+            assert_eq!(Status::from(Error::from(internal)).code(), Code::Internal);
+        }
+    }
+
+    #[test]
+    fn only_connection_sqlstates_count_as_unreachable() {
+        assert!(connection_sqlstate("08006") && connection_sqlstate("57P01") && connection_sqlstate("57P03"));
+        assert!(!connection_sqlstate("23505") && !connection_sqlstate("42P01"));
     }
 }

@@ -66,6 +66,27 @@ async fn calls_without_a_valid_token_are_unauthenticated() {
 }
 
 #[tokio::test]
+async fn a_token_that_is_not_valid_yet_is_unauthenticated() {
+    let (server, _dir) = TestServer::start(|c| c.concurrency = 0).await;
+    let now = jsonwebtoken::get_current_timestamp();
+    let signed = |nbf: u64| {
+        let claims = serde_json::json!({ "sub": "alice", "iat": now, "exp": now + 7200, "nbf": nbf });
+        let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
+        jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap()
+    };
+    let mut early = JobServiceClient::with_interceptor(server.channel().await, Bearer::new(&signed(now + 3600)));
+    let status = early.list_jobs(pb::ListJobsRequest::default()).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    assert!(status.message().contains("not valid yet"), "{status:?}");
+
+    let mut skewed = JobServiceClient::with_interceptor(server.channel().await, Bearer::new(&signed(now + 20)));
+    skewed.list_jobs(pb::ListJobsRequest::default()).await.expect("a clock a little ahead is tolerated");
+    let mut current = JobServiceClient::with_interceptor(server.channel().await, Bearer::new(&signed(now - 1)));
+    current.list_jobs(pb::ListJobsRequest::default()).await.expect("a token valid since a second ago");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn every_bad_input_is_refused_naming_the_field_and_nothing_is_stored() {
     let (server, _dir) = TestServer::start(|c| c.concurrency = 0).await;
     let mut jobs = server.jobs("alice").await;

@@ -26,7 +26,7 @@ pub const DEFAULT_FAILED_RETENTION_DAYS: u64 = 90;
 mod secret;
 mod serve;
 
-pub use secret::{Secret, redact_url};
+pub use secret::{Secret, redact_url, redact_urls_in};
 pub use serve::{ServeConfig, TlsConfig, sqlite_url, standin_path};
 
 #[cfg(test)]
@@ -38,5 +38,13 @@ mod tests {
         assert_eq!(redact_url("postgres://app:hunter2@db:5432/jobs"), "postgres://app:***@db:5432/jobs");
         assert_eq!(redact_url("redis://:hunter2@127.0.0.1:6379"), "redis://:***@127.0.0.1:6379");
         assert_eq!(redact_url("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        assert_eq!(
+            redact_urls_in("The connection string 'postgres://app:hun/ter@2@db:5432/jobs' has no driver"),
+            "The connection string 'postgres://app:***@db:5432/jobs' has no driver"
+        );
+        assert_eq!(
+            redact_urls_in("refused by redis://127.0.0.1:6379 and x://h/p"),
+            "refused by redis://127.0.0.1:6379 and x://h/p"
+        );
     }
 }

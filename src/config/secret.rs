@@ -38,3 +38,29 @@ pub fn redact_url(url: &str) -> String {
         Err(_) => "<unparseable URL>".into(),
     }
 }
+
+/// `text` with the password of every URL in it replaced, for logging errors
+/// that may quote a connection string. A URL runs to the next space or
+/// quote; its password from the first `:` after `://` to the last `@`.
+pub fn redact_urls_in(text: &str) -> String {
+    let mut redacted = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(scheme_end) = rest.find("://") {
+        let (before, after) = rest.split_at(scheme_end + 3);
+        redacted.push_str(before);
+        let url_end =
+            after.find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '`').unwrap_or(after.len());
+        let url = &after[..url_end];
+        match url.rfind('@').and_then(|at| Some((url[..at].find(':')?, at))) {
+            Some((colon, at)) => {
+                redacted.push_str(&url[..=colon]);
+                redacted.push_str("***");
+                redacted.push_str(&url[at..]);
+            }
+            None => redacted.push_str(url),
+        }
+        rest = &after[url_end..];
+    }
+    redacted.push_str(rest);
+    redacted
+}

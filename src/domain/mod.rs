@@ -1,9 +1,11 @@
 //! The rules of videojobs, free of transport and storage types: jobs and their
-//! states, events, video URLs, subjects, the retry policy and paging.
+//! states, events, video URLs, subjects, the retry policy, paging and the
+//! limits of a request.
 pub mod attempt;
 pub mod batch;
 pub mod event;
 pub mod job;
+pub mod limits;
 pub mod page;
 pub mod retry;
 pub mod subject;

@@ -5,6 +5,8 @@ use crate::error::{Error, Result};
 
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
 pub const MAX_PAGE_SIZE: u64 = 1000;
+/// The longest page token accepted; the ones this server issues are ids.
+pub const MAX_PAGE_TOKEN_LEN: usize = 64;
 
 /// A validated page request: how many, and the id the previous page ended at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +26,9 @@ impl PageRequest {
         };
         let after = match page_token {
             "" => None,
+            token if token.len() > MAX_PAGE_TOKEN_LEN => {
+                return Err(Error::invalid("page_token", format!("is longer than {MAX_PAGE_TOKEN_LEN} characters")));
+            }
             token => Some(
                 Uuid::parse_str(token)
                     .map_err(|_| Error::invalid("page_token", "is not a token this server issued"))?,
@@ -52,6 +57,8 @@ mod tests {
         assert!(matches!(PageRequest::parse(-1, ""), Err(Error::InvalidArgument { field: "page_size", .. })));
         assert!(matches!(PageRequest::parse(1001, ""), Err(Error::InvalidArgument { field: "page_size", .. })));
         assert!(matches!(PageRequest::parse(10, "../etc"), Err(Error::InvalidArgument { field: "page_token", .. })));
+        let long = "a".repeat(MAX_PAGE_TOKEN_LEN + 1);
+        assert!(matches!(PageRequest::parse(10, &long), Err(Error::InvalidArgument { field: "page_token", .. })));
     }
 
     #[test]

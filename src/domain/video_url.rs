@@ -5,7 +5,8 @@ use url::Url;
 
 use crate::error::{Error, Result};
 
-const MAX_URL_LEN: usize = 2048;
+/// The longest URL accepted, in bytes.
+pub const MAX_URL_LEN: usize = 2048;
 const FIELD: &str = "url";
 
 /// A YouTube video, identified.

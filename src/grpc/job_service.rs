@@ -8,6 +8,7 @@ use super::parse_id;
 use crate::auth::caller;
 use crate::domain::JobState;
 use crate::domain::job::{NewJob, validate_idempotency_key, validate_priority};
+use crate::domain::limits::{MAX_STATE_FILTERS, at_most, parse_watched_job_ids};
 use crate::domain::page::PageRequest;
 use crate::domain::subject::validate_subject;
 use crate::domain::video_url::VideoUrl;
@@ -62,6 +63,7 @@ impl JobService for JobApi {
         let scope = caller(&request)?.scope();
         let body = request.into_inner();
         let page = PageRequest::parse(body.page_size, &body.page_token)?;
+        at_most("states", body.states.len(), MAX_STATE_FILTERS)?;
         let states = body
             .states
             .iter()
@@ -149,7 +151,7 @@ impl JobService for JobApi {
     ) -> Result<Response<Self::WatchJobsStream>, Status> {
         let caller = caller(&request)?;
         let body = request.into_inner();
-        let job_ids = body.job_ids.iter().map(|id| parse_id("job_ids", id)).collect::<Result<Vec<_>, _>>()?;
+        let job_ids = parse_watched_job_ids(&body.job_ids)?;
         let batch_id = match body.batch_id.as_str() {
             "" => None,
             id => Some(parse_id("batch_id", id)?),

@@ -185,6 +185,13 @@ impl Writer {
             group.pop().expect("one").settle(Some(error));
             return;
         }
+        if let Error::Unavailable(message) = &error {
+            // The database cannot be reached: alone, each would fail the same.
+            for pending in group {
+                pending.settle(Some(Error::Unavailable(message.clone())));
+            }
+            return;
+        }
         tracing::warn!(error = %error.detail(), transitions = group.len(), "a group of transitions failed; committing each alone");
         for pending in group {
             match self.try_commit(std::slice::from_ref(&pending)).await {

@@ -107,7 +107,7 @@ impl Store {
                     Some(SqlErr::UniqueConstraintViolation(_)) => {
                         Error::FailedPrecondition("another job for this video is waiting or running".into())
                     }
-                    _ => Error::Database(error),
+                    _ => error.into(),
                 });
             }
         };

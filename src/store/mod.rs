@@ -24,6 +24,11 @@ pub use stats::JobStats;
 /// commit together.
 pub type Txn = sea_orm::DatabaseTransaction;
 
+/// How long a query waits for a pooled connection, a new one included. It
+/// bounds how long a call takes to answer UNAVAILABLE while the database is
+/// down (see `From<DbErr> for Error`).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// A handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -52,8 +57,7 @@ impl Store {
         options
             .max_connections(max_connections)
             .min_connections(1)
-            .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .sqlx_logging(false);
         Ok(Store { db: Database::connect(options).await? })
     }
@@ -88,6 +92,11 @@ impl Store {
             txn.execute_unprepared("UPDATE user_event_sequences SET last_sequence = last_sequence WHERE 1 = 0").await?;
         }
         Ok(txn)
+    }
+
+    /// One cheap round trip (`SELECT 1`), for the health check.
+    pub async fn ping(&self) -> Result<(), sea_orm::DbErr> {
+        self.db.execute_unprepared("SELECT 1").await.map(drop)
     }
 
     pub async fn close(self) -> Result<(), sea_orm::DbErr> {

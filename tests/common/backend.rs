@@ -36,11 +36,12 @@ impl Backend {
         admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
         admin.close().await.unwrap();
         let base = admin_url.rsplit_once('/').unwrap().0;
-        Backend::Scaled {
-            database_url: format!("{base}/{name}"),
-            redis_url,
-            prefix: format!("test-{}", uuid::Uuid::now_v7()),
-        }
+        Backend::scaled_at(format!("{base}/{name}"), redis_url)
+    }
+
+    /// The given database (one the test owns) and Redis, with a fresh prefix.
+    pub fn scaled_at(database_url: String, redis_url: String) -> Backend {
+        Backend::Scaled { database_url, redis_url, prefix: format!("test-{}", uuid::Uuid::now_v7()) }
     }
 
     pub fn is_scaled(&self) -> bool {

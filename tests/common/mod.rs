@@ -4,8 +4,11 @@
 #![allow(dead_code)]
 
 mod backend;
+mod private;
 mod test_core;
 pub use backend::*;
+#[allow(unused_imports)] // not every test uses a private server
+pub use private::*;
 #[allow(unused_imports)]
 pub use test_core::*;
 
@@ -19,6 +22,9 @@ use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic::{Request, Status};
+use tonic_health::pb::HealthCheckRequest;
+pub use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
 use videojobs::auth::Authenticator;
 use videojobs::config::{Secret, ServeConfig};
 use videojobs::proto::v1 as pb;
@@ -303,38 +309,29 @@ impl DetachedNode {
     }
 }
 
-/// A redis-server of the test's own on a free port, for tests that empty it.
-pub struct PrivateRedis {
-    pub url: String,
-    _process: tokio::process::Child,
+/// The status `grpc.health.v1.Health/Check` reports for `service`.
+pub async fn health(server: &TestServer, service: &str) -> ServingStatus {
+    let request = HealthCheckRequest { service: service.into() };
+    let response = HealthClient::new(server.channel().await).check(request).await.unwrap().into_inner();
+    ServingStatus::try_from(response.status).unwrap()
 }
 
-impl PrivateRedis {
-    pub async fn start() -> PrivateRedis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let process = tokio::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("redis-server is installed (see scripts/services.sh)");
-        let redis = PrivateRedis { url: format!("redis://127.0.0.1:{port}"), _process: process };
-        tokio::time::timeout(WAIT, async {
-            while redis.cli(&["PING"]).as_deref() != Some("PONG") {
-                tokio::time::sleep(Duration::from_millis(20)).await;
+/// Follows `service` with `grpc.health.v1.Health/Watch` (a stream of its
+/// changes) until it reports `wanted`; panics after `within`.
+pub async fn wait_for_health(server: &TestServer, service: &str, wanted: ServingStatus, within: Duration) {
+    let request = HealthCheckRequest { service: service.into() };
+    let mut changes = HealthClient::new(server.channel().await).watch(request).await.unwrap().into_inner();
+    let mut seen = Vec::new();
+    let reached = tokio::time::timeout(within, async {
+        while let Some(change) = changes.message().await.unwrap() {
+            let status = ServingStatus::try_from(change.status).unwrap();
+            seen.push(status);
+            if status == wanted {
+                return;
             }
-        })
-        .await
-        .expect("private redis-server starts");
-        redis
-    }
-
-    fn cli(&self, args: &[&str]) -> Option<String> {
-        let output = std::process::Command::new("redis-cli").arg("-u").arg(&self.url).args(args).output().ok()?;
-        Some(String::from_utf8_lossy(&output.stdout).trim().to_string())
-    }
-
-    pub fn flushall(&self) {
-        assert_eq!(self.cli(&["FLUSHALL"]).as_deref(), Some("OK"));
-    }
+        }
+        panic!("the health stream of {service:?} ended");
+    })
+    .await;
+    assert!(reached.is_ok(), "{service:?} was not {wanted:?} within {within:?}; it reported {seen:?}");
 }

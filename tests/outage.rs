@@ -1,0 +1,85 @@
+//! Outages of the services videojobs depends on, each a server of the test's
+//! own: while PostgreSQL is down every call answers UNAVAILABLE at once
+//! (never INTERNAL) and health says NOT_SERVING; while Redis is down only its
+//! own health entry does; both come back by themselves.
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use tokio::time::timeout;
+use tonic::Code;
+use videojobs::proto::v1 as pb;
+
+const SERVICES: [&str; 3] = ["", "videojobs.v1.JobService", "videojobs.v1.NoteService"];
+const POSTGRESQL: &str = "videojobs.dependency.PostgreSQL";
+const REDIS: &str = "videojobs.dependency.Redis";
+/// How long a call may take to say the database is unavailable.
+const FAIL_FAST: Duration = Duration::from_secs(3);
+/// How long health may take to follow a dependency going or coming back.
+const HEALTH_FOLLOWS: Duration = Duration::from_secs(10);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_postgresql_is_down_calls_are_unavailable_and_health_is_not_serving() {
+    let postgres = PrivatePostgres::start().await;
+    let backend = Backend::scaled_at(postgres.url.clone(), redis_url());
+    let (server, _dir) = TestServer::start_on(&backend, |_| {}).await;
+    let mut jobs = server.jobs("alice").await;
+    let mut notes = server.notes("alice").await;
+    let before = jobs.submit_video(submit("beforedown1")).await.unwrap().into_inner();
+    assert_eq!(state(&wait_final(&mut jobs, &before.id).await), pb::JobState::Completed);
+    for service in SERVICES.into_iter().chain([POSTGRESQL, REDIS]) {
+        assert_eq!(health(&server, service).await, ServingStatus::Serving, "{service:?}");
+    }
+
+    postgres.stop_immediately().await;
+    let get = timeout(FAIL_FAST, jobs.get_job(pb::GetJobRequest { job_id: before.id.clone() })).await;
+    assert_unavailable("GetJob", get);
+    assert_unavailable("SubmitVideo", timeout(FAIL_FAST, jobs.submit_video(submit("whiledown01"))).await);
+    assert_unavailable("ListJobs", timeout(FAIL_FAST, jobs.list_jobs(pb::ListJobsRequest::default())).await);
+    assert_unavailable("ListNotes", timeout(FAIL_FAST, notes.list_notes(pb::ListNotesRequest::default())).await);
+    for service in SERVICES.into_iter().chain([POSTGRESQL]) {
+        wait_for_health(&server, service, ServingStatus::NotServing, HEALTH_FOLLOWS).await;
+    }
+    assert_eq!(health(&server, REDIS).await, ServingStatus::Serving, "Redis is still up");
+
+    postgres.start_again().await;
+    for service in SERVICES.into_iter().chain([POSTGRESQL]) {
+        wait_for_health(&server, service, ServingStatus::Serving, HEALTH_FOLLOWS).await;
+    }
+    let after = jobs.submit_video(submit("afterdown01")).await.unwrap().into_inner();
+    assert_eq!(state(&wait_final(&mut jobs, &after.id).await), pb::JobState::Completed);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_redis_is_down_only_its_health_entry_is_not_serving() {
+    let mut redis = PrivateRedis::start().await;
+    let backend = Backend::scaled_on(redis.url.clone()).await;
+    let (server, _dir) = TestServer::start_on(&backend, |_| {}).await;
+    let mut jobs = server.jobs("alice").await;
+    wait_for_health(&server, REDIS, ServingStatus::Serving, HEALTH_FOLLOWS).await;
+
+    redis.kill().await;
+    wait_for_health(&server, REDIS, ServingStatus::NotServing, HEALTH_FOLLOWS).await;
+    for service in SERVICES.into_iter().chain([POSTGRESQL]) {
+        assert_eq!(health(&server, service).await, ServingStatus::Serving, "{service:?} stays SERVING");
+    }
+    jobs.list_jobs(pb::ListJobsRequest::default()).await.expect("the database answers without Redis");
+
+    redis.start_again().await;
+    wait_for_health(&server, REDIS, ServingStatus::Serving, HEALTH_FOLLOWS).await;
+    // Live events reach watchers once the node's subscriber is back.
+    let Backend::Scaled { prefix, .. } = &backend else { unreachable!() };
+    redis.wait_for_subscribers(&videojobs::queue::Keys::new(prefix).events(), 1).await;
+    let job = jobs.submit_video(submit("redisback01")).await.unwrap().into_inner();
+    assert_eq!(state(&wait_final(&mut jobs, &job.id).await), pb::JobState::Completed);
+    server.stop().await;
+}
+
+/// The call ended within [`FAIL_FAST`] with UNAVAILABLE.
+fn assert_unavailable<T: std::fmt::Debug>(call: &str, answer: Result<Result<T, tonic::Status>, impl std::fmt::Debug>) {
+    let answer = answer.unwrap_or_else(|_| panic!("{call} took longer than {FAIL_FAST:?}"));
+    let status = answer.expect_err(call);
+    assert_eq!(status.code(), Code::Unavailable, "{call}: {status:?}");
+}
