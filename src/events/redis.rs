@@ -132,9 +132,13 @@ impl EventTransport for RedisTransport {
         for chunk in events.chunks(PUBLISH_CHUNK) {
             let _ = pipeline.publish::<(), _, _>(redis.events.as_str(), wire_payload(chunk)).await;
         }
-        if let Err(error) = pipeline.all::<Vec<fred::types::Value>>().await {
+        let published = tokio::time::timeout(SEND_WAIT, pipeline.all::<Vec<fred::types::Value>>()).await;
+        if let Err(error) =
+            published.map_err(|_| "no answer in time".to_string()).and_then(|r| r.map_err(|e| e.to_string()))
+        {
             // Watchers on this node still hear of them; others catch up from
-            // the log when the next event reaches them.
+            // the log when the next event reaches them, or when this node's
+            // subscriber is back (see `listen`).
             tracing::warn!(%error, "could not publish job events to Redis");
             events.into_iter().for_each(|event| self.hub.publish(event));
         }
@@ -150,12 +154,20 @@ impl EventTransport for RedisTransport {
         for job_id in job_ids {
             let _ = pipeline.publish::<(), _, _>(redis.cancels.as_str(), job_id.to_string()).await;
         }
-        if let Err(error) = pipeline.all::<Vec<fred::types::Value>>().await {
+        let published = tokio::time::timeout(SEND_WAIT, pipeline.all::<Vec<fred::types::Value>>()).await;
+        if let Err(error) =
+            published.map_err(|_| "no answer in time".to_string()).and_then(|r| r.map_err(|e| e.to_string()))
+        {
+            // A program elsewhere stops at its next lease renewal at the latest.
             tracing::warn!(%error, jobs = job_ids.len(), "could not publish cancels to Redis; stopping locally only");
             job_ids.iter().for_each(|&job_id| (self.on_cancel)(job_id));
         }
     }
 }
+
+/// How long a publish may wait for Redis (it waits for a reconnection)
+/// before the transport falls back as if it had failed.
+const SEND_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Events sent to Redis per message.
 const PUBLISH_CHUNK: usize = 500;

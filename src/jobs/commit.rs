@@ -4,7 +4,7 @@
 //! event or put one before the change it follows. Transitions handed over
 //! while earlier groups are being written wait in a bounded channel and go
 //! out as the next group: one transaction, one commit, then one live
-//! delivery. A lone transition is written at once; nothing waits for a
+//! delivery (after the callers are answered). A lone transition is written at once; nothing waits for a
 //! timer. Callers wait for their own commit, so one job's transitions reach
 //! the log in the order they happened even when groups overlap.
 //!
@@ -175,8 +175,10 @@ impl Writer {
     async fn write(&self, mut group: Vec<Box<dyn Pending>>) {
         let error = match self.try_commit(&group).await {
             Ok(events) => {
-                self.transport.deliver(events).await;
+                // Answered first: what is committed is done, and watchers
+                // order live events by sequence (filling gaps from the log).
                 group.into_iter().for_each(|pending| pending.settle(None));
+                self.transport.deliver(events).await;
                 return;
             }
             Err(error) => error,
@@ -196,8 +198,8 @@ impl Writer {
         for pending in group {
             match self.try_commit(std::slice::from_ref(&pending)).await {
                 Ok(events) => {
-                    self.transport.deliver(events).await;
                     pending.settle(None);
+                    self.transport.deliver(events).await;
                 }
                 Err(error) => pending.settle(Some(error)),
             }

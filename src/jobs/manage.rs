@@ -52,7 +52,7 @@ async fn queue_or_refuse(committer: &Committer, queue: &dyn JobQueue, items: &[Q
     if items.is_empty() {
         return Ok(());
     }
-    match queue.restore(items).await {
+    match super::dispatch_within(queue, items).await {
         Ok(_) => Ok(()),
         Err(QueueError::Unavailable(error)) => {
             tracing::warn!(%error, jobs = items.len(), "jobs stored but not queued yet; the reconciler queues them");

@@ -26,7 +26,7 @@ use crate::domain::retry::RetryPolicy;
 use crate::domain::{Batch, Job, JobState, Note, Scope};
 use crate::error::Result;
 use crate::events::{EventHub, EventTransport};
-use crate::queue::{JobQueue, QueueItem};
+use crate::queue::{JobQueue, QueueError, QueueItem};
 use crate::store::{JobStats, Store};
 use commit::Committer;
 use intake::Intake;
@@ -141,6 +141,11 @@ impl Jobs {
         self.queue.pop().await
     }
 
+    /// Returns when the queue is reachable again after it was lost.
+    pub async fn queue_reconnected(&self) {
+        self.queue.reconnected().await
+    }
+
     /// How many jobs wait in the queue, ready or delayed.
     pub async fn waiting(&self) -> Result<usize> {
         self.queue.waiting().await.map_err(|e| crate::error::Error::Unavailable(e.to_string()))
@@ -153,8 +158,20 @@ impl Jobs {
         if items.is_empty() {
             return;
         }
-        if let Err(error) = self.queue.restore(items).await {
+        if let Err(error) = dispatch_within(self.queue.as_ref(), items).await {
             tracing::warn!(%error, jobs = items.len(), "jobs stored but not queued yet; the reconciler queues them");
         }
+    }
+}
+
+/// How long a transition waits for the queue before it answers anyway: the
+/// jobs are stored, and the reconciler queues them once the queue is back.
+const DISPATCH_WAIT: Duration = Duration::from_millis(500);
+
+/// Queues `items`, or says the queue did not answer within [`DISPATCH_WAIT`].
+async fn dispatch_within(queue: &dyn JobQueue, items: &[QueueItem]) -> Result<usize, QueueError> {
+    match tokio::time::timeout(DISPATCH_WAIT, queue.restore(items)).await {
+        Ok(result) => result,
+        Err(_) => Err(QueueError::Unavailable(format!("no answer within {} ms", DISPATCH_WAIT.as_millis()))),
     }
 }

@@ -64,4 +64,11 @@ pub trait JobQueue: Send + Sync + 'static {
     /// returns how many it added. The reconciler calls this with what the
     /// database says is waiting, so calling it twice changes nothing.
     async fn restore(&self, items: &[QueueItem]) -> Result<usize, QueueError>;
+    /// Returns when the queue's backing service is reachable again after it
+    /// was lost (and may have lost what it held), so the reconciler puts
+    /// back at once what the database says is waiting. Never returns for a
+    /// queue that cannot be lost.
+    async fn reconnected(&self) {
+        std::future::pending().await
+    }
 }

@@ -31,7 +31,7 @@ use async_trait::async_trait;
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use fred::clients::Client;
 use fred::error::{Error as RedisError, ErrorKind};
-use fred::interfaces::{ClientLike, HashesInterface, SortedSetsInterface};
+use fred::interfaces::{ClientLike, EventInterface, HashesInterface, SortedSetsInterface};
 use fred::types::config::{Config, Options, ReconnectPolicy};
 use fred::types::{Builder, ClusterHash, CustomCommand, Value};
 use tokio::sync::{Semaphore, oneshot};
@@ -190,6 +190,17 @@ impl JobQueue for RedisQueue {
     /// The index holds every id, ready or delayed, once.
     async fn waiting(&self) -> Result<usize, QueueError> {
         self.inner.client.hlen(self.inner.keys.jobs()).await.map_err(unavailable)
+    }
+
+    async fn reconnected(&self) {
+        let mut reconnections = self.inner.client.reconnect_rx();
+        loop {
+            match reconnections.recv().await {
+                Ok(_) => return,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+            }
+        }
     }
 
     async fn restore(&self, items: &[QueueItem]) -> Result<usize, QueueError> {
