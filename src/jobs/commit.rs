@@ -12,7 +12,7 @@
 //! not disturb the group; a database error rolls the group back and each of
 //! its transitions is tried again alone, so one transition that cannot be
 //! stored (a NUL byte, a statement too large) fails only itself.
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
@@ -225,7 +225,8 @@ async fn log(txn: &Txn, logged: Vec<Logged>) -> Result<Vec<JobEvent>> {
     if logged.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: HashSet<Uuid> = logged.iter().filter_map(|event| event.count_batch).collect();
+    // In id order, so two groups lock their batches in the same order.
+    let ids: BTreeSet<Uuid> = logged.iter().filter_map(|event| event.count_batch).collect();
     let mut batches: HashMap<Uuid, Arc<Batch>> = HashMap::with_capacity(ids.len());
     for id in ids {
         batches.insert(id, Arc::new(Store::settle_batch(txn, id).await?));

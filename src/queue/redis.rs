@@ -36,6 +36,7 @@ use fred::types::config::{Config, Options, ReconnectPolicy};
 use fred::types::{Builder, ClusterHash, CustomCommand, Value};
 use tokio::sync::{Semaphore, oneshot};
 use tokio::time::Instant;
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use super::keys::Keys;
@@ -50,6 +51,8 @@ const IDLE_BLOCK: Duration = Duration::from_secs(5);
 /// How long any other command may wait, e.g. for a reconnection, before the
 /// call fails with `Unavailable` (fred's default is to wait forever).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long `close` waits for commands still in flight.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 /// Extra time the client gives a blocking command before it gives up on the
 /// connection.
 const BLOCK_GRACE: Duration = Duration::from_secs(10);
@@ -78,6 +81,9 @@ struct Inner {
     /// One permit per dedicated client that may exist.
     permits: Arc<Semaphore>,
     closed: AtomicBool,
+    /// The commands that finish even if their pop is cancelled (so what
+    /// they took goes back), and quits; `close` waits for them.
+    tasks: TaskTracker,
 }
 
 impl RedisQueue {
@@ -136,6 +142,7 @@ impl RedisQueue {
                 idle: Mutex::new(Vec::with_capacity(blocking_clients)),
                 permits: Arc::new(Semaphore::new(blocking_clients)),
                 closed: AtomicBool::new(false),
+                tasks: TaskTracker::new(),
             }),
         })
     }
@@ -155,6 +162,14 @@ impl RedisQueue {
     /// later, never completes; other calls fail with `Unavailable`.
     pub async fn close(&self) {
         self.inner.closed.store(true, Ordering::SeqCst);
+        self.inner.tasks.close();
+        // Wake this node's blocked pops (others' wake once more for nothing),
+        // so their commands end now rather than at the end of their block.
+        let wake = self.inner.keys.wake();
+        let _ = self.inner.client.zadd::<(), _, _>(wake, None, None, false, false, (0.0, "wake")).await;
+        if tokio::time::timeout(CLOSE_WAIT, self.inner.tasks.wait()).await.is_err() {
+            tracing::warn!("queue commands still running at close; their clients are dropped");
+        }
         let idle = std::mem::take(&mut *self.inner.idle());
         for client in idle {
             let _ = client.quit().await;
@@ -274,7 +289,7 @@ impl Inner {
     async fn take(self: &Arc<Self>) -> Result<(Option<Taken>, i64), RedisError> {
         let (sender, receiver) = oneshot::channel();
         let queue = Arc::clone(self);
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             let args = vec![Value::from(queue.keys.group_prefix()), Value::from(PROMOTE_BATCH as i64)];
             let result =
                 queue.take.run::<(String, String, String, i64)>(&queue.client, queue.script_keys(), args).await;
@@ -295,7 +310,7 @@ impl Inner {
         let permit = Arc::clone(&self.permits).acquire_owned().await.expect("the semaphore is never closed");
         let (sender, receiver) = oneshot::channel();
         let queue = Arc::clone(self);
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             let result = queue.bzpopmin(block).await;
             drop(permit);
             if let Err(Ok(true)) = sender.send(result) {
@@ -329,14 +344,14 @@ impl Inner {
         match client.with_options(&options).custom::<Option<(String, String, f64)>, _>(command, args).await {
             Ok(popped) => {
                 if self.closed.load(Ordering::SeqCst) {
-                    tokio::spawn(async move { client.quit().await });
+                    self.tasks.spawn(async move { client.quit().await });
                 } else {
                     self.idle().push(client);
                 }
                 Ok(popped.is_some())
             }
             Err(error) => {
-                tokio::spawn(async move { client.quit().await });
+                self.tasks.spawn(async move { client.quit().await });
                 Err(error)
             }
         }

@@ -94,7 +94,15 @@ impl Store {
 
     /// The batch now: its counts and, once every child has finished, its
     /// final state (written once: the first caller to see the end wins).
+    /// The batch's row is locked first, so that of two transactions ending
+    /// its last children at once, the second counts after the first has
+    /// committed and sees the end (PostgreSQL reads each statement anew).
     pub async fn settle_batch(txn: &Txn, id: Uuid) -> Result<Batch> {
+        batch::Entity::update_many()
+            .col_expr(batch::Column::State, Expr::col(batch::Column::State).into())
+            .filter(batch::Column::Id.eq(id))
+            .exec(txn)
+            .await?;
         let counts = batch_counts(txn, &[id]).await?.remove(&id).unwrap_or_default();
         if let Some(end) = counts.final_state() {
             batch::Entity::update_many()

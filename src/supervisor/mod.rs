@@ -140,8 +140,10 @@ impl Supervisor {
         let mut guard = process::GroupGuard::new(pgid);
         let (line_tx, mut lines) = mpsc::channel(LINE_BUFFER);
         let redactor = &self.redactor;
-        tokio::spawn(read_lines(child.stdout.take().expect("piped"), false, line_tx.clone(), Arc::clone(redactor)));
-        tokio::spawn(read_lines(child.stderr.take().expect("piped"), true, line_tx, Arc::clone(redactor)));
+        // Owned by this attempt: dropping the set ends the readers.
+        let mut readers = tokio::task::JoinSet::new();
+        readers.spawn(read_lines(child.stdout.take().expect("piped"), false, line_tx.clone(), Arc::clone(redactor)));
+        readers.spawn(read_lines(child.stderr.take().expect("piped"), true, line_tx, Arc::clone(redactor)));
 
         let mut parser = LineParser::new(Arc::clone(&self.patterns));
         let deadline = tokio::time::sleep(self.config.timeout);
