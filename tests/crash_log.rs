@@ -68,6 +68,8 @@ async fn sigkills_during_submissions_leave_a_log_that_tells_every_jobs_story_in_
     let store = videojobs::store::Store::connect(database_url, 2).await.unwrap();
     let mut taken_over = 0;
     for user in USERS {
+        // Where the log ends (the API has no call for it): a replay read up
+        // to there has seen it all, with no idle timeout to guess.
         let last = store.event_bounds(&user.to_string()).await.unwrap().last;
         let log = replay_from_zero(&channel, user, last).await;
         let sequences: Vec<u64> = log.iter().map(|event| event.sequence).collect();
