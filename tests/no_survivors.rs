@@ -8,16 +8,10 @@ mod common;
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
-use videojobs::auth::Authenticator;
-use videojobs::config::Secret;
 use videojobs::proto::v1 as pb;
-use videojobs::proto::v1::job_service_client::JobServiceClient;
 
 /// A process as first seen: its start time tells it from a later process
 /// that happens to get the same pid.
@@ -110,10 +104,6 @@ async fn assert_all_gone(attempt: &Attempt, within: Duration) {
     }
 }
 
-fn standin_state(data_dir: &Path) -> PathBuf {
-    data_dir.join("standin-state")
-}
-
 #[tokio::test]
 async fn the_keeper_found_at_run_time_is_the_one_cargo_built() {
     let found = videojobs::supervisor::keeper::keeper_path().canonicalize().unwrap();
@@ -193,68 +183,18 @@ async fn a_node_stopped_gracefully_leaves_no_setsid_descendant() {
     assert_all_gone(&attempt, Duration::from_millis(200)).await;
 }
 
-/// A real `videojobs serve` process of the test's own, on a free port with
-/// its own data directory, nothing of this process's environment but
-/// `PATH` and `HOME` (no DATABASE_URL or REDIS_URL: the embedded default).
-struct NodeProcess {
-    process: tokio::process::Child,
-    addr: String,
-}
-
-impl NodeProcess {
-    async fn start(data_dir: &Path) -> NodeProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let addr = format!("127.0.0.1:{port}");
-        let standin = env!("CARGO_BIN_EXE_study-buddy-standin");
-        let cli = format!("{standin} --stage-delay-ms 30 --state-dir {}", standin_state(data_dir).display());
-        let log = std::fs::File::create(data_dir.join("node.log")).unwrap();
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_videojobs"));
-        command
-            .args(["serve", "--listen", &addr, "--cli", &cli, "--concurrency", "1", "--job-retry-attempts", "1"])
-            .args(["--kill-grace-ms", "500", "--data-dir"])
-            .arg(data_dir)
-            .env_clear()
-            .envs(std::env::vars_os().filter(|(name, _)| name == "PATH" || name == "HOME"))
-            .env("VIDEOJOBS_JWT_SECRET", SECRET)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .kill_on_drop(true);
-        let process = command.spawn().expect("videojobs starts");
-        NodeProcess { process, addr }
-    }
-
-    /// A client as soon as the node answers.
-    async fn jobs(&mut self, user: &str) -> JobServiceClient<InterceptedService<Channel, Bearer>> {
-        let url = format!("http://{}", self.addr);
-        let token = Authenticator::new(&Secret::new(SECRET)).issue(user, Duration::from_secs(600)).unwrap();
-        let channel = tokio::time::timeout(WAIT, async {
-            loop {
-                if let Ok(channel) = Channel::from_shared(url.clone()).unwrap().connect().await {
-                    return channel;
-                }
-                assert!(self.process.try_wait().unwrap().is_none(), "the node exited; see node.log");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        })
-        .await
-        .expect("the node answers");
-        JobServiceClient::with_interceptor(channel, Bearer::new(&token))
-    }
-}
-
 #[tokio::test]
 async fn a_node_killed_with_sigkill_leaves_no_program_and_no_setsid_descendant() {
     let dir = tempfile::tempdir().unwrap();
-    let mut node = NodeProcess::start(dir.path()).await;
+    let mut node = NodeProcess::start(dir.path(), |node| {
+        node.args(["--concurrency", "1", "--job-retry-attempts", "1"]);
+    });
     let mut jobs = node.jobs("alice").await;
     jobs.submit_video(submit("escape00003")).await.unwrap();
     let attempt = wait_for_attempt(&standin_state(dir.path()), "escape00003").await;
     assert_eq!(stat(attempt.keeper.pid).unwrap().parent, node.process.id().unwrap(), "the node started the keeper");
 
-    node.process.start_kill().unwrap(); // SIGKILL: no destructor, no shutdown
-    let status = node.process.wait().await.unwrap();
-    assert_eq!(status.signal(), Some(9), "{status:?}");
+    node.sigkill().await; // no destructor, no shutdown
     // The keeper gets its parent-death signal, gives the grace (the escapee
     // ignores SIGTERM), then kills and reaps them all.
     assert_all_gone(&attempt, Duration::from_secs(5)).await;

@@ -16,6 +16,14 @@
 //! writes nothing, `garb…` writes a notes file that is not UTF-8, `leak…`
 //! prints its API key everywhere (stdout, a debug line, a stage line, the
 //! notes) and `leakfail…` also fails with the key in its reason.
+//! What it writes can be unstorable or dangerous to read: `nul…` puts NUL
+//! bytes and bytes that are not UTF-8 in its stderr lines and NUL bytes in
+//! its notes (heading included), `nulfail…` fails with a reason holding
+//! both, `many…` writes 5,000 small notes files besides its own, `links…`
+//! adds a notes file that is a symbolic link to `/etc/passwd`, and
+//! `linkdir…` makes its notes folder a symbolic link to a folder outside
+//! its working directory (under `--state-dir`) that already holds a notes
+//! file.
 //!
 //! `escape…` and `setsid…` write `<video id>.pids` to the state directory:
 //! `program <pid>` and `escapee <pid>` lines, once the escapee is in its own
@@ -127,6 +135,14 @@ fn process_video(options: &Options, number: usize, url: &str) -> bool {
     }
     log("INFO", &format!("[Job {job}] Fetching transcript...{key_note}"));
     pause();
+    if mode.starts_with("nulfail") {
+        raw_log(b"ERROR", b"\xe2\x9c\x97 Job failed: the caption track had a \0 and \xff\xfe in it");
+        return false;
+    }
+    if mode.starts_with("nul") {
+        raw_log(b"WARNING", b"caption chunk with a NUL \0 here and bytes \xff\xfe that are not UTF-8");
+        raw_log(b"INFO", b"\0\0\0 three NULs first");
+    }
     if mode.starts_with("leakfail") {
         log("ERROR", &format!("✗ Job failed: the API refused the key {leaked}"));
         return false;
@@ -175,11 +191,29 @@ fn process_video(options: &Options, number: usize, url: &str) -> bool {
         return true;
     }
     let subject = options.subject.clone().unwrap_or_else(|| "General".into());
+    if mode.starts_with("linkdir") {
+        link_notes_folder_outside(options, &video_id, &subject);
+    }
     let folder = Path::new("notes").join(&subject);
     std::fs::create_dir_all(&folder).expect("create notes folder");
-    let bytes: Vec<u8> = if mode.starts_with("garb") { vec![0xff, 0xfe, 0x00, 0x9f, 0x92] } else { notes.into_bytes() };
+    let bytes: Vec<u8> = if mode.starts_with("garb") {
+        vec![0xff, 0xfe, 0x00, 0x9f, 0x92]
+    } else if mode.starts_with("nul") {
+        notes.replacen("# ", "# \0", 1).replace("central idea", "central\0idea").into_bytes()
+    } else {
+        notes.into_bytes()
+    };
     std::fs::write(folder.join(format!("{title}.md")), bytes).expect("write notes");
     log("INFO", &format!("[Job {job}] ✓ Notes saved: {title}.md"));
+    if mode.starts_with("many") {
+        for part in 1..=5000 {
+            std::fs::write(folder.join(format!("Part {part:04}.md")), format!("# Part {part}\n\nOne small note.\n"))
+                .expect("write a part");
+        }
+    }
+    if mode.starts_with("links") {
+        std::os::unix::fs::symlink("/etc/passwd", folder.join("Leaked.md")).expect("link to /etc/passwd");
+    }
     if options.assessments {
         pause();
         let assessment = format!(
@@ -190,6 +224,17 @@ fn process_video(options: &Options, number: usize, url: &str) -> bool {
     }
     write_side_files(url);
     true
+}
+
+/// Makes `notes` a symbolic link to a folder outside the working directory
+/// that already holds a notes file for `subject`.
+fn link_notes_folder_outside(options: &Options, video_id: &str, subject: &str) {
+    let base = options.state_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let outside = base.join(format!("outside-{video_id}"));
+    std::fs::create_dir_all(outside.join(subject)).expect("create the outside folder");
+    let secret = "# Secret\n\nThis file lies outside the job's scratch directory.\n";
+    std::fs::write(outside.join(subject).join("Secret.md"), secret).expect("write the outside notes");
+    std::os::unix::fs::symlink(&outside, "notes").expect("link the notes folder");
 }
 
 fn video_id(url: &str) -> String {
@@ -286,6 +331,16 @@ fn log(level: &str, message: &str) {
     let mut err = std::io::stderr().lock();
     // Like loguru: a message that starts with a newline prints the prefix alone.
     let _ = writeln!(err, "{prefix}{message}");
+}
+
+/// A log line with bytes that need not be UTF-8.
+fn raw_log(level: &[u8], message: &[u8]) {
+    let mut line = format!("{} | ", now()).into_bytes();
+    line.extend_from_slice(level);
+    line.extend_from_slice(b" | yt_study_buddy.cli:process:120 - ");
+    line.extend_from_slice(message);
+    line.push(b'\n');
+    let _ = std::io::stderr().lock().write_all(&line);
 }
 
 fn now() -> String {

@@ -1,8 +1,19 @@
 //! Collects the notes an attempt wrote under its scratch directory:
-//! `notes/<subject>/<title>.md` and `…/Assessment_<title>.md`. Only regular
-//! files are read (a symlink could point anywhere), each size-capped and
-//! checked to be UTF-8 text; the title comes from YAML front matter when
-//! present, else the first `# ` heading, else the file name.
+//! `notes/<subject>/<title>.md` and `…/Assessment_<title>.md`. Nothing
+//! outside the scratch directory is ever read: a notes folder that leads
+//! out of it (a symbolic link) is refused, symbolic links below it are
+//! skipped, and each file is opened without following one. Each file is
+//! size-capped and checked to be UTF-8 text; the title comes from YAML front
+//! matter when present, else the first `# ` heading, else the file name.
+//!
+//! What one attempt may leave is bounded too: the real program writes two
+//! files per video (notes and assessment) and a job is one video, so a
+//! program that writes more than [`NoteFiles::max_files`] files, or more
+//! than [`NoteFiles::max_total_bytes`] in all, is misbehaving. Its attempt
+//! fails saying so, instead of the node reading without limit, holding
+//! every file in memory and storing them all in one transaction.
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use gray_matter::{Matter, engine::YAML};
@@ -17,12 +28,23 @@ pub struct NoteFiles {
     pub dir: PathBuf,
     /// File-name prefix that marks an assessment.
     pub assessment_prefix: String,
+    /// Largest notes file.
     pub max_bytes: u64,
+    /// Most notes files one attempt may write.
+    pub max_files: usize,
+    /// Most bytes all of one attempt's notes files may hold together.
+    pub max_total_bytes: u64,
 }
 
 impl Default for NoteFiles {
     fn default() -> Self {
-        NoteFiles { dir: PathBuf::from("notes"), assessment_prefix: "Assessment_".into(), max_bytes: 2 * 1024 * 1024 }
+        NoteFiles {
+            dir: PathBuf::from("notes"),
+            assessment_prefix: "Assessment_".into(),
+            max_bytes: 2 * 1024 * 1024,
+            max_files: 100,
+            max_total_bytes: 16 * 1024 * 1024,
+        }
     }
 }
 
@@ -31,16 +53,26 @@ const MAX_DEPTH: usize = 4;
 /// The notes in `scratch`, or why they cannot be used.
 pub fn collect_notes(scratch: &Path, files: &NoteFiles) -> Result<Vec<NewNote>, String> {
     let mut paths = Vec::new();
-    find_markdown(&scratch.join(&files.dir), 0, &mut paths);
+    if let Some(folder) = notes_folder(scratch, &files.dir)? {
+        find_markdown(&folder, 0, files.max_files + 1, &mut paths);
+    }
+    if paths.len() > files.max_files {
+        return Err(format!(
+            "the program wrote more than {} notes files; a job keeps at most {} (it writes two per video)",
+            files.max_files, files.max_files
+        ));
+    }
     paths.sort();
     let mut notes = Vec::with_capacity(paths.len());
+    let mut total = 0;
     for path in paths {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        if size > files.max_bytes {
-            return Err(format!("notes file {name:?} is {size} bytes, over the limit of {}", files.max_bytes));
+        let bytes = read_capped(&path, &name, files.max_bytes)?;
+        total += bytes.len() as u64;
+        if total > files.max_total_bytes {
+            let limit = files.max_total_bytes;
+            return Err(format!("the notes files hold more than {limit} bytes in all, over the limit for one job"));
         }
-        let bytes = std::fs::read(&path).map_err(|e| format!("cannot read notes file {name:?}: {e}"))?;
         let text = String::from_utf8(bytes).map_err(|_| format!("notes file {name:?} is not UTF-8 text"))?;
         if text.trim().is_empty() {
             return Err(format!("notes file {name:?} is empty"));
@@ -53,6 +85,47 @@ pub fn collect_notes(scratch: &Path, files: &NoteFiles) -> Result<Vec<NewNote>, 
         return Err("the program reported success but wrote no notes file".into());
     }
     Ok(notes)
+}
+
+/// The notes folder, if the program made one, once it is known to lie
+/// inside the scratch directory: a symbolic link anywhere on the way could
+/// lead the walk to any directory the node may read.
+fn notes_folder(scratch: &Path, dir: &Path) -> Result<Option<PathBuf>, String> {
+    let folder = match scratch.join(dir).canonicalize() {
+        Ok(folder) => folder,
+        Err(_) => return Ok(None),
+    };
+    let scratch = scratch.canonicalize().map_err(|e| format!("cannot read the scratch directory: {e}"))?;
+    if !folder.starts_with(&scratch) {
+        return Err(format!(
+            "the notes folder {:?} is a symbolic link out of the job's scratch directory; it was not read",
+            dir.display().to_string()
+        ));
+    }
+    Ok(Some(folder))
+}
+
+/// The file's bytes, refusing one over `max_bytes`. Opened without
+/// following a symbolic link, and checked on the open file, so what is
+/// read is the regular file that was found.
+fn read_capped(path: &Path, name: &str, max_bytes: u64) -> Result<Vec<u8>, String> {
+    let cannot = |e: std::io::Error| format!("cannot read notes file {name:?}: {e}");
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(nix::libc::O_NOFOLLOW).open(path).map_err(cannot)?;
+    let metadata = file.metadata().map_err(cannot)?;
+    if !metadata.is_file() {
+        return Err(format!("notes file {name:?} is not a regular file"));
+    }
+    let too_large = |size: u64| format!("notes file {name:?} is {size} bytes, over the limit of {max_bytes}");
+    if metadata.len() > max_bytes {
+        return Err(too_large(metadata.len()));
+    }
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    // Still capped, should the file have grown since.
+    file.take(max_bytes + 1).read_to_end(&mut bytes).map_err(cannot)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 #[derive(Deserialize)]
@@ -75,17 +148,23 @@ pub fn parse_note(kind: NoteKind, text: &str, fallback_title: &str) -> NewNote {
     NewNote { kind, title: title.trim().chars().take(300).collect(), markdown: body }
 }
 
-fn find_markdown(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
+/// Regular `.md` files under `dir`, symbolic links skipped; stops once
+/// `enough` are found, so a program that wrote millions costs no more.
+fn find_markdown(dir: &Path, depth: usize, enough: usize, found: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
+        if found.len() >= enough {
+            return;
+        }
+        // The entry's own type: a symbolic link is neither a file nor a folder here.
         let Ok(file_type) = entry.file_type() else {
             continue;
         };
         let path = entry.path();
         if file_type.is_dir() && depth < MAX_DEPTH {
-            find_markdown(&path, depth + 1, found);
+            find_markdown(&path, depth + 1, enough, found);
         } else if file_type.is_file() && path.extension().is_some_and(|e| e == "md") {
             found.push(path);
         }
@@ -125,5 +204,31 @@ mod tests {
         assert_eq!(kinds, [(NoteKind::Assessment, "Quiz"), (NoteKind::Notes, "Lecture")]);
         std::fs::write(folder.join("Bad.md"), [0xff, 0xfe, 0x00]).unwrap();
         assert!(collect_notes(scratch.path(), &files).unwrap_err().contains("not UTF-8"));
+    }
+
+    #[test]
+    fn a_notes_folder_that_leads_out_of_the_scratch_directory_is_not_read() {
+        let (scratch, outside) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        std::fs::create_dir_all(outside.path().join("Math")).unwrap();
+        std::fs::write(outside.path().join("Math/Secret.md"), "# Secret\n").unwrap();
+        std::os::unix::fs::symlink(outside.path(), scratch.path().join("notes")).unwrap();
+        let refused = collect_notes(scratch.path(), &NoteFiles::default()).unwrap_err();
+        assert!(refused.contains("symbolic link out of the job's scratch directory"), "{refused}");
+    }
+
+    #[test]
+    fn more_files_or_bytes_than_one_job_may_keep_are_refused() {
+        let scratch = tempfile::tempdir().unwrap();
+        let folder = scratch.path().join("notes/Math");
+        std::fs::create_dir_all(&folder).unwrap();
+        for n in 0..4 {
+            std::fs::write(folder.join(format!("Part {n}.md")), "# Part\n\n0123456789\n").unwrap();
+        }
+        let files = NoteFiles { max_files: 4, max_total_bytes: 80, ..NoteFiles::default() };
+        assert_eq!(collect_notes(scratch.path(), &files).unwrap().len(), 4);
+        std::fs::write(folder.join("Part 4.md"), "# Part\n").unwrap();
+        assert!(collect_notes(scratch.path(), &files).unwrap_err().contains("more than 4 notes files"));
+        let files = NoteFiles { max_total_bytes: 60, ..NoteFiles::default() };
+        assert!(collect_notes(scratch.path(), &files).unwrap_err().contains("more than 60 bytes in all"));
     }
 }

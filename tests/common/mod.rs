@@ -4,9 +4,12 @@
 #![allow(dead_code)]
 
 mod backend;
+mod node_process;
 mod private;
 mod test_core;
 pub use backend::*;
+#[allow(unused_imports)] // only tests that start node processes use it
+pub use node_process::*;
 #[allow(unused_imports)] // not every test uses a private server
 pub use private::*;
 #[allow(unused_imports)]
