@@ -85,25 +85,27 @@ impl Jobs {
     }
 
     /// Records the stages the program passed through since the last call:
-    /// the row ends at the last, and each gets a PROGRESS event. `false`
-    /// means the attempt no longer holds the job.
-    pub async fn record_progress(&self, job: &Job, updates: Vec<StageUpdate>) -> Result<bool> {
-        let Some(last) = updates.last().cloned() else { return Ok(true) };
+    /// the row ends at the last, and each gets a PROGRESS event. Returns
+    /// once handed to the writer: the attempt's later transitions cannot be
+    /// overtaken, since progress only changes a job its attempt still holds
+    /// (a lost job is noticed by the lease renewal).
+    pub async fn record_progress(&self, job: &Job, updates: Vec<StageUpdate>) -> Result<()> {
+        let Some(last) = updates.last().cloned() else { return Ok(()) };
         let (id, attempt) = (job.id, job.attempt);
         self.committer
-            .commit(move |txn| {
+            .hand_over(move |txn| {
                 let (updates, last) = (updates.clone(), last.clone());
                 Box::pin(async move {
                     let stage = storable(&last.stage);
                     let Some(stored) = Store::record_progress(txn, id, attempt, &stage, last.percent).await? else {
-                        return Ok((false, Vec::new()));
+                        return Ok(((), Vec::new()));
                     };
                     let snapshots = updates.into_iter().map(|update| Job {
                         stage: storable(&update.stage).into_owned(),
                         progress_percent: update.percent,
                         ..stored.clone()
                     });
-                    Ok((true, Logged::each(JobEventKind::Progress, snapshots)))
+                    Ok(((), Logged::each(JobEventKind::Progress, snapshots)))
                 })
             })
             .await

@@ -77,6 +77,21 @@ impl Committer {
         Committer { pending }
     }
 
+    /// Hands `change` over like [`Committer::commit`] without waiting for
+    /// its commit: for a transition whose answer nobody needs and whose
+    /// order against the job's later transitions its own condition keeps
+    /// (progress is fenced by the attempt and the PROCESSING state, so once
+    /// the attempt has ended it changes and logs nothing).
+    pub async fn hand_over<F>(&self, change: F) -> Result<()>
+    where
+        F: for<'t> Fn(&'t Txn) -> BoxFuture<'t, Result<Applied<()>>> + Send + Sync + 'static,
+    {
+        let (reply, _unheard) = oneshot::channel();
+        let pending = Typed { change, answer: Mutex::new(None), reply };
+        let stopped = || Error::Unavailable("the server is shutting down".into());
+        self.pending.send(Box::new(pending)).await.map_err(|_| stopped())
+    }
+
     /// Runs `change` in a transaction with other transitions, logs the
     /// events it returns in the same transaction, and answers once that has
     /// committed (the events are then sent live).

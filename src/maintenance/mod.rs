@@ -33,3 +33,50 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_service_steps_at_once_then_every_period_and_ends_when_stopped() {
+        let (steps, stop) = (Arc::new(AtomicUsize::new(0)), CancellationToken::new());
+        let counted = Arc::clone(&steps);
+        let service = tokio::spawn(every(Duration::from_secs(5), stop.clone(), move || {
+            let counted = Arc::clone(&counted);
+            async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+        }));
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert_eq!(steps.load(Ordering::SeqCst), 1, "the first step runs at once");
+        tokio::time::sleep(Duration::from_secs(15)).await;
+        assert_eq!(steps.load(Ordering::SeqCst), 4, "then one per period");
+        stop.cancel();
+        service.await.unwrap();
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert_eq!(steps.load(Ordering::SeqCst), 4, "none after the stop");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_step_that_overruns_delays_the_next_instead_of_bunching_them() {
+        let (steps, stop) = (Arc::new(AtomicUsize::new(0)), CancellationToken::new());
+        let counted = Arc::clone(&steps);
+        let service = tokio::spawn(every(Duration::from_secs(1), stop.clone(), move || {
+            let counted = Arc::clone(&counted);
+            async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_secs(10)).await;
+            }
+        }));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert_eq!(steps.load(Ordering::SeqCst), 1, "the first step is still running");
+        tokio::time::sleep(Duration::from_millis(5_500)).await;
+        assert_eq!(steps.load(Ordering::SeqCst), 2, "one step once it ended, not the ten missed ticks");
+        stop.cancel();
+        service.await.unwrap();
+    }
+}

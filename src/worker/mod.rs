@@ -116,7 +116,7 @@ impl Pool {
 
     /// Writes progress: every stage milestone, and item counters at most
     /// once per `PROGRESS_INTERVAL` (a flood of `[i/N]` lines becomes a few
-    /// writes, never one per line). Stops the program if the job was lost.
+    /// writes, never one per line).
     async fn record_progress(&self, claimed: &Claimed, mut updates: mpsc::Receiver<Progress>) -> Result<()> {
         let mut last_write: Option<tokio::time::Instant> = None;
         while let Some(first) = updates.recv().await {
@@ -128,9 +128,7 @@ impl Pool {
                 batch.push(more);
             }
             let stages = coalesce(batch).into_iter().map(|p| StageUpdate { stage: p.stage, percent: p.percent });
-            if !self.jobs.record_progress(&claimed.job, stages.collect()).await? {
-                claimed.stop.cancel();
-            }
+            self.jobs.record_progress(&claimed.job, stages.collect()).await?;
             last_write = Some(tokio::time::Instant::now());
         }
         Ok(())
