@@ -99,7 +99,7 @@ impl Store {
     /// committed and sees the end (PostgreSQL reads each statement anew).
     pub async fn settle_batch(txn: &Txn, id: Uuid) -> Result<Batch> {
         batch::Entity::update_many()
-            .col_expr(batch::Column::State, Expr::col(batch::Column::State).into())
+            .col_expr(batch::Column::State, Expr::col(batch::Column::State))
             .filter(batch::Column::Id.eq(id))
             .exec(txn)
             .await?;
