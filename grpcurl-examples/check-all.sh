@@ -19,7 +19,7 @@ for _ in $(seq 100); do "$here/health.sh" >/dev/null 2>&1 && break; sleep 0.1; d
 export VIDEOJOBS_TOKEN="$("$bin" token --user ci-user --data-dir "$data")"
 
 field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(d$1)"; }
-expect() { grep -q -- "$1" || { echo "FAIL: expected $1 in output of $2"; exit 1; }; }
+expect() { grep -- "$1" >/dev/null || { echo "FAIL: expected $1 in output of $2"; exit 1; }; }
 
 "$here/health.sh" | expect SERVING health.sh
 "$here/health.sh" videojobs.v1.JobService | expect SERVING "health.sh JobService"
