@@ -140,7 +140,7 @@ impl Jobs {
                 let (notes, log_tail) = (Arc::clone(&notes), log_tail.clone());
                 Box::pin(async move {
                     let done = Store::complete(txn, id, attempt, &notes, &log_tail).await?;
-                    let logged = done.iter().map(|job| Logged::new(JobEventKind::Completed, job.clone())).collect();
+                    let logged = Logged::each(JobEventKind::Completed, done.iter().cloned());
                     Ok((done, logged))
                 })
             })
@@ -169,7 +169,7 @@ impl Jobs {
                 let (why, log_tail) = (why.clone(), log_tail.clone());
                 Box::pin(async move {
                     let waiting = Store::schedule_retry(txn, id, attempt, &why, run_after, &log_tail).await?;
-                    let logged = waiting.iter().map(|job| Logged::new(JobEventKind::Retrying, job.clone())).collect();
+                    let logged = Logged::each(JobEventKind::Retrying, waiting.iter().cloned());
                     Ok((waiting, logged))
                 })
             })
@@ -190,7 +190,7 @@ impl Jobs {
                 let (why, log_tail) = (why.clone(), log_tail.clone());
                 Box::pin(async move {
                     let failed = Store::fail(txn, id, attempt, &why, &log_tail).await?;
-                    let logged = failed.iter().map(|job| Logged::new(JobEventKind::Failed, job.clone())).collect();
+                    let logged = Logged::each(JobEventKind::Failed, failed.iter().cloned());
                     Ok((failed, logged))
                 })
             })
@@ -212,7 +212,7 @@ impl Jobs {
             .commit(move |txn| {
                 Box::pin(async move {
                     let queued = Store::release(txn, id, attempt).await?;
-                    let logged = queued.iter().map(|job| Logged::new(JobEventKind::Queued, job.clone())).collect();
+                    let logged = Logged::each(JobEventKind::Queued, queued.iter().cloned());
                     Ok((queued, logged))
                 })
             })

@@ -166,19 +166,7 @@ impl Writer {
         loop {
             // Take a slot first, so transitions gather while every slot is busy.
             let Ok(slot) = Arc::clone(&writer.slots).acquire_owned().await else { return };
-            let mut group = Vec::with_capacity(GROUP_MAX);
-            let taken = tokio::select! {
-                taken = waiting.recv_many(&mut group, GROUP_MAX) => taken,
-                _ = stop.cancelled(), if !stopping => {
-                    // Refuse new transitions; write those already handed over.
-                    stopping = true;
-                    waiting.close();
-                    continue;
-                }
-            };
-            if taken == 0 {
-                return;
-            }
+            let Some(group) = next_group(&mut waiting, GROUP_MAX, &stop, &mut stopping).await else { return };
             let group_writer = Arc::clone(&writer);
             writer.tracker.spawn(async move {
                 group_writer.write(group).await;
@@ -231,6 +219,28 @@ impl Writer {
         let events = log(&txn, logged).await?;
         txn.commit().await?;
         Ok(events)
+    }
+}
+
+/// The next group of up to `max` items handed over, waiting for the first;
+/// `None` once the channel is closed and empty. When `stop` fires the
+/// channel is closed to new items (callers are told the node is stopping)
+/// and what was handed over before still comes out, group by group.
+pub(super) async fn next_group<T>(
+    waiting: &mut mpsc::Receiver<T>,
+    max: usize,
+    stop: &CancellationToken,
+    stopping: &mut bool,
+) -> Option<Vec<T>> {
+    let mut group = Vec::with_capacity(max);
+    loop {
+        tokio::select! {
+            taken = waiting.recv_many(&mut group, max) => return (taken > 0).then_some(group),
+            _ = stop.cancelled(), if !*stopping => {
+                *stopping = true;
+                waiting.close();
+            }
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::commit::Committer;
+use super::commit::{Committer, next_group};
 use crate::domain::Job;
 use crate::domain::job::NewJob;
 use crate::error::{Error, Result};
@@ -68,18 +68,7 @@ async fn take_groups(
     loop {
         // Take a slot first, so submissions gather while every slot is busy.
         let Ok(slot) = Arc::clone(&slots).acquire_owned().await else { return };
-        let mut group = Vec::with_capacity(GROUP_MAX);
-        let taken = tokio::select! {
-            taken = waiting.recv_many(&mut group, GROUP_MAX) => taken,
-            _ = stop.cancelled(), if !stopping => {
-                stopping = true;
-                waiting.close();
-                continue;
-            }
-        };
-        if taken == 0 {
-            return;
-        }
+        let Some(group) = next_group(&mut waiting, GROUP_MAX, &stop, &mut stopping).await else { return };
         let (committer, queue) = (committer.clone(), Arc::clone(&queue));
         tracker.spawn(async move {
             let (news, callers): (Vec<NewJob>, Vec<_>) = group.into_iter().map(|p| (p.new, p.stored)).unzip();
