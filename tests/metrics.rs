@@ -48,8 +48,13 @@ async fn counters_move_as_jobs_are_submitted_finish_fail_and_calls_are_refused()
 
     // Once the cancelled programs are gone and a reaper tick has set the
     // queue depth gauge.
-    let settled =
-        |text: &str| sample(text, "videojobs_running_programs") == 0.0 && text.contains("videojobs_queue_depth");
+    // The depth gauge is set on the reaper's ticks only: wait for one that
+    // saw the queue empty.
+    let settled = |text: &str| {
+        sample(text, "videojobs_running_programs") == 0.0
+            && text.contains("videojobs_queue_depth")
+            && sample(text, "videojobs_queue_depth") == 0.0
+    };
     let text = tokio::time::timeout(WAIT, async {
         loop {
             let text = scrape(metrics_addr).await;
