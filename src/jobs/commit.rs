@@ -2,21 +2,22 @@
 //! transaction it runs in: its conditional write and the events it logs
 //! commit together, so neither a crash nor another node's timing can lose an
 //! event or put one before the change it follows. Transitions handed over
-//! while earlier groups are being written wait in a bounded channel and go
-//! out as the next group: one transaction, one commit, then one live
-//! delivery (after the callers are answered). A lone transition is written at once; nothing waits for a
-//! timer. Callers wait for their own commit, so one job's transitions reach
-//! the log in the order they happened even when groups overlap.
+//! while a group is being written wait in a bounded channel and go out as
+//! the next group: one transaction, one commit, then one live delivery
+//! (after the callers are answered). A lone transition is written at once;
+//! nothing waits for a timer. Callers wait for their own commit, so one
+//! job's transitions reach the log in the order they happened, whichever
+//! node writes them.
 //!
 //! A transition's refusal (not found, wrong state) is its answer and does
 //! not disturb the group; a database error rolls the group back and each of
 //! its transitions is tried again alone, so one transition that cannot be
 //! stored (a NUL byte, a statement too large) fails only itself.
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
@@ -70,9 +71,7 @@ impl Committer {
         stop: CancellationToken,
     ) -> Committer {
         let (pending, waiting) = mpsc::channel(WAITING_MAX);
-        // SQLite has one writer at a time; PostgreSQL overlaps groups.
-        let in_flight = if store.is_sqlite() { 1 } else { 4 };
-        let writer = Writer { store, transport, tracker: tracker.clone(), slots: Arc::new(Semaphore::new(in_flight)) };
+        let writer = Writer { store, transport };
         tracker.spawn(writer.run(waiting, stop));
         Committer { pending }
     }
@@ -152,26 +151,19 @@ where
     }
 }
 
+/// Writes one group at a time while the next gathers. Overlapping groups
+/// gained nothing: they queue on their owners' sequence counters anyway,
+/// and a busy user's transitions then came in many small groups.
 struct Writer {
     store: Store,
     transport: Arc<dyn EventTransport>,
-    tracker: TaskTracker,
-    slots: Arc<Semaphore>,
 }
 
 impl Writer {
     async fn run(self, mut waiting: mpsc::Receiver<Box<dyn Pending>>, stop: CancellationToken) {
-        let writer = Arc::new(self);
         let mut stopping = false;
-        loop {
-            // Take a slot first, so transitions gather while every slot is busy.
-            let Ok(slot) = Arc::clone(&writer.slots).acquire_owned().await else { return };
-            let Some(group) = next_group(&mut waiting, GROUP_MAX, &stop, &mut stopping).await else { return };
-            let group_writer = Arc::clone(&writer);
-            writer.tracker.spawn(async move {
-                group_writer.write(group).await;
-                drop(slot);
-            });
+        while let Some(group) = next_group(&mut waiting, GROUP_MAX, &stop, &mut stopping).await {
+            self.write(group).await;
         }
     }
 
@@ -244,24 +236,25 @@ pub(super) async fn next_group<T>(
     }
 }
 
-/// Appends the events to their owners' logs in the transaction; each
-/// batch they need is counted once (and settled when its last child ended).
+/// Appends the events to their owners' logs in the transaction, each
+/// batch they carry counted once. The owners' sequences are reserved first:
+/// that waits for every other transaction changing these owners' jobs, so
+/// the counts see them all and a batch's events never count backwards.
 async fn log(txn: &Txn, logged: Vec<Logged>) -> Result<Vec<JobEvent>> {
     if logged.is_empty() {
         return Ok(Vec::new());
     }
-    // In id order, so two groups lock their batches in the same order.
-    let ids: BTreeSet<Uuid> = logged.iter().filter_map(|event| event.count_batch).collect();
-    let mut batches: HashMap<Uuid, Arc<Batch>> = HashMap::with_capacity(ids.len());
-    for id in ids {
-        batches.insert(id, Arc::new(Store::settle_batch(txn, id).await?));
-    }
+    let reserved = Store::reserve_sequences(txn, logged.iter().map(|event| event.job.user_id.as_str())).await?;
+    let ids: Vec<Uuid> =
+        logged.iter().filter_map(|event| event.count_batch).collect::<HashSet<_>>().into_iter().collect();
+    let batches: HashMap<Uuid, Arc<Batch>> =
+        Store::batches_now(txn, &ids).await?.into_iter().map(|(id, batch)| (id, Arc::new(batch))).collect();
     let batch_of = |event: &Logged| event.count_batch.and_then(|id| batches.get(&id));
     let entries: Vec<LogEntry> = logged
         .iter()
         .map(|event| LogEntry { kind: event.kind, job: &event.job, batch: batch_of(event).map(|batch| batch.as_ref()) })
         .collect();
-    let sequences = Store::append_log(txn, &entries).await?;
+    let sequences = Store::append_log(txn, &entries, reserved).await?;
     drop(entries);
     Ok(logged
         .into_iter()

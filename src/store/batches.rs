@@ -1,9 +1,11 @@
 //! Batch queries. Children are inserted in bulk with their parent in one
 //! transaction; counts come from a `GROUP BY` over the children, so they are
-//! exact under any number of concurrent workers.
+//! exact under any number of concurrent workers. A batch's state follows
+//! from its children too (only a cancel is written to the batch's row): no
+//! transition has to settle it, lock it or race another node to end it.
 use std::collections::HashMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
@@ -88,38 +90,31 @@ impl Store {
         }
         let rows = query.order_by_desc(batch::Column::Id).limit(page.size).all(&self.db).await?;
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let mut counts = batch_counts(&self.db, &ids).await?;
-        rows.into_iter().map(|row| batch_from_row(row.clone(), counts.remove(&row.id).unwrap_or_default())).collect()
+        let mut children = batch_children(&self.db, &ids).await?;
+        rows.into_iter()
+            .map(|row| {
+                let of_row = children.remove(&row.id).unwrap_or_default();
+                batch_from_row(row, of_row)
+            })
+            .collect()
     }
 
-    /// The batch now: its counts and, once every child has finished, its
-    /// final state (written once: the first caller to see the end wins).
-    /// The batch's row is locked first, so that of two transactions ending
-    /// its last children at once, the second counts after the first has
-    /// committed and sees the end (PostgreSQL reads each statement anew).
-    pub async fn settle_batch(txn: &Txn, id: Uuid) -> Result<Batch> {
-        batch::Entity::update_many()
-            .col_expr(batch::Column::State, Expr::col(batch::Column::State))
-            .filter(batch::Column::Id.eq(id))
-            .exec(txn)
-            .await?;
-        let counts = batch_counts(txn, &[id]).await?.remove(&id).unwrap_or_default();
-        if let Some(end) = counts.final_state() {
-            batch::Entity::update_many()
-                .col_expr(batch::Column::State, Expr::value(end.as_str()))
-                .col_expr(batch::Column::FinishedAt, Expr::value(Utc::now()))
-                .filter(batch::Column::Id.eq(id))
-                .filter(batch::Column::State.eq(BatchState::Running.as_str()))
-                .exec(txn)
-                .await?;
-        }
-        let row = batch::Entity::find_by_id(id).one(txn).await?.ok_or(Error::NotFound("batch"))?;
-        batch_from_row(row, counts)
+    /// The batches now, by id (those that exist): one count of their
+    /// children and one read of their rows, whatever their number.
+    pub async fn batches_now(txn: &Txn, ids: &[Uuid]) -> Result<HashMap<Uuid, Batch>> {
+        let mut children = batch_children(txn, ids).await?;
+        let rows = batch::Entity::find().filter(batch::Column::Id.is_in(ids.iter().copied())).all(txn).await?;
+        rows.into_iter()
+            .map(|row| {
+                let of_row = children.remove(&row.id).unwrap_or_default();
+                Ok((row.id, batch_from_row(row, of_row)?))
+            })
+            .collect()
     }
 
     /// Cancels every child that has not finished (ended like any cancelled
-    /// job: no lease, no retry time) and marks the batch CANCELLED; returns
-    /// the cancelled children.
+    /// job: no lease, no retry time) and, if there was one, marks the batch
+    /// CANCELLED; returns the cancelled children.
     pub async fn cancel_batch(txn: &Txn, scope: &Scope, id: Uuid) -> Result<Vec<Job>> {
         batch_for_user(txn, scope, id).await?;
         let unfinished = job::Entity::update_many()
@@ -130,37 +125,54 @@ impl Store {
             .col_expr(job::Column::Stage, Expr::value("cancelled"))
             .exec_with_returning(txn)
             .await?;
-        batch::Entity::update_many()
-            .col_expr(batch::Column::State, Expr::value(BatchState::Cancelled.as_str()))
-            .col_expr(batch::Column::FinishedAt, Expr::value(Utc::now()))
-            .filter(batch::Column::Id.eq(id))
-            .filter(batch::Column::State.eq(BatchState::Running.as_str()))
-            .exec(txn)
-            .await?;
+        // A batch whose children had all finished already has ended.
+        if !rows.is_empty() {
+            batch::Entity::update_many()
+                .col_expr(batch::Column::State, Expr::value(BatchState::Cancelled.as_str()))
+                .col_expr(batch::Column::FinishedAt, Expr::value(Utc::now()))
+                .filter(batch::Column::Id.eq(id))
+                .filter(batch::Column::State.eq(BatchState::Running.as_str()))
+                .exec(txn)
+                .await?;
+        }
         rows.into_iter().map(|row| Ok(job_from_row(row, Vec::new())?)).collect()
     }
 }
 
-/// Children by state for each batch, in one query.
-async fn batch_counts(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, BatchCounts>> {
+/// What a batch's children say: how many are in each state, and when the
+/// last of them finished.
+#[derive(Debug, Default)]
+struct Children {
+    counts: BatchCounts,
+    last_finished: Option<DateTime<Utc>>,
+}
+
+/// Batch, state, how many children are in it, when the last of them finished.
+type ChildrenRow = (Option<Uuid>, String, i64, Option<DateTime<Utc>>);
+
+/// The children of each batch, in one query.
+async fn batch_children(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, Children>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(Option<Uuid>, String, i64)> = job::Entity::find()
+    let rows: Vec<ChildrenRow> = job::Entity::find()
         .select_only()
         .column(job::Column::BatchId)
         .column(job::Column::State)
         .column_as(Expr::cust("COUNT(*)"), "count")
+        .column_as(Expr::cust("MAX(finished_at)"), "last_finished")
         .filter(job::Column::BatchId.is_in(ids.iter().copied()))
         .group_by(job::Column::BatchId)
         .group_by(job::Column::State)
         .into_tuple()
         .all(conn)
         .await?;
-    let mut by_batch: HashMap<Uuid, BatchCounts> = HashMap::new();
-    for (batch_id, state, count) in rows {
+    let mut by_batch: HashMap<Uuid, Children> = HashMap::new();
+    for (batch_id, state, count, last_finished) in rows {
         let Some(batch_id) = batch_id else { continue };
-        let counts = by_batch.entry(batch_id).or_default();
+        let children = by_batch.entry(batch_id).or_default();
+        children.last_finished = children.last_finished.max(last_finished);
+        let counts = &mut children.counts;
         let count = count as u32;
         match JobState::parse(&state) {
             Some(JobState::Queued | JobState::Retrying) => counts.queued += count,
@@ -180,13 +192,21 @@ pub(super) async fn batch_for_user(conn: &impl ConnectionTrait, scope: &Scope, i
         .one(conn)
         .await?
         .ok_or(Error::NotFound("batch"))?;
-    let mut counts = batch_counts(conn, &[id]).await?;
-    batch_from_row(row, counts.remove(&id).unwrap_or_default())
+    let mut children = batch_children(conn, &[id]).await?;
+    batch_from_row(row, children.remove(&id).unwrap_or_default())
 }
 
-fn batch_from_row(row: batch::Model, counts: BatchCounts) -> Result<Batch> {
-    let state = BatchState::parse(&row.state)
+/// A cancelled batch stays cancelled; any other has ended once its children
+/// all have, when the last of them did.
+fn batch_from_row(row: batch::Model, children: Children) -> Result<Batch> {
+    let written = BatchState::parse(&row.state)
         .ok_or_else(|| anyhow::anyhow!("batch {} has unknown state {:?}", row.id, row.state))?;
+    let Children { counts, last_finished } = children;
+    let (state, finished_at) = match (written, counts.final_state()) {
+        (BatchState::Cancelled, _) => (BatchState::Cancelled, row.finished_at),
+        (_, Some(end)) => (end, last_finished.or(row.finished_at)),
+        (_, None) => (BatchState::Running, None),
+    };
     Ok(Batch {
         id: row.id,
         user_id: row.user_id,
@@ -195,7 +215,7 @@ fn batch_from_row(row: batch::Model, counts: BatchCounts) -> Result<Batch> {
         counts,
         state,
         created_at: row.created_at,
-        finished_at: row.finished_at,
+        finished_at,
     })
 }
 

@@ -20,6 +20,12 @@ pub struct LogEntry<'a> {
     pub batch: Option<&'a Batch>,
 }
 
+/// Sequences reserved in a transaction: the next one to hand out, per owner.
+#[derive(Debug, Default)]
+pub struct Sequences {
+    next: HashMap<String, i64>,
+}
+
 /// What a user's log holds: its oldest retained and its last sequence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EventBounds {
@@ -28,18 +34,18 @@ pub struct EventBounds {
 }
 
 impl Store {
-    /// Appends events of any users in the transaction; returns each one's
-    /// sequence, in order. Each owner's counter moves once, by their number
-    /// of events (counters are locked in user order, so two writers cannot
-    /// deadlock), and their events take consecutive sequences in the order
-    /// given.
-    pub async fn append_log(txn: &Txn, entries: &[LogEntry<'_>]) -> Result<Vec<u64>> {
-        if entries.is_empty() {
-            return Ok(Vec::new());
-        }
+    /// Reserves sequences for events of any users in the transaction: each
+    /// owner's counter moves once, by their number of events. The counters
+    /// stay locked until the transaction ends (taken in user order, so two
+    /// writers cannot deadlock): every other change to these owners' jobs
+    /// waits, so what the transaction reads next sees them all committed.
+    pub async fn reserve_sequences<'a>(txn: &Txn, owners: impl IntoIterator<Item = &'a str>) -> Result<Sequences> {
         let mut per_owner: BTreeMap<&str, i64> = BTreeMap::new();
-        for entry in entries {
-            *per_owner.entry(entry.job.user_id.as_str()).or_default() += 1;
+        for owner in owners {
+            *per_owner.entry(owner).or_default() += 1;
+        }
+        if per_owner.is_empty() {
+            return Ok(Sequences::default());
         }
         let counters = per_owner.iter().map(|(owner, count)| user_event_sequence::ActiveModel {
             user_id: Set(owner.to_string()),
@@ -51,17 +57,27 @@ impl Store {
             .on_conflict(OnConflict::column(user_event_sequence::Column::UserId).value(column, moved).to_owned())
             .exec_with_returning(txn)
             .await?;
-        // The next sequence to hand out, per owner.
-        let mut next: HashMap<String, i64> = rows
+        let next = rows
             .into_iter()
-            .map(|row| (row.user_id.clone(), row.last_sequence - per_owner[row.user_id.as_str()] + 1))
+            .map(|row| {
+                let first = row.last_sequence - per_owner[row.user_id.as_str()] + 1;
+                (row.user_id, first)
+            })
             .collect();
+        Ok(Sequences { next })
+    }
+
+    /// Appends the events, each under the next of its owner's reserved
+    /// sequences (so one owner's events take consecutive sequences in the
+    /// order given); returns each one's sequence, in order.
+    pub async fn append_log(txn: &Txn, entries: &[LogEntry<'_>], reserved: Sequences) -> Result<Vec<u64>> {
+        let mut next = reserved.next;
         let now = Utc::now();
         let mut batches = HashMap::new();
         let mut sequences = Vec::with_capacity(entries.len());
         let mut rows = Vec::with_capacity(entries.len());
         for entry in entries {
-            let slot = next.get_mut(&entry.job.user_id).ok_or_else(|| anyhow::anyhow!("no counter came back"))?;
+            let slot = next.get_mut(&entry.job.user_id).ok_or_else(|| anyhow::anyhow!("no sequence was reserved"))?;
             let sequence = *slot;
             *slot += 1;
             sequences.push(sequence as u64);

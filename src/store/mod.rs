@@ -17,7 +17,7 @@ use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, TransactionTrait};
 
 pub use attempts::{Claim, Reaped};
-pub use events::{EventBounds, LogEntry};
+pub use events::{EventBounds, LogEntry, Sequences};
 pub use stats::JobStats;
 
 /// The transaction a transition runs in: its state change and its event
@@ -28,6 +28,11 @@ pub type Txn = sea_orm::DatabaseTransaction;
 /// bounds how long a call takes to answer UNAVAILABLE while the database is
 /// down (see `From<DbErr> for Error`).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A pooled connection idle this long is pinged before it is handed out (one
+/// that sat through a database restart is replaced, not failed on); a busy
+/// one goes out as it is, saving a round trip on every query.
+const PING_IF_IDLE: Duration = Duration::from_secs(1);
 
 /// A handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
@@ -58,6 +63,7 @@ impl Store {
             .max_connections(max_connections)
             .min_connections(1)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire_if_idle_for(PING_IF_IDLE)
             .sqlx_logging(false);
         Ok(Store { db: Database::connect(options).await? })
     }

@@ -10,13 +10,12 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
-use uuid::Uuid;
 
 use crate::domain::StageUpdate;
 use crate::error::Result;
 use crate::jobs::{Claimed, Jobs};
-use crate::supervisor::Supervisor;
 use crate::supervisor::parse::Progress;
+use crate::supervisor::{Report, Supervisor};
 use crate::telemetry;
 
 /// Progress updates buffered between the program's output and the database.
@@ -28,6 +27,20 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 pub struct Pool {
     pub jobs: Arc<Jobs>,
     pub supervisor: Supervisor,
+}
+
+/// An attempt whose program has ended, waiting to be written.
+struct Ended {
+    claimed: Claimed,
+    report: Report,
+    span: tracing::Span,
+}
+
+/// What a worker's turn came to.
+enum Next {
+    Ran(Box<Ended>),
+    Nothing,
+    Stopping,
 }
 
 /// When workers stop: `taking` ends popping (the node is stopping),
@@ -47,35 +60,62 @@ impl Pool {
         }
     }
 
+    /// Pops, claims and runs one job after another. An attempt's end is
+    /// written while the worker already runs its next job (at most one end
+    /// in flight per worker): its program is done, so only the database is
+    /// waited for, and a worker does not idle through that commit.
     async fn work(&self, taking: CancellationToken, running: CancellationToken) {
+        let mut ending: Option<Ended> = None;
         loop {
-            let job_id = tokio::select! {
-                // Stopping wins over a ready job: a stopping node claims nothing.
-                biased;
-                _ = taking.cancelled() => return,
-                job_id = self.jobs.next() => job_id,
-            };
-            if let Err(error) = self.run(job_id, &running).await {
-                tracing::error!(%job_id, error = %error.detail(), "job run failed; its lease expires and the reaper queues it again");
+            let (_, next) = tokio::join!(self.end(ending.take()), self.run_next(&taking, &running));
+            match next {
+                Next::Ran(ended) => ending = Some(*ended),
+                Next::Nothing => {}
+                Next::Stopping => return,
             }
         }
     }
 
-    async fn run(&self, job_id: Uuid, running: &CancellationToken) -> Result<()> {
-        let Some(claimed) = self.jobs.claim(job_id, running).await? else { return Ok(()) };
-        let job = &claimed.job;
-        let span = tracing::info_span!("job", job_id = %job.id, user = %job.user_id, attempt = job.attempt);
-        self.run_claimed(claimed).instrument(span).await
+    /// Writes how an attempt ended, if one did.
+    async fn end(&self, ended: Option<Ended>) {
+        let Some(Ended { claimed, report, span }) = ended else { return };
+        let job_id = claimed.job.id;
+        let finished = self.jobs.finish(claimed, report.outcome, &report.log_tail).instrument(span).await;
+        if let Err(error) = finished {
+            tracing::error!(%job_id, error = %error.detail(), "storing the attempt's end failed; its lease expires and the reaper queues it again");
+        }
     }
 
-    async fn run_claimed(&self, claimed: Claimed) -> Result<()> {
+    async fn run_next(&self, taking: &CancellationToken, running: &CancellationToken) -> Next {
+        let job_id = tokio::select! {
+            // Stopping wins over a ready job: a stopping node claims nothing.
+            biased;
+            _ = taking.cancelled() => return Next::Stopping,
+            job_id = self.jobs.next() => job_id,
+        };
+        match self.jobs.claim(job_id, running).await {
+            Ok(Some(claimed)) => {
+                let job = &claimed.job;
+                let span = tracing::info_span!("job", job_id = %job.id, user = %job.user_id, attempt = job.attempt);
+                let report = self.run_claimed(&claimed).instrument(span.clone()).await;
+                Next::Ran(Box::new(Ended { claimed, report, span }))
+            }
+            Ok(None) => Next::Nothing,
+            Err(error) => {
+                tracing::error!(%job_id, error = %error.detail(), "claiming the job failed; the reconciler queues it again");
+                Next::Nothing
+            }
+        }
+    }
+
+    async fn run_claimed(&self, claimed: &Claimed) -> Report {
         let job = &claimed.job;
         tracing::info!(url = %job.url, "attempt started");
         let (progress_tx, progress_rx) = mpsc::channel(PROGRESS_BUFFER);
         let work = async {
             tokio::join!(
                 self.supervisor.run(job, progress_tx, claimed.stop.clone()),
-                self.record_progress(&claimed, progress_rx)
+                self.record_progress(claimed, progress_rx)
             )
         };
         let started = std::time::Instant::now();
@@ -83,7 +123,7 @@ impl Pool {
         programs.increment(1.0);
         let (report, recorded) = tokio::select! {
             done = work => done,
-            never = self.keep_lease(&claimed) => match never {},
+            never = self.keep_lease(claimed) => match never {},
         };
         programs.decrement(1.0);
         metrics::histogram!(telemetry::ATTEMPT_DURATION, "outcome" => report.outcome.label())
@@ -91,7 +131,7 @@ impl Pool {
         if let Err(error) = recorded {
             tracing::warn!(error = %error.detail(), "recording progress failed");
         }
-        self.jobs.finish(claimed, report.outcome, &report.log_tail).await
+        report
     }
 
     /// Renews the job's lease while it runs; if the lease is lost (the job

@@ -85,6 +85,9 @@ pub struct Args {
     /// Only these scenarios (1-6); repeatable. Default: all of them.
     #[arg(long = "scenario")]
     scenarios: Vec<u8>,
+    /// Scenario 1 at these worker concurrencies only; repeatable.
+    #[arg(long = "concurrency")]
+    concurrencies: Vec<usize>,
     /// Repeat each measurement this often and report the median.
     #[arg(long)]
     repeats: Option<usize>,
@@ -112,6 +115,9 @@ async fn main() -> anyhow::Result<()> {
     let mut sizes = if args.quick { Sizes::quick() } else { Sizes::full() };
     if let Some(repeats) = args.repeats {
         sizes.repeats = repeats.max(1);
+    }
+    if !args.concurrencies.is_empty() {
+        sizes.concurrencies = args.concurrencies.clone();
     }
     let wanted = |n: u8| args.scenarios.is_empty() || args.scenarios.contains(&n);
     let bench = scenarios::Bench::prepare(&args, sizes).await?;

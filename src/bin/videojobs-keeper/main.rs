@@ -30,12 +30,12 @@ mod protocol;
 mod signals;
 mod tree;
 
-use std::ffi::OsString;
-use std::os::unix::process::CommandExt;
+use std::ffi::{CString, OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
+use nix::spawn::{PosixSpawnAttr, PosixSpawnFileActions, PosixSpawnFlags, posix_spawnp};
 use nix::sys::prctl;
 use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::{Pid, getppid};
@@ -46,10 +46,6 @@ use signals::{Event, Signals};
 use tree::Exit;
 
 const USAGE: &str = "videojobs-keeper [--parent-pid PID] [--grace-ms MS] -- PROGRAM [ARGS...]";
-/// The keeper starts the program through a copy of itself that clears the
-/// signal mask and then becomes the program (exec), so no unsafe pre-exec
-/// hook is needed.
-const EXEC_FLAG: &str = "--exec";
 const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 
 struct Program {
@@ -57,21 +53,21 @@ struct Program {
     args: Vec<OsString>,
 }
 
-enum Invocation {
-    Keep { parent: Option<Pid>, grace: Duration, program: Program },
-    Exec(Program),
+struct Invocation {
+    parent: Option<Pid>,
+    grace: Duration,
+    program: Program,
 }
 
 fn main() {
     match parse_args(std::env::args_os().skip(1)) {
-        Ok(Invocation::Keep { parent, grace, program }) => keep(parent, grace, &program),
-        Ok(Invocation::Exec(program)) => exec(&program),
+        Ok(Invocation { parent, grace, program }) => keep(parent, grace, &program),
         Err(message) => fail(&format!("{message}; usage: {USAGE}")),
     }
 }
 
 fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Invocation, String> {
-    let (mut parent, mut grace, mut exec) = (None, DEFAULT_GRACE, false);
+    let (mut parent, mut grace) = (None, DEFAULT_GRACE);
     while let Some(arg) = args.next() {
         let mut number = |name: &str| -> Result<u64, String> {
             let value = args.next().ok_or(format!("{name} needs a value"))?;
@@ -83,11 +79,10 @@ fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Invocation, St
                 parent = Some(Pid::from_raw(pid));
             }
             Some(GRACE_MS_FLAG) => grace = Duration::from_millis(number(GRACE_MS_FLAG)?),
-            Some(EXEC_FLAG) => exec = true,
             Some("--") => {
                 let path = args.next().ok_or("no program given")?;
                 let program = Program { path, args: args.collect() };
-                return Ok(if exec { Invocation::Exec(program) } else { Invocation::Keep { parent, grace, program } });
+                return Ok(Invocation { parent, grace, program });
             }
             _ => return Err(format!("unexpected argument {arg:?}")),
         }
@@ -119,11 +114,8 @@ fn keep(parent: Option<Pid>, grace: Duration, program: &Program) -> ! {
         // Stopped before the program started: end as it would have.
         ending::exit_as(Some(Exit::Signal(Signal::SIGTERM)));
     }
-    let program_pid =
-        match Command::new("/proc/self/exe").arg(EXEC_FLAG).arg("--").arg(&program.path).args(&program.args).spawn() {
-            Ok(child) => Pid::from_raw(child.id() as i32),
-            Err(error) => fail(&format!("could not start {}: {error}", Path::new(&program.path).display())),
-        };
+    let program_pid = spawn(program)
+        .unwrap_or_else(|error| fail(&format!("could not start {}: {error}", Path::new(&program.path).display())));
     let mut status = None;
     let cause = watch(&signals, program_pid, parent, &mut status);
     ending::end_all(&signals, program_pid, cause, grace, &mut status);
@@ -149,10 +141,33 @@ fn watch(signals: &Signals, program: Pid, parent: Pid, status: &mut Option<Exit>
     }
 }
 
-/// The copy of the keeper that becomes the program.
-fn exec(program: &Program) -> ! {
-    // The keeper blocks the signals it reads; the program must get them.
-    let _ = SigSet::empty().thread_set_mask();
-    let error = Command::new(&program.path).args(&program.args).exec();
-    fail(&format!("could not start {}: {error}", Path::new(&program.path).display()))
+/// Starts the program with posix_spawnp (a name without a slash is looked
+/// up in PATH, as `Command` does): the keeper's arguments, environment,
+/// working directory and stdio, with none of the signals the keeper blocks
+/// and SIGPIPE back at its default (the keeper's Rust runtime ignores it).
+/// One spawn, and no unsafe pre-exec hook.
+fn spawn(program: &Program) -> Result<Pid, String> {
+    let c_string =
+        |value: &OsStr| CString::new(value.as_bytes()).map_err(|_| "an argument holds a NUL byte".to_string());
+    let path = c_string(&program.path)?;
+    let mut argv = vec![path.clone()];
+    for arg in &program.args {
+        argv.push(c_string(arg)?);
+    }
+    let mut environment = Vec::new();
+    for (name, value) in std::env::vars_os() {
+        let mut pair = name;
+        pair.push("=");
+        pair.push(value);
+        environment.push(c_string(&pair)?);
+    }
+    let mut attributes = PosixSpawnAttr::init().map_err(|e| e.to_string())?;
+    attributes.set_sigmask(&SigSet::empty()).map_err(|e| e.to_string())?;
+    let mut defaults = SigSet::empty();
+    defaults.add(Signal::SIGPIPE);
+    attributes.set_sigdefault(&defaults).map_err(|e| e.to_string())?;
+    let flags = PosixSpawnFlags::POSIX_SPAWN_SETSIGMASK | PosixSpawnFlags::POSIX_SPAWN_SETSIGDEF;
+    attributes.set_flags(flags).map_err(|e| e.to_string())?;
+    let actions = PosixSpawnFileActions::init().map_err(|e| e.to_string())?;
+    posix_spawnp(&path, &actions, &attributes, &argv, &environment).map_err(|errno| errno.desc().to_string())
 }
