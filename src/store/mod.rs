@@ -24,10 +24,12 @@ pub use stats::JobStats;
 /// commit together.
 pub type Txn = sea_orm::DatabaseTransaction;
 
-/// How long a query waits for a pooled connection, a new one included. It
-/// bounds how long a call takes to answer UNAVAILABLE while the database is
-/// down (see `From<DbErr> for Error`).
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a query waits for a pooled connection, a new one included: long
+/// enough for a burst (10,000 watches opened at once queue for a pool of
+/// 8), short enough to shed load. A database that is down is told at once:
+/// its refused connection fails the acquire without waiting (the vendored
+/// sqlx-core), and a pooled connection to it fails its query.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A pooled connection idle this long is pinged before it is handed out (one
 /// that sat through a database restart is replaced, not failed on); a busy

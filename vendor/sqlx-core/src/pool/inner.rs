@@ -374,8 +374,9 @@ impl<DB: Database> PoolInner<DB> {
                     }
                 }
 
-                // an IO error while connecting is assumed to be the system starting up
-                Ok(Err(Error::Io(e))) if e.kind() == std::io::ErrorKind::ConnectionRefused => (),
+                // videojobs: a refused connection is answered at once, not
+                // retried until the acquire deadline: a server that is down
+                // is told to the caller now (start-up retries on its own).
 
                 // We got a transient database error, retry.
                 Ok(Err(Error::Database(error))) if error.is_transient_in_connect_phase() => (),
