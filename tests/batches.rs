@@ -62,6 +62,14 @@ async fn a_batch_of_fifty_with_ten_failing_ends_completed_with_errors_with_exact
         (pb::BatchState::CompletedWithErrors, 40, 10)
     );
     assert!(fetched.finished_at.is_some());
+    // An ended batch stays as it ended: cancelling it cancels nothing.
+    let cancel = pb::CancelBatchRequest { batch_id: batch.id.clone() };
+    let after_cancel = client.cancel_batch(cancel).await.unwrap().into_inner();
+    assert_eq!(
+        (batch_state(&after_cancel), after_cancel.completed, after_cancel.cancelled),
+        (pb::BatchState::CompletedWithErrors, 40, 0)
+    );
+    assert_eq!(after_cancel.finished_at, fetched.finished_at);
     if let Some((second, _dir)) = second {
         second.stop().await;
     }

@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
@@ -62,16 +62,19 @@ pub struct Committer {
 }
 
 impl Committer {
-    /// Starts the writer on `tracker`; once `stop` fires it writes what was
-    /// already handed over and ends.
+    /// Starts the writer on `tracker`, with up to `in_flight` groups being
+    /// written at once; once `stop` fires it writes what was already handed
+    /// over and ends.
     pub fn start(
         store: Store,
         transport: Arc<dyn EventTransport>,
         tracker: &TaskTracker,
         stop: CancellationToken,
+        in_flight: usize,
     ) -> Committer {
         let (pending, waiting) = mpsc::channel(WAITING_MAX);
-        let writer = Writer { store, transport };
+        let slots = Arc::new(Semaphore::new(in_flight.max(1)));
+        let writer = Writer { store, transport, tracker: tracker.clone(), slots };
         tracker.spawn(writer.run(waiting, stop));
         Committer { pending }
     }
@@ -151,19 +154,27 @@ where
     }
 }
 
-/// Writes one group at a time while the next gathers. Overlapping groups
-/// gained nothing: they queue on their owners' sequence counters anyway,
-/// and a busy user's transitions then came in many small groups.
+/// Writes groups, each in its slot, while the next gathers.
 struct Writer {
     store: Store,
     transport: Arc<dyn EventTransport>,
+    tracker: TaskTracker,
+    slots: Arc<Semaphore>,
 }
 
 impl Writer {
     async fn run(self, mut waiting: mpsc::Receiver<Box<dyn Pending>>, stop: CancellationToken) {
+        let writer = Arc::new(self);
         let mut stopping = false;
-        while let Some(group) = next_group(&mut waiting, GROUP_MAX, &stop, &mut stopping).await {
-            self.write(group).await;
+        loop {
+            // Take a slot first, so transitions gather while every slot is busy.
+            let Ok(slot) = Arc::clone(&writer.slots).acquire_owned().await else { return };
+            let Some(group) = next_group(&mut waiting, GROUP_MAX, &stop, &mut stopping).await else { return };
+            let group_writer = Arc::clone(&writer);
+            writer.tracker.spawn(async move {
+                group_writer.write(group).await;
+                drop(slot);
+            });
         }
     }
 

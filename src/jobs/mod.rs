@@ -79,8 +79,16 @@ impl Jobs {
     /// transitions once `stop.writes` does (each first writes what it was
     /// handed).
     pub fn start(parts: Parts, rules: Rules, writes: &TaskTracker, streams: &TaskTracker, stop: Stops) -> Jobs {
-        let committer = Committer::start(parts.store.clone(), Arc::clone(&parts.transport), writes, stop.writes);
-        let intake = Intake::start(committer.clone(), Arc::clone(&parts.queue), writes, stop.intake);
+        let start = |in_flight| {
+            Committer::start(parts.store.clone(), Arc::clone(&parts.transport), writes, stop.writes.clone(), in_flight)
+        };
+        // Transitions are written one group at a time: a busy user's groups
+        // would queue on that user's sequence counter anyway, and one at a
+        // time they gather instead of coming out small. Submissions, mostly
+        // from many users, overlap on PostgreSQL; SQLite has one writer.
+        let committer = start(1);
+        let submissions = if parts.store.is_sqlite() { committer.clone() } else { start(4) };
+        let intake = Intake::start(submissions, Arc::clone(&parts.queue), writes, stop.intake);
         let log = EventLog::new(parts.store.clone(), parts.hub, streams.clone());
         Jobs {
             store: parts.store,
