@@ -41,16 +41,29 @@ mod tests {
 
     use super::*;
 
-    #[tokio::test(start_paused = true)]
-    async fn a_service_steps_at_once_then_every_period_and_ends_when_stopped() {
-        let (steps, stop) = (Arc::new(AtomicUsize::new(0)), CancellationToken::new());
+    /// A service stepping every `period` until `stop`, each step counted
+    /// as it starts and taking `step_takes`.
+    fn counting(
+        period: Duration,
+        step_takes: Duration,
+        stop: &CancellationToken,
+    ) -> (Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
+        let steps = Arc::new(AtomicUsize::new(0));
         let counted = Arc::clone(&steps);
-        let service = tokio::spawn(every(Duration::from_secs(5), stop.clone(), move || {
+        let service = tokio::spawn(every(period, stop.clone(), move || {
             let counted = Arc::clone(&counted);
             async move {
                 counted.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(step_takes).await;
             }
         }));
+        (steps, service)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_service_steps_at_once_then_every_period_and_ends_when_stopped() {
+        let stop = CancellationToken::new();
+        let (steps, service) = counting(Duration::from_secs(5), Duration::ZERO, &stop);
         tokio::time::sleep(Duration::from_millis(1)).await;
         assert_eq!(steps.load(Ordering::SeqCst), 1, "the first step runs at once");
         tokio::time::sleep(Duration::from_secs(15)).await;
@@ -63,15 +76,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_step_that_overruns_delays_the_next_instead_of_bunching_them() {
-        let (steps, stop) = (Arc::new(AtomicUsize::new(0)), CancellationToken::new());
-        let counted = Arc::clone(&steps);
-        let service = tokio::spawn(every(Duration::from_secs(1), stop.clone(), move || {
-            let counted = Arc::clone(&counted);
-            async move {
-                counted.fetch_add(1, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_secs(10)).await;
-            }
-        }));
+        let stop = CancellationToken::new();
+        let (steps, service) = counting(Duration::from_secs(1), Duration::from_secs(10), &stop);
         tokio::time::sleep(Duration::from_secs(5)).await;
         assert_eq!(steps.load(Ordering::SeqCst), 1, "the first step is still running");
         tokio::time::sleep(Duration::from_millis(5_500)).await;

@@ -89,27 +89,14 @@ impl Store {
             query = query.filter(batch::Column::Id.lt(after));
         }
         let rows = query.order_by_desc(batch::Column::Id).limit(page.size).all(&self.db).await?;
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let mut children = batch_children(&self.db, &ids).await?;
-        rows.into_iter()
-            .map(|row| {
-                let of_row = children.remove(&row.id).unwrap_or_default();
-                batch_from_row(row, of_row)
-            })
-            .collect()
+        with_children(&self.db, rows).await
     }
 
     /// The batches now, by id (those that exist): one count of their
     /// children and one read of their rows, whatever their number.
     pub async fn batches_now(txn: &Txn, ids: &[Uuid]) -> Result<HashMap<Uuid, Batch>> {
-        let mut children = batch_children(txn, ids).await?;
         let rows = batch::Entity::find().filter(batch::Column::Id.is_in(ids.iter().copied())).all(txn).await?;
-        rows.into_iter()
-            .map(|row| {
-                let of_row = children.remove(&row.id).unwrap_or_default();
-                Ok((row.id, batch_from_row(row, of_row)?))
-            })
-            .collect()
+        Ok(with_children(txn, rows).await?.into_iter().map(|batch| (batch.id, batch)).collect())
     }
 
     /// Cancels every child that has not finished (ended like any cancelled
@@ -192,8 +179,20 @@ pub(super) async fn batch_for_user(conn: &impl ConnectionTrait, scope: &Scope, i
         .one(conn)
         .await?
         .ok_or(Error::NotFound("batch"))?;
-    let mut children = batch_children(conn, &[id]).await?;
-    batch_from_row(row, children.remove(&id).unwrap_or_default())
+    with_children(conn, vec![row]).await?.pop().ok_or(Error::NotFound("batch"))
+}
+
+/// The batches of `rows`, in their order, with their children counted in
+/// one query for all of them.
+async fn with_children(conn: &impl ConnectionTrait, rows: Vec<batch::Model>) -> Result<Vec<Batch>> {
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let mut children = batch_children(conn, &ids).await?;
+    rows.into_iter()
+        .map(|row| {
+            let of_row = children.remove(&row.id).unwrap_or_default();
+            batch_from_row(row, of_row)
+        })
+        .collect()
 }
 
 /// A cancelled batch stays cancelled; any other has ended once its children
