@@ -43,16 +43,48 @@ impl Drop for Registration {
     }
 }
 
+/// A job a worker is about to claim, its stop token already registered, so
+/// a cancel that commits right after the claim still finds the program.
+pub struct Held {
+    job_id: Uuid,
+    stop: CancellationToken,
+    registration: Registration,
+}
+
+impl Held {
+    /// Stops the program started for this job (by a cancel from any node,
+    /// by the node stopping, or by the worker when the claim fails).
+    pub fn stop(&self) -> &CancellationToken {
+        &self.stop
+    }
+}
+
 impl Jobs {
+    /// Registers a stop token for `job_id`, a child of the node's `stop`.
+    pub fn hold(&self, job_id: Uuid, stop: &CancellationToken) -> Held {
+        let token = stop.child_token();
+        self.running.insert(job_id, token.clone());
+        Held { job_id, stop: token, registration: Registration { job_id, running: Arc::clone(&self.running) } }
+    }
+
+    /// The job as it waits, read without taking it, as its next attempt
+    /// will run it: so a worker can start the program while the claim
+    /// commits. `None` when it no longer waits.
+    pub async fn next_attempt(&self, job_id: Uuid) -> Result<Option<Job>> {
+        let waiting = self.store.waiting_job(job_id).await?;
+        Ok(waiting.map(|job| Job { attempt: job.attempt + 1, ..job }))
+    }
+
     /// PROCESSING under the next attempt, if the job still waits (and its
     /// owner is under the per-user cap; if not, it is offered again
     /// shortly). `stop` is the node's: stopping it stops the program too.
     pub async fn claim(&self, job_id: Uuid, stop: &CancellationToken) -> Result<Option<Claimed>> {
-        // Registered first, so a cancel that commits right after the claim
-        // still finds the program's token.
-        let token = stop.child_token();
-        self.running.insert(job_id, token.clone());
-        let registration = Registration { job_id, running: Arc::clone(&self.running) };
+        self.claim_held(self.hold(job_id, stop)).await
+    }
+
+    /// [`Jobs::claim`] for a job already held.
+    pub async fn claim_held(&self, held: Held) -> Result<Option<Claimed>> {
+        let Held { job_id, stop: token, registration } = held;
         let (lease, cap) = (self.rules.lease, self.rules.per_user_cap);
         let claim = self
             .committer

@@ -54,6 +54,15 @@ impl Store {
             .collect()
     }
 
+    /// The job, if it still waits to run (QUEUED or RETRYING); a plain read.
+    pub async fn waiting_job(&self, id: Uuid) -> Result<Option<Job>> {
+        let row = job::Entity::find_by_id(id)
+            .filter(job::Column::State.is_in(states(&JobState::WAITING)))
+            .one(&self.db)
+            .await?;
+        Ok(row.map(|row| job_from_row(row, Vec::new())).transpose()?)
+    }
+
     /// Hands back jobs whose worker stopped renewing its lease (its node
     /// died, or could not store what the attempt produced): QUEUED again to
     /// run under a new attempt, or FAILED when that was their last attempt,

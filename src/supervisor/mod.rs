@@ -31,7 +31,8 @@ use redact::Redactor;
 #[derive(Clone, Debug)]
 pub struct SupervisorConfig {
     pub command: ProgramCommand,
-    /// Each attempt gets `<scratch_root>/<job id>-<attempt>`, removed after.
+    /// Each attempt gets `<scratch_root>/<job id>-<attempt>-<random>`, removed
+    /// after (random, since a program may start before its claim commits).
     pub scratch_root: PathBuf,
     pub timeout: Duration,
     /// Between SIGTERM and SIGKILL.
@@ -105,7 +106,8 @@ impl Supervisor {
 
     /// Runs `job`'s current attempt; progress changes go to `progress`.
     pub async fn run(&self, job: &Job, progress: mpsc::Sender<Progress>, stop: CancellationToken) -> Report {
-        let scratch = self.config.scratch_root.join(format!("{}-{}", job.id, job.attempt));
+        let unique: u32 = rand::random();
+        let scratch = self.config.scratch_root.join(format!("{}-{}-{unique:08x}", job.id, job.attempt));
         let mut stderr_tail = VecDeque::with_capacity(STDERR_TAIL_LINES);
         let outcome = self.run_in(job, &scratch, progress, stop, &mut stderr_tail).await;
         // Lines were redacted as they came; reasons and notes are redacted here.

@@ -1,7 +1,8 @@
 //! The worker pool: each worker pops a job id from the queue, claims the job
 //! through the core, runs its attempt through the supervisor (recording
 //! progress and keeping the lease meanwhile), and hands the outcome back to
-//! the core. A stopping node claims nothing: once it is told to stop taking
+//! the core. The program starts while the claim commits (it is stopped if
+//! the claim fails), except under a per-user cap, where the claim decides. A stopping node claims nothing: once it is told to stop taking
 //! jobs, no worker pops again, whatever is ready.
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use crate::domain::StageUpdate;
+use crate::domain::{Job, StageUpdate};
 use crate::error::Result;
 use crate::jobs::{Claimed, Jobs};
 use crate::supervisor::parse::Progress;
@@ -93,45 +94,80 @@ impl Pool {
             _ = taking.cancelled() => return Next::Stopping,
             job_id = self.jobs.next() => job_id,
         };
-        match self.jobs.claim(job_id, running).await {
-            Ok(Some(claimed)) => {
-                let job = &claimed.job;
-                let span = tracing::info_span!("job", job_id = %job.id, user = %job.user_id, attempt = job.attempt);
-                let report = self.run_claimed(&claimed).instrument(span.clone()).await;
-                Next::Ran(Box::new(Ended { claimed, report, span }))
-            }
-            Ok(None) => Next::Nothing,
-            Err(error) => {
-                tracing::error!(%job_id, error = %error.detail(), "claiming the job failed; the reconciler queues it again");
-                Next::Nothing
-            }
+        let held = self.jobs.hold(job_id, running);
+        let stop = held.stop().clone();
+        if self.jobs.rules().per_user_cap.is_some() {
+            // The claim decides whether the owner may start another
+            // program, so it comes first.
+            let claimed = match self.jobs.claim_held(held).await {
+                Ok(Some(claimed)) => claimed,
+                Ok(None) => return Next::Nothing,
+                Err(error) => {
+                    claim_failed(job_id, &error);
+                    return Next::Nothing;
+                }
+            };
+            let planned = claimed.job.clone();
+            return self.run_attempt(planned, stop, async { Ok(Some(claimed)) }).await;
         }
+        let planned = match self.jobs.next_attempt(job_id).await {
+            Ok(Some(planned)) => planned,
+            Ok(None) => return Next::Nothing,
+            Err(error) => {
+                claim_failed(job_id, &error);
+                return Next::Nothing;
+            }
+        };
+        self.run_attempt(planned, stop, self.jobs.claim_held(held)).await
     }
 
-    async fn run_claimed(&self, claimed: &Claimed) -> Report {
-        let job = &claimed.job;
-        tracing::info!(url = %job.url, "attempt started");
+    /// Runs the `planned` attempt's program while its `claim` commits: the
+    /// program's start and the commit overlap instead of adding up. Until
+    /// the claim holds, nothing is written for the attempt (its progress
+    /// waits in the channel); a claim that fails stops the program, whose
+    /// scratch directory is removed and whose report is dropped.
+    async fn run_attempt(
+        &self,
+        planned: Job,
+        stop: CancellationToken,
+        claim: impl Future<Output = Result<Option<Claimed>>>,
+    ) -> Next {
+        let span = tracing::info_span!("job", job_id = %planned.id, user = %planned.user_id, attempt = planned.attempt);
+        let job_id = planned.id;
         let (progress_tx, progress_rx) = mpsc::channel(PROGRESS_BUFFER);
-        let work = async {
-            tokio::join!(
-                self.supervisor.run(job, progress_tx, claimed.stop.clone()),
-                self.record_progress(claimed, progress_rx)
-            )
+        let holding = async {
+            let claimed = match claim.await {
+                Ok(Some(claimed)) => claimed,
+                outcome => {
+                    stop.cancel();
+                    if let Err(error) = outcome {
+                        claim_failed(job_id, &error);
+                    }
+                    return None;
+                }
+            };
+            tokio::select! {
+                () = self.record_progress(&claimed, progress_rx) => {}
+                never = self.keep_lease(&claimed) => match never {},
+            }
+            Some(claimed)
         };
-        let started = std::time::Instant::now();
-        let programs = metrics::gauge!(telemetry::RUNNING_PROGRAMS);
-        programs.increment(1.0);
-        let (report, recorded) = tokio::select! {
-            done = work => done,
-            never = self.keep_lease(claimed) => match never {},
+        let run = async {
+            tracing::info!(url = %planned.url, "attempt started");
+            let started = std::time::Instant::now();
+            let programs = metrics::gauge!(telemetry::RUNNING_PROGRAMS);
+            programs.increment(1.0);
+            let (report, claimed) = tokio::join!(self.supervisor.run(&planned, progress_tx, stop.clone()), holding);
+            programs.decrement(1.0);
+            let claimed = claimed?;
+            metrics::histogram!(telemetry::ATTEMPT_DURATION, "outcome" => report.outcome.label())
+                .record(started.elapsed().as_secs_f64());
+            Some((claimed, report))
         };
-        programs.decrement(1.0);
-        metrics::histogram!(telemetry::ATTEMPT_DURATION, "outcome" => report.outcome.label())
-            .record(started.elapsed().as_secs_f64());
-        if let Err(error) = recorded {
-            tracing::warn!(error = %error.detail(), "recording progress failed");
+        match run.instrument(span.clone()).await {
+            Some((claimed, report)) => Next::Ran(Box::new(Ended { claimed, report, span })),
+            None => Next::Nothing,
         }
-        report
     }
 
     /// Renews the job's lease while it runs; if the lease is lost (the job
@@ -156,8 +192,8 @@ impl Pool {
 
     /// Writes progress: every stage milestone, and item counters at most
     /// once per `PROGRESS_INTERVAL` (a flood of `[i/N]` lines becomes a few
-    /// writes, never one per line).
-    async fn record_progress(&self, claimed: &Claimed, mut updates: mpsc::Receiver<Progress>) -> Result<()> {
+    /// writes, never one per line). Returns when the program's output ends.
+    async fn record_progress(&self, claimed: &Claimed, mut updates: mpsc::Receiver<Progress>) {
         let mut last_write: Option<tokio::time::Instant> = None;
         while let Some(first) = updates.recv().await {
             let mut batch = vec![first];
@@ -168,11 +204,16 @@ impl Pool {
                 batch.push(more);
             }
             let stages = coalesce(batch).into_iter().map(|p| StageUpdate { stage: p.stage, percent: p.percent });
-            self.jobs.record_progress(&claimed.job, stages.collect()).await?;
+            if let Err(error) = self.jobs.record_progress(&claimed.job, stages.collect()).await {
+                tracing::warn!(error = %error.detail(), "recording progress failed");
+            }
             last_write = Some(tokio::time::Instant::now());
         }
-        Ok(())
     }
+}
+
+fn claim_failed(job_id: uuid::Uuid, error: &crate::error::Error) {
+    tracing::error!(%job_id, error = %error.detail(), "claiming the job failed; the reconciler queues it again");
 }
 
 /// Keeps every milestone and, of the item counters, only one that no later
