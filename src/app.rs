@@ -227,7 +227,7 @@ impl Node {
 }
 
 fn spawn_maintenance(config: &ServeConfig, jobs: &Arc<Jobs>, tracker: &TaskTracker, stop: &CancellationToken) {
-    let reaper = Reaper { every: config.reap_interval };
+    let reaper = Reaper { every: config.reap_interval, grace: config.lease };
     let reconciler = Reconciler { every: config.reconcile_interval };
     let retention = Retention {
         every: config.reconcile_interval,

@@ -48,7 +48,7 @@ async fn a_node_killed_mid_job_loses_nothing_and_leaves_no_program_running() {
     let doomed_dir = tempfile::tempdir().unwrap();
     let doomed = DetachedNode::start(&backend, doomed_dir.path(), |c| {
         c.concurrency = 1;
-        c.supervisor.command.leading_args[1] = "1000".into();
+        set_stage_delay(c, Duration::from_millis(1000));
     });
     let mut client = doomed.server.jobs("alice").await;
     let job = client.submit_video(submit("slowvideo01")).await.unwrap().into_inner();
@@ -73,7 +73,7 @@ async fn flushall_of_redis_while_jobs_wait_and_run_loses_no_job() {
     let backend = Backend::scaled_on(redis.url.clone()).await;
     let (node, _dir) = TestServer::start_on(&backend, |c| {
         c.concurrency = 2;
-        c.supervisor.command.leading_args[1] = "150".into();
+        set_stage_delay(c, Duration::from_millis(150));
     })
     .await;
     let mut client = node.jobs("alice").await;
@@ -96,7 +96,7 @@ async fn a_stopping_node_lets_its_running_job_finish_within_the_grace_period() {
     let (node, _dir) = TestServer::start_on(&backend, |c| {
         c.concurrency = 1;
         c.shutdown_grace = Duration::from_secs(15);
-        c.supervisor.command.leading_args[1] = "300".into();
+        set_stage_delay(c, Duration::from_millis(300));
     })
     .await;
     let mut client = node.jobs("alice").await;

@@ -2,6 +2,8 @@
 //! failed and retried; retried by hand; resumed after a restart.
 mod common;
 
+use std::time::Duration;
+
 use common::*;
 use videojobs::proto::v1 as pb;
 
@@ -113,7 +115,7 @@ async fn a_restart_resumes_queued_and_interrupted_work(backend: Backend) {
     // First run: a slow program, one worker; stop while one job runs and two wait.
     let slow = |c: &mut videojobs::config::ServeConfig| {
         c.concurrency = 1;
-        c.supervisor.command.leading_args[1] = "2000".into();
+        set_stage_delay(c, Duration::from_millis(2000));
     };
     let server = TestServer::start_in_on(&backend, dir.path(), slow).await;
     let mut jobs = server.jobs("alice").await;

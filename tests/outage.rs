@@ -83,3 +83,25 @@ fn assert_unavailable<T: std::fmt::Debug>(call: &str, answer: Result<Result<T, t
     let status = answer.expect_err(call);
     assert_eq!(status.code(), Code::Unavailable, "{call}: {status:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_running_through_a_postgresql_outage_completes_on_its_first_attempt() {
+    let postgres = PrivatePostgres::start().await;
+    let backend = Backend::scaled_at(postgres.url.clone(), redis_url());
+    let (server, _dir) = TestServer::start_on(&backend, |c| set_stage_delay(c, Duration::from_millis(100))).await;
+    let mut jobs = server.jobs("alice").await;
+    let job = jobs.submit_video(submit("throughdown")).await.unwrap().into_inner();
+    wait_until_processing(&mut jobs, &job.id).await;
+
+    // Down for longer than the lease (2 s): the program ends meanwhile, its
+    // lease cannot be renewed and its end cannot be stored.
+    postgres.stop_immediately().await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    postgres.start_again().await;
+
+    let done = wait_final(&mut jobs, &job.id).await;
+    assert_eq!(state(&done), pb::JobState::Completed, "{done:?}");
+    assert_eq!(done.attempt, 1, "the outage spent no attempt");
+    assert!(!done.note_ids.is_empty());
+    server.stop().await;
+}

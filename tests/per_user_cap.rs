@@ -2,6 +2,8 @@
 //! user never holds up another user.
 mod common;
 
+use std::time::Duration;
+
 use common::*;
 use videojobs::proto::v1 as pb;
 
@@ -11,7 +13,7 @@ async fn one_user_never_runs_more_than_the_cap_and_others_are_not_held_up(backen
     let capped = |c: &mut videojobs::config::ServeConfig| {
         c.concurrency = 2;
         c.per_user_concurrency = Some(1);
-        c.supervisor.command.leading_args[1] = "150".into();
+        set_stage_delay(c, Duration::from_millis(150));
     };
     let (node, _dir) = TestServer::start_on(&backend, capped).await;
     let second = if backend.is_scaled() { Some(TestServer::start_on(&backend, capped).await) } else { None };

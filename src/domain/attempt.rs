@@ -27,7 +27,7 @@ pub struct NewNote {
 }
 
 /// How an attempt ended.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
     Succeeded(Vec<NewNote>),
     /// The attempt failed; the reason is the program's own where it gave one.

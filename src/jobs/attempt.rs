@@ -146,7 +146,7 @@ impl Jobs {
     /// Ends the attempt as its outcome says. Notes that cannot be stored
     /// end the job FAILED with the database's reason rather than being
     /// tried again forever.
-    pub async fn finish(&self, claimed: Claimed, outcome: Outcome, log_tail: &str) -> Result<()> {
+    pub async fn finish(&self, claimed: &Claimed, outcome: Outcome, log_tail: &str) -> Result<()> {
         let job = &claimed.job;
         let log_tail = storable(log_tail).into_owned();
         match outcome {

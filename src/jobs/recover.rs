@@ -28,6 +28,11 @@ impl Jobs {
         Ok(reaped.requeued.len() + reaped.failed.len())
     }
 
+    /// Whether the database answers now.
+    pub async fn database_reachable(&self) -> Result<()> {
+        Ok(self.store.ping().await?)
+    }
+
     /// Hands back what this embedded node was running when it stopped, so
     /// it runs again now rather than when its lease would have expired.
     pub async fn requeue_interrupted(&self) -> Result<usize> {

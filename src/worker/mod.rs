@@ -13,7 +13,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::domain::{Job, StageUpdate};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::jobs::{Claimed, Jobs};
 use crate::supervisor::parse::Progress;
 use crate::supervisor::{Report, Supervisor};
@@ -23,6 +23,14 @@ use crate::telemetry;
 const PROGRESS_BUFFER: usize = 16;
 /// Item-counter progress is written at most this often per job.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
+/// Between tries to store an attempt's end while the database is away.
+const END_RETRY_FIRST: Duration = Duration::from_millis(100);
+const END_RETRY_MAX: Duration = Duration::from_secs(1);
+/// A worker whose claim failed waits this long before it pops again.
+const CLAIM_RETRY: Duration = Duration::from_secs(1);
+/// A lease renewal that failed is tried again this soon (or at the usual
+/// beat, if that is sooner), so the lease is back soon after the database.
+const RENEW_RETRY: Duration = Duration::from_secs(1);
 
 /// What every worker shares.
 pub struct Pool {
@@ -41,6 +49,9 @@ struct Ended {
 enum Next {
     Ran(Box<Ended>),
     Nothing,
+    /// The database could not take the claim: pause before the next pop,
+    /// rather than drain the queue into failing claims.
+    Failed,
     Stopping,
 }
 
@@ -68,22 +79,45 @@ impl Pool {
     async fn work(&self, taking: CancellationToken, running: CancellationToken) {
         let mut ending: Option<Ended> = None;
         loop {
-            let (_, next) = tokio::join!(self.end(ending.take()), self.run_next(&taking, &running));
+            let (_, next) = tokio::join!(self.end(ending.take(), &taking), self.run_next(&taking, &running));
             match next {
                 Next::Ran(ended) => ending = Some(*ended),
                 Next::Nothing => {}
+                Next::Failed => {
+                    tokio::select! {
+                        () = tokio::time::sleep(CLAIM_RETRY) => {}
+                        () = taking.cancelled() => {}
+                    }
+                }
                 Next::Stopping => return,
             }
         }
     }
 
-    /// Writes how an attempt ended, if one did.
-    async fn end(&self, ended: Option<Ended>) {
+    /// Writes how an attempt ended, if one did. While the database cannot
+    /// be reached the write is tried again (the attempt's work is done and
+    /// must not be spent), until it lands or the node stops taking jobs.
+    async fn end(&self, ended: Option<Ended>, taking: &CancellationToken) {
         let Some(Ended { claimed, report, span }) = ended else { return };
         let job_id = claimed.job.id;
-        let finished = self.jobs.finish(claimed, report.outcome, &report.log_tail).instrument(span).await;
-        if let Err(error) = finished {
-            tracing::error!(%job_id, error = %error.detail(), "storing the attempt's end failed; its lease expires and the reaper queues it again");
+        let mut pause = END_RETRY_FIRST;
+        loop {
+            let finished = self.jobs.finish(&claimed, report.outcome.clone(), &report.log_tail);
+            match finished.instrument(span.clone()).await {
+                Ok(()) => return,
+                Err(Error::Unavailable(reason)) if !taking.is_cancelled() => {
+                    tracing::warn!(%job_id, %reason, "storing the attempt's end must wait for the database; trying again");
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => {}
+                        () = taking.cancelled() => {}
+                    }
+                    pause = (pause * 2).min(END_RETRY_MAX);
+                }
+                Err(error) => {
+                    tracing::error!(%job_id, error = %error.detail(), "storing the attempt's end failed; its lease expires and the reaper queues it again");
+                    return;
+                }
+            }
         }
     }
 
@@ -102,10 +136,7 @@ impl Pool {
             let claimed = match self.jobs.claim_held(held).await {
                 Ok(Some(claimed)) => claimed,
                 Ok(None) => return Next::Nothing,
-                Err(error) => {
-                    claim_failed(job_id, &error);
-                    return Next::Nothing;
-                }
+                Err(error) => return claim_failed(job_id, &error),
             };
             let planned = claimed.job.clone();
             return self.run_attempt(planned, stop, async { Ok(Some(claimed)) }).await;
@@ -113,10 +144,7 @@ impl Pool {
         let planned = match self.jobs.next_attempt(job_id).await {
             Ok(Some(planned)) => planned,
             Ok(None) => return Next::Nothing,
-            Err(error) => {
-                claim_failed(job_id, &error);
-                return Next::Nothing;
-            }
+            Err(error) => return claim_failed(job_id, &error),
         };
         self.run_attempt(planned, stop, self.jobs.claim_held(held)).await
     }
@@ -141,7 +169,7 @@ impl Pool {
                 outcome => {
                     stop.cancel();
                     if let Err(error) = outcome {
-                        claim_failed(job_id, &error);
+                        let _ = claim_failed(job_id, &error);
                     }
                     return None;
                 }
@@ -174,18 +202,21 @@ impl Pool {
     /// was cancelled, or reaped after this node stalled) the program is
     /// stopped. Never returns: the caller drops it when the run ends.
     async fn keep_lease(&self, claimed: &Claimed) -> std::convert::Infallible {
-        let mut ticks = tokio::time::interval(self.jobs.rules().lease / 3);
-        ticks.tick().await;
+        let beat = self.jobs.rules().lease / 3;
+        let mut wait = beat;
         loop {
-            ticks.tick().await;
+            tokio::time::sleep(wait).await;
             match self.jobs.renew_lease(&claimed.job).await {
-                Ok(true) => {}
+                Ok(true) => wait = beat,
                 Ok(false) => {
                     tracing::warn!("lost the job's lease; stopping its program");
                     claimed.stop.cancel();
                     return std::future::pending().await;
                 }
-                Err(error) => tracing::warn!(error = %error.detail(), "could not renew the lease; trying again"),
+                Err(error) => {
+                    tracing::warn!(error = %error.detail(), "could not renew the lease; trying again");
+                    wait = RENEW_RETRY.min(beat);
+                }
             }
         }
     }
@@ -212,8 +243,9 @@ impl Pool {
     }
 }
 
-fn claim_failed(job_id: uuid::Uuid, error: &crate::error::Error) {
+fn claim_failed(job_id: uuid::Uuid, error: &Error) -> Next {
     tracing::error!(%job_id, error = %error.detail(), "claiming the job failed; the reconciler queues it again");
+    Next::Failed
 }
 
 /// Keeps every milestone and, of the item counters, only one that no later

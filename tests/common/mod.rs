@@ -68,6 +68,13 @@ pub fn test_config(data_dir: &Path) -> ServeConfig {
     config
 }
 
+/// Sets the stand-in's `--stage-delay-ms`: how long it spends in each stage.
+pub fn set_stage_delay(config: &mut ServeConfig, delay: Duration) {
+    let args = &mut config.supervisor.command.leading_args;
+    let at = args.iter().position(|arg| arg == "--stage-delay-ms").expect("the stand-in's options");
+    args[at + 1] = delay.as_millis().to_string();
+}
+
 impl TestServer {
     pub async fn start(configure: impl FnOnce(&mut ServeConfig)) -> (TestServer, tempfile::TempDir) {
         TestServer::start_on(&Backend::Embedded, configure).await
