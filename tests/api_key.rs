@@ -22,11 +22,13 @@ fn assert_no_key(what: &str, text: &str) {
 
 #[tokio::test]
 async fn a_program_that_prints_its_api_key_never_shows_it_to_anyone() {
-    let (server, _dir) = TestServer::start(|c| {
-        c.retry.max_attempts = 1;
-        c.supervisor.command.api_key = Some(Secret::new(KEY));
-    })
-    .await;
+    let (server, _dir) = TestServer::embedded()
+        .with(|c| {
+            c.retry.max_attempts = 1;
+            c.supervisor.command.api_key = Some(Secret::new(KEY));
+        })
+        .start()
+        .await;
     let mut jobs = server.jobs("alice").await;
     let mut stream = jobs.watch_jobs(pb::WatchJobsRequest::default()).await.unwrap().into_inner();
     let completed = jobs.submit_video(submit("leak0000001")).await.unwrap().into_inner().id;

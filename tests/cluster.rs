@@ -12,9 +12,9 @@ use videojobs::proto::v1 as pb;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn submitted_on_one_node_run_on_another_watched_on_a_third_cancelled_from_the_first() {
     let backend = Backend::scaled().await;
-    let (api, _api_dir) = TestServer::start_on(&backend, |c| c.concurrency = 0).await;
-    let (worker, worker_dir) = TestServer::start_on(&backend, |c| c.concurrency = 2).await;
-    let (watcher, _watcher_dir) = TestServer::start_on(&backend, |c| c.concurrency = 0).await;
+    let (api, _api_dir) = TestServer::on(&backend).with(|c| c.concurrency = 0).start().await;
+    let (worker, worker_dir) = TestServer::on(&backend).with(|c| c.concurrency = 2).start().await;
+    let (watcher, _watcher_dir) = TestServer::on(&backend).with(|c| c.concurrency = 0).start().await;
 
     let mut watch = watcher.jobs("alice").await;
     let mut stream = watch.watch_jobs(pb::WatchJobsRequest::default()).await.unwrap().into_inner();
@@ -56,7 +56,7 @@ async fn a_node_killed_mid_job_loses_nothing_and_leaves_no_program_running() {
     doomed.kill();
     assert_no_processes_under(doomed_dir.path(), Duration::from_secs(2)).await;
 
-    let (survivor, _dir) = TestServer::start_on(&backend, |_| {}).await;
+    let (survivor, _dir) = TestServer::on(&backend).start().await;
     let mut client = survivor.jobs("alice").await;
     let done = wait_final(&mut client, &job.id).await;
     assert_eq!(state(&done), pb::JobState::Completed, "{done:?}");
@@ -71,11 +71,13 @@ async fn a_node_killed_mid_job_loses_nothing_and_leaves_no_program_running() {
 async fn flushall_of_redis_while_jobs_wait_and_run_loses_no_job() {
     let redis = PrivateRedis::start().await;
     let backend = Backend::scaled_on(redis.url.clone()).await;
-    let (node, _dir) = TestServer::start_on(&backend, |c| {
-        c.concurrency = 2;
-        set_stage_delay(c, Duration::from_millis(150));
-    })
-    .await;
+    let (node, _dir) = TestServer::on(&backend)
+        .with(|c| {
+            c.concurrency = 2;
+            set_stage_delay(c, Duration::from_millis(150));
+        })
+        .start()
+        .await;
     let mut client = node.jobs("alice").await;
     let mut ids = Vec::new();
     for n in 0..6 {
@@ -93,17 +95,19 @@ async fn flushall_of_redis_while_jobs_wait_and_run_loses_no_job() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopping_node_lets_its_running_job_finish_within_the_grace_period() {
     let backend = Backend::scaled().await;
-    let (node, _dir) = TestServer::start_on(&backend, |c| {
-        c.concurrency = 1;
-        c.shutdown_grace = Duration::from_secs(15);
-        set_stage_delay(c, Duration::from_millis(300));
-    })
-    .await;
+    let (node, _dir) = TestServer::on(&backend)
+        .with(|c| {
+            c.concurrency = 1;
+            c.shutdown_grace = Duration::from_secs(15);
+            set_stage_delay(c, Duration::from_millis(300));
+        })
+        .start()
+        .await;
     let mut client = node.jobs("alice").await;
     let job = client.submit_video(submit("gracefully1")).await.unwrap().into_inner();
     wait_until_processing(&mut client, &job.id).await;
     node.stop().await;
-    let (observer, _dir) = TestServer::start_on(&backend, |c| c.concurrency = 0).await;
+    let (observer, _dir) = TestServer::on(&backend).with(|c| c.concurrency = 0).start().await;
     let mut client = observer.jobs("alice").await;
     let after = client.get_job(pb::GetJobRequest { job_id: job.id }).await.unwrap().into_inner();
     assert_eq!(state(&after), pb::JobState::Completed, "finished during the grace period: {after:?}");

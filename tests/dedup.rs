@@ -12,7 +12,7 @@ on_both_backends!(
 );
 
 async fn twenty_concurrent_identical_submissions_make_one_job(backend: Backend) {
-    let (server, _dir) = TestServer::start_on(&backend, |c| c.concurrency = 0).await;
+    let (server, _dir) = TestServer::on(&backend).with(|c| c.concurrency = 0).start().await;
     let client = server.jobs("alice").await;
     let submissions = (0..20).map(|_| {
         let mut client = client.clone();
@@ -41,7 +41,7 @@ async fn twenty_concurrent_identical_submissions_make_one_job(backend: Backend) 
 }
 
 async fn an_idempotency_key_returns_the_first_job_even_after_it_finished(backend: Backend) {
-    let (server, _dir) = TestServer::start_on(&backend, |_| {}).await;
+    let (server, _dir) = TestServer::on(&backend).start().await;
     let mut client = server.jobs("alice").await;
     let keyed = |video: &str, key: &str| pb::SubmitVideoRequest { idempotency_key: key.into(), ..submit(video) };
     let first = client.submit_video(keyed("dQw4w9WgXcQ", "order-42")).await.unwrap().into_inner();

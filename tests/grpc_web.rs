@@ -85,7 +85,8 @@ async fn assert_completed(server: &TestServer, job_id: &str) {
 
 #[tokio::test]
 async fn a_grpc_web_client_in_node_follows_its_job_to_completed_in_binary_and_text() {
-    let (server, _dir) = TestServer::start(|c| c.cors_allowed_origins = vec![ALLOWED_ORIGIN.into()]).await;
+    let (server, _dir) =
+        TestServer::embedded().with(|c| c.cors_allowed_origins = vec![ALLOWED_ORIGIN.into()]).start().await;
     let base_url = format!("http://{}", server.addr);
     let token = server.token("alice");
     for format in ["binary", "text"] {
@@ -107,7 +108,8 @@ async fn in_headless_chromium_an_allowed_origin_follows_its_job_and_another_orig
     // and not http://127.0.0.1:<port>, which the script tries as well.
     let page_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let page_origin = format!("http://localhost:{page_port}");
-    let (server, _dir) = TestServer::start(|c| c.cors_allowed_origins = vec![page_origin.clone()]).await;
+    let (server, _dir) =
+        TestServer::embedded().with(|c| c.cors_allowed_origins = vec![page_origin.clone()]).start().await;
     let stdout = node(
         "follow-job-browser.mjs",
         &[&format!("http://{}", server.addr), &page_port.to_string()],
@@ -151,7 +153,8 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 #[tokio::test]
 async fn cors_preflights_are_answered_for_configured_origins_only() {
-    let (server, _dir) = TestServer::start(|c| c.cors_allowed_origins = vec![ALLOWED_ORIGIN.into()]).await;
+    let (server, _dir) =
+        TestServer::embedded().with(|c| c.cors_allowed_origins = vec![ALLOWED_ORIGIN.into()]).start().await;
 
     let (status, allowed) = preflight(server.addr, ALLOWED_ORIGIN).await;
     assert!(status.starts_with("HTTP/1.1 200"), "{status}");

@@ -15,7 +15,7 @@ on_both_backends!(
 );
 
 async fn a_jobs_events_arrive_in_order_and_end_completed_with_readable_notes(backend: Backend) {
-    let (server, dir) = TestServer::start_on(&backend, |_| {}).await;
+    let (server, dir) = TestServer::on(&backend).start().await;
     let mut jobs = server.jobs("alice").await;
     let mut stream = jobs.watch_jobs(pb::WatchJobsRequest::default()).await.unwrap().into_inner();
     let job = jobs.submit_video(submit("dQw4w9WgXcQ")).await.unwrap().into_inner();
@@ -70,7 +70,7 @@ async fn a_jobs_events_arrive_in_order_and_end_completed_with_readable_notes(bac
 }
 
 async fn a_failing_video_is_retried_then_fails_with_the_programs_reason(backend: Backend) {
-    let (server, _dir) = TestServer::start_on(&backend, |c| c.retry.max_attempts = 3).await;
+    let (server, _dir) = TestServer::on(&backend).with(|c| c.retry.max_attempts = 3).start().await;
     let mut jobs = server.jobs("alice").await;
     let mut stream = jobs.watch_jobs(pb::WatchJobsRequest::default()).await.unwrap().into_inner();
     let job = jobs.submit_video(submit("fail0000001")).await.unwrap().into_inner();
@@ -88,7 +88,7 @@ async fn a_failing_video_is_retried_then_fails_with_the_programs_reason(backend:
 }
 
 async fn retry_job_brings_a_failed_job_back_and_finished_jobs_refuse_retry_and_cancel(backend: Backend) {
-    let (server, _dir) = TestServer::start_on(&backend, |c| c.retry.max_attempts = 1).await;
+    let (server, _dir) = TestServer::on(&backend).with(|c| c.retry.max_attempts = 1).start().await;
     let mut jobs = server.jobs("alice").await;
     // The stand-in's "flaky" videos fail the first time and work after.
     let job = jobs.submit_video(submit("flaky000001")).await.unwrap().into_inner();
@@ -117,7 +117,7 @@ async fn a_restart_resumes_queued_and_interrupted_work(backend: Backend) {
         c.concurrency = 1;
         set_stage_delay(c, Duration::from_millis(2000));
     };
-    let server = TestServer::start_in_on(&backend, dir.path(), slow).await;
+    let server = TestServer::on(&backend).with(slow).start_in(dir.path()).await;
     let mut jobs = server.jobs("alice").await;
     let mut ids = Vec::new();
     for video in ["resume00001", "resume00002", "resume00003"] {
@@ -127,7 +127,7 @@ async fn a_restart_resumes_queued_and_interrupted_work(backend: Backend) {
     server.stop().await;
     assert!(processes_under(dir.path()).is_empty(), "stopping the node stops its programs");
 
-    let server = TestServer::start_in_on(&backend, dir.path(), |_| {}).await;
+    let server = TestServer::on(&backend).start_in(dir.path()).await;
     let mut jobs = server.jobs("alice").await;
     for id in &ids {
         let job = wait_final(&mut jobs, id).await;

@@ -27,12 +27,14 @@ fn sample(text: &str, series: &str) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counters_move_as_jobs_are_submitted_finish_fail_and_calls_are_refused() {
     let metrics_addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let (server, _dir) = TestServer::start(|c| {
-        c.metrics_listen = Some(metrics_addr);
-        c.retry.max_attempts = 2;
-        c.reap_interval = Duration::from_millis(100);
-    })
-    .await;
+    let (server, _dir) = TestServer::embedded()
+        .with(|c| {
+            c.metrics_listen = Some(metrics_addr);
+            c.retry.max_attempts = 2;
+            c.reap_interval = Duration::from_millis(100);
+        })
+        .start()
+        .await;
     let mut jobs = server.jobs("alice").await;
     let good = jobs.submit_video(submit("dQw4w9WgXcQ")).await.unwrap().into_inner();
     let bad = jobs.submit_video(submit("fail0000001")).await.unwrap().into_inner();

@@ -127,7 +127,7 @@ async fn the_keeper_ends_as_its_program_did() {
 
 #[tokio::test]
 async fn cancel_leaves_no_setsid_descendant() {
-    let (server, dir) = TestServer::start(|_| {}).await;
+    let (server, dir) = TestServer::embedded().start().await;
     let mut jobs = server.jobs("alice").await;
     let job = jobs.submit_video(submit("escape00001")).await.unwrap().into_inner();
     let attempt = wait_for_attempt(&standin_state(dir.path()), "escape00001").await;
@@ -142,11 +142,13 @@ async fn cancel_leaves_no_setsid_descendant() {
 #[tokio::test]
 async fn a_timeout_leaves_no_setsid_descendant() {
     // Long enough for the stand-in (30 ms stages) to start its escapee first.
-    let (server, dir) = TestServer::start(|c| {
-        c.retry.max_attempts = 1;
-        c.supervisor.timeout = Duration::from_secs(5);
-    })
-    .await;
+    let (server, dir) = TestServer::embedded()
+        .with(|c| {
+            c.retry.max_attempts = 1;
+            c.supervisor.timeout = Duration::from_secs(5);
+        })
+        .start()
+        .await;
     let mut jobs = server.jobs("alice").await;
     let job = jobs.submit_video(submit("escape00002")).await.unwrap().into_inner();
     let attempt = wait_for_attempt(&standin_state(dir.path()), "escape00002").await;
@@ -160,7 +162,7 @@ async fn a_timeout_leaves_no_setsid_descendant() {
 
 #[tokio::test]
 async fn a_normal_exit_leaves_no_setsid_descendant() {
-    let (server, dir) = TestServer::start(|c| c.retry.max_attempts = 1).await;
+    let (server, dir) = TestServer::embedded().with(|c| c.retry.max_attempts = 1).start().await;
     let mut jobs = server.jobs("alice").await;
     let job = jobs.submit_video(submit("setsid00001")).await.unwrap().into_inner();
     let attempt = wait_for_attempt(&standin_state(dir.path()), "setsid00001").await;
@@ -174,7 +176,7 @@ async fn a_normal_exit_leaves_no_setsid_descendant() {
 
 #[tokio::test]
 async fn a_node_stopped_gracefully_leaves_no_setsid_descendant() {
-    let (server, dir) = TestServer::start(|_| {}).await;
+    let (server, dir) = TestServer::embedded().start().await;
     let mut jobs = server.jobs("alice").await;
     jobs.submit_video(submit("escape00004")).await.unwrap();
     let attempt = wait_for_attempt(&standin_state(dir.path()), "escape00004").await;

@@ -23,7 +23,7 @@ const HEALTH_FOLLOWS: Duration = Duration::from_secs(10);
 async fn while_postgresql_is_down_calls_are_unavailable_and_health_is_not_serving() {
     let postgres = PrivatePostgres::start().await;
     let backend = Backend::scaled_at(postgres.url.clone(), redis_url());
-    let (server, _dir) = TestServer::start_on(&backend, |_| {}).await;
+    let (server, _dir) = TestServer::on(&backend).start().await;
     let mut jobs = server.jobs("alice").await;
     let mut notes = server.notes("alice").await;
     let before = jobs.submit_video(submit("beforedown1")).await.unwrap().into_inner();
@@ -56,7 +56,7 @@ async fn while_postgresql_is_down_calls_are_unavailable_and_health_is_not_servin
 async fn while_redis_is_down_only_its_health_entry_is_not_serving() {
     let mut redis = PrivateRedis::start().await;
     let backend = Backend::scaled_on(redis.url.clone()).await;
-    let (server, _dir) = TestServer::start_on(&backend, |_| {}).await;
+    let (server, _dir) = TestServer::on(&backend).start().await;
     let mut jobs = server.jobs("alice").await;
     wait_for_health(&server, REDIS, ServingStatus::Serving, HEALTH_FOLLOWS).await;
 
@@ -88,7 +88,8 @@ fn assert_unavailable<T: std::fmt::Debug>(call: &str, answer: Result<Result<T, t
 async fn a_job_running_through_a_postgresql_outage_completes_on_its_first_attempt() {
     let postgres = PrivatePostgres::start().await;
     let backend = Backend::scaled_at(postgres.url.clone(), redis_url());
-    let (server, _dir) = TestServer::start_on(&backend, |c| set_stage_delay(c, Duration::from_millis(100))).await;
+    let (server, _dir) =
+        TestServer::on(&backend).with(|c| set_stage_delay(c, Duration::from_millis(100))).start().await;
     let mut jobs = server.jobs("alice").await;
     let job = jobs.submit_video(submit("throughdown")).await.unwrap().into_inner();
     wait_until_processing(&mut jobs, &job.id).await;

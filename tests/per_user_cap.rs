@@ -15,8 +15,8 @@ async fn one_user_never_runs_more_than_the_cap_and_others_are_not_held_up(backen
         c.per_user_concurrency = Some(1);
         set_stage_delay(c, Duration::from_millis(150));
     };
-    let (node, _dir) = TestServer::start_on(&backend, capped).await;
-    let second = if backend.is_scaled() { Some(TestServer::start_on(&backend, capped).await) } else { None };
+    let (node, _dir) = TestServer::on(&backend).with(capped).start().await;
+    let second = if backend.is_scaled() { Some(TestServer::on(&backend).with(capped).start().await) } else { None };
     let mut alice = node.jobs("alice").await;
     let mut stream = alice.watch_jobs(pb::WatchJobsRequest::default()).await.unwrap().into_inner();
     let mut ids = Vec::new();

@@ -26,10 +26,10 @@ on_both_backends!(
 
 async fn a_watcher_that_reconnects_with_its_last_sequence_gets_exactly_what_it_missed(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start_in_on(&backend, dir.path(), |_| {}).await;
+    let server = TestServer::on(&backend).start_in(dir.path()).await;
     // Scaled out, the watcher is on an API-only node and the job runs on the first.
     let watcher_node = match backend.is_scaled() {
-        true => Some(TestServer::start_on(&backend, |c| c.concurrency = 0).await),
+        true => Some(TestServer::on(&backend).with(|c| c.concurrency = 0).start().await),
         false => None,
     };
     let watched = watcher_node.as_ref().map_or(&server, |(node, _)| node);
@@ -52,7 +52,7 @@ async fn a_watcher_that_reconnects_with_its_last_sequence_gets_exactly_what_it_m
 
     // A node restarted from the same state replays the whole log.
     server.stop().await;
-    let server = TestServer::start_in_on(&backend, dir.path(), |_| {}).await;
+    let server = TestServer::on(&backend).start_in(dir.path()).await;
     let mut jobs = server.jobs("alice").await;
     let mut replay = jobs.watch_jobs(resume_from(0)).await.unwrap().into_inner();
     let replayed = events_until_final(&mut replay, &job.id).await;
@@ -61,11 +61,13 @@ async fn a_watcher_that_reconnects_with_its_last_sequence_gets_exactly_what_it_m
 }
 
 async fn a_slow_watcher_still_gets_every_event_in_order(backend: Backend) {
-    let (server, _dir) = TestServer::start_on(&backend, |c| {
-        c.watch_buffer = 16;
-        c.concurrency = 3;
-    })
-    .await;
+    let (server, _dir) = TestServer::on(&backend)
+        .with(|c| {
+            c.watch_buffer = 16;
+            c.concurrency = 3;
+        })
+        .start()
+        .await;
     let mut jobs = server.jobs("alice").await;
     let mut slow = jobs.watch_jobs(pb::WatchJobsRequest::default()).await.unwrap().into_inner();
     let mut ids = Vec::new();
@@ -93,11 +95,13 @@ async fn a_slow_watcher_still_gets_every_event_in_order(backend: Backend) {
 
 #[tokio::test]
 async fn a_sequence_trimmed_from_the_log_is_out_of_range_and_one_ahead_is_invalid() {
-    let (server, _dir) = TestServer::start(|c| {
-        c.event_retention = Duration::ZERO;
-        c.reconcile_interval = Duration::from_millis(100);
-    })
-    .await;
+    let (server, _dir) = TestServer::embedded()
+        .with(|c| {
+            c.event_retention = Duration::ZERO;
+            c.reconcile_interval = Duration::from_millis(100);
+        })
+        .start()
+        .await;
     let mut jobs = server.jobs("alice").await;
     let job = jobs.submit_video(submit("dQw4w9WgXcQ")).await.unwrap().into_inner();
     let done = wait_final(&mut jobs, &job.id).await;
@@ -122,7 +126,7 @@ async fn a_sequence_trimmed_from_the_log_is_out_of_range_and_one_ahead_is_invali
 
 #[tokio::test]
 async fn an_idle_stream_gets_heartbeats_carrying_the_last_sequence() {
-    let (server, _dir) = TestServer::start(|c| c.watch_keepalive = Duration::from_millis(100)).await;
+    let (server, _dir) = TestServer::embedded().with(|c| c.watch_keepalive = Duration::from_millis(100)).start().await;
     let mut jobs = server.jobs("alice").await;
     let job = jobs.submit_video(submit("dQw4w9WgXcQ")).await.unwrap().into_inner();
     let done = wait_final(&mut jobs, &job.id).await;

@@ -12,7 +12,7 @@ use videojobs::proto::v1::job_service_client::JobServiceClient;
 
 #[tokio::test]
 async fn an_admin_sees_and_manages_every_users_jobs_and_events() {
-    let (server, _dir) = TestServer::start(|_| {}).await;
+    let (server, _dir) = TestServer::embedded().start().await;
     let admin_token = Authenticator::new(&Secret::new(SECRET)).issue_admin("ops", Duration::from_secs(600)).unwrap();
     let mut admin = JobServiceClient::with_interceptor(server.channel().await, Bearer::new(&admin_token));
     let mut everything = admin.watch_jobs(pb::WatchJobsRequest::default()).await.unwrap().into_inner();

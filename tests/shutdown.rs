@@ -39,7 +39,7 @@ async fn a_node_stopped_twenty_times_with_a_retry_due_burns_no_attempt() {
     // One worker runs a program that hangs (high priority, so a restarted
     // node takes it first); the other fails a video once, which then waits
     // to be retried.
-    let server = TestServer::start_in(dir.path(), settings(2)).await;
+    let server = TestServer::embedded().with(settings(2)).start_in(dir.path()).await;
     let mut jobs = server.jobs("alice").await;
     let hung = pb::SubmitVideoRequest { priority: 10, ..submit("hang0000001") };
     let hung = jobs.submit_video(hung).await.unwrap().into_inner();
@@ -53,12 +53,12 @@ async fn a_node_stopped_twenty_times_with_a_retry_due_burns_no_attempt() {
     // Each time, the one worker runs the hung job, and the retry is ready in
     // the queue when the node is told to stop.
     for round in 1..=20 {
-        let server = TestServer::start_in(dir.path(), settings(1)).await;
+        let server = TestServer::embedded().with(settings(1)).start_in(dir.path()).await;
         let mut jobs = server.jobs("alice").await;
         let running = wait_for_state(&mut jobs, &hung.id, pb::JobState::Processing).await;
         server.stop().await;
 
-        let server = TestServer::start_in(dir.path(), settings(0)).await;
+        let server = TestServer::embedded().with(settings(0)).start_in(dir.path()).await;
         let mut jobs = server.jobs("alice").await;
         let request = |id: &str| pb::GetJobRequest { job_id: id.into() };
         let job = jobs.get_job(request(&retried.id)).await.unwrap().into_inner();

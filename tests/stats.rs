@@ -8,7 +8,7 @@ on_both_backends!(stats_match_what_was_run);
 
 async fn stats_match_what_was_run(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let node = TestServer::start_in_on(&backend, dir.path(), |c| c.retry.max_attempts = 1).await;
+    let node = TestServer::on(&backend).with(|c| c.retry.max_attempts = 1).start_in(dir.path()).await;
     let mut alice = node.jobs("alice").await;
     for video in ["statsgood01", "statsgood02", "statsgood03", "fail0000001"] {
         let job = alice.submit_video(submit(video)).await.unwrap().into_inner();
@@ -16,7 +16,7 @@ async fn stats_match_what_was_run(backend: Backend) {
     }
     node.stop().await;
     // Queued work and its age, on a node that runs nothing.
-    let api = TestServer::start_in_on(&backend, dir.path(), |c| c.concurrency = 0).await;
+    let api = TestServer::on(&backend).with(|c| c.concurrency = 0).start_in(dir.path()).await;
     let mut alice = api.jobs("alice").await;
     alice.submit_video(submit("statswait01")).await.unwrap();
     let mut bob = api.jobs("bob").await;

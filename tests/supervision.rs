@@ -20,11 +20,13 @@ async fn run_to_end_on(
     video_id: &str,
     configure: impl FnOnce(&mut videojobs::config::ServeConfig),
 ) -> (pb::Job, tempfile::TempDir) {
-    let (server, dir) = TestServer::start_on(backend, |c| {
-        c.retry.max_attempts = 1;
-        configure(c);
-    })
-    .await;
+    let (server, dir) = TestServer::on(backend)
+        .with(|c| {
+            c.retry.max_attempts = 1;
+            configure(c);
+        })
+        .start()
+        .await;
     let mut jobs = server.jobs("alice").await;
     let job = jobs.submit_video(submit(video_id)).await.unwrap().into_inner();
     let job = wait_final(&mut jobs, &job.id).await;
@@ -43,7 +45,7 @@ async fn a_hanging_program_times_out_and_is_killed(backend: Backend) {
 }
 
 async fn cancel_kills_the_program_and_every_child_it_started(backend: Backend) {
-    let (server, dir) = TestServer::start_on(&backend, |_| {}).await;
+    let (server, dir) = TestServer::on(&backend).start().await;
     let mut jobs = server.jobs("alice").await;
     let job = jobs.submit_video(submit("kids0000001")).await.unwrap().into_inner();
     // The stand-in starts two `sleep 300` children, then hangs: wait for all three.
@@ -72,7 +74,7 @@ async fn a_crash_fails_with_the_exit_status_and_its_last_words() {
 
 #[tokio::test]
 async fn the_end_of_the_programs_stderr_is_kept_on_the_job_for_get_job_only() {
-    let (server, _dir) = TestServer::start(|c| c.retry.max_attempts = 1).await;
+    let (server, _dir) = TestServer::embedded().with(|c| c.retry.max_attempts = 1).start().await;
     let mut jobs = server.jobs("alice").await;
     let job = jobs.submit_video(submit("crash000001")).await.unwrap().into_inner();
     let failed = wait_final(&mut jobs, &job.id).await;

@@ -88,7 +88,7 @@ fn one_job(run: &Run) -> Value {
 
 #[tokio::test]
 async fn submit_and_watch_a_good_video_ends_completed_with_its_notes() {
-    let (server, _dir) = TestServer::start(|_| {}).await;
+    let (server, _dir) = TestServer::embedded().start().await;
     let done = as_user(&server, "alice", &["submit", GOOD, "--subject", "Physics", "--watch"]).await;
     assert_eq!(done.status, 0, "{done:?}");
     let job_id = done.stdout.lines().next().unwrap().trim().to_string();
@@ -122,7 +122,7 @@ async fn submit_and_watch_a_good_video_ends_completed_with_its_notes() {
 
 #[tokio::test]
 async fn a_failing_video_ends_the_watch_non_zero_with_the_programs_reason() {
-    let (server, _dir) = TestServer::start(|c| c.retry.max_attempts = 1).await;
+    let (server, _dir) = TestServer::embedded().with(|c| c.retry.max_attempts = 1).start().await;
     let failed = as_user(&server, "alice", &["submit", FAILING, "--watch"]).await;
     assert_eq!(failed.status, 1, "{failed:?}");
     let summary = failed.stdout.lines().find(|l| l.contains("FAILED")).unwrap_or_else(|| panic!("{failed:?}"));
@@ -146,7 +146,7 @@ async fn a_failing_video_ends_the_watch_non_zero_with_the_programs_reason() {
 
 #[tokio::test]
 async fn jobs_and_notes_commands_show_and_change_finished_jobs() {
-    let (server, dir) = TestServer::start(|_| {}).await;
+    let (server, dir) = TestServer::embedded().start().await;
     let mut jobs = server.jobs("alice").await;
     let job = jobs.submit_video(submit("dQw4w9WgXcQ")).await.unwrap().into_inner();
     wait_final(&mut jobs, &job.id).await;
@@ -199,7 +199,7 @@ async fn jobs_and_notes_commands_show_and_change_finished_jobs() {
 
 #[tokio::test]
 async fn usage_mistakes_exit_2_and_other_failures_exit_1_on_one_line() {
-    let (server, _dir) = TestServer::start(|_| {}).await;
+    let (server, _dir) = TestServer::embedded().start().await;
     let bad_url = as_user(&server, "alice", &["submit", "https://example.com/watch?v=nope"]).await;
     assert_eq!(bad_url.status, 2, "{bad_url:?}");
     assert!(bad_url.stderr.contains("INVALID_ARGUMENT") && bad_url.stderr.contains("url"), "{bad_url:?}");
@@ -225,7 +225,7 @@ async fn usage_mistakes_exit_2_and_other_failures_exit_1_on_one_line() {
 
 #[tokio::test]
 async fn without_a_token_one_is_minted_for_the_local_user() {
-    let (server, _dir) = TestServer::start(|_| {}).await;
+    let (server, _dir) = TestServer::embedded().start().await;
     let mut jobs = server.jobs("carol").await;
     let job = jobs.submit_video(submit("dQw4w9WgXcQ")).await.unwrap().into_inner();
     let addr = format!("http://{}", server.addr);
@@ -249,7 +249,7 @@ async fn without_a_token_one_is_minted_for_the_local_user() {
 
 #[tokio::test]
 async fn a_token_is_minted_from_the_secret_a_local_server_keeps_in_its_data_directory() {
-    let (server, dir) = TestServer::start(|c| c.jwt_secret = None).await;
+    let (server, dir) = TestServer::embedded().with(|c| c.jwt_secret = None).start().await;
     let secret_file = dir.path().join("jwt-secret");
     tokio::time::timeout(WAIT, async {
         while !secret_file.exists() {
@@ -294,10 +294,10 @@ fn tls_files(dir: &Path) -> (String, String, String) {
 async fn https_addresses_use_tls_with_the_given_ca_and_client_certificate() {
     let files = tempfile::tempdir().unwrap();
     let (ca_pem, cert_pem, key_pem) = tls_files(files.path());
-    let (server, _dir) = TestServer::start(|c| {
-        c.tls = Some(TlsConfig { cert_pem, key_pem: Secret::new(key_pem), client_ca_pem: Some(ca_pem) })
-    })
-    .await;
+    let (server, _dir) = TestServer::embedded()
+        .with(|c| c.tls = Some(TlsConfig { cert_pem, key_pem: Secret::new(key_pem), client_ca_pem: Some(ca_pem) }))
+        .start()
+        .await;
     let addr = format!("https://{}", server.addr);
     let token = server.token("erin");
     let path = |name: &str| files.path().join(name).display().to_string();

@@ -158,7 +158,7 @@ async fn assert_refused(endpoint: Endpoint, who: &str, because: &str) {
 #[tokio::test]
 async fn a_job_submitted_over_tls_completes_and_its_notes_are_read_over_tls() {
     let ca = Ca::new("videojobs test CA");
-    let (server, _dir) = TestServer::start(|c| c.tls = Some(server_tls(&ca.server(), None))).await;
+    let (server, _dir) = TestServer::embedded().with(|c| c.tls = Some(server_tls(&ca.server(), None))).start().await;
     assert_serving(https(server.addr, trusting(&ca)), "a client trusting the CA").await;
 
     let channel = connect(https(server.addr, trusting(&ca))).await;
@@ -188,7 +188,7 @@ async fn a_job_submitted_over_tls_completes_and_its_notes_are_read_over_tls() {
 #[tokio::test]
 async fn plaintext_untrusting_and_wrong_name_clients_are_refused_and_the_server_keeps_serving() {
     let ca = Ca::new("videojobs test CA");
-    let (server, _dir) = TestServer::start(|c| c.tls = Some(server_tls(&ca.server(), None))).await;
+    let (server, _dir) = TestServer::embedded().with(|c| c.tls = Some(server_tls(&ca.server(), None))).start().await;
 
     assert_refused(plaintext(server.addr), "a plaintext http:// client", "").await;
     let stranger = Ca::new("some other CA");
@@ -207,7 +207,8 @@ async fn plaintext_untrusting_and_wrong_name_clients_are_refused_and_the_server_
 async fn with_a_client_ca_only_clients_holding_a_certificate_it_signed_get_in() {
     let ca = Ca::new("videojobs test CA");
     let clients = Ca::new("videojobs client CA");
-    let (server, _dir) = TestServer::start(|c| c.tls = Some(server_tls(&ca.server(), Some(&clients)))).await;
+    let (server, _dir) =
+        TestServer::embedded().with(|c| c.tls = Some(server_tls(&ca.server(), Some(&clients)))).start().await;
     let with_identity = |leaf: &Leaf| https(server.addr, trusting(&ca).identity(leaf.identity()));
 
     assert_refused(https(server.addr, trusting(&ca)), "a client without a certificate", "CertificateRequired").await;

@@ -27,11 +27,13 @@ struct Ended {
 /// Runs one job of `video_id` on a fresh PostgreSQL + Redis node to its end.
 async fn run_to_end(video_id: &str, configure: impl FnOnce(&mut ServeConfig)) -> Ended {
     let backend = Backend::scaled().await;
-    let (server, data_dir) = TestServer::start_on(&backend, |c| {
-        c.retry.max_attempts = ATTEMPTS;
-        configure(c);
-    })
-    .await;
+    let (server, data_dir) = TestServer::on(&backend)
+        .with(|c| {
+            c.retry.max_attempts = ATTEMPTS;
+            configure(c);
+        })
+        .start()
+        .await;
     let mut jobs = server.jobs("alice").await;
     let submitted = jobs.submit_video(submit(video_id)).await.unwrap().into_inner();
     wait_final(&mut jobs, &submitted.id).await;

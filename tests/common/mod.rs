@@ -75,32 +75,37 @@ pub fn set_stage_delay(config: &mut ServeConfig, delay: Duration) {
     args[at + 1] = delay.as_millis().to_string();
 }
 
-impl TestServer {
-    pub async fn start(configure: impl FnOnce(&mut ServeConfig)) -> (TestServer, tempfile::TempDir) {
-        TestServer::start_on(&Backend::Embedded, configure).await
+/// How a test server is started: `TestServer::embedded()` or
+/// `TestServer::on(&backend)`, any number of `.with(|config| …)`, then
+/// `.start()` (in a fresh data directory, returned beside it) or
+/// `.start_in(dir)` (in one the test keeps, e.g. across a restart).
+pub struct ServerBuilder<'a> {
+    backend: Backend,
+    configures: Vec<Configure<'a>>,
+}
+
+/// One change to a test server's configuration.
+type Configure<'a> = Box<dyn FnOnce(&mut ServeConfig) + 'a>;
+
+impl<'a> ServerBuilder<'a> {
+    /// Changes the configuration after [`test_config`] and the backend.
+    pub fn with(mut self, configure: impl FnOnce(&mut ServeConfig) + 'a) -> ServerBuilder<'a> {
+        self.configures.push(Box::new(configure));
+        self
     }
 
-    pub async fn start_on(
-        backend: &Backend,
-        configure: impl FnOnce(&mut ServeConfig),
-    ) -> (TestServer, tempfile::TempDir) {
+    pub async fn start(self) -> (TestServer, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let server = TestServer::start_in_on(backend, dir.path(), configure).await;
+        let server = self.start_in(dir.path()).await;
         (server, dir)
     }
 
-    pub async fn start_in(data_dir: &Path, configure: impl FnOnce(&mut ServeConfig)) -> TestServer {
-        TestServer::start_in_on(&Backend::Embedded, data_dir, configure).await
-    }
-
-    pub async fn start_in_on(
-        backend: &Backend,
-        data_dir: &Path,
-        configure: impl FnOnce(&mut ServeConfig),
-    ) -> TestServer {
+    pub async fn start_in(self, data_dir: &Path) -> TestServer {
         let mut config = test_config(data_dir);
-        backend.apply(&mut config);
-        configure(&mut config);
+        self.backend.apply(&mut config);
+        for configure in self.configures {
+            configure(&mut config);
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -108,6 +113,18 @@ impl TestServer {
             let _ = rx.await;
         }));
         TestServer { addr, data_dir: data_dir.to_path_buf(), shutdown: Some(tx), handle: Some(handle) }
+    }
+}
+
+impl TestServer {
+    /// A server on the embedded default (SQLite, the in-process queue).
+    pub fn embedded<'a>() -> ServerBuilder<'a> {
+        TestServer::on(&Backend::Embedded)
+    }
+
+    /// A server on `backend`.
+    pub fn on<'a>(backend: &Backend) -> ServerBuilder<'a> {
+        ServerBuilder { backend: backend.clone(), configures: Vec::new() }
     }
 
     /// Shuts down gracefully and waits until the server has stopped.
