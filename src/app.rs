@@ -105,7 +105,7 @@ impl Node {
         let auth = Authenticator::new(&secret);
         let Some(backends) = connect::backends(&config, stop).await? else { return Ok(None) };
         let (tasks, stops) = (Tasks::default(), NodeStops::default());
-        let hub = Arc::new(EventHub::new(config.watch_buffer));
+        let hub = Arc::new(EventHub::new(config.watch.buffer));
         let running = Arc::new(RunningJobs::default());
         let stop_program = Arc::clone(&running);
         let on_cancel: CancelSink = Arc::new(move |job_id| {
@@ -113,7 +113,7 @@ impl Node {
         });
         let (queue, transport): (Arc<dyn JobQueue>, Arc<dyn EventTransport>) = match &backends.redis {
             None => (
-                Arc::new(MemoryQueue::new(config.queue_capacity)),
+                Arc::new(MemoryQueue::new(config.queue.capacity)),
                 Arc::new(LocalTransport::new(Arc::clone(&hub), on_cancel)),
             ),
             Some(redis) => {
@@ -128,7 +128,8 @@ impl Node {
             }
         };
         let parts = Parts { store: backends.store.clone(), queue, transport, hub, running };
-        let rules = Rules { retry: config.retry, lease: config.lease, per_user_cap: config.per_user_concurrency };
+        let rules =
+            Rules { retry: config.retry, lease: config.worker.lease, per_user_cap: config.worker.per_user_concurrency };
         let core_stops = Stops { intake: stops.intake.clone(), writes: stops.writes.clone() };
         let jobs = Arc::new(Jobs::start(parts, rules, &tasks.writes, &tasks.streams, core_stops));
         if backends.redis.is_none() {
@@ -147,7 +148,7 @@ impl Node {
         let Node { config, auth, store, redis, jobs, supervisor, tasks, stops } = self;
         let pool = Arc::new(Pool { jobs: Arc::clone(&jobs), supervisor });
         pool.spawn(
-            config.concurrency,
+            config.worker.concurrency,
             &crate::worker::Stops { taking: stops.taking.clone(), running: stops.running.clone() },
             &tasks.work,
         );
@@ -158,7 +159,7 @@ impl Node {
         let dependencies = health::Dependencies::new(&config.database_url, &store, redis_client);
         health::follow(health.clone(), dependencies, stops.taking.clone(), &tasks.work).await;
         let job_api =
-            JobApi { jobs: Arc::clone(&jobs), shutdown: stops.taking.clone(), watch_keepalive: config.watch_keepalive };
+            JobApi { jobs: Arc::clone(&jobs), shutdown: stops.taking.clone(), watch_keepalive: config.watch.keepalive };
         let note_api = NoteApi { jobs: Arc::clone(&jobs) };
         let (job_auth, note_auth) = (auth.clone(), auth);
         let job_server = JobServiceServer::new(job_api).max_decoding_message_size(MAX_REQUEST_BYTES);
@@ -174,7 +175,7 @@ impl Node {
         crate::telemetry::install_metrics_exporter(config.metrics_listen);
         tracing::info!(
             address = %listener.local_addr()?,
-            workers = config.concurrency,
+            workers = config.worker.concurrency,
             redis = redis.is_some(),
             tls = config.tls.is_some(),
             "videojobs serving"
@@ -199,7 +200,7 @@ impl Node {
         stops.taking.cancel();
         stops.intake.cancel();
         tasks.work.close();
-        if tokio::time::timeout(config.shutdown_grace, tasks.work.wait()).await.is_err() {
+        if tokio::time::timeout(config.worker.shutdown_grace, tasks.work.wait()).await.is_err() {
             tracing::info!(running = jobs.running(), "grace period over; handing running jobs back");
             stops.running.cancel();
             let hand_back = config.supervisor.kill_grace + Duration::from_secs(10);
@@ -227,13 +228,13 @@ impl Node {
 }
 
 fn spawn_maintenance(config: &ServeConfig, jobs: &Arc<Jobs>, tracker: &TaskTracker, stop: &CancellationToken) {
-    let reaper = Reaper { every: config.reap_interval, grace: config.lease };
-    let reconciler = Reconciler { every: config.reconcile_interval };
+    let reaper = Reaper { every: config.maintenance.reap_interval, grace: config.worker.lease };
+    let reconciler = Reconciler { every: config.maintenance.reconcile_interval };
     let retention = Retention {
-        every: config.reconcile_interval,
-        events: config.event_retention,
-        completed_jobs: config.completed_retention,
-        failed_jobs: config.failed_retention,
+        every: config.maintenance.reconcile_interval,
+        events: config.maintenance.event_retention,
+        completed_jobs: config.maintenance.completed_retention,
+        failed_jobs: config.maintenance.failed_retention,
     };
     tracker.spawn(reaper.run(Arc::clone(jobs), stop.clone()));
     tracker.spawn(reconciler.run(Arc::clone(jobs), stop.clone()));

@@ -10,8 +10,8 @@
 //! [`queue`] and sends live through [`events`]. Workers run each attempt
 //! through the [`supervisor`], which returns an outcome and writes nothing;
 //! [`maintenance`] runs the reaper, reconciler and retention. [`domain`]
-//! holds the rules, with no I/O; [`config`] the settings; [`cli`] the
-//! command line; [`client`] the terminal client.
+//! holds the rules, with no I/O; [`config`] the settings, one module per
+//! subsystem; [`cli`] the command line; [`client`] the terminal client.
 #![forbid(unsafe_code)]
 
 pub mod app;

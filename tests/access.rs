@@ -48,7 +48,7 @@ async fn another_users_job_is_not_found_and_its_events_never_reach_them(backend:
 
 #[tokio::test]
 async fn calls_without_a_valid_token_are_unauthenticated() {
-    let (server, _dir) = TestServer::embedded().with(|c| c.concurrency = 0).start().await;
+    let (server, _dir) = TestServer::embedded().with(|c| c.worker.concurrency = 0).start().await;
     let mut anonymous = JobServiceClient::new(server.channel().await);
     let status = anonymous.list_jobs(pb::ListJobsRequest::default()).await.unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
@@ -67,7 +67,7 @@ async fn calls_without_a_valid_token_are_unauthenticated() {
 
 #[tokio::test]
 async fn a_token_that_is_not_valid_yet_is_unauthenticated() {
-    let (server, _dir) = TestServer::embedded().with(|c| c.concurrency = 0).start().await;
+    let (server, _dir) = TestServer::embedded().with(|c| c.worker.concurrency = 0).start().await;
     let now = jsonwebtoken::get_current_timestamp();
     let signed = |nbf: u64| {
         let claims = serde_json::json!({ "sub": "alice", "iat": now, "exp": now + 7200, "nbf": nbf });
@@ -88,7 +88,7 @@ async fn a_token_that_is_not_valid_yet_is_unauthenticated() {
 
 #[tokio::test]
 async fn every_bad_input_is_refused_naming_the_field_and_nothing_is_stored() {
-    let (server, _dir) = TestServer::embedded().with(|c| c.concurrency = 0).start().await;
+    let (server, _dir) = TestServer::embedded().with(|c| c.worker.concurrency = 0).start().await;
     let mut jobs = server.jobs("alice").await;
     let bad_submissions = [
         ("https://vimeo.com/123", "Physics", 0, "url"),
@@ -139,7 +139,7 @@ async fn every_bad_input_is_refused_naming_the_field_and_nothing_is_stored() {
 
 #[tokio::test]
 async fn list_pages_newest_first_filters_by_state_and_delete_takes_the_notes_along() {
-    let (server, _dir) = TestServer::embedded().with(|c| c.concurrency = 0).start().await;
+    let (server, _dir) = TestServer::embedded().with(|c| c.worker.concurrency = 0).start().await;
     let mut jobs = server.jobs("alice").await;
     let mut ids = Vec::new();
     for n in 0..5 {

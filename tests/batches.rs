@@ -19,7 +19,7 @@ on_both_backends!(
 async fn a_batch_of_fifty_with_ten_failing_ends_completed_with_errors_with_exact_counts(backend: Backend) {
     let one_attempt = |c: &mut videojobs::config::ServeConfig| {
         c.retry.max_attempts = 1;
-        c.concurrency = 3;
+        c.worker.concurrency = 3;
     };
     let (node, _dir) = TestServer::on(&backend).with(one_attempt).start().await;
     // Scaled out, a second node works on the same batch.
@@ -78,7 +78,7 @@ async fn a_batch_of_fifty_with_ten_failing_ends_completed_with_errors_with_exact
 }
 
 async fn cancelling_a_batch_cancels_every_unfinished_child(backend: Backend) {
-    let (node, _dir) = TestServer::on(&backend).with(|c| c.concurrency = 0).start().await;
+    let (node, _dir) = TestServer::on(&backend).with(|c| c.worker.concurrency = 0).start().await;
     let mut client = node.jobs("alice").await;
     let urls = (0..5).map(|n| url(&format!("cancelbat{n:02}"))).collect();
     let batch = client.submit_batch(pb::SubmitBatchRequest { urls, ..Default::default() }).await.unwrap().into_inner();
@@ -95,7 +95,7 @@ async fn cancelling_a_batch_cancels_every_unfinished_child(backend: Backend) {
 }
 
 async fn ten_thousand_urls_are_stored_and_queued_in_bulk(backend: Backend) {
-    let (node, _dir) = TestServer::on(&backend).with(|c| c.concurrency = 0).start().await;
+    let (node, _dir) = TestServer::on(&backend).with(|c| c.worker.concurrency = 0).start().await;
     let mut client = node.jobs("alice").await;
     let urls: Vec<String> = (0..10_000).map(|n| url(&format!("bulk{n:07}"))).collect();
     let request = pb::SubmitBatchRequest { urls: urls.clone(), ..Default::default() };

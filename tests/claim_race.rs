@@ -27,7 +27,7 @@ fn programs_of(data_dir: &Path, job_id: &str) -> usize {
 async fn a_claim_lost_to_a_cancel_stops_the_program_it_started() {
     let backend = Backend::scaled().await;
     let Backend::Scaled { database_url, .. } = &backend else { unreachable!() };
-    let (server, dir) = TestServer::on(&backend).with(|c| c.concurrency = 1).start().await;
+    let (server, dir) = TestServer::on(&backend).with(|c| c.worker.concurrency = 1).start().await;
     let mut jobs = server.jobs("alice").await;
     // The only worker is busy with the first job.
     let first = jobs.submit_video(submit("hang0000001")).await.unwrap().into_inner();

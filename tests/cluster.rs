@@ -12,9 +12,9 @@ use videojobs::proto::v1 as pb;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn submitted_on_one_node_run_on_another_watched_on_a_third_cancelled_from_the_first() {
     let backend = Backend::scaled().await;
-    let (api, _api_dir) = TestServer::on(&backend).with(|c| c.concurrency = 0).start().await;
-    let (worker, worker_dir) = TestServer::on(&backend).with(|c| c.concurrency = 2).start().await;
-    let (watcher, _watcher_dir) = TestServer::on(&backend).with(|c| c.concurrency = 0).start().await;
+    let (api, _api_dir) = TestServer::on(&backend).with(|c| c.worker.concurrency = 0).start().await;
+    let (worker, worker_dir) = TestServer::on(&backend).with(|c| c.worker.concurrency = 2).start().await;
+    let (watcher, _watcher_dir) = TestServer::on(&backend).with(|c| c.worker.concurrency = 0).start().await;
 
     let mut watch = watcher.jobs("alice").await;
     let mut stream = watch.watch_jobs(pb::WatchJobsRequest::default()).await.unwrap().into_inner();
@@ -47,7 +47,7 @@ async fn a_node_killed_mid_job_loses_nothing_and_leaves_no_program_running() {
     let backend = Backend::scaled().await;
     let doomed_dir = tempfile::tempdir().unwrap();
     let doomed = DetachedNode::start(&backend, doomed_dir.path(), |c| {
-        c.concurrency = 1;
+        c.worker.concurrency = 1;
         set_stage_delay(c, Duration::from_millis(1000));
     });
     let mut client = doomed.server.jobs("alice").await;
@@ -73,7 +73,7 @@ async fn flushall_of_redis_while_jobs_wait_and_run_loses_no_job() {
     let backend = Backend::scaled_on(redis.url.clone()).await;
     let (node, _dir) = TestServer::on(&backend)
         .with(|c| {
-            c.concurrency = 2;
+            c.worker.concurrency = 2;
             set_stage_delay(c, Duration::from_millis(150));
         })
         .start()
@@ -97,8 +97,8 @@ async fn a_stopping_node_lets_its_running_job_finish_within_the_grace_period() {
     let backend = Backend::scaled().await;
     let (node, _dir) = TestServer::on(&backend)
         .with(|c| {
-            c.concurrency = 1;
-            c.shutdown_grace = Duration::from_secs(15);
+            c.worker.concurrency = 1;
+            c.worker.shutdown_grace = Duration::from_secs(15);
             set_stage_delay(c, Duration::from_millis(300));
         })
         .start()
@@ -107,7 +107,7 @@ async fn a_stopping_node_lets_its_running_job_finish_within_the_grace_period() {
     let job = client.submit_video(submit("gracefully1")).await.unwrap().into_inner();
     wait_until_processing(&mut client, &job.id).await;
     node.stop().await;
-    let (observer, _dir) = TestServer::on(&backend).with(|c| c.concurrency = 0).start().await;
+    let (observer, _dir) = TestServer::on(&backend).with(|c| c.worker.concurrency = 0).start().await;
     let mut client = observer.jobs("alice").await;
     let after = client.get_job(pb::GetJobRequest { job_id: job.id }).await.unwrap().into_inner();
     assert_eq!(state(&after), pb::JobState::Completed, "finished during the grace period: {after:?}");

@@ -12,7 +12,7 @@ on_both_backends!(
 );
 
 async fn twenty_concurrent_identical_submissions_make_one_job(backend: Backend) {
-    let (server, _dir) = TestServer::on(&backend).with(|c| c.concurrency = 0).start().await;
+    let (server, _dir) = TestServer::on(&backend).with(|c| c.worker.concurrency = 0).start().await;
     let client = server.jobs("alice").await;
     let submissions = (0..20).map(|_| {
         let mut client = client.clone();

@@ -28,7 +28,7 @@ async fn a_single_video_is_not_held_back_by_another_users_batch(backend: Backend
 async fn run(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     // Everything waits first, on a node that runs nothing.
-    let api = TestServer::on(&backend).with(|c| c.concurrency = 0).start_in(dir.path()).await;
+    let api = TestServer::on(&backend).with(|c| c.worker.concurrency = 0).start_in(dir.path()).await;
     let mut alice = api.jobs("alice").await;
     let urls: Vec<String> = (0..BATCH).map(|n| url(&format!("batch{n:06}"))).collect();
     let batch = pb::SubmitBatchRequest { urls, subject: "Physics".into(), ..Default::default() };
@@ -39,7 +39,7 @@ async fn run(backend: Backend) {
     api.stop().await;
 
     // One worker over the same database (and, scaled, the same Redis queue).
-    let node = TestServer::on(&backend).with(|c| c.concurrency = 1).start_in(dir.path()).await;
+    let node = TestServer::on(&backend).with(|c| c.worker.concurrency = 1).start_in(dir.path()).await;
     let mut bob = node.jobs("bob").await;
     let done = wait_final(&mut bob, &single.id).await;
     assert_eq!(state(&done), pb::JobState::Completed, "{done:?}");

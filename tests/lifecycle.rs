@@ -114,7 +114,7 @@ async fn a_restart_resumes_queued_and_interrupted_work(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     // First run: a slow program, one worker; stop while one job runs and two wait.
     let slow = |c: &mut videojobs::config::ServeConfig| {
-        c.concurrency = 1;
+        c.worker.concurrency = 1;
         set_stage_delay(c, Duration::from_millis(2000));
     };
     let server = TestServer::on(&backend).with(slow).start_in(dir.path()).await;

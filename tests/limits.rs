@@ -22,7 +22,7 @@ fn assert_refused(what: &str, status: tonic::Status, field: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watch_of_more_job_ids_than_the_limit_is_refused_at_once_and_the_limit_is_served() {
-    let (server, _dir) = TestServer::embedded().with(|c| c.concurrency = 0).start().await;
+    let (server, _dir) = TestServer::embedded().with(|c| c.worker.concurrency = 0).start().await;
     let mut jobs = server.jobs("alice").await;
     let urls = (0..MAX_WATCHED_JOB_IDS).map(|n| url(&format!("lim{n:08}"))).collect();
     let batch = pb::SubmitBatchRequest { urls, subject: "Physics".into(), ..Default::default() };
@@ -55,7 +55,7 @@ async fn a_watch_of_more_job_ids_than_the_limit_is_refused_at_once_and_the_limit
 
 #[tokio::test]
 async fn strings_and_lists_beyond_their_limits_are_refused_naming_the_field() {
-    let (server, _dir) = TestServer::embedded().with(|c| c.concurrency = 0).start().await;
+    let (server, _dir) = TestServer::embedded().with(|c| c.worker.concurrency = 0).start().await;
     let mut jobs = server.jobs("alice").await;
     let mut notes = server.notes("alice").await;
     let long_id = "a".repeat(MAX_ID_LEN + 1);
@@ -84,7 +84,7 @@ async fn strings_and_lists_beyond_their_limits_are_refused_naming_the_field() {
 
 #[tokio::test]
 async fn a_request_larger_than_the_server_decodes_is_refused_saying_so() {
-    let (server, _dir) = TestServer::embedded().with(|c| c.concurrency = 0).start().await;
+    let (server, _dir) = TestServer::embedded().with(|c| c.worker.concurrency = 0).start().await;
     let mut jobs = server.jobs("alice").await;
     let huge = pb::SubmitVideoRequest { url: "a".repeat(MAX_REQUEST_BYTES + 1), ..Default::default() };
     let status = timeout(REFUSED_WITHIN, jobs.submit_video(huge)).await.expect("refused quickly").unwrap_err();

@@ -31,7 +31,7 @@ async fn counters_move_as_jobs_are_submitted_finish_fail_and_calls_are_refused()
         .with(|c| {
             c.metrics_listen = Some(metrics_addr);
             c.retry.max_attempts = 2;
-            c.reap_interval = Duration::from_millis(100);
+            c.maintenance.reap_interval = Duration::from_millis(100);
         })
         .start()
         .await;

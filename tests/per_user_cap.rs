@@ -11,8 +11,8 @@ on_both_backends!(one_user_never_runs_more_than_the_cap_and_others_are_not_held_
 
 async fn one_user_never_runs_more_than_the_cap_and_others_are_not_held_up(backend: Backend) {
     let capped = |c: &mut videojobs::config::ServeConfig| {
-        c.concurrency = 2;
-        c.per_user_concurrency = Some(1);
+        c.worker.concurrency = 2;
+        c.worker.per_user_concurrency = Some(1);
         set_stage_delay(c, Duration::from_millis(150));
     };
     let (node, _dir) = TestServer::on(&backend).with(capped).start().await;

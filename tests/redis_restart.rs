@@ -38,8 +38,8 @@ async fn until_completed(stream: &mut tonic::Streaming<pb::JobEvent>, job_id: &s
 async fn watchers_before_and_after_a_redis_restart_miss_nothing_and_a_submission_while_down_runs() {
     let mut redis = PrivateRedis::start().await;
     let backend = Backend::scaled_on(redis.url.clone()).await;
-    let (api, _api_dir) = TestServer::on(&backend).with(|c| c.concurrency = 0).start().await;
-    let (worker, _worker_dir) = TestServer::on(&backend).with(|c| c.concurrency = 2).start().await;
+    let (api, _api_dir) = TestServer::on(&backend).with(|c| c.worker.concurrency = 0).start().await;
+    let (worker, _worker_dir) = TestServer::on(&backend).with(|c| c.worker.concurrency = 2).start().await;
     let Backend::Scaled { prefix, .. } = &backend else { unreachable!() };
     let events = videojobs::queue::Keys::new(prefix).events();
     redis.wait_for_subscribers(&events, 2).await;

@@ -29,7 +29,7 @@ async fn a_watcher_that_reconnects_with_its_last_sequence_gets_exactly_what_it_m
     let server = TestServer::on(&backend).start_in(dir.path()).await;
     // Scaled out, the watcher is on an API-only node and the job runs on the first.
     let watcher_node = match backend.is_scaled() {
-        true => Some(TestServer::on(&backend).with(|c| c.concurrency = 0).start().await),
+        true => Some(TestServer::on(&backend).with(|c| c.worker.concurrency = 0).start().await),
         false => None,
     };
     let watched = watcher_node.as_ref().map_or(&server, |(node, _)| node);
@@ -63,8 +63,8 @@ async fn a_watcher_that_reconnects_with_its_last_sequence_gets_exactly_what_it_m
 async fn a_slow_watcher_still_gets_every_event_in_order(backend: Backend) {
     let (server, _dir) = TestServer::on(&backend)
         .with(|c| {
-            c.watch_buffer = 16;
-            c.concurrency = 3;
+            c.watch.buffer = 16;
+            c.worker.concurrency = 3;
         })
         .start()
         .await;
@@ -97,8 +97,8 @@ async fn a_slow_watcher_still_gets_every_event_in_order(backend: Backend) {
 async fn a_sequence_trimmed_from_the_log_is_out_of_range_and_one_ahead_is_invalid() {
     let (server, _dir) = TestServer::embedded()
         .with(|c| {
-            c.event_retention = Duration::ZERO;
-            c.reconcile_interval = Duration::from_millis(100);
+            c.maintenance.event_retention = Duration::ZERO;
+            c.maintenance.reconcile_interval = Duration::from_millis(100);
         })
         .start()
         .await;
@@ -126,7 +126,7 @@ async fn a_sequence_trimmed_from_the_log_is_out_of_range_and_one_ahead_is_invali
 
 #[tokio::test]
 async fn an_idle_stream_gets_heartbeats_carrying_the_last_sequence() {
-    let (server, _dir) = TestServer::embedded().with(|c| c.watch_keepalive = Duration::from_millis(100)).start().await;
+    let (server, _dir) = TestServer::embedded().with(|c| c.watch.keepalive = Duration::from_millis(100)).start().await;
     let mut jobs = server.jobs("alice").await;
     let job = jobs.submit_video(submit("dQw4w9WgXcQ")).await.unwrap().into_inner();
     let done = wait_final(&mut jobs, &job.id).await;

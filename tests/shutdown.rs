@@ -31,7 +31,7 @@ async fn a_node_stopped_twenty_times_with_a_retry_due_burns_no_attempt() {
     let retry_in = Duration::from_millis(1500);
     let settings = move |concurrency: usize| {
         move |c: &mut videojobs::config::ServeConfig| {
-            c.concurrency = concurrency;
+            c.worker.concurrency = concurrency;
             c.retry.base_delay = retry_in;
             c.retry.max_delay = retry_in;
         }

@@ -16,7 +16,7 @@ async fn stats_match_what_was_run(backend: Backend) {
     }
     node.stop().await;
     // Queued work and its age, on a node that runs nothing.
-    let api = TestServer::on(&backend).with(|c| c.concurrency = 0).start_in(dir.path()).await;
+    let api = TestServer::on(&backend).with(|c| c.worker.concurrency = 0).start_in(dir.path()).await;
     let mut alice = api.jobs("alice").await;
     alice.submit_video(submit("statswait01")).await.unwrap();
     let mut bob = api.jobs("bob").await;

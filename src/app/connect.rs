@@ -36,16 +36,17 @@ impl RedisBackend {
 /// Connects everything the configuration asks for; `None` if `stop` fired
 /// first.
 pub async fn backends(config: &ServeConfig, stop: &CancellationToken) -> anyhow::Result<Option<Backends>> {
-    let pool = (config.concurrency as u32 + 8).min(64);
+    let pool = (config.worker.concurrency as u32 + 8).min(64);
     let database = config.database_url.as_str();
     let Some(store) = with_retries("the database", database, stop, || Store::connect_only(database, pool)).await else {
         return Ok(None);
     };
     store.migrate().await.map_err(|e| anyhow::anyhow!("cannot migrate the database schema: {e}"))?;
-    let Some(url) = config.redis_url.as_deref() else {
+    let Some(url) = config.queue.redis_url.as_deref() else {
         return Ok(Some(Backends { store, redis: None }));
     };
-    let (prefix, capacity, blocking) = (config.redis_prefix.as_str(), config.queue_capacity, config.concurrency.max(1));
+    let (prefix, capacity, blocking) =
+        (config.queue.redis_prefix.as_str(), config.queue.capacity, config.worker.concurrency.max(1));
     let Some(queue) = with_retries("Redis", url, stop, || RedisQueue::connect(url, prefix, capacity, blocking)).await
     else {
         return Ok(None);

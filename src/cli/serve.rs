@@ -42,50 +42,14 @@ pub struct ServeArgs {
     /// Between SIGTERM and SIGKILL when a program is stopped.
     #[arg(long, env = "JOB_KILL_GRACE_MS", default_value_t = DEFAULT_KILL_GRACE_MS)]
     pub kill_grace_ms: u64,
-    /// `redis://…`: the queue and the events between nodes go through Redis.
-    /// Unset: the in-process queue (one node).
-    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
-    pub redis_url: Option<String>,
-    /// Every Redis key and channel lives under `{PREFIX}:` (a Cluster hash tag).
-    #[arg(long, env = "REDIS_PREFIX", default_value = DEFAULT_REDIS_PREFIX)]
-    pub redis_prefix: String,
-    /// How long a worker's claim on a job lasts unless renewed.
-    #[arg(long, env = "JOB_LEASE_MS", default_value_t = DEFAULT_LEASE_MS)]
-    pub lease_ms: u64,
-    #[arg(long, env = "VIDEOJOBS_REAP_INTERVAL_MS", default_value_t = DEFAULT_REAP_INTERVAL_MS)]
-    pub reap_interval_ms: u64,
-    #[arg(long, env = "VIDEOJOBS_RECONCILE_INTERVAL_MS", default_value_t = DEFAULT_RECONCILE_INTERVAL_MS)]
-    pub reconcile_interval_ms: u64,
-    /// At shutdown, how long running jobs may finish before they are handed back.
-    #[arg(long, env = "VIDEOJOBS_SHUTDOWN_GRACE_MS", default_value_t = DEFAULT_SHUTDOWN_GRACE_MS)]
-    pub shutdown_grace_ms: u64,
-    /// Programs run at once on this node; 0 serves the API only.
-    #[arg(long, env = "VIDEOJOBS_CONCURRENCY", default_value_t = DEFAULT_CONCURRENCY)]
-    pub concurrency: usize,
-    /// At most this many of one user's jobs run at once across all nodes;
-    /// 0 means no cap (fairness between users still applies).
-    #[arg(long, env = "VIDEOJOBS_PER_USER_CONCURRENCY", default_value_t = 0)]
-    pub per_user_concurrency: u32,
-    #[arg(long, env = "VIDEOJOBS_QUEUE_CAPACITY", default_value_t = DEFAULT_QUEUE_CAPACITY)]
-    pub queue_capacity: usize,
-    /// Events an admin's watch of every user may fall behind before it is
-    /// ended (a user's watcher catches up from the log instead).
-    #[arg(long, env = "VIDEOJOBS_WATCH_BUFFER", default_value_t = DEFAULT_WATCH_BUFFER)]
-    pub watch_buffer: usize,
-    /// A watch stream sends a HEARTBEAT this often, so proxies keep it open.
-    #[arg(long, env = "VIDEOJOBS_WATCH_KEEPALIVE_MS", default_value_t = DEFAULT_WATCH_KEEPALIVE_MS)]
-    pub watch_keepalive_ms: u64,
-    /// Events older than this are trimmed from the log (resuming before them
-    /// answers OUT_OF_RANGE).
-    #[arg(long, env = "VIDEOJOBS_EVENT_RETENTION_HOURS", default_value_t = DEFAULT_EVENT_RETENTION_HOURS)]
-    pub event_retention_hours: u64,
-    /// COMPLETED jobs (and their events) are removed this long after they
-    /// finished; their notes stay.
-    #[arg(long, env = "VIDEOJOBS_COMPLETED_RETENTION_DAYS", default_value_t = DEFAULT_COMPLETED_RETENTION_DAYS)]
-    pub completed_retention_days: u64,
-    /// The same for FAILED and CANCELLED jobs.
-    #[arg(long, env = "VIDEOJOBS_FAILED_RETENTION_DAYS", default_value_t = DEFAULT_FAILED_RETENTION_DAYS)]
-    pub failed_retention_days: u64,
+    #[command(flatten)]
+    pub worker: WorkerArgs,
+    #[command(flatten)]
+    pub queue: QueueArgs,
+    #[command(flatten)]
+    pub maintenance: MaintenanceArgs,
+    #[command(flatten)]
+    pub watch: WatchArgs,
     /// Passed to the program as CLAUDE_API_KEY; never logged.
     #[arg(long, env = "CLAUDE_API_KEY", hide_env_values = true)]
     pub claude_api_key: Option<Secret>,
@@ -121,25 +85,10 @@ impl ServeArgs {
             config.database_url = url;
         }
         config.jwt_secret = self.jwt_secret;
-        config.redis_url = self.redis_url;
-        anyhow::ensure!(
-            !self.redis_prefix.is_empty() && !self.redis_prefix.contains(['{', '}', ' ']),
-            "REDIS_PREFIX must be non-empty without braces or spaces"
-        );
-        config.redis_prefix = self.redis_prefix;
-        anyhow::ensure!(self.lease_ms >= 300, "JOB_LEASE_MS must be at least 300");
-        config.lease = Duration::from_millis(self.lease_ms);
-        config.reap_interval = Duration::from_millis(self.reap_interval_ms.max(10));
-        config.reconcile_interval = Duration::from_millis(self.reconcile_interval_ms.max(10));
-        config.shutdown_grace = Duration::from_millis(self.shutdown_grace_ms);
-        config.concurrency = self.concurrency;
-        config.per_user_concurrency = (self.per_user_concurrency > 0).then_some(self.per_user_concurrency);
-        config.queue_capacity = self.queue_capacity.max(1);
-        config.watch_buffer = self.watch_buffer.max(16);
-        config.watch_keepalive = Duration::from_millis(self.watch_keepalive_ms.max(100));
-        config.event_retention = Duration::from_secs(self.event_retention_hours.max(1) * 3600);
-        config.completed_retention = Duration::from_secs(self.completed_retention_days.max(1) * 86_400);
-        config.failed_retention = Duration::from_secs(self.failed_retention_days.max(1) * 86_400);
+        config.worker = self.worker.into_config()?;
+        config.queue = self.queue.into_config()?;
+        config.maintenance = self.maintenance.into_config();
+        config.watch = self.watch.into_config();
         config.metrics_listen = self.metrics_listen;
         config.cors_allowed_origins = self.cors_allowed_origins.into_iter().filter(|o| !o.trim().is_empty()).collect();
         if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {

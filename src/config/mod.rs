@@ -1,6 +1,8 @@
-//! Configuration: the defaults (the seeds' environment names are on the
-//! flags, in [`crate::cli`]), secrets, and the resolved [`ServeConfig`] that
-//! `serve` runs with and tests build directly.
+//! Configuration: one module per subsystem (worker, queue, maintenance,
+//! watch), each with its flags, environment names, typed defaults and
+//! clamps side by side; the server's and the supervisor's flags are in
+//! [`crate::cli`]. Secrets, and the resolved [`ServeConfig`] that `serve`
+//! runs with and tests build directly.
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 pub const DEFAULT_DATA_DIR: &str = "videojobs-data";
@@ -9,22 +11,19 @@ pub const DEFAULT_JOB_RETRY_ATTEMPTS: u32 = 3;
 pub const DEFAULT_RETRY_BASE_DELAY_MS: u64 = 5_000;
 pub const DEFAULT_RETRY_MAX_DELAY_MS: u64 = 5 * 60 * 1000;
 pub const DEFAULT_KILL_GRACE_MS: u64 = 5_000;
-pub const DEFAULT_CONCURRENCY: usize = 3;
-pub const DEFAULT_QUEUE_CAPACITY: usize = 100_000;
-pub const DEFAULT_WATCH_BUFFER: usize = 1024;
 pub const STANDIN_PROGRAM: &str = "study-buddy-standin";
-pub const DEFAULT_REDIS_PREFIX: &str = "videojobs";
-pub const DEFAULT_LEASE_MS: u64 = 30_000;
-pub const DEFAULT_REAP_INTERVAL_MS: u64 = 5_000;
-pub const DEFAULT_RECONCILE_INTERVAL_MS: u64 = 30_000;
-pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 30_000;
-pub const DEFAULT_WATCH_KEEPALIVE_MS: u64 = 15_000;
-pub const DEFAULT_EVENT_RETENTION_HOURS: u64 = 7 * 24;
-pub const DEFAULT_COMPLETED_RETENTION_DAYS: u64 = 30;
-pub const DEFAULT_FAILED_RETENTION_DAYS: u64 = 90;
 
+mod maintenance;
+mod queue;
 mod secret;
 mod serve;
+mod watch;
+mod worker;
+
+pub use maintenance::{MaintenanceArgs, MaintenanceConfig};
+pub use queue::{QueueArgs, QueueConfig};
+pub use watch::{WatchArgs, WatchConfig};
+pub use worker::{WorkerArgs, WorkerConfig};
 
 pub use secret::{Secret, redact_url, redact_urls_in};
 pub use serve::{ServeConfig, TlsConfig, sqlite_url, standin_path};

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::*;
+use super::{MaintenanceConfig, QueueConfig, WatchConfig, WorkerConfig};
 use crate::domain::retry::RetryPolicy;
 use crate::supervisor::SupervisorConfig;
 use crate::supervisor::command::ProgramCommand;
@@ -26,29 +27,20 @@ impl std::fmt::Debug for TlsConfig {
     }
 }
 
-/// Everything `serve` needs, resolved.
+/// Everything `serve` needs, resolved: the server's own settings, then one
+/// group per subsystem.
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
     pub data_dir: PathBuf,
     pub database_url: String,
-    pub redis_url: Option<String>,
-    pub redis_prefix: String,
-    pub lease: Duration,
-    pub reap_interval: Duration,
-    pub reconcile_interval: Duration,
-    pub shutdown_grace: Duration,
     pub jwt_secret: Option<Secret>,
-    pub concurrency: usize,
-    pub per_user_concurrency: Option<u32>,
-    pub queue_capacity: usize,
-    pub watch_buffer: usize,
-    pub watch_keepalive: Duration,
-    pub event_retention: Duration,
-    pub completed_retention: Duration,
-    pub failed_retention: Duration,
     pub metrics_listen: Option<SocketAddr>,
     pub cors_allowed_origins: Vec<String>,
     pub tls: Option<TlsConfig>,
+    pub worker: WorkerConfig,
+    pub queue: QueueConfig,
+    pub maintenance: MaintenanceConfig,
+    pub watch: WatchConfig,
     pub retry: RetryPolicy,
     pub supervisor: SupervisorConfig,
 }
@@ -58,24 +50,14 @@ impl ServeConfig {
     pub fn embedded(data_dir: PathBuf) -> ServeConfig {
         ServeConfig {
             database_url: sqlite_url(&data_dir),
-            redis_url: None,
-            redis_prefix: DEFAULT_REDIS_PREFIX.into(),
-            lease: Duration::from_millis(DEFAULT_LEASE_MS),
-            reap_interval: Duration::from_millis(DEFAULT_REAP_INTERVAL_MS),
-            reconcile_interval: Duration::from_millis(DEFAULT_RECONCILE_INTERVAL_MS),
-            shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
             jwt_secret: None,
-            concurrency: DEFAULT_CONCURRENCY,
-            per_user_concurrency: None,
-            queue_capacity: DEFAULT_QUEUE_CAPACITY,
-            watch_buffer: DEFAULT_WATCH_BUFFER,
-            watch_keepalive: Duration::from_millis(DEFAULT_WATCH_KEEPALIVE_MS),
-            event_retention: Duration::from_secs(DEFAULT_EVENT_RETENTION_HOURS * 3600),
-            completed_retention: Duration::from_secs(DEFAULT_COMPLETED_RETENTION_DAYS * 86_400),
-            failed_retention: Duration::from_secs(DEFAULT_FAILED_RETENTION_DAYS * 86_400),
             metrics_listen: None,
             cors_allowed_origins: Vec::new(),
             tls: None,
+            worker: WorkerConfig::default(),
+            queue: QueueConfig::default(),
+            maintenance: MaintenanceConfig::default(),
+            watch: WatchConfig::default(),
             retry: RetryPolicy {
                 max_attempts: DEFAULT_JOB_RETRY_ATTEMPTS,
                 base_delay: Duration::from_millis(DEFAULT_RETRY_BASE_DELAY_MS),

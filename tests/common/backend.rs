@@ -51,10 +51,10 @@ impl Backend {
     pub fn apply(&self, config: &mut ServeConfig) {
         if let Backend::Scaled { database_url, redis_url, prefix } = self {
             config.database_url = database_url.clone();
-            config.redis_url = Some(redis_url.clone());
-            config.redis_prefix = prefix.clone();
-            config.reap_interval = Duration::from_millis(200);
-            config.reconcile_interval = Duration::from_millis(300);
+            config.queue.redis_url = Some(redis_url.clone());
+            config.queue.redis_prefix = prefix.clone();
+            config.maintenance.reap_interval = Duration::from_millis(200);
+            config.maintenance.reconcile_interval = Duration::from_millis(300);
         }
     }
 }

@@ -54,7 +54,7 @@ pub struct TestServer {
 pub fn test_config(data_dir: &Path) -> ServeConfig {
     let mut config = ServeConfig::embedded(data_dir.to_path_buf());
     config.jwt_secret = Some(Secret::new(SECRET));
-    config.concurrency = 2;
+    config.worker.concurrency = 2;
     config.retry.base_delay = Duration::from_millis(50);
     config.retry.max_delay = Duration::from_millis(200);
     let supervisor = &mut config.supervisor;
@@ -63,8 +63,8 @@ pub fn test_config(data_dir: &Path) -> ServeConfig {
     supervisor.command.leading_args = vec!["--stage-delay-ms".into(), "30".into(), "--state-dir".into(), state_dir];
     supervisor.timeout = Duration::from_secs(20);
     supervisor.kill_grace = Duration::from_millis(500);
-    config.lease = Duration::from_secs(2);
-    config.shutdown_grace = Duration::ZERO;
+    config.worker.lease = Duration::from_secs(2);
+    config.worker.shutdown_grace = Duration::ZERO;
     config
 }
 
