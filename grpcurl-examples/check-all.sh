@@ -43,10 +43,10 @@ sys.exit("watch-jobs.sh never showed JOB_STATE_COMPLETED")' | expect completed w
 note=$("$here/list-notes.sh" "$job" | field "['notes'][[n['kind'] for n in d['notes']].index('NOTE_KIND_NOTES')]['id']")
 "$here/get-note.sh" "$note" | field "['html']" | expect "<h2>Key Points</h2>" get-note.sh
 
-failed=$("$here/submit-video.sh" "https://youtu.be/fail0000001" | field "['id']")
-"$here/cancel-job.sh" "$failed" | expect JOB_STATE_CANCELLED cancel-job.sh
-"$here/retry-job.sh" "$failed" | expect JOB_STATE_QUEUED retry-job.sh
-"$here/cancel-job.sh" "$failed" >/dev/null
+hung=$("$here/submit-video.sh" "https://youtu.be/hang0000001" | field "['id']")
+"$here/cancel-job.sh" "$hung" | expect JOB_STATE_CANCELLED cancel-job.sh
+"$here/retry-job.sh" "$hung" | expect JOB_STATE_QUEUED retry-job.sh
+"$here/cancel-job.sh" "$hung" >/dev/null
 "$here/delete-job.sh" "$job" >/dev/null
 ("$here/get-job.sh" "$job" 2>&1 || true) | expect NotFound "get-job.sh after delete"
 ("$here/submit-video.sh" "https://vimeo.com/1" 2>&1 || true) | expect InvalidArgument "submit-video.sh bad url"

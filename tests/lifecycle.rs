@@ -9,7 +9,8 @@ use videojobs::proto::v1 as pb;
 
 on_both_backends!(
     a_jobs_events_arrive_in_order_and_end_completed_with_readable_notes,
-    a_failing_video_is_retried_then_fails_with_the_programs_reason,
+    a_permanent_failure_ends_failed_after_one_attempt_with_its_kind,
+    a_transient_failure_is_retried_then_fails_with_the_programs_reason,
     retry_job_brings_a_failed_job_back_and_finished_jobs_refuse_retry_and_cancel,
     a_restart_resumes_queued_and_interrupted_work,
 );
@@ -69,20 +70,53 @@ async fn a_jobs_events_arrive_in_order_and_end_completed_with_readable_notes(bac
     server.stop().await;
 }
 
-async fn a_failing_video_is_retried_then_fails_with_the_programs_reason(backend: Backend) {
+const NO_TRANSCRIPT: &str = "Could not get transcript: No transcript found (subtitles are disabled for this video)";
+
+async fn a_permanent_failure_ends_failed_after_one_attempt_with_its_kind(backend: Backend) {
     let (server, _dir) = TestServer::on(&backend).with(|c| c.retry.max_attempts = 3).start().await;
+    let mut jobs = server.jobs("alice").await;
+    let mut stream = jobs.watch_jobs(pb::WatchJobsRequest::default()).await.unwrap().into_inner();
+    let job = jobs.submit_video(submit("fail0000001")).await.unwrap().into_inner();
+    let events = events_until_final(&mut stream, &job.id).await;
+    assert!(events.iter().all(|e| kind(e) != pb::JobEventType::Retrying), "no retry can mend it: {events:?}");
+    let failed = events.last().unwrap().job.clone().unwrap();
+    assert_eq!(state(&failed), pb::JobState::Failed);
+    assert_eq!((failed.attempt, failed.max_attempts), (1, 3));
+    assert_eq!(failed.error, NO_TRANSCRIPT);
+    assert_eq!(failed.failure_kind(), pb::FailureKind::Permanent);
+    assert!(failed.note_ids.is_empty());
+    let got = jobs.get_job(pb::GetJobRequest { job_id: job.id.clone() }).await.unwrap().into_inner();
+    assert_eq!(got.failure_kind(), pb::FailureKind::Permanent);
+
+    // A person may still try again: the kind is cleared until it fails anew.
+    let retried = jobs.retry_job(pb::RetryJobRequest { job_id: job.id.clone() }).await.unwrap().into_inner();
+    assert_eq!(retried.failure_kind(), pb::FailureKind::Unspecified);
+    let again = wait_final(&mut jobs, &job.id).await;
+    assert_eq!((state(&again), again.attempt), (pb::JobState::Failed, 2));
+    server.stop().await;
+}
+
+async fn a_transient_failure_is_retried_then_fails_with_the_programs_reason(backend: Backend) {
+    let (server, _dir) = TestServer::on(&backend)
+        .with(|c| {
+            c.retry.max_attempts = 3;
+            // Only this counts as permanent here, so "no transcript" does not.
+            c.supervisor.patterns.permanent = videojobs::domain::PermanentPatterns::new(["members-only"]);
+        })
+        .start()
+        .await;
     let mut jobs = server.jobs("alice").await;
     let mut stream = jobs.watch_jobs(pb::WatchJobsRequest::default()).await.unwrap().into_inner();
     let job = jobs.submit_video(submit("fail0000001")).await.unwrap().into_inner();
     let events = events_until_final(&mut stream, &job.id).await;
     let retries: Vec<_> = events.iter().filter(|e| kind(e) == pb::JobEventType::Retrying).collect();
     assert_eq!(retries.len(), 2, "three attempts in all");
-    assert_eq!(retries[0].job.as_ref().unwrap().error, "Transcript unavailable: subtitles are disabled for this video");
+    let retrying = retries[0].job.as_ref().unwrap();
+    assert_eq!((retrying.error.as_str(), retrying.failure_kind()), (NO_TRANSCRIPT, pb::FailureKind::Transient));
     let failed = events.last().unwrap().job.clone().unwrap();
     assert_eq!(state(&failed), pb::JobState::Failed);
-    assert_eq!(failed.attempt, 3);
-    assert_eq!(failed.max_attempts, 3);
-    assert_eq!(failed.error, "Transcript unavailable: subtitles are disabled for this video");
+    assert_eq!((failed.attempt, failed.max_attempts), (3, 3));
+    assert_eq!((failed.error.as_str(), failed.failure_kind()), (NO_TRANSCRIPT, pb::FailureKind::Transient));
     assert!(failed.note_ids.is_empty());
     server.stop().await;
 }

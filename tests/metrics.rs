@@ -31,6 +31,8 @@ async fn counters_move_as_jobs_are_submitted_finish_fail_and_calls_are_refused()
         .with(|c| {
             c.metrics_listen = Some(metrics_addr);
             c.retry.max_attempts = 2;
+            // So that `fail…` is retried once (its reason is otherwise permanent).
+            c.supervisor.patterns.permanent = videojobs::domain::PermanentPatterns::new(["members-only"]);
             c.maintenance.reap_interval = Duration::from_millis(100);
         })
         .start()

@@ -35,13 +35,52 @@ async fn run_to_end_on(
     (job, dir)
 }
 
-on_both_backends!(a_hanging_program_times_out_and_is_killed, cancel_kills_the_program_and_every_child_it_started);
+on_both_backends!(
+    a_hanging_program_times_out_and_is_killed,
+    cancel_kills_the_program_and_every_child_it_started,
+    a_silent_program_is_stopped_as_stalled_and_retried,
+);
+
+async fn a_silent_program_is_stopped_as_stalled_and_retried(backend: Backend) {
+    let (server, dir) = TestServer::on(&backend)
+        .with(|c| {
+            c.retry.max_attempts = 2;
+            c.supervisor.stall_timeout = Some(Duration::from_millis(400));
+        })
+        .start()
+        .await;
+    let mut jobs = server.jobs("alice").await;
+    let mut stream = jobs.watch_jobs(pb::WatchJobsRequest::default()).await.unwrap().into_inner();
+    let job = jobs.submit_video(submit("hang0000002")).await.unwrap().into_inner();
+    let events = events_until_final(&mut stream, &job.id).await;
+    let retries: Vec<_> = events.iter().filter(|e| kind(e) == pb::JobEventType::Retrying).collect();
+    assert_eq!(retries.len(), 1, "a stalled attempt is retried");
+    assert_eq!(retries[0].job.as_ref().unwrap().failure_kind(), pb::FailureKind::Stalled);
+    let failed = events.last().unwrap().job.clone().unwrap();
+    assert_eq!((state(&failed), failed.attempt), (pb::JobState::Failed, 2));
+    assert_eq!(failed.failure_kind(), pb::FailureKind::Stalled);
+    assert!(failed.error.contains("printed nothing for 0.4 s"), "{}", failed.error);
+    assert_no_processes_under(dir.path(), Duration::from_secs(5)).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_program_that_keeps_printing_is_never_stalled() {
+    // Lines 100 ms apart against a 2 s watchdog.
+    let (job, _dir) = run_to_end("dQw4w9WgXcQ", |c| {
+        set_stage_delay(c, Duration::from_millis(100));
+        c.supervisor.stall_timeout = Some(Duration::from_secs(2));
+    })
+    .await;
+    assert_eq!(state(&job), pb::JobState::Completed, "{}", job.error);
+}
 
 async fn a_hanging_program_times_out_and_is_killed(backend: Backend) {
     let (job, _dir) =
         run_to_end_on(&backend, "hang0000001", |c| c.supervisor.timeout = Duration::from_millis(800)).await;
     assert_eq!(state(&job), pb::JobState::Failed);
     assert!(job.error.contains("timed out after 0.8 s"), "{}", job.error);
+    assert_eq!(job.failure_kind(), pb::FailureKind::Timeout);
 }
 
 async fn cancel_kills_the_program_and_every_child_it_started(backend: Backend) {
@@ -69,6 +108,7 @@ async fn a_crash_fails_with_the_exit_status_and_its_last_words() {
     let (job, _dir) = run_to_end("crash000001", |_| {}).await;
     assert_eq!(state(&job), pb::JobState::Failed);
     assert!(job.error.contains("exited with status 1"), "{}", job.error);
+    assert_eq!(job.failure_kind(), pb::FailureKind::Crashed);
     assert!(job.error.contains("RuntimeError: model returned no content"), "{}", job.error);
 }
 
@@ -98,6 +138,7 @@ async fn claiming_success_without_writing_notes_is_a_failure() {
     let (job, _dir) = run_to_end("empty000001", |_| {}).await;
     assert_eq!(state(&job), pb::JobState::Failed);
     assert_eq!(job.error, "the program reported success but wrote no notes file");
+    assert_eq!(job.failure_kind(), pb::FailureKind::NoOutput);
 }
 
 #[tokio::test]

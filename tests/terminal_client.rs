@@ -126,7 +126,7 @@ async fn a_failing_video_ends_the_watch_non_zero_with_the_programs_reason() {
     let failed = as_user(&server, "alice", &["submit", FAILING, "--watch"]).await;
     assert_eq!(failed.status, 1, "{failed:?}");
     let summary = failed.stdout.lines().find(|l| l.contains("FAILED")).unwrap_or_else(|| panic!("{failed:?}"));
-    assert!(summary.contains("Transcript unavailable"), "{failed:?}");
+    assert!(summary.contains("No transcript found"), "{failed:?}");
 
     // A later watch of finished jobs reports them at once from their snapshots.
     let failed_id = failed.stdout.lines().next().unwrap().trim().to_string();

@@ -8,6 +8,7 @@ mod m20261123_000004_event_log;
 mod m20261123_000005_deduplication;
 mod m20261123_000006_batches;
 mod m20261123_000007_notes_outlive_jobs;
+mod m20261201_000008_failure_kind;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_deduplication::Migration),
             Box::new(m20261123_000006_batches::Migration),
             Box::new(m20261123_000007_notes_outlive_jobs::Migration),
+            Box::new(m20261201_000008_failure_kind::Migration),
         ]
     }
 }

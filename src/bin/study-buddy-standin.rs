@@ -7,8 +7,9 @@
 //!
 //! Failure modes are chosen per video by the start of its 11-character id, so
 //! one server can run good and bad jobs side by side:
-//! `fail…` says `✗ Job failed`, `flaky…` fails once per `--state-dir` then
-//! works, `hang…` never finishes, `crash…` dies with a traceback and exit 1,
+//! `fail…` says `✗ Job failed` with a reason no retry can mend (no
+//! transcript), `flaky…` fails once per `--state-dir` with one another attempt
+//! may mend, then works, `hang…` never finishes, `crash…` dies with a traceback and exit 1,
 //! `kids…` starts children and hangs, `orphan…` leaves a child behind and
 //! exits, `escape…` starts a child that leaves its session and process group
 //! (setsid) and ignores SIGTERM, then hangs, `setsid…` does the same but
@@ -147,8 +148,17 @@ fn process_video(options: &Options, number: usize, url: &str) -> bool {
         log("ERROR", &format!("✗ Job failed: the API refused the key {leaked}"));
         return false;
     }
-    if mode.starts_with("fail") || (mode.starts_with("flaky") && first_time(options, &video_id)) {
-        log("ERROR", "✗ Job failed: Transcript unavailable: subtitles are disabled for this video");
+    if mode.starts_with("fail") {
+        // Permanent by the real program's own rule ("no transcript").
+        log(
+            "ERROR",
+            "✗ Job failed: Could not get transcript: No transcript found (subtitles are disabled for this video)",
+        );
+        return false;
+    }
+    if mode.starts_with("flaky") && first_time(options, &video_id) {
+        // What the real program says offline: another attempt may work.
+        log("ERROR", "✗ Job failed: Could not get transcript: Both Tor and yt-dlp fallback failed");
         return false;
     }
     if mode.starts_with("crash") {

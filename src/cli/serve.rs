@@ -31,6 +31,17 @@ pub struct ServeArgs {
     pub python_cli_path: Option<PathBuf>,
     #[arg(long, env = "JOB_TIMEOUT_MS", default_value_t = DEFAULT_JOB_TIMEOUT_MS)]
     pub job_timeout_ms: u64,
+    /// A program that prints no line for this long is stopped and its
+    /// attempt fails STALLED (and is retried); 0 turns the watchdog off.
+    #[arg(long, env = "JOB_STALL_TIMEOUT_MS", default_value_t = DEFAULT_STALL_TIMEOUT_MS)]
+    pub stall_timeout_ms: u64,
+    /// A failure reason containing this (case-insensitively) is PERMANENT: the
+    /// job fails at once instead of being retried. Repeatable (or
+    /// comma-separated); replaces the defaults, the real program's own list:
+    /// no subtitle, no transcript, video unavailable, video is private,
+    /// deleted, invalid video id, members-only.
+    #[arg(long = "permanent-pattern", env = "JOB_PERMANENT_PATTERNS", value_delimiter = ',')]
+    pub permanent_patterns: Vec<String>,
     /// Total attempts per job, the first run included.
     #[arg(long, env = "JOB_RETRY_ATTEMPTS", default_value_t = DEFAULT_JOB_RETRY_ATTEMPTS,
           value_parser = clap::value_parser!(u32).range(1..=100))]
@@ -117,6 +128,10 @@ impl ServeArgs {
         supervisor.command.api_key = self.claude_api_key;
         anyhow::ensure!(self.job_timeout_ms > 0, "JOB_TIMEOUT_MS must be positive");
         supervisor.timeout = Duration::from_millis(self.job_timeout_ms);
+        supervisor.stall_timeout = (self.stall_timeout_ms > 0).then(|| Duration::from_millis(self.stall_timeout_ms));
+        if !self.permanent_patterns.is_empty() {
+            supervisor.patterns.permanent = crate::domain::PermanentPatterns::new(&self.permanent_patterns);
+        }
         supervisor.kill_grace = Duration::from_millis(self.kill_grace_ms);
         if !self.progress_patterns.is_empty() {
             supervisor.patterns.item_started =

@@ -7,6 +7,7 @@
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 pub const DEFAULT_DATA_DIR: &str = "videojobs-data";
 pub const DEFAULT_JOB_TIMEOUT_MS: u64 = 30 * 60 * 1000;
+pub const DEFAULT_STALL_TIMEOUT_MS: u64 = 10 * 60 * 1000;
 pub const DEFAULT_JOB_RETRY_ATTEMPTS: u32 = 3;
 pub const DEFAULT_RETRY_BASE_DELAY_MS: u64 = 5_000;
 pub const DEFAULT_RETRY_MAX_DELAY_MS: u64 = 5 * 60 * 1000;

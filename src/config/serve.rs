@@ -72,6 +72,7 @@ impl ServeConfig {
                 },
                 scratch_root: data_dir.join("scratch"),
                 timeout: Duration::from_millis(DEFAULT_JOB_TIMEOUT_MS),
+                stall_timeout: Some(Duration::from_millis(DEFAULT_STALL_TIMEOUT_MS)),
                 kill_grace: Duration::from_millis(DEFAULT_KILL_GRACE_MS),
                 patterns: OutputPatterns::default(),
                 note_files: NoteFiles::default(),

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 
 use super::NoteKind;
+use super::failure::FailureKind;
 
 /// A stage the program reached and how far along it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,30 +37,28 @@ pub enum Outcome {
     Stopped,
 }
 
-/// Why an attempt failed, and whether another attempt can succeed.
+/// Why an attempt failed, and of which kind (which says whether another
+/// attempt can succeed).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
     pub reason: String,
-    pub retry: RetryAdvice,
-}
-
-/// What a failure says of the next attempt.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RetryAdvice {
-    /// Another attempt may succeed: retried while attempts remain.
-    Retry,
-    /// No attempt can succeed: the job fails at once (a person may still
-    /// retry it by hand).
-    GiveUp,
+    pub kind: FailureKind,
 }
 
 impl Failure {
-    pub fn retryable(reason: impl Into<String>) -> Failure {
-        Failure { reason: reason.into(), retry: RetryAdvice::Retry }
+    pub fn new(kind: FailureKind, reason: impl Into<String>) -> Failure {
+        Failure { reason: reason.into(), kind }
     }
 
+    /// A failure another attempt may mend.
+    pub fn retryable(reason: impl Into<String>) -> Failure {
+        Failure::new(FailureKind::Transient, reason)
+    }
+
+    /// A failure no attempt can mend: the job fails at once (a person may
+    /// still retry it by hand).
     pub fn permanent(reason: impl Into<String>) -> Failure {
-        Failure { reason: reason.into(), retry: RetryAdvice::GiveUp }
+        Failure::new(FailureKind::Permanent, reason)
     }
 }
 

@@ -90,6 +90,9 @@ pub struct Job {
     pub attempt: u32,
     pub max_attempts: u32,
     pub error: String,
+    /// The kind of the latest failed attempt, while `error` says why.
+    #[serde(default)]
+    pub failure_kind: Option<super::FailureKind>,
     pub note_ids: Vec<Uuid>,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,

@@ -1,9 +1,10 @@
 //! The rules of videojobs, free of transport and storage types: jobs and their
-//! states, events, video URLs, subjects, the retry policy, paging and the
+//! states, events, failure kinds, video URLs, subjects, the retry policy, paging and the
 //! limits of a request.
 pub mod attempt;
 pub mod batch;
 pub mod event;
+pub mod failure;
 pub mod job;
 pub mod limits;
 pub mod page;
@@ -11,7 +12,8 @@ pub mod retry;
 pub mod subject;
 pub mod video_url;
 
-pub use attempt::{Failure, NewNote, Outcome, RetryAdvice, StageUpdate};
+pub use attempt::{Failure, NewNote, Outcome, StageUpdate};
 pub use batch::{Batch, BatchCounts, BatchState};
 pub use event::{JobEvent, JobEventKind};
+pub use failure::{FailureKind, PermanentPatterns};
 pub use job::{Job, JobState, Note, NoteKind, Scope, UserId};

@@ -1,7 +1,7 @@
 //! Domain values to protobuf messages.
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Batch, BatchState, Job, JobEvent, JobEventKind, JobState, Note, NoteKind};
+use crate::domain::{Batch, BatchState, FailureKind, Job, JobEvent, JobEventKind, JobState, Note, NoteKind};
 use crate::proto::v1 as pb;
 
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
@@ -51,6 +51,7 @@ pub fn job_to_proto(job: &Job) -> pb::Job {
         priority: job.priority,
         log_tail: String::new(),
         batch_id: job.batch_id.map(|id| id.to_string()).unwrap_or_default(),
+        failure_kind: job.failure_kind.map_or(pb::FailureKind::Unspecified, failure_kind_to_pb) as i32,
     }
 }
 
@@ -116,6 +117,18 @@ pub fn note_to_proto(note: Note) -> pb::Note {
         html,
         markdown: note.markdown,
         created_at: Some(timestamp(note.created_at)),
+    }
+}
+
+pub fn failure_kind_to_pb(kind: FailureKind) -> pb::FailureKind {
+    match kind {
+        FailureKind::Permanent => pb::FailureKind::Permanent,
+        FailureKind::Transient => pb::FailureKind::Transient,
+        FailureKind::Timeout => pb::FailureKind::Timeout,
+        FailureKind::Stalled => pb::FailureKind::Stalled,
+        FailureKind::Crashed => pb::FailureKind::Crashed,
+        FailureKind::NoOutput => pb::FailureKind::NoOutput,
+        FailureKind::Cancelled => pb::FailureKind::Cancelled,
     }
 }
 

@@ -13,7 +13,7 @@ use super::commit::Logged;
 use super::running::RunningJobs;
 use crate::domain::attempt::storable;
 use crate::domain::retry::RetryPolicy;
-use crate::domain::{Failure, Job, JobEventKind, NewNote, Outcome, RetryAdvice, StageUpdate};
+use crate::domain::{Failure, Job, JobEventKind, NewNote, Outcome, StageUpdate};
 use crate::error::Result;
 use crate::queue::QueueItem;
 use crate::store::{Claim, Store};
@@ -154,7 +154,7 @@ impl Jobs {
                 Err(error) if error.is_storage() && !matches!(error, crate::error::Error::Unavailable(_)) => {
                     let reason = format!("the notes could not be stored: {}", error.detail());
                     tracing::error!(%reason, "storing the results failed; failing the job");
-                    self.fail(job, &reason, &log_tail).await
+                    self.fail(job, Failure::permanent(reason), &log_tail).await
                 }
                 done => done,
             },
@@ -184,17 +184,17 @@ impl Jobs {
         Ok(())
     }
 
-    /// RETRYING after a backoff while attempts remain and the failure says
-    /// another may help; FAILED otherwise.
+    /// RETRYING after a backoff while attempts remain and the failure's kind
+    /// says another may help; FAILED otherwise.
     async fn failed(&self, job: &Job, failure: Failure, log_tail: &str) -> Result<()> {
-        let reason = storable(&failure.reason).into_owned();
-        let retry = failure.retry == RetryAdvice::Retry && RetryPolicy::should_retry(job.attempt, job.max_attempts);
+        let failure = Failure::new(failure.kind, storable(&failure.reason).into_owned());
+        let retry = failure.kind.is_retryable() && RetryPolicy::should_retry(job.attempt, job.max_attempts);
         if !retry {
-            return self.fail(job, &reason, log_tail).await;
+            return self.fail(job, failure, log_tail).await;
         }
         let delay = self.rules.retry.delay_after(job.attempt);
         let run_after = Utc::now() + delay;
-        let (id, attempt, log_tail, why) = (job.id, job.attempt, log_tail.to_string(), reason.clone());
+        let (id, attempt, log_tail, why) = (job.id, job.attempt, log_tail.to_string(), failure.clone());
         let waiting = self
             .committer
             .commit(move |txn| {
@@ -207,15 +207,16 @@ impl Jobs {
             })
             .await?;
         if let Some(waiting) = waiting {
-            tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "attempt failed; retrying");
+            let (reason, kind) = (&failure.reason, failure.kind.as_str());
+            tracing::warn!(%reason, kind, retry_in_ms = delay.as_millis() as u64, "attempt failed; retrying");
             metrics::counter!(telemetry::JOB_RETRIES).increment(1);
             self.dispatch(&[QueueItem::at(&waiting, Some(run_after))]).await;
         }
         Ok(())
     }
 
-    async fn fail(&self, job: &Job, reason: &str, log_tail: &str) -> Result<()> {
-        let (id, attempt, why, log_tail) = (job.id, job.attempt, reason.to_string(), log_tail.to_string());
+    async fn fail(&self, job: &Job, failure: Failure, log_tail: &str) -> Result<()> {
+        let (id, attempt, why, log_tail) = (job.id, job.attempt, failure.clone(), log_tail.to_string());
         let failed = self
             .committer
             .commit(move |txn| {
@@ -228,7 +229,8 @@ impl Jobs {
             })
             .await?;
         if failed.is_some() {
-            tracing::warn!(%reason, "job failed");
+            let (reason, kind) = (&failure.reason, failure.kind.as_str());
+            tracing::warn!(%reason, kind, "job failed");
             metrics::counter!(telemetry::JOBS_FINISHED, "outcome" => "failed").increment(1);
         }
         Ok(())

@@ -14,7 +14,7 @@ use super::convert::job_from_row;
 use super::entity::{job, note};
 use super::jobs::{finish, states};
 use super::{Store, Txn};
-use crate::domain::NewNote;
+use crate::domain::{Failure, FailureKind, NewNote};
 use crate::domain::{Job, JobState};
 use crate::error::Result;
 
@@ -85,10 +85,11 @@ impl Store {
 
     async fn hand_back(txn: &Txn, which: impl Fn() -> sea_orm::UpdateMany<job::Entity>, stage: &str) -> Result<Reaped> {
         let last_attempt = Expr::col(job::Column::Attempt).gte(Expr::col(job::Column::MaxAttempts));
-        let failed = finish(which().filter(last_attempt.clone()), JobState::Failed, GAVE_UP)
-            .col_expr(job::Column::Stage, Expr::value("failed"))
-            .exec_with_returning(txn)
-            .await?;
+        let failed =
+            finish(which().filter(last_attempt.clone()), JobState::Failed, GAVE_UP, Some(FailureKind::Crashed))
+                .col_expr(job::Column::Stage, Expr::value("failed"))
+                .exec_with_returning(txn)
+                .await?;
         let requeued = which()
             .filter(last_attempt.not())
             .col_expr(job::Column::State, Expr::value(JobState::Queued.as_str()))
@@ -161,7 +162,7 @@ impl Store {
     /// Marks the job COMPLETED and stores its notes, only if the attempt
     /// still holds the job, so notes are stored once.
     pub async fn complete(txn: &Txn, id: Uuid, attempt: u32, notes: &[NewNote], log_tail: &str) -> Result<Option<Job>> {
-        let rows = finish(held(id, attempt), JobState::Completed, "")
+        let rows = finish(held(id, attempt), JobState::Completed, "", None)
             .col_expr(job::Column::LogTail, Expr::value(log_tail))
             .col_expr(job::Column::Stage, Expr::value("completed"))
             .col_expr(job::Column::ProgressPercent, Expr::value(100))
@@ -197,7 +198,7 @@ impl Store {
         txn: &Txn,
         id: Uuid,
         attempt: u32,
-        error: &str,
+        failure: &Failure,
         run_after: DateTime<Utc>,
         log_tail: &str,
     ) -> Result<Option<Job>> {
@@ -205,7 +206,8 @@ impl Store {
             .col_expr(job::Column::LogTail, Expr::value(log_tail))
             .col_expr(job::Column::State, Expr::value(JobState::Retrying.as_str()))
             .col_expr(job::Column::Stage, Expr::value("waiting to retry"))
-            .col_expr(job::Column::Error, Expr::value(error))
+            .col_expr(job::Column::Error, Expr::value(failure.reason.as_str()))
+            .col_expr(job::Column::FailureKind, Expr::value(failure.kind.as_str()))
             .col_expr(job::Column::RunAfter, Expr::value(run_after))
             .col_expr(job::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
             .exec_with_returning(txn)
@@ -215,8 +217,8 @@ impl Store {
 
     /// After the last attempt failed, or one that no retry can fix: FAILED
     /// with the reason.
-    pub async fn fail(txn: &Txn, id: Uuid, attempt: u32, error: &str, log_tail: &str) -> Result<Option<Job>> {
-        let rows = finish(held(id, attempt), JobState::Failed, error)
+    pub async fn fail(txn: &Txn, id: Uuid, attempt: u32, failure: &Failure, log_tail: &str) -> Result<Option<Job>> {
+        let rows = finish(held(id, attempt), JobState::Failed, &failure.reason, Some(failure.kind))
             .col_expr(job::Column::LogTail, Expr::value(log_tail))
             .col_expr(job::Column::Stage, Expr::value("failed"))
             .exec_with_returning(txn)

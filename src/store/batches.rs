@@ -16,7 +16,7 @@ use super::jobs::{finish, new_job_row, states};
 use super::{Store, Txn, owner};
 use crate::domain::job::NewJob;
 use crate::domain::page::PageRequest;
-use crate::domain::{Batch, BatchCounts, BatchState, Job, JobState, Scope, UserId};
+use crate::domain::{Batch, BatchCounts, BatchState, FailureKind, Job, JobState, Scope, UserId};
 use crate::error::{Error, Result};
 
 /// Children inserted per statement.
@@ -108,7 +108,7 @@ impl Store {
             .filter(job::Column::BatchId.eq(id))
             .filter(owner(job::Column::UserId, scope))
             .filter(job::Column::State.is_in(states(&JobState::UNFINISHED)));
-        let rows = finish(unfinished, JobState::Cancelled, "the batch was cancelled")
+        let rows = finish(unfinished, JobState::Cancelled, "the batch was cancelled", Some(FailureKind::Cancelled))
             .col_expr(job::Column::Stage, Expr::value("cancelled"))
             .exec_with_returning(txn)
             .await?;

@@ -4,7 +4,7 @@ use sea_orm::DbErr;
 use uuid::Uuid;
 
 use super::entity::{job, note};
-use crate::domain::{Job, JobState, Note, NoteKind};
+use crate::domain::{FailureKind, Job, JobState, Note, NoteKind};
 
 pub fn job_from_row(row: job::Model, note_ids: Vec<Uuid>) -> Result<Job, DbErr> {
     let state = JobState::parse(&row.state)
@@ -23,6 +23,7 @@ pub fn job_from_row(row: job::Model, note_ids: Vec<Uuid>) -> Result<Job, DbErr> 
         attempt: row.attempt.max(0) as u32,
         max_attempts: row.max_attempts.max(0) as u32,
         error: row.error,
+        failure_kind: row.failure_kind.as_deref().and_then(FailureKind::parse),
         note_ids,
         created_at: row.created_at,
         started_at: row.started_at,

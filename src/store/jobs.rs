@@ -18,7 +18,7 @@ use super::entity::{job, job_event, note};
 use super::{Store, Txn, owner};
 use crate::domain::job::NewJob;
 use crate::domain::page::PageRequest;
-use crate::domain::{Job, JobState, Scope};
+use crate::domain::{FailureKind, Job, JobState, Scope};
 use crate::error::{Error, Result};
 
 pub(super) fn states(list: &[JobState]) -> Vec<&'static str> {
@@ -75,10 +75,15 @@ impl Store {
 
     /// CANCELLED, from any unfinished state.
     pub async fn cancel(txn: &Txn, scope: &Scope, id: Uuid) -> Result<Job> {
-        let rows = finish(owned_in(scope, id, &JobState::UNFINISHED), JobState::Cancelled, "cancelled by the user")
-            .col_expr(job::Column::Stage, Expr::value("cancelled"))
-            .exec_with_returning(txn)
-            .await?;
+        let rows = finish(
+            owned_in(scope, id, &JobState::UNFINISHED),
+            JobState::Cancelled,
+            "cancelled by the user",
+            Some(FailureKind::Cancelled),
+        )
+        .col_expr(job::Column::Stage, Expr::value("cancelled"))
+        .exec_with_returning(txn)
+        .await?;
         changed_or_explain(txn, scope, id, rows, "only a queued, processing or retrying job can be cancelled").await
     }
 
@@ -93,6 +98,7 @@ impl Store {
             .col_expr(job::Column::Stage, Expr::value(""))
             .col_expr(job::Column::ProgressPercent, Expr::value(0))
             .col_expr(job::Column::Error, Expr::value(""))
+            .col_expr(job::Column::FailureKind, Expr::value(Option::<String>::None))
             .col_expr(job::Column::FinishedAt, Expr::value(Option::<DateTime<Utc>>::None))
             .exec_with_returning(&savepoint)
             .await;
@@ -119,7 +125,7 @@ impl Store {
         let unfinished = job::Entity::update_many()
             .filter(job::Column::Id.is_in(ids.iter().copied()))
             .filter(job::Column::State.is_in(states(&JobState::UNFINISHED)));
-        let rows = finish(unfinished, JobState::Cancelled, reason)
+        let rows = finish(unfinished, JobState::Cancelled, reason, Some(FailureKind::Cancelled))
             .col_expr(job::Column::Stage, Expr::value("refused"))
             .exec_with_returning(txn)
             .await?;
@@ -256,6 +262,7 @@ pub(super) fn new_job_row(new: NewJob) -> job::ActiveModel {
         attempt: Set(0),
         max_attempts: Set(new.max_attempts as i32),
         error: Set(String::new()),
+        failure_kind: Set(None),
         created_at: Set(Utc::now()),
         started_at: Set(None),
         finished_at: Set(None),
@@ -279,10 +286,12 @@ pub(super) fn finish(
     update: sea_orm::UpdateMany<job::Entity>,
     state: JobState,
     error: &str,
+    kind: Option<FailureKind>,
 ) -> sea_orm::UpdateMany<job::Entity> {
     update
         .col_expr(job::Column::State, Expr::value(state.as_str()))
         .col_expr(job::Column::Error, Expr::value(error))
+        .col_expr(job::Column::FailureKind, Expr::value(kind.map(FailureKind::as_str)))
         .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
         .col_expr(job::Column::RunAfter, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(job::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))

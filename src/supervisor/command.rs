@@ -83,6 +83,7 @@ mod tests {
             attempt: 1,
             max_attempts: 3,
             error: String::new(),
+            failure_kind: None,
             note_ids: vec![],
             created_at: chrono::Utc::now(),
             started_at: None,

@@ -22,7 +22,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::{Failure, Job, Outcome};
+use crate::domain::{Failure, FailureKind, Job, Outcome};
 use command::ProgramCommand;
 use notes::NoteFiles;
 use parse::{LineParser, OutputPatterns, Progress};
@@ -35,6 +35,8 @@ pub struct SupervisorConfig {
     /// after (random, since a program may start before its claim commits).
     pub scratch_root: PathBuf,
     pub timeout: Duration,
+    /// A program that prints no line for this long is stopped (`None`: never).
+    pub stall_timeout: Option<Duration>,
     /// Between SIGTERM and SIGKILL.
     pub kill_grace: Duration,
     pub patterns: OutputPatterns,
@@ -69,6 +71,7 @@ pub struct Supervisor {
 enum End {
     Exited(ExitStatus),
     TimedOut,
+    Stalled,
     Stopped,
 }
 
@@ -150,19 +153,27 @@ impl Supervisor {
         let mut parser = LineParser::new(Arc::clone(&self.patterns));
         let deadline = tokio::time::sleep(self.config.timeout);
         tokio::pin!(deadline);
+        let stall = self.config.stall_timeout;
+        // Pushed back by every line; without a stall timeout it never fires.
+        let silence = tokio::time::sleep(stall.unwrap_or(self.config.timeout));
+        tokio::pin!(silence);
         let end = loop {
             tokio::select! {
                 _ = stop.cancelled() => break End::Stopped,
                 _ = &mut deadline => break End::TimedOut,
+                _ = &mut silence, if stall.is_some() => break End::Stalled,
                 status = child.wait() => break End::Exited(status.unwrap_or_else(|_| ExitStatus::default())),
                 Some((is_stderr, line)) = lines.recv() => {
                     note_line(&mut parser, stderr_tail, is_stderr, &line, &progress, redactor).await;
+                    if let Some(stall) = stall {
+                        silence.as_mut().reset(tokio::time::Instant::now() + stall);
+                    }
                 }
             }
         };
         match end {
             End::Exited(_) => process::sweep(pgid, grace).await,
-            End::TimedOut | End::Stopped => process::terminate(&mut child, pgid, grace).await,
+            End::TimedOut | End::Stalled | End::Stopped => process::terminate(&mut child, pgid, grace).await,
         }
         guard.disarm();
         // The keeper is gone, and with it all it kept, so the pipes are
@@ -176,10 +187,14 @@ impl Supervisor {
 
         match end {
             End::Stopped => Outcome::Stopped,
-            End::TimedOut => Outcome::Failed(Failure::retryable(format!(
-                "timed out after {} s; the program was stopped",
-                self.config.timeout.as_secs_f32()
-            ))),
+            End::TimedOut => Outcome::Failed(Failure::new(
+                FailureKind::Timeout,
+                format!("timed out after {} s; the program was stopped", self.config.timeout.as_secs_f32()),
+            )),
+            End::Stalled => Outcome::Failed(Failure::new(
+                FailureKind::Stalled,
+                format!("printed nothing for {} s; the program was stopped", stall.unwrap_or_default().as_secs_f32()),
+            )),
             End::Exited(status) => self.verdict(status, parser, stderr_tail, scratch).await,
         }
     }
@@ -195,7 +210,7 @@ impl Supervisor {
             return Outcome::Failed(Failure::retryable(reason));
         }
         if let Some(reason) = parser.failure {
-            return Outcome::Failed(Failure::retryable(reason));
+            return Outcome::Failed(Failure::new(self.patterns.permanent.kind_of(&reason), reason));
         }
         if !status.success() {
             let last = stderr_tail
@@ -204,7 +219,10 @@ impl Supervisor {
                 .find(|l| !l.trim().is_empty())
                 .map(|l| format!(": {}", l.trim()))
                 .unwrap_or_default();
-            return Outcome::Failed(Failure::retryable(format!("the program {}{last}", describe(status))));
+            return Outcome::Failed(Failure::new(
+                FailureKind::Crashed,
+                format!("the program {}{last}", describe(status)),
+            ));
         }
         if let Some((ok, total)) = parser.summary {
             if ok < total || total == 0 {
@@ -214,6 +232,9 @@ impl Supervisor {
         let (scratch, files) = (scratch.to_path_buf(), self.config.note_files.clone());
         match tokio::task::spawn_blocking(move || notes::collect_notes(&scratch, &files)).await {
             Ok(Ok(notes)) => Outcome::Succeeded(notes),
+            Ok(Err(reason)) if reason == notes::NO_NOTES => {
+                Outcome::Failed(Failure::new(FailureKind::NoOutput, reason))
+            }
             Ok(Err(reason)) => Outcome::Failed(Failure::retryable(reason)),
             Err(error) => Outcome::Failed(Failure::retryable(format!("reading the notes failed: {error}"))),
         }

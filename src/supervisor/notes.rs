@@ -50,6 +50,9 @@ impl Default for NoteFiles {
 
 const MAX_DEPTH: usize = 4;
 
+/// Why an attempt that exited 0 without a failure produced nothing.
+pub const NO_NOTES: &str = "the program reported success but wrote no notes file";
+
 /// The notes in `scratch`, or why they cannot be used.
 pub fn collect_notes(scratch: &Path, files: &NoteFiles) -> Result<Vec<NewNote>, String> {
     let mut paths = Vec::new();
@@ -82,7 +85,7 @@ pub fn collect_notes(scratch: &Path, files: &NoteFiles) -> Result<Vec<NewNote>, 
         notes.push(parse_note(kind, &text, &stem));
     }
     if !notes.iter().any(|n| n.kind == NoteKind::Notes) {
-        return Err("the program reported success but wrote no notes file".into());
+        return Err(NO_NOTES.into());
     }
     Ok(notes)
 }

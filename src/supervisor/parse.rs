@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use regex::Regex;
 
+use crate::domain::PermanentPatterns;
+
 /// A stage line and how far through one video it means we are.
 #[derive(Clone, Debug)]
 pub struct StagePattern {
@@ -25,6 +27,8 @@ pub struct OutputPatterns {
     pub failure: Regex,
     /// The closing summary; groups `ok` and `total`.
     pub summary: Regex,
+    /// Failure reasons no retry can mend.
+    pub permanent: PermanentPatterns,
 }
 
 impl Default for OutputPatterns {
@@ -46,6 +50,7 @@ impl Default for OutputPatterns {
             ],
             failure: re(r"✗ Job failed: (?P<reason>.+)$"),
             summary: re(r"COMPLETE: (?P<ok>\d+)/(?P<total>\d+) URL"),
+            permanent: PermanentPatterns::default(),
         }
     }
 }

@@ -19,6 +19,8 @@ pub struct Model {
     pub attempt: i32,
     pub max_attempts: i32,
     pub error: String,
+    /// The kind of the latest failed attempt (`FailureKind::as_str`).
+    pub failure_kind: Option<String>,
     pub created_at: DateTimeUtc,
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
