@@ -96,28 +96,40 @@ async fn a_permanent_failure_ends_failed_after_one_attempt_with_its_kind(backend
     server.stop().await;
 }
 
+const OFFLINE: &str = "Could not get transcript: Both Tor and yt-dlp fallback failed";
+
 async fn a_transient_failure_is_retried_then_fails_with_the_programs_reason(backend: Backend) {
-    let (server, _dir) = TestServer::on(&backend)
-        .with(|c| {
-            c.retry.max_attempts = 3;
-            // Only this counts as permanent here, so "no transcript" does not.
-            c.supervisor.patterns.permanent = videojobs::domain::PermanentPatterns::new(["members-only"]);
-        })
-        .start()
-        .await;
+    let (server, _dir) = TestServer::on(&backend).with(|c| c.retry.max_attempts = 3).start().await;
     let mut jobs = server.jobs("alice").await;
     let mut stream = jobs.watch_jobs(pb::WatchJobsRequest::default()).await.unwrap().into_inner();
-    let job = jobs.submit_video(submit("fail0000001")).await.unwrap().into_inner();
+    let job = jobs.submit_video(submit("offline0001")).await.unwrap().into_inner();
     let events = events_until_final(&mut stream, &job.id).await;
     let retries: Vec<_> = events.iter().filter(|e| kind(e) == pb::JobEventType::Retrying).collect();
     assert_eq!(retries.len(), 2, "three attempts in all");
     let retrying = retries[0].job.as_ref().unwrap();
-    assert_eq!((retrying.error.as_str(), retrying.failure_kind()), (NO_TRANSCRIPT, pb::FailureKind::Transient));
+    assert_eq!((retrying.error.as_str(), retrying.failure_kind()), (OFFLINE, pb::FailureKind::Transient));
     let failed = events.last().unwrap().job.clone().unwrap();
     assert_eq!(state(&failed), pb::JobState::Failed);
     assert_eq!((failed.attempt, failed.max_attempts), (3, 3));
-    assert_eq!((failed.error.as_str(), failed.failure_kind()), (NO_TRANSCRIPT, pb::FailureKind::Transient));
+    assert_eq!((failed.error.as_str(), failed.failure_kind()), (OFFLINE, pb::FailureKind::Transient));
     assert!(failed.note_ids.is_empty());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_permanent_pattern_stops_the_retries_of_a_matching_reason() {
+    let (server, _dir) = TestServer::embedded()
+        .with(|c| {
+            c.retry.max_attempts = 3;
+            c.supervisor.patterns.permanent = videojobs::domain::PermanentPatterns::new(["YT-DLP fallback failed"]);
+        })
+        .start()
+        .await;
+    let mut jobs = server.jobs("alice").await;
+    let job = jobs.submit_video(submit("offline0002")).await.unwrap().into_inner();
+    let failed = wait_final(&mut jobs, &job.id).await;
+    assert_eq!((state(&failed), failed.attempt), (pb::JobState::Failed, 1));
+    assert_eq!((failed.error.as_str(), failed.failure_kind()), (OFFLINE, pb::FailureKind::Permanent));
     server.stop().await;
 }
 

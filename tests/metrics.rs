@@ -31,15 +31,14 @@ async fn counters_move_as_jobs_are_submitted_finish_fail_and_calls_are_refused()
         .with(|c| {
             c.metrics_listen = Some(metrics_addr);
             c.retry.max_attempts = 2;
-            // So that `fail…` is retried once (its reason is otherwise permanent).
-            c.supervisor.patterns.permanent = videojobs::domain::PermanentPatterns::new(["members-only"]);
             c.maintenance.reap_interval = Duration::from_millis(100);
         })
         .start()
         .await;
     let mut jobs = server.jobs("alice").await;
     let good = jobs.submit_video(submit("dQw4w9WgXcQ")).await.unwrap().into_inner();
-    let bad = jobs.submit_video(submit("fail0000001")).await.unwrap().into_inner();
+    // Retried once (a transient failure), then failed.
+    let bad = jobs.submit_video(submit("offline0001")).await.unwrap().into_inner();
     assert_eq!(state(&wait_final(&mut jobs, &good.id).await), pb::JobState::Completed);
     assert_eq!(state(&wait_final(&mut jobs, &bad.id).await), pb::JobState::Failed);
     let refused =

@@ -39,7 +39,27 @@ on_both_backends!(
     a_hanging_program_times_out_and_is_killed,
     cancel_kills_the_program_and_every_child_it_started,
     a_silent_program_is_stopped_as_stalled_and_retried,
+    the_programs_report_decides_over_its_lines_and_a_malformed_one_falls_back,
 );
+
+async fn the_programs_report_decides_over_its_lines_and_a_malformed_one_falls_back(backend: Backend) {
+    let (server, _dir) = TestServer::on(&backend).with(|c| c.retry.max_attempts = 3).start().await;
+    let mut jobs = server.jobs("alice").await;
+    // Its lines and files say it worked; its report says the video is gone.
+    let reported = jobs.submit_video(submit("report00001")).await.unwrap().into_inner();
+    // Works, but its report is not JSON.
+    let malformed = jobs.submit_video(submit("badreport01")).await.unwrap().into_inner();
+
+    let reported = wait_final(&mut jobs, &reported.id).await;
+    assert_eq!((state(&reported), reported.attempt), (pb::JobState::Failed, 1), "{reported:?}");
+    assert_eq!(reported.failure_kind(), pb::FailureKind::Permanent, "the report says no retry can help");
+    assert_eq!(reported.error, "Video unavailable: this video has been removed by the uploader");
+    assert!(reported.note_ids.is_empty());
+    let malformed = wait_final(&mut jobs, &malformed.id).await;
+    assert_eq!(state(&malformed), pb::JobState::Completed, "{}", malformed.error);
+    assert!(!malformed.note_ids.is_empty());
+    server.stop().await;
+}
 
 async fn a_silent_program_is_stopped_as_stalled_and_retried(backend: Backend) {
     let (server, dir) = TestServer::on(&backend)

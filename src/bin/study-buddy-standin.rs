@@ -9,7 +9,7 @@
 //! one server can run good and bad jobs side by side:
 //! `fail…` says `✗ Job failed` with a reason no retry can mend (no
 //! transcript), `flaky…` fails once per `--state-dir` with one another attempt
-//! may mend, then works, `hang…` never finishes, `crash…` dies with a traceback and exit 1,
+//! may mend, then works, `offline…` fails that way every time, `hang…` never finishes, `crash…` dies with a traceback and exit 1,
 //! `kids…` starts children and hangs, `orphan…` leaves a child behind and
 //! exits, `escape…` starts a child that leaves its session and process group
 //! (setsid) and ignores SIGTERM, then hangs, `setsid…` does the same but
@@ -37,7 +37,7 @@
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const USAGE: &str = "usage: youtube-study-buddy [-h] [--subject SUBJECT] [--file FILE] [--parallel] \
 [--workers WORKERS] [--no-assessments] [--no-auto-categorize] [--export-pdf] [urls ...]";
@@ -68,17 +68,22 @@ fn main() -> ExitCode {
     println!("YouTube Study Buddy (stand-in) — turning videos into study notes");
     let total = options.urls.len();
     let mut succeeded = 0;
+    let mut records = Vec::new();
     for (index, url) in options.urls.iter().enumerate() {
         if !options.parallel {
             log("INFO", &format!("\n[{}/{}] Processing: {url}", index + 1, total));
         }
-        let ok = process_video(&options, index + 1, url);
+        let started = Instant::now();
+        let result = process_video(&options, index + 1, url);
+        records.push(report_record(&options, url, &result, started));
+        let ok = result.is_ok();
         if options.parallel {
             let mark = if ok { "✓" } else { "✗" };
             log("INFO", &format!("[{}/{}] {mark} {url}", index + 1, total));
         }
         succeeded += usize::from(ok);
     }
+    write_report(&records, &options.urls);
     log("INFO", &format!("COMPLETE: {succeeded}/{total} URL(s) processed successfully"));
     ExitCode::SUCCESS
 }
@@ -122,8 +127,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
     Ok(options)
 }
 
-/// Runs one video the way the real program does; returns whether it worked.
-fn process_video(options: &Options, number: usize, url: &str) -> bool {
+/// Runs one video the way the real program does; returns why it failed.
+fn process_video(options: &Options, number: usize, url: &str) -> Result<(), String> {
     let job = format!("{number:04}");
     let video_id = video_id(url);
     let mode = video_id.to_ascii_lowercase();
@@ -138,28 +143,28 @@ fn process_video(options: &Options, number: usize, url: &str) -> bool {
     pause();
     if mode.starts_with("nulfail") {
         raw_log(b"ERROR", b"\xe2\x9c\x97 Job failed: the caption track had a \0 and \xff\xfe in it");
-        return false;
+        return Err("the caption track had a \0 and \u{FFFD}\u{FFFD} in it".into());
     }
     if mode.starts_with("nul") {
         raw_log(b"WARNING", b"caption chunk with a NUL \0 here and bytes \xff\xfe that are not UTF-8");
         raw_log(b"INFO", b"\0\0\0 three NULs first");
     }
     if mode.starts_with("leakfail") {
-        log("ERROR", &format!("✗ Job failed: the API refused the key {leaked}"));
-        return false;
+        return Err(failed(format!("the API refused the key {leaked}")));
     }
     if mode.starts_with("fail") {
         // Permanent by the real program's own rule ("no transcript").
-        log(
-            "ERROR",
-            "✗ Job failed: Could not get transcript: No transcript found (subtitles are disabled for this video)",
-        );
-        return false;
+        return Err(failed(
+            "Could not get transcript: No transcript found (subtitles are disabled for this video)".into(),
+        ));
+    }
+    if mode.starts_with("offline") {
+        // Every attempt fails the way the real program does offline.
+        return Err(failed("Could not get transcript: Both Tor and yt-dlp fallback failed".into()));
     }
     if mode.starts_with("flaky") && first_time(options, &video_id) {
         // What the real program says offline: another attempt may work.
-        log("ERROR", "✗ Job failed: Could not get transcript: Both Tor and yt-dlp fallback failed");
-        return false;
+        return Err(failed("Could not get transcript: Both Tor and yt-dlp fallback failed".into()));
     }
     if mode.starts_with("crash") {
         eprintln!(
@@ -198,7 +203,7 @@ fn process_video(options: &Options, number: usize, url: &str) -> bool {
     pause();
     if mode.starts_with("empty") {
         log("INFO", &format!("[Job {job}] ✓ Notes saved: {title}.md"));
-        return true;
+        return Ok(());
     }
     let subject = options.subject.clone().unwrap_or_else(|| "General".into());
     if mode.starts_with("linkdir") {
@@ -232,8 +237,8 @@ fn process_video(options: &Options, number: usize, url: &str) -> bool {
         std::fs::write(folder.join(format!("Assessment_{title}.md")), assessment).expect("write assessment");
         log("INFO", &format!("[Job {job}] ✓ Assessment saved: Assessment_{title}.md"));
     }
-    write_side_files(url);
-    true
+    write_side_files();
+    Ok(())
 }
 
 /// Makes `notes` a symbolic link to a folder outside the working directory
@@ -329,11 +334,80 @@ fn notes_markdown(title: &str, url: &str) -> String {
     )
 }
 
-fn write_side_files(url: &str) {
+fn write_side_files() {
     let _ = std::fs::create_dir_all("debug_logs");
     let _ = std::fs::create_dir_all("data");
-    let log = format!("{{\"processed\": [{{\"url\": \"{url}\", \"status\": \"ok\"}}]}}\n");
-    let _ = std::fs::write(Path::new("notes").join("processing_log.json"), log);
+}
+
+/// Says why a video failed, the way the real program does, and returns it.
+fn failed(reason: String) -> String {
+    log("ERROR", &format!("✗ Job failed: {reason}"));
+    reason
+}
+
+/// The real program's rule for a failure no retry can mend.
+fn is_retryable(error: &str) -> bool {
+    let error = error.to_lowercase();
+    let permanent = [
+        "no subtitle",
+        "no transcript",
+        "video unavailable",
+        "video is private",
+        "deleted",
+        "invalid video id",
+        "members-only",
+    ];
+    !permanent.iter().any(|pattern| error.contains(pattern))
+}
+
+/// One video's record in `notes/processing_log.json`, with the real
+/// program's fields. `report…` videos say they failed (permanently) though
+/// their lines and files say they worked.
+fn report_record(options: &Options, url: &str, result: &Result<(), String>, started: Instant) -> serde_json::Value {
+    let id = video_id(url);
+    let mode = id.to_ascii_lowercase();
+    let subject = options.subject.clone().unwrap_or_else(|| "General".into());
+    let title = format!("Lecture {id}");
+    let notes = format!("notes/{subject}/{title}.md");
+    let assessment = format!("notes/{subject}/Assessment_{title}.md");
+    let error = match result {
+        _ if mode.starts_with("report") => {
+            Some("Video unavailable: this video has been removed by the uploader".into())
+        }
+        Ok(()) => None,
+        Err(reason) => Some(reason.clone()),
+    };
+    let exists = |path: &str| Path::new(path).is_file();
+    let retryable = error.as_deref().map(is_retryable);
+    let assessment_path = options.assessments.then(|| assessment.clone());
+    let created: Vec<&String> = [&notes, &assessment].into_iter().filter(|p| exists(p)).collect();
+    let duration = started.elapsed().as_secs_f64();
+    serde_json::json!({
+        "video_id": id,
+        "url": url,
+        "subject": subject,
+        "video_title": title,
+        "stage": if error.is_none() { "completed" } else { "failed" },
+        "success": error.is_none(),
+        "is_retryable": retryable,
+        "error": error,
+        "notes_filepath": notes,
+        "assessment_filepath": assessment_path,
+        "notes_file_exists": exists(&notes),
+        "assessment_file_exists": exists(&assessment),
+        "processing_duration": duration,
+        "timings": {"transcript": 0.0, "notes": 0.0, "assessment": 0.0},
+        "files_created": created,
+    })
+}
+
+/// Writes `notes/processing_log.json`; `badreport…` writes one that is not JSON.
+fn write_report(records: &[serde_json::Value], urls: &[String]) {
+    let _ = std::fs::create_dir_all("notes");
+    let path = Path::new("notes").join("processing_log.json");
+    let bad = urls.iter().any(|url| video_id(url).to_ascii_lowercase().starts_with("badreport"));
+    let text = if bad { "{not json".to_string() } else { serde_json::to_string_pretty(records).unwrap_or_default() };
+    let _ = std::fs::write(path, text);
 }
 
 fn log(level: &str, message: &str) {

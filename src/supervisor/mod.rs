@@ -10,6 +10,7 @@ pub mod notes;
 pub mod parse;
 mod process;
 pub mod redact;
+pub mod report;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,7 @@ use command::ProgramCommand;
 use notes::NoteFiles;
 use parse::{LineParser, OutputPatterns, Progress};
 use redact::Redactor;
+use report::ProgramReport;
 
 #[derive(Clone, Debug)]
 pub struct SupervisorConfig {
@@ -195,12 +197,13 @@ impl Supervisor {
                 FailureKind::Stalled,
                 format!("printed nothing for {} s; the program was stopped", stall.unwrap_or_default().as_secs_f32()),
             )),
-            End::Exited(status) => self.verdict(status, parser, stderr_tail, scratch).await,
+            End::Exited(status) => self.verdict(job, status, parser, stderr_tail, scratch).await,
         }
     }
 
     async fn verdict(
         &self,
+        job: &Job,
         status: ExitStatus,
         parser: LineParser,
         stderr_tail: &VecDeque<String>,
@@ -208,6 +211,25 @@ impl Supervisor {
     ) -> Outcome {
         if let Some(reason) = keeper::failure(status, stderr_tail.back().map(String::as_str)) {
             return Outcome::Failed(Failure::retryable(reason));
+        }
+        if status.success() {
+            let (dir, files, video_id) = (scratch.to_path_buf(), self.config.note_files.clone(), job.video_id.clone());
+            let read = tokio::task::spawn_blocking(move || report::read(&dir, &files, &video_id)).await;
+            match read.unwrap_or_else(|error| ProgramReport::Unusable(error.to_string())) {
+                ProgramReport::Found(record) => {
+                    tracing::info!(success = record.success, "the program's report decides the verdict");
+                    if !record.success {
+                        return Outcome::Failed(self.reported_failure(record));
+                    }
+                    return self.collect_notes(scratch).await;
+                }
+                ProgramReport::Unusable(why) => {
+                    tracing::warn!(%why, "the program's report is unusable; its output lines decide the verdict")
+                }
+                ProgramReport::Missing => {
+                    tracing::info!("no report from the program; its output lines decide the verdict")
+                }
+            }
         }
         if let Some(reason) = parser.failure {
             return Outcome::Failed(Failure::new(self.patterns.permanent.kind_of(&reason), reason));
@@ -229,6 +251,24 @@ impl Supervisor {
                 return Outcome::Failed(Failure::retryable(format!("the program processed {ok} of {total} videos")));
             }
         }
+        self.collect_notes(scratch).await
+    }
+
+    /// A failure the report gives: PERMANENT when it says no retry can
+    /// help (or the reason matches a permanent pattern).
+    fn reported_failure(&self, record: report::Record) -> Failure {
+        let reason = record
+            .error
+            .filter(|error| !error.trim().is_empty())
+            .unwrap_or_else(|| "the program's report says the video failed, without a reason".into());
+        let kind = match record.is_retryable {
+            Some(false) => FailureKind::Permanent,
+            _ => self.patterns.permanent.kind_of(&reason),
+        };
+        Failure::new(kind, reason)
+    }
+
+    async fn collect_notes(&self, scratch: &Path) -> Outcome {
         let (scratch, files) = (scratch.to_path_buf(), self.config.note_files.clone());
         match tokio::task::spawn_blocking(move || notes::collect_notes(&scratch, &files)).await {
             Ok(Ok(notes)) => Outcome::Succeeded(notes),

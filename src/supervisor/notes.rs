@@ -93,7 +93,7 @@ pub fn collect_notes(scratch: &Path, files: &NoteFiles) -> Result<Vec<NewNote>, 
 /// The notes folder, if the program made one, once it is known to lie
 /// inside the scratch directory: a symbolic link anywhere on the way could
 /// lead the walk to any directory the node may read.
-fn notes_folder(scratch: &Path, dir: &Path) -> Result<Option<PathBuf>, String> {
+pub(super) fn notes_folder(scratch: &Path, dir: &Path) -> Result<Option<PathBuf>, String> {
     let folder = match scratch.join(dir).canonicalize() {
         Ok(folder) => folder,
         Err(_) => return Ok(None),
@@ -109,11 +109,13 @@ fn notes_folder(scratch: &Path, dir: &Path) -> Result<Option<PathBuf>, String> {
 }
 
 /// The file's bytes, refusing one over `max_bytes`. Opened without
-/// following a symbolic link, and checked on the open file, so what is
-/// read is the regular file that was found.
-fn read_capped(path: &Path, name: &str, max_bytes: u64) -> Result<Vec<u8>, String> {
+/// following a symbolic link and without blocking (a FIFO would wait for a
+/// writer), and checked on the open file, so what is read is the regular
+/// file that was found.
+pub(super) fn read_capped(path: &Path, name: &str, max_bytes: u64) -> Result<Vec<u8>, String> {
     let cannot = |e: std::io::Error| format!("cannot read notes file {name:?}: {e}");
-    let file = std::fs::OpenOptions::new().read(true).custom_flags(nix::libc::O_NOFOLLOW).open(path).map_err(cannot)?;
+    let flags = nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK;
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(flags).open(path).map_err(cannot)?;
     let metadata = file.metadata().map_err(cannot)?;
     if !metadata.is_file() {
         return Err(format!("notes file {name:?} is not a regular file"));
