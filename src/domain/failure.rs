@@ -101,6 +101,54 @@ impl PermanentPatterns {
     }
 }
 
+/// A reason with what varies between occurrences taken out, so failures
+/// that differ only in numbers (a video id, a byte count, a time) fall in
+/// one group: lower case, digit runs as `#`, spaces collapsed, at most
+/// [`REASON_GROUP_MAX`] characters.
+pub fn reason_group(reason: &str) -> String {
+    let mut group = String::with_capacity(reason.len().min(REASON_GROUP_MAX));
+    let mut last = ' ';
+    for ch in reason.trim().chars().flat_map(char::to_lowercase) {
+        let ch = if ch.is_ascii_digit() {
+            '#'
+        } else if ch.is_whitespace() {
+            ' '
+        } else {
+            ch
+        };
+        if (ch == '#' || ch == ' ') && ch == last {
+            continue;
+        }
+        group.push(ch);
+        last = ch;
+        if group.chars().count() >= REASON_GROUP_MAX {
+            break;
+        }
+    }
+    group
+}
+
+pub const REASON_GROUP_MAX: usize = 160;
+
+/// Which FAILED jobs a failure listing or a bulk retry concerns; every
+/// field narrows, none means any.
+#[derive(Clone, Debug, Default)]
+pub struct FailureFilter {
+    pub kind: Option<FailureKind>,
+    pub reason_group: Option<String>,
+    pub failed_after: Option<chrono::DateTime<chrono::Utc>>,
+    pub failed_before: Option<chrono::DateTime<chrono::Utc>>,
+    pub batch_id: Option<uuid::Uuid>,
+}
+
+impl FailureFilter {
+    /// Whether a failed job with this kind and reason matches the parts of
+    /// the filter the database does not check (the reason group).
+    pub fn matches_reason(&self, reason: &str) -> bool {
+        self.reason_group.as_deref().is_none_or(|wanted| reason_group(reason) == wanted)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +161,14 @@ mod tests {
         assert_eq!(patterns.kind_of("Both Tor and yt-dlp fallback failed"), FailureKind::Transient);
         assert_eq!(PermanentPatterns::new(["quota"]).kind_of("API quota exceeded"), FailureKind::Permanent);
         assert_eq!(PermanentPatterns::new(["quota"]).kind_of("no transcript"), FailureKind::Transient);
+    }
+
+    #[test]
+    fn reasons_that_differ_only_in_numbers_share_a_group() {
+        let group = reason_group("Video  abc123 failed after 3 tries");
+        assert_eq!(group, "video abc# failed after # tries");
+        assert_eq!(reason_group("VIDEO abc9 failed after 12 tries"), group);
+        assert_eq!(reason_group(&"x".repeat(500)).chars().count(), REASON_GROUP_MAX);
     }
 
     #[test]

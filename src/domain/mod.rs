@@ -15,5 +15,5 @@ pub mod video_url;
 pub use attempt::{Failure, NewNote, Outcome, StageUpdate};
 pub use batch::{Batch, BatchCounts, BatchState};
 pub use event::{JobEvent, JobEventKind};
-pub use failure::{FailureKind, PermanentPatterns};
+pub use failure::{FailureFilter, FailureKind, PermanentPatterns};
 pub use job::{Job, JobState, Note, NoteKind, Scope, UserId};

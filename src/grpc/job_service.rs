@@ -4,7 +4,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use super::convert::{job_to_proto, state_from_proto};
-use super::parse_id;
+use super::{failures, parse_id};
 use crate::auth::caller;
 use crate::domain::JobState;
 use crate::domain::job::{NewJob, validate_idempotency_key, validate_priority};
@@ -122,6 +122,26 @@ impl JobService for JobApi {
     async fn cancel_batch(&self, request: Request<pb::CancelBatchRequest>) -> Result<Response<pb::Batch>, Status> {
         let scope = caller(&request)?.scope();
         Ok(Response::new(super::batches::cancel(&self.jobs, scope, &request.get_ref().batch_id).await?))
+    }
+
+    async fn list_failure_groups(
+        &self,
+        request: Request<pb::ListFailureGroupsRequest>,
+    ) -> Result<Response<pb::ListFailureGroupsResponse>, Status> {
+        let scope = caller(&request)?.scope();
+        let filter = failures::filter_from_proto(request.into_inner().filter)?;
+        let groups = self.jobs.failure_groups(&scope, &filter).await?;
+        Ok(Response::new(failures::groups_to_proto(groups)))
+    }
+
+    async fn retry_failed_jobs(
+        &self,
+        request: Request<pb::RetryFailedJobsRequest>,
+    ) -> Result<Response<pb::RetryFailedJobsResponse>, Status> {
+        let scope = caller(&request)?.scope();
+        let filter = failures::filter_from_proto(request.into_inner().filter)?;
+        let done = self.jobs.retry_failed(&scope, &filter).await?;
+        Ok(Response::new(failures::retry_to_proto(done)))
     }
 
     async fn get_job_stats(&self, request: Request<pb::GetJobStatsRequest>) -> Result<Response<pb::JobStats>, Status> {

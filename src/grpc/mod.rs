@@ -3,6 +3,7 @@
 mod batches;
 pub mod codec;
 mod convert;
+mod failures;
 mod job_service;
 mod note_service;
 mod watch;

@@ -1,13 +1,14 @@
 //! The application core: the one place that changes a job. Each transition
 //! (submit, submit a batch, claim, record progress, finish an attempt as
 //! completed, retrying, failed or released, cancel, cancel a batch, retry,
-//! delete, reap, reconcile) is one method here. It runs its conditional
-//! write and logs its event in one transaction, grouped with other
-//! transitions by the [`commit`] writer, then pushes to the queue or sends
-//! the cancel signal, and counts the metric. Transports and workers call
-//! these methods and nothing below them.
+//! retry failed jobs in bulk, delete, reap, reconcile) is one method here.
+//! It runs its conditional write and logs its event in one transaction,
+//! grouped with other transitions by the [`commit`] writer, then pushes to
+//! the queue or sends the cancel signal, and counts the metric. Transports
+//! and workers call these methods and nothing below them.
 mod attempt;
 mod commit;
+mod failures;
 mod intake;
 mod log;
 mod manage;
@@ -32,6 +33,7 @@ use commit::Committer;
 use intake::Intake;
 
 pub use attempt::Claimed;
+pub use failures::{BulkRetry, FailureGroup, FailureGroups};
 pub use log::EventLog;
 pub use running::RunningJobs;
 

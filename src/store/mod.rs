@@ -6,6 +6,7 @@ mod batches;
 mod convert;
 pub mod entity;
 mod events;
+mod failures;
 mod jobs;
 mod notes;
 mod retention;
