@@ -212,27 +212,66 @@ impl Supervisor {
         if let Some(reason) = keeper::failure(status, stderr_tail.back().map(String::as_str)) {
             return Outcome::Failed(Failure::retryable(reason));
         }
-        if status.success() {
-            let (dir, files, video_id) = (scratch.to_path_buf(), self.config.note_files.clone(), job.video_id.clone());
-            let read = tokio::task::spawn_blocking(move || report::read(&dir, &files, &video_id)).await;
-            match read.unwrap_or_else(|error| ProgramReport::Unusable(error.to_string())) {
-                ProgramReport::Found(record) => {
-                    tracing::info!(success = record.success, "the program's report decides the verdict");
-                    if !record.success {
-                        return Outcome::Failed(self.reported_failure(record));
-                    }
-                    return self.collect_notes(scratch).await;
-                }
-                ProgramReport::Unusable(why) => {
-                    tracing::warn!(%why, "the program's report is unusable; its output lines decide the verdict")
-                }
-                ProgramReport::Missing => {
-                    tracing::info!("no report from the program; its output lines decide the verdict")
-                }
-            }
+        let by_lines = self.failure_by_lines(status, parser, stderr_tail);
+        if !status.success() {
+            return Outcome::Failed(by_lines.expect("a non-zero exit is a failure"));
         }
+        // One trip to a blocking thread: the report, and the notes if the
+        // verdict may be a success.
+        let (dir, files, video_id) = (scratch.to_path_buf(), self.config.note_files.clone(), job.video_id.clone());
+        let lines_failed = by_lines.is_some();
+        let read = tokio::task::spawn_blocking(move || {
+            let report = report::read(&dir, &files, &video_id);
+            let succeeded = match &report {
+                ProgramReport::Found(record) => record.success,
+                _ => !lines_failed,
+            };
+            let notes = succeeded.then(|| notes::collect_notes(&dir, &files));
+            (report, notes)
+        });
+        let (report, notes) = match read.await {
+            Ok(read) => read,
+            Err(error) => return Outcome::Failed(Failure::retryable(format!("reading the notes failed: {error}"))),
+        };
+        let by_lines = match report {
+            ProgramReport::Found(record) => {
+                tracing::info!(success = record.success, "the program's report decides the verdict");
+                if !record.success {
+                    return Outcome::Failed(self.reported_failure(record));
+                }
+                None
+            }
+            ProgramReport::Unusable(why) => {
+                tracing::warn!(%why, "the program's report is unusable; its output lines decide the verdict");
+                by_lines
+            }
+            ProgramReport::Missing => {
+                tracing::info!("no report from the program; its output lines decide the verdict");
+                by_lines
+            }
+        };
+        if let Some(failure) = by_lines {
+            return Outcome::Failed(failure);
+        }
+        match notes {
+            Some(Ok(notes)) => Outcome::Succeeded(notes),
+            Some(Err(reason)) if reason == notes::NO_NOTES => {
+                Outcome::Failed(Failure::new(FailureKind::NoOutput, reason))
+            }
+            Some(Err(reason)) => Outcome::Failed(Failure::retryable(reason)),
+            None => Outcome::Failed(Failure::retryable("the notes were not read")),
+        }
+    }
+
+    /// What the output lines and the exit status say went wrong, if anything.
+    fn failure_by_lines(
+        &self,
+        status: ExitStatus,
+        parser: LineParser,
+        stderr_tail: &VecDeque<String>,
+    ) -> Option<Failure> {
         if let Some(reason) = parser.failure {
-            return Outcome::Failed(Failure::new(self.patterns.permanent.kind_of(&reason), reason));
+            return Some(Failure::new(self.patterns.permanent.kind_of(&reason), reason));
         }
         if !status.success() {
             let last = stderr_tail
@@ -241,17 +280,14 @@ impl Supervisor {
                 .find(|l| !l.trim().is_empty())
                 .map(|l| format!(": {}", l.trim()))
                 .unwrap_or_default();
-            return Outcome::Failed(Failure::new(
-                FailureKind::Crashed,
-                format!("the program {}{last}", describe(status)),
-            ));
+            return Some(Failure::new(FailureKind::Crashed, format!("the program {}{last}", describe(status))));
         }
-        if let Some((ok, total)) = parser.summary {
-            if ok < total || total == 0 {
-                return Outcome::Failed(Failure::retryable(format!("the program processed {ok} of {total} videos")));
+        match parser.summary {
+            Some((ok, total)) if ok < total || total == 0 => {
+                Some(Failure::retryable(format!("the program processed {ok} of {total} videos")))
             }
+            _ => None,
         }
-        self.collect_notes(scratch).await
     }
 
     /// A failure the report gives: PERMANENT when it says no retry can
@@ -266,18 +302,6 @@ impl Supervisor {
             _ => self.patterns.permanent.kind_of(&reason),
         };
         Failure::new(kind, reason)
-    }
-
-    async fn collect_notes(&self, scratch: &Path) -> Outcome {
-        let (scratch, files) = (scratch.to_path_buf(), self.config.note_files.clone());
-        match tokio::task::spawn_blocking(move || notes::collect_notes(&scratch, &files)).await {
-            Ok(Ok(notes)) => Outcome::Succeeded(notes),
-            Ok(Err(reason)) if reason == notes::NO_NOTES => {
-                Outcome::Failed(Failure::new(FailureKind::NoOutput, reason))
-            }
-            Ok(Err(reason)) => Outcome::Failed(Failure::retryable(reason)),
-            Err(error) => Outcome::Failed(Failure::retryable(format!("reading the notes failed: {error}"))),
-        }
     }
 }
 
