@@ -127,6 +127,7 @@ async fn a_failing_video_ends_the_watch_non_zero_with_the_programs_reason() {
     assert_eq!(failed.status, 1, "{failed:?}");
     let summary = failed.stdout.lines().find(|l| l.contains("FAILED")).unwrap_or_else(|| panic!("{failed:?}"));
     assert!(summary.contains("No transcript found"), "{failed:?}");
+    assert!(summary.contains("(attempt 1 of 1, permanent)"), "the kind is shown: {summary}");
 
     // A later watch of finished jobs reports them at once from their snapshots.
     let failed_id = failed.stdout.lines().next().unwrap().trim().to_string();
@@ -141,6 +142,34 @@ async fn a_failing_video_ends_the_watch_non_zero_with_the_programs_reason() {
     let mut states: Vec<_> = both.json_lines().iter().map(|j| j["state"].as_str().unwrap().to_string()).collect();
     states.sort();
     assert_eq!(states, ["COMPLETED", "FAILED"]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn failures_are_listed_by_group_and_retried_by_kind_from_the_terminal() {
+    let (server, _dir) = TestServer::embedded().with(|c| c.retry.max_attempts = 1).start().await;
+    let mut jobs = server.jobs("alice").await;
+    let mut ids = Vec::new();
+    for video in ["offline0001", "offline0002", "fail0000001"] {
+        ids.push(jobs.submit_video(submit(video)).await.unwrap().into_inner().id);
+    }
+    for id in &ids {
+        assert_eq!(state(&wait_final(&mut jobs, id).await), pb::JobState::Failed);
+    }
+    let listed = as_user(&server, "alice", &["jobs", "failures"]).await;
+    assert_eq!(listed.status, 0, "{listed:?}");
+    let lines: Vec<_> = listed.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{listed:?}");
+    assert!(lines[0].trim_start().starts_with("2  transient"), "{listed:?}");
+    assert!(lines[0].contains("both tor and yt-dlp fallback failed"), "{listed:?}");
+    assert!(lines[1].trim_start().starts_with("1  permanent"), "{listed:?}");
+
+    let retried = as_user(&server, "alice", &["jobs", "retry-failed", "--kind", "transient", "--json"]).await;
+    assert_eq!(retried.status, 0, "{retried:?}");
+    assert_eq!(retried.json_lines()[0]["retried"], 2, "{retried:?}");
+    let bad = as_user(&server, "alice", &["jobs", "retry-failed", "--batch", "nope"]).await;
+    assert_ne!(bad.status, 0, "{bad:?}");
+    assert!(bad.stderr.contains("batch_id"), "the error names the field: {bad:?}");
     server.stop().await;
 }
 

@@ -90,6 +90,50 @@ pub enum JobsCommand {
     Cancel { job_id: String },
     /// Delete a finished job and its notes.
     Delete { job_id: String },
+    /// Your FAILED jobs grouped by failure kind and reason, largest first.
+    Failures {
+        /// Only failures of this kind.
+        #[arg(long, value_enum)]
+        kind: Option<KindArg>,
+    },
+    /// Queue again every FAILED job that matches (at most 1,000 a call).
+    RetryFailed {
+        /// Only failures of this kind.
+        #[arg(long, value_enum)]
+        kind: Option<KindArg>,
+        /// Only failures of this reason group, as `jobs failures` prints it.
+        #[arg(long)]
+        reason_group: Option<String>,
+        /// Only the children of this batch.
+        #[arg(long)]
+        batch: Option<String>,
+    },
+}
+
+/// A failure kind as typed on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    Permanent,
+    Transient,
+    Timeout,
+    Stalled,
+    Crashed,
+    NoOutput,
+    Cancelled,
+}
+
+impl From<KindArg> for pb::FailureKind {
+    fn from(kind: KindArg) -> pb::FailureKind {
+        match kind {
+            KindArg::Permanent => pb::FailureKind::Permanent,
+            KindArg::Transient => pb::FailureKind::Transient,
+            KindArg::Timeout => pb::FailureKind::Timeout,
+            KindArg::Stalled => pb::FailureKind::Stalled,
+            KindArg::Crashed => pb::FailureKind::Crashed,
+            KindArg::NoOutput => pb::FailureKind::NoOutput,
+            KindArg::Cancelled => pb::FailureKind::Cancelled,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -1,10 +1,11 @@
-//! `submit` and `jobs list|get|retry|cancel|delete`: one call each (list
+//! `submit` and `jobs list|get|retry|cancel|delete|failures|retry-failed`:
+//! one call each (list
 //! pages until its limit), printed as text or JSON. `submit` sends every URL
 //! even when one is refused, and with `--watch` follows the jobs it made.
 use super::args::{JobsArgs, JobsCommand, SubmitArgs};
 use super::connect::{JobClient, connect};
 use super::failure::{Failure, Outcome};
-use super::output::{emit, job_detail, job_json, job_summary, jobs_table, warn};
+use super::output::{emit, failure_groups_table, failure_name, job_detail, job_json, job_summary, jobs_table, warn};
 use super::watch;
 use crate::proto::v1 as pb;
 
@@ -89,6 +90,39 @@ pub async fn jobs(args: &JobsArgs) -> Outcome {
                 serde_json::json!({ "id": job_id, "deleted": true }).to_string()
             } else {
                 format!("{job_id} deleted")
+            });
+        }
+        JobsCommand::Failures { kind } => {
+            let kind = kind.map_or(pb::FailureKind::Unspecified, pb::FailureKind::from) as i32;
+            let filter = Some(pb::FailureFilter { kind, ..Default::default() });
+            let found = client.list_failure_groups(pb::ListFailureGroupsRequest { filter }).await?.into_inner();
+            if json {
+                for group in &found.groups {
+                    let newest = group.newest.as_ref().map(|job| job.id.clone());
+                    let value = serde_json::json!({ "kind": failure_name(group.kind()), "reason_group": group.reason_group,
+                        "count": group.count, "newest_job_id": newest });
+                    emit(&value.to_string());
+                }
+            } else if found.groups.is_empty() {
+                warn("no failed jobs");
+            } else {
+                emit(&failure_groups_table(&found.groups));
+            }
+        }
+        JobsCommand::RetryFailed { kind, reason_group, batch } => {
+            let filter = pb::FailureFilter {
+                kind: kind.map_or(pb::FailureKind::Unspecified, pb::FailureKind::from) as i32,
+                reason_group: reason_group.clone().unwrap_or_default(),
+                batch_id: batch.clone().unwrap_or_default(),
+                ..Default::default()
+            };
+            let request = pb::RetryFailedJobsRequest { filter: Some(filter) };
+            let done = client.retry_failed_jobs(request).await?.into_inner();
+            emit(&if json {
+                serde_json::json!({ "retried": done.retried, "skipped": done.skipped, "more": done.more }).to_string()
+            } else {
+                let more = if done.more { "; more match, run it again" } else { "" };
+                format!("{} retried, {} skipped{more}", done.retried, done.skipped)
             });
         }
     }

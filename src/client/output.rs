@@ -87,6 +87,7 @@ pub fn job_json(job: &pb::Job) -> Value {
         "attempt": job.attempt,
         "max_attempts": job.max_attempts,
         "error": job.error,
+        "failure_kind": failure_name(job.failure_kind()),
         "note_ids": job.note_ids,
         "assessments": job.assessments,
         "priority": job.priority,
@@ -122,9 +123,37 @@ pub fn job_summary(job: &pb::Job) -> String {
         line.push_str(&format!(" notes: {}", job.note_ids.join(", ")));
     }
     if !job.error.is_empty() {
-        line.push_str(&format!(" (attempt {} of {}): {}", job.attempt, job.max_attempts, one_line(&job.error)));
+        let kind = failure_name(job.failure_kind()).map(|kind| format!(", {kind}")).unwrap_or_default();
+        line.push_str(&format!(" (attempt {} of {}{kind}): {}", job.attempt, job.max_attempts, one_line(&job.error)));
     }
     line
+}
+
+/// A failure kind as people read it; `None` when no attempt failed.
+pub fn failure_name(kind: pb::FailureKind) -> Option<&'static str> {
+    match kind {
+        pb::FailureKind::Unspecified => None,
+        pb::FailureKind::Permanent => Some("permanent"),
+        pb::FailureKind::Transient => Some("transient"),
+        pb::FailureKind::Timeout => Some("timeout"),
+        pb::FailureKind::Stalled => Some("stalled"),
+        pb::FailureKind::Crashed => Some("crashed"),
+        pb::FailureKind::NoOutput => Some("no-output"),
+        pb::FailureKind::Cancelled => Some("cancelled"),
+    }
+}
+
+/// Failure groups, one a line: count, kind, reason group, newest job.
+pub fn failure_groups_table(groups: &[pb::FailureGroup]) -> String {
+    groups
+        .iter()
+        .map(|group| {
+            let newest = group.newest.as_ref().map(|job| job.id.as_str()).unwrap_or("-");
+            let kind = failure_name(group.kind()).unwrap_or("-");
+            format!("{:>6}  {kind:<10}  {}  (newest {newest})", group.count, group.reason_group)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A job in full, one field a line.
@@ -143,6 +172,9 @@ pub fn job_detail(job: &pb::Job) -> String {
     ];
     if !job.error.is_empty() {
         rows.push(("error", one_line(&job.error)));
+    }
+    if let Some(kind) = failure_name(job.failure_kind()) {
+        rows.push(("failure", kind.into()));
     }
     if !job.note_ids.is_empty() {
         rows.push(("notes", job.note_ids.join(", ")));
