@@ -30,9 +30,9 @@ async fn job_in(core: &TestCore, video: &str, end: JobState) -> Job {
     let running = core.jobs.claim(job.id, &core.node).await.unwrap().expect("claimed");
     let note = NewNote { kind: NoteKind::Notes, title: video.into(), markdown: format!("# {video}\n") };
     match end {
-        JobState::Completed => core.jobs.finish(&running, Outcome::Succeeded(vec![note]), "").await.unwrap(),
+        JobState::Completed => core.jobs.finish(&running, &Outcome::Succeeded(vec![note]), "").await.unwrap(),
         JobState::Failed => {
-            core.jobs.finish(&running, Outcome::Failed(Failure::permanent("no transcript")), "").await.unwrap()
+            core.jobs.finish(&running, &Outcome::Failed(Failure::permanent("no transcript")), "").await.unwrap()
         }
         _ => {
             drop(running);

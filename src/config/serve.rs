@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::*;
-use super::{MaintenanceConfig, QueueConfig, WatchConfig, WorkerConfig};
 use crate::domain::retry::RetryPolicy;
 use crate::supervisor::SupervisorConfig;
 use crate::supervisor::command::ProgramCommand;

@@ -28,7 +28,7 @@ pub struct NewNote {
 }
 
 /// How an attempt ended.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub enum Outcome {
     Succeeded(Vec<NewNote>),
     /// The attempt failed; the reason is the program's own where it gave one.
@@ -64,8 +64,12 @@ impl Failure {
 
 impl NewNote {
     /// The note as a database can hold it (see [`storable`]).
-    pub fn storable(self) -> NewNote {
-        NewNote { title: storable(&self.title).into_owned(), markdown: storable(&self.markdown).into_owned(), ..self }
+    pub fn storable(&self) -> NewNote {
+        NewNote {
+            kind: self.kind,
+            title: storable(&self.title).into_owned(),
+            markdown: storable(&self.markdown).into_owned(),
+        }
     }
 }
 

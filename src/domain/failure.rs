@@ -107,7 +107,7 @@ impl PermanentPatterns {
 /// [`REASON_GROUP_MAX`] characters.
 pub fn reason_group(reason: &str) -> String {
     let mut group = String::with_capacity(reason.len().min(REASON_GROUP_MAX));
-    let mut last = ' ';
+    let (mut last, mut kept) = (' ', 0);
     for ch in reason.trim().chars().flat_map(char::to_lowercase) {
         let ch = if ch.is_ascii_digit() {
             '#'
@@ -121,7 +121,8 @@ pub fn reason_group(reason: &str) -> String {
         }
         group.push(ch);
         last = ch;
-        if group.chars().count() >= REASON_GROUP_MAX {
+        kept += 1;
+        if kept == REASON_GROUP_MAX {
             break;
         }
     }
@@ -142,8 +143,8 @@ pub struct FailureFilter {
 }
 
 impl FailureFilter {
-    /// Whether a failed job with this kind and reason matches the parts of
-    /// the filter the database does not check (the reason group).
+    /// Whether a failure's reason matches the part of the filter the
+    /// database does not check: the reason group.
     pub fn matches_reason(&self, reason: &str) -> bool {
         self.reason_group.as_deref().is_none_or(|wanted| reason_group(reason) == wanted)
     }

@@ -1,6 +1,6 @@
-//! The rules of videojobs, free of transport and storage types: jobs and their
-//! states, events, failure kinds, video URLs, subjects, the retry policy, paging and the
-//! limits of a request.
+//! The rules of videojobs, free of transport and storage types: jobs and
+//! their states, events, failure kinds, video URLs, subjects, the retry
+//! policy, paging and the limits of a request.
 pub mod attempt;
 pub mod batch;
 pub mod event;

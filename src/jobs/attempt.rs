@@ -146,7 +146,7 @@ impl Jobs {
     /// Ends the attempt as its outcome says. Notes that cannot be stored
     /// end the job FAILED with the database's reason rather than being
     /// tried again forever.
-    pub async fn finish(&self, claimed: &Claimed, outcome: Outcome, log_tail: &str) -> Result<()> {
+    pub async fn finish(&self, claimed: &Claimed, outcome: &Outcome, log_tail: &str) -> Result<()> {
         let job = &claimed.job;
         let log_tail = storable(log_tail).into_owned();
         match outcome {
@@ -163,9 +163,9 @@ impl Jobs {
         }
     }
 
-    async fn complete(&self, job: &Job, notes: Vec<NewNote>, log_tail: &str) -> Result<()> {
+    async fn complete(&self, job: &Job, notes: &[NewNote], log_tail: &str) -> Result<()> {
         let (id, attempt, log_tail) = (job.id, job.attempt, log_tail.to_string());
-        let notes: Arc<Vec<NewNote>> = Arc::new(notes.into_iter().map(NewNote::storable).collect());
+        let notes: Arc<Vec<NewNote>> = Arc::new(notes.iter().map(NewNote::storable).collect());
         let done = self
             .committer
             .commit(move |txn| {
@@ -186,7 +186,7 @@ impl Jobs {
 
     /// RETRYING after a backoff while attempts remain and the failure's kind
     /// says another may help; FAILED otherwise.
-    async fn failed(&self, job: &Job, failure: Failure, log_tail: &str) -> Result<()> {
+    async fn failed(&self, job: &Job, failure: &Failure, log_tail: &str) -> Result<()> {
         let failure = Failure::new(failure.kind, storable(&failure.reason).into_owned());
         let retry = failure.kind.is_retryable() && RetryPolicy::should_retry(job.attempt, job.max_attempts);
         if !retry {

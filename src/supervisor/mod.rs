@@ -156,20 +156,27 @@ impl Supervisor {
         let deadline = tokio::time::sleep(self.config.timeout);
         tokio::pin!(deadline);
         let stall = self.config.stall_timeout;
-        // Pushed back by every line; without a stall timeout it never fires.
+        // Fires a stall timeout after the last line it knew of; if a line
+        // came since, it is set again from that one (no timer work per line).
+        // Without a stall timeout it never fires.
+        let mut last_line = tokio::time::Instant::now();
         let silence = tokio::time::sleep(stall.unwrap_or(self.config.timeout));
         tokio::pin!(silence);
         let end = loop {
             tokio::select! {
                 _ = stop.cancelled() => break End::Stopped,
                 _ = &mut deadline => break End::TimedOut,
-                _ = &mut silence, if stall.is_some() => break End::Stalled,
+                _ = &mut silence, if stall.is_some() => {
+                    let quiet_until = last_line + stall.unwrap_or_default();
+                    if tokio::time::Instant::now() >= quiet_until {
+                        break End::Stalled;
+                    }
+                    silence.as_mut().reset(quiet_until);
+                }
                 status = child.wait() => break End::Exited(status.unwrap_or_else(|_| ExitStatus::default())),
                 Some((is_stderr, line)) = lines.recv() => {
                     note_line(&mut parser, stderr_tail, is_stderr, &line, &progress, redactor).await;
-                    if let Some(stall) = stall {
-                        silence.as_mut().reset(tokio::time::Instant::now() + stall);
-                    }
+                    last_line = tokio::time::Instant::now();
                 }
             }
         };

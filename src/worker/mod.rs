@@ -102,7 +102,7 @@ impl Pool {
         let job_id = claimed.job.id;
         let mut pause = END_RETRY_FIRST;
         loop {
-            let finished = self.jobs.finish(&claimed, report.outcome.clone(), &report.log_tail);
+            let finished = self.jobs.finish(&claimed, &report.outcome, &report.log_tail);
             match finished.instrument(span.clone()).await {
                 Ok(()) => return,
                 Err(Error::Unavailable(reason)) if !taking.is_cancelled() => {
