@@ -208,6 +208,7 @@ impl Node {
                 tracing::warn!("workers did not stop in time; their leases expire and other nodes take over");
             }
         }
+        pool.supervisor.close().await;
         tasks.streams.close();
         let _ = tokio::time::timeout(Duration::from_secs(5), tasks.streams.wait()).await;
         // The last transitions (hand-backs of stopped programs) are written

@@ -6,12 +6,12 @@
 //! record both pids in the state directory.
 mod common;
 
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::*;
 use videojobs::proto::v1 as pb;
+use videojobs::supervisor::keeper::{Exit, Keeper, Keepers, NotStarted, Reply};
 
 /// A process as first seen: its start time tells it from a later process
 /// that happens to get the same pid.
@@ -66,6 +66,18 @@ struct Attempt {
     escapee: Process,
 }
 
+impl Attempt {
+    /// What the attempt started; its keeper belongs to the worker slot and
+    /// serves the next attempt.
+    fn started(&self) -> [Process; 2] {
+        [self.program, self.escapee]
+    }
+
+    fn everything(&self) -> [Process; 3] {
+        [self.keeper, self.program, self.escapee]
+    }
+}
+
 /// Waits for the stand-in to record its pids, and checks the escapee really
 /// left the program's session and the program runs under the keeper.
 async fn wait_for_attempt(state_dir: &Path, video_id: &str) -> Attempt {
@@ -93,13 +105,12 @@ async fn wait_for_attempt(state_dir: &Path, video_id: &str) -> Attempt {
     Attempt { keeper, program, escapee }
 }
 
-/// Waits up to `within` for every process of the attempt to be gone.
-async fn assert_all_gone(attempt: &Attempt, within: Duration) {
-    let all = [attempt.keeper, attempt.program, attempt.escapee];
+/// Waits up to `within` for every one of `all` to be gone.
+async fn assert_all_gone(all: &[Process], within: Duration) {
     let deadline = tokio::time::Instant::now() + within;
     while !all.iter().all(Process::is_gone) {
         let left: Vec<_> = all.iter().filter(|p| !p.is_gone()).map(|p| p.pid).collect();
-        assert!(tokio::time::Instant::now() < deadline, "survived {within:?}: {left:?} of {attempt:?}");
+        assert!(tokio::time::Instant::now() < deadline, "survived {within:?}: {left:?} of {all:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -110,19 +121,52 @@ async fn the_keeper_found_at_run_time_is_the_one_cargo_built() {
     assert_eq!(found, PathBuf::from(env!("CARGO_BIN_EXE_videojobs-keeper")).canonicalize().unwrap());
 }
 
-#[tokio::test]
-async fn the_keeper_ends_as_its_program_did() {
-    let keeper = env!("CARGO_BIN_EXE_videojobs-keeper");
-    let run = |script: &str| {
-        std::process::Command::new(keeper).args(["--grace-ms", "100", "--", "sh", "-c", script]).status().unwrap()
+/// Runs `sh -c script` under `keeper` and returns how it ended.
+async fn run_under(keeper: &mut Keeper, script: &str) -> Exit {
+    let dir = std::env::temp_dir();
+    let args = vec!["-c".into(), script.into()];
+    let Ok(started) = keeper.start(Path::new("sh"), args, &dir, Duration::from_millis(100)).await else {
+        panic!("sh did not start");
     };
-    assert_eq!(run("exit 3").code(), Some(3));
-    assert_eq!(run("kill -KILL $$").signal(), Some(9));
-    assert_eq!(run("kill -TERM $$").signal(), Some(15));
-    let missing = std::process::Command::new(keeper).args(["--", "/nonexistent/program"]).output().unwrap();
-    assert_eq!(missing.status.code(), Some(videojobs::supervisor::keeper::KEEPER_FAILED));
-    let said = String::from_utf8_lossy(&missing.stderr);
-    assert!(said.starts_with("videojobs-keeper: could not start /nonexistent/program: No such file"), "{said}");
+    drop(started);
+    match keeper.reply().await.unwrap() {
+        Reply::Ended(exit) => exit,
+        other => panic!("expected the end of the program, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn one_keeper_runs_attempt_after_attempt_and_tells_how_each_ended() {
+    let env = vec![("PATH".into(), std::env::var_os("PATH").unwrap())];
+    let keepers = Keepers::new(PathBuf::from(env!("CARGO_BIN_EXE_videojobs-keeper")), env);
+    let mut keeper = keepers.take().unwrap();
+    assert_eq!(run_under(&mut keeper, "exit 3").await, Exit::Code(3));
+    assert_eq!(run_under(&mut keeper, "kill -KILL $$").await, Exit::Signal(9));
+    assert_eq!(run_under(&mut keeper, "kill -TERM $$").await, Exit::Signal(15));
+    let missing = keeper.start(Path::new("/nonexistent/program"), vec![], &std::env::temp_dir(), Duration::ZERO).await;
+    let Err(NotStarted::Program(reason)) = missing else { panic!("a missing program must not start") };
+    assert!(reason.starts_with("could not start /nonexistent/program: No such file"), "{reason}");
+    // The same keeper still answers after a program that could not start.
+    assert_eq!(run_under(&mut keeper, "exit 0").await, Exit::Code(0));
+    keepers.give_back(keeper);
+    keepers.close().await;
+}
+
+#[tokio::test]
+async fn a_worker_slot_keeps_its_keeper_for_the_next_attempt() {
+    let (server, dir) = TestServer::embedded().with(|c| c.worker.concurrency = 1).start().await;
+    let mut jobs = server.jobs("alice").await;
+    let first = jobs.submit_video(submit("setsid00005")).await.unwrap().into_inner();
+    let first_attempt = wait_for_attempt(&standin_state(dir.path()), "setsid00005").await;
+    assert_eq!(state(&wait_final(&mut jobs, &first.id).await), pb::JobState::Completed);
+    assert_all_gone(&first_attempt.started(), Duration::from_millis(200)).await;
+    let second = jobs.submit_video(submit("setsid00006")).await.unwrap().into_inner();
+    let second_attempt = wait_for_attempt(&standin_state(dir.path()), "setsid00006").await;
+    assert_eq!(state(&wait_final(&mut jobs, &second.id).await), pb::JobState::Completed);
+    assert_eq!(second_attempt.keeper.pid, first_attempt.keeper.pid, "the second program ran under the same keeper");
+    assert_eq!(second_attempt.keeper.started, first_attempt.keeper.started);
+    server.stop().await;
+    assert_all_gone(&second_attempt.everything(), Duration::from_millis(200)).await;
 }
 
 #[tokio::test]
@@ -134,7 +178,7 @@ async fn cancel_leaves_no_setsid_descendant() {
     let cancelled = jobs.cancel_job(pb::CancelJobRequest { job_id: job.id }).await.unwrap().into_inner();
     assert_eq!(state(&cancelled), pb::JobState::Cancelled);
     // The escapee ignores SIGTERM: it goes with the SIGKILL after the grace.
-    assert_all_gone(&attempt, Duration::from_secs(5)).await;
+    assert_all_gone(&attempt.started(), Duration::from_secs(5)).await;
     assert_no_processes_under(dir.path(), Duration::from_secs(1)).await;
     server.stop().await;
 }
@@ -155,7 +199,7 @@ async fn a_timeout_leaves_no_setsid_descendant() {
     let failed = wait_final(&mut jobs, &job.id).await;
     assert_eq!(state(&failed), pb::JobState::Failed);
     assert!(failed.error.contains("timed out after 5 s"), "{}", failed.error);
-    assert_all_gone(&attempt, Duration::from_secs(1)).await;
+    assert_all_gone(&attempt.started(), Duration::from_secs(1)).await;
     assert_no_processes_under(dir.path(), Duration::from_secs(1)).await;
     server.stop().await;
 }
@@ -170,7 +214,7 @@ async fn a_normal_exit_leaves_no_setsid_descendant() {
     assert_eq!(state(&done), pb::JobState::Completed, "{}", done.error);
     assert_eq!(done.note_ids.len(), 2);
     // The attempt ends only once the keeper has ended and reaped them all.
-    assert_all_gone(&attempt, Duration::from_millis(200)).await;
+    assert_all_gone(&attempt.started(), Duration::from_millis(200)).await;
     server.stop().await;
 }
 
@@ -182,7 +226,7 @@ async fn a_node_stopped_gracefully_leaves_no_setsid_descendant() {
     let attempt = wait_for_attempt(&standin_state(dir.path()), "escape00004").await;
     server.stop().await;
     // The stop waited for the supervisor, which waited for the keeper.
-    assert_all_gone(&attempt, Duration::from_millis(200)).await;
+    assert_all_gone(&attempt.everything(), Duration::from_millis(200)).await;
 }
 
 #[tokio::test]
@@ -197,8 +241,9 @@ async fn a_node_killed_with_sigkill_leaves_no_program_and_no_setsid_descendant()
     assert_eq!(stat(attempt.keeper.pid).unwrap().parent, node.process.id().unwrap(), "the node started the keeper");
 
     node.sigkill().await; // no destructor, no shutdown
-    // The keeper gets its parent-death signal, gives the grace (the escapee
-    // ignores SIGTERM), then kills and reaps them all.
-    assert_all_gone(&attempt, Duration::from_secs(5)).await;
+    // The keeper's socket closes with the node (and its parent-death signal
+    // comes); it gives the grace (the escapee ignores SIGTERM), then kills
+    // and reaps them all, and exits.
+    assert_all_gone(&attempt.everything(), Duration::from_secs(5)).await;
     assert_no_processes_under(dir.path(), Duration::from_secs(1)).await;
 }

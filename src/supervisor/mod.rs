@@ -18,13 +18,13 @@ use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::{Failure, FailureKind, Job, Outcome};
 use command::ProgramCommand;
+use keeper::{Keepers, NotStarted, Reply};
 use notes::NoteFiles;
 use parse::{LineParser, OutputPatterns, Progress};
 use redact::Redactor;
@@ -64,8 +64,8 @@ pub struct Supervisor {
     config: SupervisorConfig,
     /// The patterns every attempt's parser reads with, compiled once.
     patterns: Arc<OutputPatterns>,
-    /// The `videojobs-keeper` every program runs under.
-    keeper: PathBuf,
+    /// The `videojobs-keeper`s programs run under, one per busy worker.
+    keepers: Keepers,
     /// Takes the program's API key out of everything kept from it.
     redactor: Arc<Redactor>,
 }
@@ -75,6 +75,8 @@ enum End {
     TimedOut,
     Stalled,
     Stopped,
+    /// The keeper died or stopped answering mid-attempt.
+    KeeperLost,
 }
 
 impl Supervisor {
@@ -89,7 +91,8 @@ impl Supervisor {
             );
         }
         let redactor = Arc::new(Redactor::new(config.command.secrets()));
-        Supervisor { config, patterns, keeper, redactor }
+        let keepers = Keepers::new(keeper, config.command.env());
+        Supervisor { config, patterns, keepers, redactor }
     }
 
     /// A supervisor whose prerequisites hold: the program and the process
@@ -107,6 +110,11 @@ impl Supervisor {
             anyhow::anyhow!("cannot create the scratch directory {}: {error}", config.scratch_root.display())
         })?;
         Ok(Supervisor::new(config))
+    }
+
+    /// Lets the idle process keepers go (at shutdown, once no attempt runs).
+    pub async fn close(&self) {
+        self.keepers.close().await;
     }
 
     /// Runs `job`'s current attempt; progress changes go to `progress`.
@@ -136,21 +144,29 @@ impl Supervisor {
         if let Err(error) = tokio::fs::create_dir_all(scratch).await {
             return Outcome::Failed(Failure::retryable(format!("could not create a scratch directory: {error}")));
         }
-        // Not kill_on_drop: a SIGKILL would stop the keeper from ending what
-        // the program started. The guard below asks it to, instead.
+        // Dropping the keeper midway (this task aborted, the node's runtime
+        // dropped) closes its socket, and it ends everything it runs.
         let grace = self.config.kill_grace;
-        let mut child = match keeper::command(&self.keeper, &self.config.command, job, scratch, grace).spawn() {
-            Ok(child) => child,
-            Err(error) => return Outcome::Failed(Failure::retryable(keeper::start_failure(&self.keeper, &error))),
+        let mut keeper = match self.keepers.take() {
+            Ok(keeper) => keeper,
+            Err(reason) => return Outcome::Failed(Failure::retryable(reason)),
         };
-        let pgid = Pid::from_raw(child.id().expect("a just-spawned child has a pid") as i32);
-        let mut guard = process::GroupGuard::new(pgid);
+        let command = &self.config.command;
+        let started = match keeper.start(&command.program, command.args(job), scratch, grace).await {
+            Ok(started) => started,
+            Err(NotStarted::Program(reason)) => {
+                self.keepers.give_back(keeper);
+                return Outcome::Failed(Failure::retryable(reason));
+            }
+            Err(NotStarted::Keeper(reason)) => return Outcome::Failed(Failure::retryable(reason)),
+        };
+        let pgid = started.pid;
         let (line_tx, mut lines) = mpsc::channel(LINE_BUFFER);
         let redactor = &self.redactor;
         // Owned by this attempt: dropping the set ends the readers.
         let mut readers = tokio::task::JoinSet::new();
-        readers.spawn(read_lines(child.stdout.take().expect("piped"), false, line_tx.clone(), Arc::clone(redactor)));
-        readers.spawn(read_lines(child.stderr.take().expect("piped"), true, line_tx, Arc::clone(redactor)));
+        readers.spawn(read_lines(started.stdout, false, line_tx.clone(), Arc::clone(redactor)));
+        readers.spawn(read_lines(started.stderr, true, line_tx, Arc::clone(redactor)));
 
         let mut parser = LineParser::new(Arc::clone(&self.patterns));
         let deadline = tokio::time::sleep(self.config.timeout);
@@ -173,20 +189,29 @@ impl Supervisor {
                     }
                     silence.as_mut().reset(quiet_until);
                 }
-                status = child.wait() => break End::Exited(status.unwrap_or_else(|_| ExitStatus::default())),
+                reply = keeper.reply() => break match reply {
+                    Ok(Reply::Ended(exit)) => End::Exited(keeper::exit_status(exit)),
+                    _ => End::KeeperLost,
+                },
                 Some((is_stderr, line)) = lines.recv() => {
                     note_line(&mut parser, stderr_tail, is_stderr, &line, &progress, redactor).await;
                     last_line = tokio::time::Instant::now();
                 }
             }
         };
-        match end {
-            End::Exited(_) => process::sweep(pgid, grace).await,
-            End::TimedOut | End::Stalled | End::Stopped => process::terminate(&mut child, pgid, grace).await,
+        let keeper_usable = match end {
+            End::Exited(_) => true,
+            End::KeeperLost => {
+                process::sweep(pgid, grace).await;
+                false
+            }
+            End::TimedOut | End::Stalled | End::Stopped => process::terminate(&mut keeper, pgid, grace).await,
+        };
+        if keeper_usable {
+            self.keepers.give_back(keeper);
         }
-        guard.disarm();
-        // The keeper is gone, and with it all it kept, so the pipes are
-        // closed: read what is left.
+        // Everything the program started is gone, so the pipes are closed:
+        // read what is left.
         let drain = async {
             while let Some((is_stderr, line)) = lines.recv().await {
                 note_line(&mut parser, stderr_tail, is_stderr, &line, &progress, redactor).await;
@@ -196,6 +221,10 @@ impl Supervisor {
 
         match end {
             End::Stopped => Outcome::Stopped,
+            End::KeeperLost => Outcome::Failed(Failure::new(
+                FailureKind::Crashed,
+                "the process keeper ended unexpectedly; the program was stopped",
+            )),
             End::TimedOut => Outcome::Failed(Failure::new(
                 FailureKind::Timeout,
                 format!("timed out after {} s; the program was stopped", self.config.timeout.as_secs_f32()),
@@ -216,9 +245,6 @@ impl Supervisor {
         stderr_tail: &VecDeque<String>,
         scratch: &Path,
     ) -> Outcome {
-        if let Some(reason) = keeper::failure(status, stderr_tail.back().map(String::as_str)) {
-            return Outcome::Failed(Failure::retryable(reason));
-        }
         let by_lines = self.failure_by_lines(status, parser, stderr_tail);
         if !status.success() {
             return Outcome::Failed(by_lines.expect("a non-zero exit is a failure"));

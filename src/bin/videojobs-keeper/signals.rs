@@ -1,22 +1,19 @@
 //! The signals the keeper acts on, blocked and read from a signalfd, so they
 //! are handled in its one loop and never in a signal handler.
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::unistd::Pid;
 
 /// SIGHUP is the keeper's parent-death signal.
 const WATCHED: [Signal; 4] = [Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP];
 
 pub enum Event {
     ChildEnded,
-    /// SIGTERM or SIGINT, and who sent it.
-    Stop {
-        sent_by: Pid,
-    },
+    /// SIGTERM or SIGINT: the keeper is told to end.
+    Stop,
     /// SIGHUP: the parent, or the parent's thread that started the keeper,
     /// has ended; getppid() tells which.
     ParentMayBeGone,
@@ -48,6 +45,16 @@ impl Signals {
         self.take()
     }
 
+    /// Waits, for as long as it takes, for a signal or for `channel` to be
+    /// readable (or closed); returns the signals that arrived and whether
+    /// the channel has something to read.
+    pub fn wait_with(&self, channel: BorrowedFd<'_>) -> (Vec<Event>, bool) {
+        let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN), PollFd::new(channel, PollFlags::POLLIN)];
+        let _ = poll(&mut fds, PollTimeout::NONE);
+        let readable = fds[1].revents().is_some_and(|events| !events.is_empty());
+        (self.take(), readable)
+    }
+
     /// The signals that have arrived, without waiting.
     pub fn take(&self) -> Vec<Event> {
         let mut events = Vec::new();
@@ -55,7 +62,7 @@ impl Signals {
             events.push(match Signal::try_from(info.ssi_signo as i32) {
                 Ok(Signal::SIGCHLD) => Event::ChildEnded,
                 Ok(Signal::SIGHUP) => Event::ParentMayBeGone,
-                _ => Event::Stop { sent_by: Pid::from_raw(info.ssi_pid as i32) },
+                _ => Event::Stop,
             });
         }
         events

@@ -1,5 +1,5 @@
 //! The keeper's descendants and children. Descendants are found in
-//! /proc/<pid>/stat (parent, group, state), which every Linux has;
+//! /proc/<pid>/stat (parent, state), which every Linux has;
 //! /proc/<pid>/task/*/children would be quicker but needs a kernel built
 //! with CONFIG_PROC_CHILDREN. Whether any is left is asked of waitpid: as a
 //! subreaper the keeper is an ancestor of each, so none is left exactly when
@@ -7,21 +7,14 @@
 use std::collections::HashMap;
 
 use nix::errno::Errno;
-use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-/// How the program ended.
-#[derive(Clone, Copy, Debug)]
-pub enum Exit {
-    Code(i32),
-    Signal(Signal),
-}
+pub use crate::protocol::Exit;
 
 /// A live process below the keeper.
 pub struct Descendant {
     pub pid: Pid,
-    pub group: Pid,
     /// Stopped (state `T`): it acts on SIGTERM only once continued.
     pub stopped: bool,
 }
@@ -29,7 +22,6 @@ pub struct Descendant {
 struct Stat {
     state: char,
     parent: i32,
-    group: i32,
 }
 
 /// Every live process below `root`, read from /proc.
@@ -54,26 +46,21 @@ pub fn descendants(root: Pid) -> Vec<Descendant> {
         for (pid, stat) in children.remove(&parent).unwrap_or_default() {
             below.push(pid);
             if !matches!(stat.state, 'Z' | 'X' | 'x') {
-                found.push(Descendant {
-                    pid: Pid::from_raw(pid),
-                    group: Pid::from_raw(stat.group),
-                    stopped: stat.state == 'T',
-                });
+                found.push(Descendant { pid: Pid::from_raw(pid), stopped: stat.state == 'T' });
             }
         }
     }
     found
 }
 
-/// `pid (comm) state ppid pgrp …`; the command name may hold spaces and
+/// `pid (comm) state ppid …`; the command name may hold spaces and
 /// parentheses, so fields are counted from its last `)`.
 fn parse_stat(text: &str) -> Option<Stat> {
     let (_, rest) = text.rsplit_once(") ")?;
     let mut fields = rest.split_ascii_whitespace();
     let state = fields.next()?.chars().next()?;
     let parent = fields.next()?.parse().ok()?;
-    let group = fields.next()?.parse().ok()?;
-    Some(Stat { state, parent, group })
+    Some(Stat { state, parent })
 }
 
 /// Reaps every child that has ended, keeping the program's status; returns
@@ -82,7 +69,7 @@ pub fn reap(program: Pid, status: &mut Option<Exit>) -> bool {
     loop {
         match waitpid(None::<Pid>, Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL)) {
             Ok(WaitStatus::Exited(pid, code)) if pid == program => *status = Some(Exit::Code(code)),
-            Ok(WaitStatus::Signaled(pid, signal, _)) if pid == program => *status = Some(Exit::Signal(signal)),
+            Ok(WaitStatus::Signaled(pid, signal, _)) if pid == program => *status = Some(Exit::Signal(signal as i32)),
             Ok(WaitStatus::StillAlive) => return true,
             Ok(_) | Err(Errno::EINTR) => {}
             Err(Errno::ECHILD) => return false,
@@ -98,7 +85,7 @@ mod tests {
     #[test]
     fn stat_fields_are_counted_from_the_last_parenthesis() {
         let stat = parse_stat("4242 (sleep (x) y) S 17 4242 4242 0 -1 4194560 97 0").unwrap();
-        assert_eq!((stat.state, stat.parent, stat.group), ('S', 17, 4242));
+        assert_eq!((stat.state, stat.parent), ('S', 17));
         assert!(parse_stat("garbage").is_none());
     }
 
