@@ -128,8 +128,12 @@ impl Node {
             }
         };
         let parts = Parts { store: backends.store.clone(), queue, transport, hub, running };
-        let rules =
-            Rules { retry: config.retry, lease: config.worker.lease, per_user_cap: config.worker.per_user_concurrency };
+        let rules = Rules {
+            retry: config.retry,
+            lease: config.worker.lease,
+            per_user_cap: config.worker.per_user_concurrency,
+            max_schedule_ahead: config.queue.max_schedule_ahead,
+        };
         let core_stops = Stops { intake: stops.intake.clone(), writes: stops.writes.clone() };
         let jobs = Arc::new(Jobs::start(parts, rules, &tasks.writes, &tasks.streams, core_stops));
         if backends.redis.is_none() {

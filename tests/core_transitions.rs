@@ -23,6 +23,7 @@ fn new_job(video: &str) -> NewJob {
         max_attempts: 3,
         idempotency_key: None,
         batch_id: None,
+        not_before: None,
     }
 }
 

@@ -21,6 +21,7 @@ fn new_job() -> NewJob {
         max_attempts: 3,
         idempotency_key: None,
         batch_id: None,
+        not_before: None,
     }
 }
 

@@ -21,6 +21,7 @@ async fn job_in(core: &TestCore, video: &str, end: JobState) -> Job {
         max_attempts: 1,
         idempotency_key: None,
         batch_id: None,
+        not_before: None,
     };
     let alice = Scope::Own("alice".into());
     let (job, _) = core.jobs.submit(new).await.unwrap();

@@ -56,6 +56,10 @@ pub struct SubmitArgs {
     /// Higher runs first, -100..=100.
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub priority: i32,
+    /// Not to start before this time (RFC 3339, e.g. 2026-12-24T18:00:00Z);
+    /// the jobs wait QUEUED until then.
+    #[arg(long, value_name = "TIME")]
+    pub not_before: Option<chrono::DateTime<chrono::Utc>>,
     /// Then follow the jobs until they finish, as `watch` does.
     #[arg(long)]
     pub watch: bool,

@@ -26,6 +26,7 @@ pub async fn submit(args: &SubmitArgs) -> Outcome {
             // The server already hands back a job of the same video that is
             // still waiting or running, which is all a terminal user needs.
             idempotency_key: String::new(),
+            not_before: args.not_before.map(|at| prost_types::Timestamp { seconds: at.timestamp(), nanos: 0 }),
         };
         match clients.jobs.submit_video(request).await {
             Ok(response) => {

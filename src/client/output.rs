@@ -94,6 +94,7 @@ pub fn job_json(job: &pb::Job) -> Value {
         "created_at": time_json(job.created_at.as_ref()),
         "started_at": time_json(job.started_at.as_ref()),
         "finished_at": time_json(job.finished_at.as_ref()),
+        "not_before": time_json(job.not_before.as_ref()),
     })
 }
 
@@ -170,6 +171,9 @@ pub fn job_detail(job: &pb::Job) -> String {
         ("started", time_text(job.started_at.as_ref())),
         ("finished", time_text(job.finished_at.as_ref())),
     ];
+    if job.not_before.is_some() {
+        rows.push(("not before", time_text(job.not_before.as_ref())));
+    }
     if !job.error.is_empty() {
         rows.push(("error", one_line(&job.error)));
     }

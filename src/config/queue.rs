@@ -1,6 +1,8 @@
 //! The queue's settings: Redis (or the in-process queue when unset), the
 //! prefix of every key, and how many jobs may wait. Flags, environment
 //! names, defaults and clamps side by side.
+use std::time::Duration;
+
 use clap::Args;
 
 #[derive(Clone, Debug)]
@@ -11,16 +13,24 @@ pub struct QueueConfig {
     pub redis_prefix: String,
     /// Jobs waiting at most; submissions beyond are refused.
     pub capacity: usize,
+    /// How far ahead a submission may schedule its start (`not_before`).
+    pub max_schedule_ahead: Duration,
 }
 
 impl QueueConfig {
     pub const REDIS_PREFIX: &str = "videojobs";
     pub const CAPACITY: usize = 100_000;
+    pub const MAX_SCHEDULE_AHEAD: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 }
 
 impl Default for QueueConfig {
     fn default() -> QueueConfig {
-        QueueConfig { redis_url: None, redis_prefix: QueueConfig::REDIS_PREFIX.into(), capacity: QueueConfig::CAPACITY }
+        QueueConfig {
+            redis_url: None,
+            redis_prefix: QueueConfig::REDIS_PREFIX.into(),
+            capacity: QueueConfig::CAPACITY,
+            max_schedule_ahead: QueueConfig::MAX_SCHEDULE_AHEAD,
+        }
     }
 }
 
@@ -37,6 +47,10 @@ pub struct QueueArgs {
     /// Jobs waiting at most (at least 1); submissions beyond are refused.
     #[arg(long, env = "VIDEOJOBS_QUEUE_CAPACITY", default_value_t = QueueConfig::CAPACITY)]
     pub queue_capacity: usize,
+    /// How far ahead a submission's `not_before` may be, in ms (default 30
+    /// days); later is refused as INVALID_ARGUMENT, earlier than now means now.
+    #[arg(long, env = "JOB_MAX_SCHEDULE_AHEAD_MS", default_value_t = QueueConfig::MAX_SCHEDULE_AHEAD.as_millis() as u64)]
+    pub max_schedule_ahead_ms: u64,
 }
 
 impl QueueArgs {
@@ -49,6 +63,7 @@ impl QueueArgs {
             redis_url: self.redis_url,
             redis_prefix: self.redis_prefix,
             capacity: self.queue_capacity.max(1),
+            max_schedule_ahead: Duration::from_millis(self.max_schedule_ahead_ms),
         })
     }
 }

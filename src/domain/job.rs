@@ -103,6 +103,9 @@ pub struct Job {
     pub log_tail: String,
     #[serde(default)]
     pub batch_id: Option<Uuid>,
+    /// While it waits QUEUED for a scheduled start: that time.
+    #[serde(default)]
+    pub not_before: Option<DateTime<Utc>>,
 }
 
 /// What a user asks for when submitting a video, already validated.
@@ -118,6 +121,8 @@ pub struct NewJob {
     /// Resubmitting with the same key returns the first job.
     pub idempotency_key: Option<String>,
     pub batch_id: Option<Uuid>,
+    /// Not to start before this time (`None`: now).
+    pub not_before: Option<DateTime<Utc>>,
 }
 
 /// Priorities run from `-MAX_PRIORITY` to `MAX_PRIORITY` (higher first).
@@ -129,6 +134,27 @@ pub fn validate_priority(priority: i32) -> Result<i32> {
         return Err(Error::invalid("priority", format!("must be between -{MAX_PRIORITY} and {MAX_PRIORITY}")));
     }
     Ok(priority)
+}
+
+/// When a scheduled job may start: `None` (now) for no time or a time
+/// already past; refused when more than `horizon` ahead of `now`.
+pub fn validate_not_before(
+    at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    horizon: std::time::Duration,
+) -> Result<Option<DateTime<Utc>>> {
+    let Some(at) = at.filter(|at| *at > now) else { return Ok(None) };
+    let latest = now + chrono::Duration::from_std(horizon).unwrap_or(chrono::Duration::MAX);
+    if at > latest {
+        let days = horizon.as_secs_f64() / 86_400.0;
+        return Err(Error::invalid("not_before", format!("must be at most {days} days ahead (it was {at})")));
+    }
+    Ok(Some(at))
+}
+
+/// What a scheduled job's stage says while it waits.
+pub fn scheduled_stage(at: DateTime<Utc>) -> String {
+    format!("scheduled: starts not before {}", at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
 /// The key, or `None` for the empty string (no key).

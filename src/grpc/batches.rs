@@ -2,7 +2,7 @@
 //! is reported in its item, not by failing the rest), then one core call.
 use tonic::Status;
 
-use super::convert::batch_to_proto;
+use super::convert::{batch_to_proto, not_before_from_proto};
 use super::parse_id;
 use crate::domain::batch::MAX_BATCH_URLS;
 use crate::domain::job::{NewJob, validate_priority};
@@ -26,6 +26,7 @@ pub async fn submit(
     }
     let subject = validate_subject(&body.subject)?;
     let priority = validate_priority(body.priority)?;
+    let not_before = not_before_from_proto(body.not_before, jobs.rules().max_schedule_ahead)?;
     let mut items = Vec::with_capacity(body.urls.len());
     let mut children = Vec::new();
     for url in &body.urls {
@@ -42,6 +43,7 @@ pub async fn submit(
                     max_attempts: jobs.rules().retry.max_attempts,
                     idempotency_key: None,
                     batch_id: None,
+                    not_before,
                 });
             }
             Err(error) => {

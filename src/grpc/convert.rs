@@ -4,6 +4,23 @@ use chrono::{DateTime, Utc};
 use crate::domain::{Batch, BatchState, FailureKind, Job, JobEvent, JobEventKind, JobState, Note, NoteKind};
 use crate::proto::v1 as pb;
 
+/// A time from the wire; `field` names it in the error.
+pub fn time_from_proto(field: &'static str, at: prost_types::Timestamp) -> crate::error::Result<DateTime<Utc>> {
+    let nanos = u32::try_from(at.nanos).ok().filter(|n| *n < 1_000_000_000);
+    nanos
+        .and_then(|nanos| DateTime::from_timestamp(at.seconds, nanos))
+        .ok_or_else(|| crate::error::Error::invalid(field, "is not a valid time"))
+}
+
+/// A submission's `not_before`, checked against the core's horizon.
+pub fn not_before_from_proto(
+    at: Option<prost_types::Timestamp>,
+    horizon: std::time::Duration,
+) -> crate::error::Result<Option<DateTime<Utc>>> {
+    let at = at.map(|at| time_from_proto("not_before", at)).transpose()?;
+    crate::domain::job::validate_not_before(at, chrono::Utc::now(), horizon)
+}
+
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp { seconds: at.timestamp(), nanos: at.timestamp_subsec_nanos() as i32 }
 }
@@ -52,6 +69,7 @@ pub fn job_to_proto(job: &Job) -> pb::Job {
         log_tail: String::new(),
         batch_id: job.batch_id.map(|id| id.to_string()).unwrap_or_default(),
         failure_kind: job.failure_kind.map_or(pb::FailureKind::Unspecified, failure_kind_to_pb) as i32,
+        not_before: job.not_before.map(timestamp),
     }
 }
 

@@ -1,8 +1,7 @@
 //! `ListFailureGroups` and `RetryFailedJobs`: the filter from the request,
 //! validated, and the core's answer converted back.
-use chrono::{DateTime, Utc};
 
-use super::convert::{failure_kind_to_pb, job_to_proto};
+use super::convert::{failure_kind_to_pb, job_to_proto, time_from_proto};
 use crate::domain::failure::REASON_GROUP_MAX;
 use crate::domain::limits::parse_id;
 use crate::domain::{FailureFilter, FailureKind};
@@ -21,8 +20,8 @@ pub fn filter_from_proto(filter: Option<pb::FailureFilter>) -> Result<FailureFil
         return Err(Error::invalid("filter.reason_group", format!("is longer than {} bytes", REASON_GROUP_MAX * 4)));
     }
     let reason_group = (!filter.reason_group.is_empty()).then_some(filter.reason_group);
-    let failed_after = filter.failed_after.map(|at| time("filter.failed_after", at)).transpose()?;
-    let failed_before = filter.failed_before.map(|at| time("filter.failed_before", at)).transpose()?;
+    let failed_after = filter.failed_after.map(|at| time_from_proto("filter.failed_after", at)).transpose()?;
+    let failed_before = filter.failed_before.map(|at| time_from_proto("filter.failed_before", at)).transpose()?;
     if let (Some(after), Some(before)) = (failed_after, failed_before) {
         if after >= before {
             return Err(Error::invalid("filter.failed_before", "must be later than failed_after"));
@@ -30,13 +29,6 @@ pub fn filter_from_proto(filter: Option<pb::FailureFilter>) -> Result<FailureFil
     }
     let batch_id = (!filter.batch_id.is_empty()).then(|| parse_id("filter.batch_id", &filter.batch_id)).transpose()?;
     Ok(FailureFilter { kind, reason_group, failed_after, failed_before, batch_id })
-}
-
-fn time(field: &'static str, at: prost_types::Timestamp) -> Result<DateTime<Utc>> {
-    let nanos = u32::try_from(at.nanos).ok().filter(|n| *n < 1_000_000_000);
-    nanos
-        .and_then(|nanos| DateTime::from_timestamp(at.seconds, nanos))
-        .ok_or_else(|| Error::invalid(field, "is not a valid time"))
 }
 
 pub fn groups_to_proto(found: FailureGroups) -> pb::ListFailureGroupsResponse {

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::convert::{job_to_proto, state_from_proto};
+use super::convert::{job_to_proto, not_before_from_proto, state_from_proto};
 use super::{failures, parse_id};
 use crate::auth::caller;
 use crate::domain::JobState;
@@ -42,6 +42,7 @@ impl JobService for JobApi {
             max_attempts: self.jobs.rules().retry.max_attempts,
             idempotency_key: validate_idempotency_key(&body.idempotency_key)?,
             batch_id: None,
+            not_before: not_before_from_proto(body.not_before, self.jobs.rules().max_schedule_ahead)?,
         };
         let (job, created) = self.jobs.submit(new).await?;
         if created {

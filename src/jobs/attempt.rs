@@ -253,7 +253,7 @@ impl Jobs {
             .await?;
         if let Some(queued) = queued {
             tracing::info!("attempt interrupted; job queued again");
-            self.dispatch(&[QueueItem::now(&queued)]).await;
+            self.dispatch(&[QueueItem::of(&queued)]).await;
         }
         Ok(())
     }

@@ -92,7 +92,7 @@ impl Jobs {
                 })
             })
             .await?;
-        let items: Vec<QueueItem> = retried.iter().map(QueueItem::now).collect();
+        let items: Vec<QueueItem> = retried.iter().map(QueueItem::of).collect();
         self.dispatch(&items).await;
         tracing::info!(retried = retried.len(), skipped, "failed jobs retried in bulk");
         Ok(BulkRetry { retried: retried.len() as u32, skipped, more })

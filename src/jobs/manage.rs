@@ -33,7 +33,7 @@ pub(super) async fn submit_group(
         })
         .await?;
     let created: Vec<&Job> = results.iter().filter(|(_, new)| *new).map(|(job, _)| job).collect();
-    let items: Vec<QueueItem> = created.iter().map(|job| QueueItem::now(job)).collect();
+    let items: Vec<QueueItem> = created.iter().map(|job| QueueItem::of(job)).collect();
     let refused = queue_or_refuse(committer, queue, &items).await.err();
     metrics::counter!(telemetry::JOBS_SUBMITTED).increment(if refused.is_some() { 0 } else { items.len() as u64 });
     Ok(results
@@ -105,7 +105,7 @@ impl Jobs {
                 })
             })
             .await?;
-        let items: Vec<QueueItem> = jobs.iter().map(QueueItem::now).collect();
+        let items: Vec<QueueItem> = jobs.iter().map(QueueItem::of).collect();
         queue_or_refuse(&self.committer, self.queue.as_ref(), &items).await.map_err(Error::ResourceExhausted)?;
         tracing::info!(batch_id = %batch.id, user = %batch.user_id, total = batch.total, "batch submitted");
         metrics::counter!(telemetry::JOBS_SUBMITTED).increment(batch.total as u64);
@@ -165,7 +165,7 @@ impl Jobs {
                 })
             })
             .await?;
-        self.dispatch(&[QueueItem::now(&job)]).await;
+        self.dispatch(&[QueueItem::of(&job)]).await;
         Ok(job)
     }
 

@@ -45,6 +45,8 @@ pub struct Rules {
     pub lease: Duration,
     /// At most this many of one user's jobs process at once (all nodes).
     pub per_user_cap: Option<u32>,
+    /// How far ahead a submission may schedule its start.
+    pub max_schedule_ahead: Duration,
 }
 
 /// What the core is built on.

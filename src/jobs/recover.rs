@@ -60,7 +60,7 @@ impl Jobs {
             tracing::warn!(job_id = %job.id, attempt = job.attempt, "lease expired on the last attempt; job failed");
         }
         metrics::counter!(telemetry::JOBS_FINISHED, "outcome" => "failed").increment(reaped.failed.len() as u64);
-        let items: Vec<QueueItem> = reaped.requeued.iter().map(QueueItem::now).collect();
+        let items: Vec<QueueItem> = reaped.requeued.iter().map(QueueItem::of).collect();
         self.dispatch(&items).await;
         Ok(reaped)
     }

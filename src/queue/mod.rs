@@ -31,9 +31,9 @@ pub struct QueueItem {
 }
 
 impl QueueItem {
-    /// A job that is ready now.
-    pub fn now(job: &crate::domain::Job) -> QueueItem {
-        QueueItem { job_id: job.id, group: job.user_id.clone(), priority: job.priority, ready_at: None }
+    /// A job that is ready now, or at its scheduled start if it has one.
+    pub fn of(job: &crate::domain::Job) -> QueueItem {
+        QueueItem::at(job, job.not_before)
     }
 
     /// A job that becomes ready at `run_after` (now, if that has passed).

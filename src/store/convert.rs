@@ -30,6 +30,9 @@ pub fn job_from_row(row: job::Model, note_ids: Vec<Uuid>) -> Result<Job, DbErr> 
         finished_at: row.finished_at,
         log_tail: row.log_tail.unwrap_or_default(),
         batch_id: row.batch_id,
+        // A QUEUED job's run_after is its scheduled start (a retry's
+        // backoff is RETRYING's).
+        not_before: row.run_after.filter(|at| state == JobState::Queued && *at > chrono::Utc::now()),
     })
 }
 

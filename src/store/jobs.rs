@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::convert::job_from_row;
 use super::entity::{job, job_event, note};
 use super::{Store, Txn, owner};
-use crate::domain::job::NewJob;
+use crate::domain::job::{NewJob, scheduled_stage};
 use crate::domain::page::PageRequest;
 use crate::domain::{FailureKind, Job, JobState, Scope};
 use crate::error::{Error, Result};
@@ -257,7 +257,7 @@ pub(super) fn new_job_row(new: NewJob) -> job::ActiveModel {
         assessments: Set(new.assessments),
         priority: Set(new.priority),
         state: Set(JobState::Queued.as_str().into()),
-        stage: Set(String::new()),
+        stage: Set(new.not_before.map(scheduled_stage).unwrap_or_default()),
         progress_percent: Set(0),
         attempt: Set(0),
         max_attempts: Set(new.max_attempts as i32),
@@ -266,7 +266,7 @@ pub(super) fn new_job_row(new: NewJob) -> job::ActiveModel {
         created_at: Set(Utc::now()),
         started_at: Set(None),
         finished_at: Set(None),
-        run_after: Set(None),
+        run_after: Set(new.not_before),
         lease_until: Set(None),
         log_tail: Set(None),
         idempotency_key: Set(new.idempotency_key),

@@ -89,6 +89,7 @@ mod tests {
             started_at: None,
             finished_at: None,
             log_tail: String::new(),
+            not_before: None,
             batch_id: None,
         }
     }
