@@ -157,6 +157,7 @@ impl Node {
             &tasks.work,
         );
         spawn_maintenance(&config, &jobs, &tasks.work, &stops.taking);
+        tasks.work.spawn(drain_on_signal(Arc::clone(&jobs), stops.taking.clone()));
 
         let (health, health_service) = tonic_health::server::health_reporter();
         let redis_client = redis.as_ref().map(|redis| redis.queue.client());
@@ -244,6 +245,23 @@ fn spawn_maintenance(config: &ServeConfig, jobs: &Arc<Jobs>, tracker: &TaskTrack
     tracker.spawn(reaper.run(Arc::clone(jobs), stop.clone()));
     tracker.spawn(reconciler.run(Arc::clone(jobs), stop.clone()));
     tracker.spawn(retention.run(Arc::clone(jobs), stop.clone()));
+}
+
+/// SIGUSR1 drains the node, as an admin's `DrainNode` does.
+async fn drain_on_signal(jobs: Arc<Jobs>, stop: CancellationToken) {
+    let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1());
+    let Ok(mut signals) = signal.inspect_err(|error| tracing::warn!(%error, "SIGUSR1 will not drain this node")) else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            received = signals.recv() => match received {
+                Some(()) => jobs.drain().start(),
+                None => return,
+            },
+        }
+    }
 }
 
 /// Accepted connections with Nagle's algorithm off: a response of several TCP

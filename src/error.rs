@@ -23,6 +23,9 @@ pub enum Error {
     ResourceExhausted(String),
     #[error("{0}")]
     Unauthenticated(String),
+    /// The caller may not do this (an admin's call by a user).
+    #[error("{0}")]
+    PermissionDenied(String),
     /// A backing service (the database or the queue) cannot be reached;
     /// try again.
     #[error("{0}")]
@@ -109,6 +112,7 @@ impl From<Error> for Status {
             Error::OutOfRange(_) => Status::new(Code::OutOfRange, message),
             Error::ResourceExhausted(_) => Status::new(Code::ResourceExhausted, message),
             Error::Unauthenticated(_) => Status::new(Code::Unauthenticated, message),
+            Error::PermissionDenied(_) => Status::new(Code::PermissionDenied, message),
             Error::Unavailable(_) => Status::new(Code::Unavailable, message),
             Error::Database(source) => {
                 tracing::error!(error = %source, "database error");

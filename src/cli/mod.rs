@@ -36,6 +36,8 @@ pub enum Command {
     Watch(crate::client::WatchArgs),
     /// Read or list the notes your jobs produced.
     Notes(crate::client::NotesArgs),
+    /// An operator's view of one node: its status, or drain it (admin token).
+    Node(crate::client::NodeArgs),
 }
 
 #[derive(Debug, Args)]

@@ -150,6 +150,27 @@ pub struct WatchArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct NodeArgs {
+    #[command(subcommand)]
+    pub command: NodeCommand,
+    #[command(flatten)]
+    pub options: ClientOptions,
+}
+
+/// An operator's calls to the node `--addr` names (an admin token).
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// Whether the node is draining or drained, and what it runs.
+    Status,
+    /// Drain the node: it takes no new job and finishes what it runs.
+    Drain {
+        /// Wait until it is drained, then say so.
+        #[arg(long)]
+        wait: bool,
+    },
+}
+
+#[derive(Debug, Args)]
 pub struct NotesArgs {
     #[command(subcommand)]
     pub command: NotesCommand,

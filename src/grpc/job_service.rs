@@ -4,7 +4,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use super::convert::{job_to_proto, not_before_from_proto, state_from_proto};
-use super::{failures, parse_id};
+use super::{failures, node, parse_id};
 use crate::auth::caller;
 use crate::domain::JobState;
 use crate::domain::job::{NewJob, validate_idempotency_key, validate_priority};
@@ -143,6 +143,18 @@ impl JobService for JobApi {
         let filter = failures::filter_from_proto(request.into_inner().filter)?;
         let done = self.jobs.retry_failed(&scope, &filter).await?;
         Ok(Response::new(failures::retry_to_proto(done)))
+    }
+
+    async fn drain_node(&self, request: Request<pb::DrainNodeRequest>) -> Result<Response<pb::NodeStatus>, Status> {
+        let caller = caller(&request)?;
+        Ok(Response::new(node::drain(&self.jobs, &caller, request.into_inner()).await?))
+    }
+
+    async fn get_node_status(
+        &self,
+        request: Request<pb::GetNodeStatusRequest>,
+    ) -> Result<Response<pb::NodeStatus>, Status> {
+        Ok(Response::new(node::status(&self.jobs, &caller(&request)?)?))
     }
 
     async fn get_job_stats(&self, request: Request<pb::GetJobStatsRequest>) -> Result<Response<pb::JobStats>, Status> {

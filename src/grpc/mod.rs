@@ -5,6 +5,7 @@ pub mod codec;
 mod convert;
 mod failures;
 mod job_service;
+mod node;
 mod note_service;
 mod watch;
 

@@ -8,6 +8,7 @@
 //! and workers call these methods and nothing below them.
 mod attempt;
 mod commit;
+pub mod drain;
 mod failures;
 mod intake;
 mod log;
@@ -33,6 +34,7 @@ use commit::Committer;
 use intake::Intake;
 
 pub use attempt::Claimed;
+pub use drain::{Drain, NodeStatus};
 pub use failures::{BulkRetry, FailureGroup, FailureGroups};
 pub use log::EventLog;
 pub use running::RunningJobs;
@@ -75,6 +77,7 @@ pub struct Jobs {
     running: Arc<RunningJobs>,
     log: EventLog,
     rules: Rules,
+    drain: Drain,
 }
 
 impl Jobs {
@@ -103,6 +106,7 @@ impl Jobs {
             running: parts.running,
             log,
             rules,
+            drain: Drain::default(),
         }
     }
 
@@ -118,6 +122,24 @@ impl Jobs {
     /// How many programs this node runs now.
     pub fn running(&self) -> usize {
         self.running.len()
+    }
+
+    /// This node's draining, which its workers follow.
+    pub fn drain(&self) -> &Drain {
+        &self.drain
+    }
+
+    /// Drains this node (see [`drain`]); with `wait`, answers once drained.
+    pub async fn drain_node(&self, wait: bool) -> NodeStatus {
+        self.drain.start();
+        if wait {
+            self.drain.drained().await;
+        }
+        self.node_status()
+    }
+
+    pub fn node_status(&self) -> NodeStatus {
+        self.drain.status(self.running())
     }
 
     pub async fn job(&self, scope: &Scope, id: Uuid) -> Result<Job> {

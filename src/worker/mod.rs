@@ -2,8 +2,10 @@
 //! through the core, runs its attempt through the supervisor (recording
 //! progress and keeping the lease meanwhile), and hands the outcome back to
 //! the core. The program starts while the claim commits (it is stopped if
-//! the claim fails), except under a per-user cap, where the claim decides. A stopping node claims nothing: once it is told to stop taking
-//! jobs, no worker pops again, whatever is ready.
+//! the claim fails), except under a per-user cap, where the claim decides.
+//! A stopping or draining node claims nothing: once it is told to stop
+//! taking jobs, no worker pops again, whatever is ready; a draining node's
+//! workers end once what they ran is written.
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,7 +70,11 @@ impl Pool {
     pub fn spawn(self: &Arc<Self>, count: usize, stops: &Stops, tracker: &TaskTracker) {
         for _ in 0..count {
             let (pool, taking, running) = (Arc::clone(self), stops.taking.clone(), stops.running.clone());
-            tracker.spawn(async move { pool.work(taking, running).await });
+            let alive = self.jobs.drain().worker_alive();
+            tracker.spawn(async move {
+                pool.work(taking, running).await;
+                drop(alive);
+            });
         }
     }
 
@@ -123,9 +129,11 @@ impl Pool {
 
     async fn run_next(&self, taking: &CancellationToken, running: &CancellationToken) -> Next {
         let job_id = tokio::select! {
-            // Stopping wins over a ready job: a stopping node claims nothing.
+            // Stopping wins over a ready job: a stopping (or draining) node
+            // claims nothing.
             biased;
             _ = taking.cancelled() => return Next::Stopping,
+            _ = self.jobs.drain().asked().cancelled() => return Next::Stopping,
             job_id = self.jobs.next() => job_id,
         };
         let held = self.jobs.hold(job_id, running);

@@ -145,6 +145,12 @@ impl TestServer {
         JobServiceClient::with_interceptor(self.channel().await, Bearer::new(&self.token(user)))
     }
 
+    /// A client with an admin token (user `ops`).
+    pub async fn admin(&self) -> JobsClient {
+        let token = Authenticator::new(&Secret::new(SECRET)).issue_admin("ops", Duration::from_secs(600)).unwrap();
+        JobServiceClient::with_interceptor(self.channel().await, Bearer::new(&token))
+    }
+
     pub async fn notes(&self, user: &str) -> NotesClient {
         NoteServiceClient::with_interceptor(self.channel().await, Bearer::new(&self.token(user)))
     }
