@@ -33,6 +33,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Jobs(args) => videojobs::client::jobs(args).await,
         Command::Watch(args) => videojobs::client::watch(args).await,
         Command::Notes(args) => videojobs::client::notes(args).await,
+        Command::Console(args) => {
+            println!("{}", videojobs::client::console_link(&args)?);
+            Ok(())
+        }
     }
 }
 

@@ -36,6 +36,9 @@ pub enum Command {
     Watch(crate::client::WatchArgs),
     /// Read or list the notes your jobs produced.
     Notes(crate::client::NotesArgs),
+    /// Print a link that opens the browser console signed in (a short-lived
+    /// token in the URL fragment, never sent to the server).
+    Console(crate::client::ConsoleArgs),
 }
 
 #[derive(Debug, Args)]
