@@ -12,7 +12,7 @@ import { session } from "./session";
 import { JobEventType, JobState, type Batch, type Job, type JobEvent } from "./gen/videojobs/v1/videojobs_pb";
 
 export type Connection = "connecting" | "live" | "reconnecting" | "stopped";
-export const PAGE_SIZE = 200;
+export const PAGE_SIZE = 1000; // the server's largest page
 const MAX_BACKOFF_MS = 5000;
 
 type Listener = () => void;
@@ -36,14 +36,12 @@ export class LiveJobs {
   connectionDetail = "";
   /** The last sequence of the caller's log this page has seen. */
   lastSequence: bigint | undefined;
-  /** Every sequence received, in order (read by the browser tests). */
+  /** The sequences received, in order (read by the browser tests; the latest 100,000). */
   readonly seen: number[] = [];
-  /** Every event applied, per job, for the job page's live timeline. */
   readonly list = new Listeners();
   readonly status = new Listeners();
   readonly batchChanged = new Listeners();
   private readonly rows = new Map<string, Set<Listener>>();
-  private readonly eventListeners = new Set<(event: JobEvent) => void>();
   private pending: JobEvent[] = [];
   private frame = 0;
   private touched = new Set<string>();
@@ -67,11 +65,6 @@ export class LiveJobs {
     if (!set) this.rows.set(id, (set = new Set()));
     set.add(l);
     return () => { set!.delete(l); if (!set!.size) this.rows.delete(id); };
-  }
-
-  onEvent(l: (event: JobEvent) => void): () => void {
-    this.eventListeners.add(l);
-    return () => { this.eventListeners.delete(l); };
   }
 
   /** Puts a job the page learned of by a call (submit, retry, …) in place at once. */
@@ -150,7 +143,10 @@ export class LiveJobs {
 
   private receive(event: JobEvent) {
     if (event.sequence > 0n && !session.isAdmin()) {
-      if (event.type !== JobEventType.HEARTBEAT) this.seen.push(Number(event.sequence));
+      if (event.type !== JobEventType.HEARTBEAT) {
+        this.seen.push(Number(event.sequence));
+        if (this.seen.length > 100_000) this.seen.splice(0, 50_000);
+      }
       if (this.lastSequence === undefined || event.sequence > this.lastSequence) this.lastSequence = event.sequence;
     }
     if (event.type === JobEventType.HEARTBEAT) return;
@@ -184,7 +180,6 @@ export class LiveJobs {
         if (!before) this.insert(id);
       }
       changed.add(id);
-      for (const l of this.eventListeners) l(event);
     }
     for (const id of changed) this.emitRow(id);
     if (listChanged) this.list.emit();

@@ -92,8 +92,9 @@ try {
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("alert").getByText(/signed out: the server refused your token/).waitFor();
     say("FORGED TOKEN BACK TO SIGN-IN");
-    await page.getByLabel("Your token").fill(ALICE_TOKEN);
+    await page.getByLabel("Your token").fill("");
     await shot(page, "sign-in");
+    await page.getByLabel("Your token").fill(ALICE_TOKEN);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByTestId("connection").getByText("live").waitFor();
     await page.getByRole("heading", { name: "Jobs" }).waitFor();

@@ -55,7 +55,7 @@ function Counts({ batch }: { batch: Batch }) {
   return (
     <div class="counts">
       <progress max={batch.total || 1} value={done} aria-label="Finished jobs" />
-      <span>{batch.total} jobs: {batch.queued} waiting, {batch.processing} running, {batch.completed} completed, {batch.failed} failed, {batch.cancelled} cancelled</span>
+      <span>{batch.total} job{batch.total === 1 ? "" : "s"}: {batch.queued} waiting, {batch.processing} running, {batch.completed} completed, {batch.failed} failed, {batch.cancelled} cancelled</span>
     </div>
   );
 }

@@ -11,7 +11,8 @@ import { EVENT_NAMES, KIND_NAMES, STATE_NAMES } from "../format";
 import { JobEventType, JobState, NoteKind, type Job, type Note } from "../gen/videojobs/v1/videojobs_pb";
 import { Confirm } from "./confirm";
 
-interface Step { sequence: bigint; type: JobEventType; job: Job; seen: Date }
+/** `seen` is when the page received it: a time only for events logged after the page opened. */
+interface Step { sequence: bigint; type: JobEventType; job: Job; seen?: Date }
 
 export function JobView({ id }: { id: string }) {
   useSignal(useCallback((l: () => void) => live.onRow(id, l), [id]));
@@ -90,7 +91,8 @@ function stepTime(step: Step): string {
   const known = step.type === JobEventType.QUEUED ? date(job.createdAt)
     : step.type === JobEventType.PROCESSING ? date(job.startedAt)
     : isFinished(job.state) && step.type !== JobEventType.PROGRESS ? date(job.finishedAt) : undefined;
-  return (known ?? step.seen).toLocaleTimeString();
+  // A replayed progress event carries no time of its own.
+  return (known ?? step.seen)?.toLocaleTimeString() ?? "";
 }
 
 function TimelineStep({ step }: { step: Step }) {
@@ -114,6 +116,8 @@ function useTimeline(id: string) {
   useEffect(() => {
     const abort = new AbortController();
     let last: bigint | undefined = 0n;
+    // Events after this one were logged while the page watched: their arrival is their time.
+    const opened = live.lastSequence ?? -1n;
     const run = async () => {
       for (let backoff = 250; !abort.signal.aborted; backoff = Math.min(backoff * 2, 5000)) {
         try {
@@ -123,7 +127,8 @@ function useTimeline(id: string) {
             if (event.sequence > 0n) last = event.sequence;
             backoff = 250;
             setError("");
-            const step = { sequence: event.sequence, type: event.type, job: event.job, seen: new Date() };
+            const fresh = event.sequence === 0n || (opened >= 0n && event.sequence > opened);
+            const step = { sequence: event.sequence, type: event.type, job: event.job, seen: fresh ? new Date() : undefined };
             setSteps((s) => [...s, step]);
           }
         } catch (e) {

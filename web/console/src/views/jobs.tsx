@@ -3,7 +3,7 @@
 // loaded), one keyed row per job that re-renders only when its job changes.
 import { memo } from "preact/compat";
 import { useCallback, useState } from "preact/hooks";
-import { live } from "../live";
+import { live, PAGE_SIZE } from "../live";
 import { useSignal } from "../hooks";
 import { FILTER_STATES, KIND_NAMES, STATE_NAMES } from "../format";
 import { JobState, type Job } from "../gen/videojobs/v1/videojobs_pb";
@@ -59,7 +59,7 @@ export function JobsView() {
       {!visible.length && !live.loading && <p class="empty">No jobs here yet. <a href="#/submit">Submit a video.</a></p>}
       {live.nextPageToken && (
         <button type="button" onClick={() => void live.loadMore()} disabled={live.loading}>
-          {live.loading ? "Loading…" : `Load ${200} more`}
+          {live.loading ? "Loading…" : `Load ${PAGE_SIZE} more`}
         </button>
       )}
     </section>
