@@ -31,6 +31,7 @@ use crate::supervisor::Supervisor;
 use crate::worker::Pool;
 
 mod connect;
+mod console;
 mod health;
 mod web;
 
@@ -191,6 +192,7 @@ impl Node {
         }
         let served = server
             .accept_http1(true)
+            .layer(tower::util::option_layer(config.console.enabled.then_some(console::ConsoleLayer)))
             .layer(tower::util::option_layer(web::cors_layer(&config.cors_allowed_origins)))
             .layer(tonic_web::GrpcWebLayer::new())
             .layer(crate::telemetry::GrpcMetricsLayer)

@@ -11,7 +11,11 @@
 //! through the [`supervisor`], which returns an outcome and writes nothing;
 //! [`maintenance`] runs the reaper, reconciler and retention. [`domain`]
 //! holds the rules, with no I/O; [`config`] the settings, one module per
-//! subsystem; [`cli`] the command line; [`client`] the terminal client.
+//! subsystem; [`cli`] the command line; [`client`] the terminal client and
+//! `videojobs console`'s sign-in link. The browser console is a TypeScript
+//! app in `web/console/` (built bundle committed in `web/console/dist/`);
+//! [`app`] embeds it and serves it on the gRPC port (`app/console.rs`),
+//! and it calls only the public API with gRPC-web.
 // One audited exception: registering the keeper's socket with tokio
 // (supervisor/keeper.rs), which takes no more than an owned descriptor.
 #![deny(unsafe_code)]

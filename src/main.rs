@@ -34,6 +34,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Watch(args) => videojobs::client::watch(args).await,
         Command::Notes(args) => videojobs::client::notes(args).await,
         Command::Node(args) => videojobs::client::node(args).await,
+        Command::Console(args) => {
+            println!("{}", videojobs::client::console_link(&args)?);
+            Ok(())
+        }
     }
 }
 

@@ -38,6 +38,9 @@ pub enum Command {
     Notes(crate::client::NotesArgs),
     /// An operator's view of one node: its status, or drain it (admin token).
     Node(crate::client::NodeArgs),
+    /// Print a link that opens the browser console signed in (a short-lived
+    /// token in the URL fragment, never sent to the server).
+    Console(crate::client::ConsoleArgs),
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@
 //! 1 when a job it followed did not complete.
 mod args;
 mod connect;
+mod console;
 mod failure;
 mod jobs;
 mod node;
@@ -18,6 +19,7 @@ pub use args::{
     ClientOptions, DEFAULT_ADDR, JobsArgs, JobsCommand, NodeArgs, NodeCommand, NotesArgs, NotesCommand, StateArg,
     SubmitArgs, WatchArgs,
 };
+pub use console::{ConsoleArgs, link as console_link};
 pub use failure::{EXIT_FAILURE, EXIT_USAGE, Failure, Outcome, code_name};
 
 /// `videojobs submit`. Returns only on success; a failure is reported and

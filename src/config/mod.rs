@@ -1,5 +1,5 @@
 //! Configuration: one module per subsystem (worker, queue, maintenance,
-//! watch), each with its flags, environment names, typed defaults and
+//! watch, console), each with its flags, environment names, typed defaults and
 //! clamps side by side; the server's and the supervisor's flags are in
 //! [`crate::cli`]. Secrets, and the resolved [`ServeConfig`] that `serve`
 //! runs with and tests build directly.
@@ -14,6 +14,7 @@ pub const DEFAULT_RETRY_MAX_DELAY_MS: u64 = 5 * 60 * 1000;
 pub const DEFAULT_KILL_GRACE_MS: u64 = 5_000;
 pub const STANDIN_PROGRAM: &str = "study-buddy-standin";
 
+mod console;
 mod maintenance;
 mod queue;
 mod secret;
@@ -21,6 +22,7 @@ mod serve;
 mod watch;
 mod worker;
 
+pub use console::{ConsoleArgs, ConsoleConfig};
 pub use maintenance::{MaintenanceArgs, MaintenanceConfig};
 pub use queue::{QueueArgs, QueueConfig};
 pub use watch::{WatchArgs, WatchConfig};

@@ -82,6 +82,8 @@ pub fn set_stage_delay(config: &mut ServeConfig, delay: Duration) {
 pub struct ServerBuilder<'a> {
     backend: Backend,
     configures: Vec<Configure<'a>>,
+    /// Listen here instead of on a fresh port (a restart keeps its address).
+    addr: Option<std::net::SocketAddr>,
 }
 
 /// One change to a test server's configuration.
@@ -91,6 +93,12 @@ impl<'a> ServerBuilder<'a> {
     /// Changes the configuration after [`test_config`] and the backend.
     pub fn with(mut self, configure: impl FnOnce(&mut ServeConfig) + 'a) -> ServerBuilder<'a> {
         self.configures.push(Box::new(configure));
+        self
+    }
+
+    /// Listens on `addr` (e.g. the address of the server this one replaces).
+    pub fn listen_on(mut self, addr: std::net::SocketAddr) -> ServerBuilder<'a> {
+        self.addr = Some(addr);
         self
     }
 
@@ -106,7 +114,8 @@ impl<'a> ServerBuilder<'a> {
         for configure in self.configures {
             configure(&mut config);
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let at = self.addr.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap());
+        let listener = tokio::net::TcpListener::bind(at).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(videojobs::app::run(config, listener, async move {
@@ -124,7 +133,7 @@ impl TestServer {
 
     /// A server on `backend`.
     pub fn on<'a>(backend: &Backend) -> ServerBuilder<'a> {
-        ServerBuilder { backend: backend.clone(), configures: Vec::new() }
+        ServerBuilder { backend: backend.clone(), configures: Vec::new(), addr: None }
     }
 
     /// Shuts down gracefully and waits until the server has stopped.
@@ -135,6 +144,11 @@ impl TestServer {
 
     pub fn token(&self, user: &str) -> String {
         Authenticator::new(&Secret::new(SECRET)).issue(user, Duration::from_secs(600)).unwrap()
+    }
+
+    /// A token with the `admin` role.
+    pub fn admin_token(&self, user: &str) -> String {
+        Authenticator::new(&Secret::new(SECRET)).issue_admin(user, Duration::from_secs(600)).unwrap()
     }
 
     pub async fn channel(&self) -> Channel {

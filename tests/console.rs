@@ -1,0 +1,160 @@
+//! The browser console, end to end: headless Chromium (playwright-core
+//! driving Debian's /usr/bin/chromium, `web/console/tests/console.mjs`)
+//! against the page and gRPC-web calls a real server serves on its gRPC port,
+//! on both backends. The script signs in (a refused token goes back to
+//! sign-in), submits, watches a job to COMPLETED and reads its notes, sees a
+//! bad URL's error beside its line, cancels a hanging job, retries a failed
+//! one, filters, follows a batch; a second user sees none of the first's
+//! jobs, an admin sees both and retries a failure group. Midway this test
+//! restarts the server (same address, same data) while a job runs: the page
+//! says "reconnecting…", resumes from its last sequence, and this test checks
+//! against the durable log that it saw every event of that job. The embedded
+//! run writes the screenshots kept in docs/console/.
+//!
+//! Needs `node`, `web/console/node_modules` and `/usr/bin/chromium`: run
+//! `scripts/web-setup.sh` (scripts/test.sh does).
+mod common;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::*;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use videojobs::auth::Authenticator;
+use videojobs::config::{Secret, ServeConfig};
+use videojobs::proto::v1 as pb;
+
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
+
+fn console_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web/console")
+}
+
+/// Short heartbeats, and `slow` stages (long enough to restart mid-job).
+fn configure(config: &mut ServeConfig, slow: bool) {
+    config.watch.keepalive = Duration::from_millis(500);
+    set_stage_delay(config, Duration::from_millis(if slow { 4000 } else { 40 }));
+}
+
+async fn start(backend: &Backend, dir: &std::path::Path, addr: Option<std::net::SocketAddr>, slow: bool) -> TestServer {
+    let builder = TestServer::on(backend).with(move |c| configure(c, slow));
+    match addr {
+        Some(addr) => builder.listen_on(addr).start_in(dir).await,
+        None => builder.start_in(dir).await,
+    }
+}
+
+async fn the_console_in_a_browser(backend: Backend) {
+    assert!(
+        console_dir().join("node_modules/playwright-core").is_dir()
+            && std::path::Path::new("/usr/bin/chromium").is_file(),
+        "web/console/node_modules or /usr/bin/chromium is missing: run scripts/web-setup.sh"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Some(start(&backend, dir.path(), None, true).await);
+    let addr = server.as_ref().unwrap().addr;
+    let (alice, bob, admin) = {
+        let s = server.as_ref().unwrap();
+        (s.token("alice"), s.token("bob"), s.admin_token("ops"))
+    };
+    let forged = Authenticator::new(&Secret::new("another-secret-0123456789abcdef"))
+        .issue("alice", Duration::from_secs(600))
+        .unwrap();
+    let mut command = tokio::process::Command::new("node");
+    command.arg(console_dir().join("tests/console.mjs")).arg(format!("http://{addr}"));
+    if !backend.is_scaled() {
+        command.arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/console"));
+    }
+    let mut child = command
+        .env("ALICE_TOKEN", &alice)
+        .env("BOB_TOKEN", &bob)
+        .env("ADMIN_TOKEN", &admin)
+        .env("FORGED_TOKEN", &forged)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node (Node.js 20+) runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut said = Vec::new();
+    let conversation = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            eprintln!("browser: {line}");
+            match line.as_str() {
+                "STOP" => {
+                    server.take().unwrap().stop().await;
+                    stdin.write_all(b"STOPPED\n").await.unwrap();
+                }
+                "START" => {
+                    server = Some(start(&backend, dir.path(), Some(addr), false).await);
+                    stdin.write_all(b"STARTED\n").await.unwrap();
+                }
+                _ => {}
+            }
+            said.push(line);
+        }
+    };
+    let finished = tokio::time::timeout(SCRIPT_TIMEOUT, conversation).await;
+    if finished.is_err() {
+        let _ = child.start_kill();
+    }
+    let output = child.wait_with_output().await.unwrap();
+    let said = said.join("\n");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(finished.is_ok(), "the browser script did not finish in {SCRIPT_TIMEOUT:?}:\n{said}\n{stderr}");
+    assert!(output.status.success() && said.ends_with("DONE"), "the browser script failed:\n{said}\n{stderr}");
+    assert!(!said.contains("PAGE ERROR"), "{said}");
+
+    // The page saw every event of the job that ran across the restart.
+    let server = server.expect("restarted");
+    let job_id = said.lines().find_map(|l| l.strip_prefix("RESTART JOB ")).unwrap().to_string();
+    let seen: Vec<u64> =
+        said.lines().find_map(|l| l.strip_prefix("SEEN ")).unwrap().split(',').map(|s| s.parse().unwrap()).collect();
+    let mut jobs = server.jobs("alice").await;
+    let request = pb::WatchJobsRequest { job_ids: vec![job_id.clone()], after_sequence: Some(0), ..Default::default() };
+    let mut stream = jobs.watch_jobs(request).await.unwrap().into_inner();
+    let logged = events_until_final(&mut stream, &job_id).await;
+    let logged: Vec<u64> = logged.iter().map(|e| e.sequence).collect();
+    assert!(logged.len() >= 5, "queued, processing, handed back, …, completed: {logged:?}");
+    for sequence in &logged {
+        assert!(seen.contains(sequence), "the page missed event {sequence} of {job_id}: saw {seen:?}, log {logged:?}");
+    }
+    server.stop().await;
+}
+
+on_both_backends!(the_console_in_a_browser);
+
+#[tokio::test]
+async fn the_page_is_served_on_the_grpc_port_and_can_be_turned_off() {
+    let (server, _dir) = TestServer::embedded().start().await;
+    let page = http_get(server.addr, "/").await;
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.to_ascii_lowercase().contains("content-type: text/html; charset=utf-8"), "{page}");
+    let script = page.split("src=\"./").nth(1).and_then(|s| s.split('"').next()).expect("a script").to_string();
+    let asset = http_get(server.addr, &format!("/{script}")).await;
+    assert!(asset.to_ascii_lowercase().contains("cache-control: public, max-age=31536000, immutable"), "{asset}");
+    assert!(asset.to_ascii_lowercase().contains("content-type: text/javascript"), "{asset}");
+    // gRPC still answers on the same port.
+    let mut jobs = server.jobs("alice").await;
+    jobs.list_jobs(pb::ListJobsRequest::default()).await.unwrap();
+    server.stop().await;
+
+    let (server, _dir) = TestServer::embedded().with(|c| c.console.enabled = false).start().await;
+    let page = http_get(server.addr, "/").await;
+    assert!(!page.starts_with("HTTP/1.1 200"), "{page}");
+    server.stop().await;
+}
+
+/// A plain HTTP/1.1 GET; the status line, headers and body as text.
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut response)).await.expect("answered").unwrap();
+    String::from_utf8_lossy(&response).into_owned()
+}

@@ -1,0 +1,208 @@
+// The page's live model of the person's jobs: pages from ListJobs, kept
+// current by ONE WatchJobs stream. Events are applied in batches once per
+// animation frame, and only the rows whose job changed are told (keyed
+// listeners), so 1,000 jobs updating stay smooth. When the stream drops
+// (a server restart, the network) the page says "reconnecting…" and resumes
+// from the last sequence it saw, with backoff, so no event is missed; with
+// no sequence yet (or an admin's watch of everyone, which is live only) it
+// resubscribes and reloads the list after the new stream is subscribed.
+import { Code, ConnectError } from "@connectrpc/connect";
+import { jobsApi, sentence, sleep } from "./api";
+import { session } from "./session";
+import { JobEventType, JobState, type Batch, type Job, type JobEvent } from "./gen/videojobs/v1/videojobs_pb";
+
+export type Connection = "connecting" | "live" | "reconnecting" | "stopped";
+export const PAGE_SIZE = 1000; // the server's largest page
+const MAX_BACKOFF_MS = 5000;
+
+type Listener = () => void;
+
+class Listeners {
+  private all = new Set<Listener>();
+  add(l: Listener): () => void { this.all.add(l); return () => { this.all.delete(l); }; }
+  emit() { for (const l of this.all) l(); }
+}
+
+export class LiveJobs {
+  readonly jobs = new Map<string, Job>();
+  /** Job ids, newest first (UUIDv7 ids sort by creation). */
+  order: string[] = [];
+  readonly batches = new Map<string, Batch>();
+  nextPageToken = "";
+  loading = false;
+  loadError = "";
+  states: JobState[] = [];
+  connection: Connection = "connecting";
+  connectionDetail = "";
+  /** The last sequence of the caller's log this page has seen. */
+  lastSequence: bigint | undefined;
+  /** The sequences received, in order (read by the browser tests; the latest 100,000). */
+  readonly seen: number[] = [];
+  readonly list = new Listeners();
+  readonly status = new Listeners();
+  readonly batchChanged = new Listeners();
+  private readonly rows = new Map<string, Set<Listener>>();
+  private pending: JobEvent[] = [];
+  private frame = 0;
+  private touched = new Set<string>();
+  private abort = new AbortController();
+
+  start() {
+    this.abort.abort();
+    this.abort = new AbortController();
+    void this.watch(this.abort.signal);
+  }
+
+  stop() {
+    this.abort.abort();
+    this.connection = "stopped";
+  }
+
+  job(id: string): Job | undefined { return this.jobs.get(id); }
+
+  onRow(id: string, l: Listener): () => void {
+    let set = this.rows.get(id);
+    if (!set) this.rows.set(id, (set = new Set()));
+    set.add(l);
+    return () => { set!.delete(l); if (!set!.size) this.rows.delete(id); };
+  }
+
+  /** Puts a job the page learned of by a call (submit, retry, …) in place at once. */
+  put(job: Job) {
+    this.pending.push({ sequence: 0n, jobId: job.id, type: JobEventType.SNAPSHOT, job } as JobEvent);
+    this.schedule();
+  }
+
+  /** Reloads the first page for `states` (empty: every state). */
+  async reload(states = this.states): Promise<void> {
+    this.states = states;
+    this.nextPageToken = "";
+    await this.loadPage(true);
+  }
+
+  async loadMore(): Promise<void> {
+    if (this.nextPageToken) await this.loadPage(false);
+  }
+
+  private async loadPage(first: boolean) {
+    this.loading = true;
+    this.loadError = "";
+    this.list.emit();
+    this.touched = new Set();
+    try {
+      const page = await jobsApi.listJobs({ states: this.states, pageSize: PAGE_SIZE, pageToken: first ? "" : this.nextPageToken });
+      if (first) {
+        // Keep what events changed while the page was being read: they are newer.
+        for (const id of [...this.jobs.keys()]) if (!this.touched.has(id)) this.jobs.delete(id);
+      }
+      for (const job of page.jobs) if (!this.touched.has(job.id)) this.jobs.set(job.id, job);
+      this.nextPageToken = page.nextPageToken;
+      this.resort();
+      for (const job of page.jobs) this.emitRow(job.id);
+    } catch (error) {
+      this.loadError = sentence(error);
+    } finally {
+      this.loading = false;
+      this.list.emit();
+    }
+  }
+
+  private async watch(signal: AbortSignal) {
+    let backoff = 250;
+    while (!signal.aborted && session.token()) {
+      const resume = this.lastSequence !== undefined && !session.isAdmin();
+      try {
+        const stream = jobsApi.watchJobs(resume ? { afterSequence: this.lastSequence } : {}, {
+          signal,
+          // Headers come once the server has subscribed: from here on no event is missed.
+          onHeader: () => {
+            backoff = 250;
+            this.setConnection("live", "");
+            if (!resume) void this.reload();
+          },
+        });
+        for await (const event of stream) this.receive(event);
+        if (!signal.aborted) this.setConnection("reconnecting", "The connection to the server was lost.");
+      } catch (error) {
+        if (signal.aborted) return;
+        if (error instanceof ConnectError && error.code === Code.Unauthenticated) return;
+        if (error instanceof ConnectError && error.code === Code.OutOfRange) this.lastSequence = undefined;
+        this.setConnection("reconnecting", sentence(error));
+      }
+      await sleep(backoff + Math.random() * backoff * 0.3, signal);
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+    }
+  }
+
+  private setConnection(connection: Connection, detail: string) {
+    if (this.connection === connection && this.connectionDetail === detail) return;
+    this.connection = connection;
+    this.connectionDetail = detail;
+    this.status.emit();
+  }
+
+  private receive(event: JobEvent) {
+    if (event.sequence > 0n && !session.isAdmin()) {
+      if (event.type !== JobEventType.HEARTBEAT) {
+        this.seen.push(Number(event.sequence));
+        if (this.seen.length > 100_000) this.seen.splice(0, 50_000);
+      }
+      if (this.lastSequence === undefined || event.sequence > this.lastSequence) this.lastSequence = event.sequence;
+    }
+    if (event.type === JobEventType.HEARTBEAT) return;
+    this.pending.push(event);
+    this.schedule();
+  }
+
+  private schedule() {
+    if (this.frame) return;
+    const flush = () => { this.frame = 0; this.flush(); };
+    this.frame = document.hidden ? window.setTimeout(flush, 50) : requestAnimationFrame(flush);
+  }
+
+  /** Applies every event received since the last frame; tells only what changed. */
+  private flush() {
+    const events = this.pending;
+    this.pending = [];
+    const changed = new Set<string>();
+    let listChanged = false;
+    let batchChanged = false;
+    for (const event of events) {
+      const id = event.jobId || event.job?.id || "";
+      if (event.batch) { this.batches.set(event.batch.id, event.batch); batchChanged = true; }
+      this.touched.add(id);
+      if (event.type === JobEventType.DELETED) {
+        if (this.jobs.delete(id)) listChanged = true;
+      } else if (event.job) {
+        const before = this.jobs.get(id);
+        this.jobs.set(id, event.job);
+        if (!before || before.state !== event.job.state) listChanged = true;
+        if (!before) this.insert(id);
+      }
+      changed.add(id);
+    }
+    for (const id of changed) this.emitRow(id);
+    if (listChanged) this.list.emit();
+    if (batchChanged) this.batchChanged.emit();
+  }
+
+  private emitRow(id: string) { for (const l of this.rows.get(id) ?? []) l(); }
+
+  private insert(id: string) {
+    // Newest first; a new job is nearly always the newest.
+    let lo = 0, hi = this.order.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (this.order[mid] > id) lo = mid + 1; else hi = mid; }
+    if (this.order[lo] !== id) this.order.splice(lo, 0, id);
+  }
+
+  private resort() {
+    this.order = [...this.jobs.keys()].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+  }
+}
+
+export const live = new LiveJobs();
+(window as unknown as { __videojobs: LiveJobs }).__videojobs = live;
+
+export function isFinished(state: JobState): boolean {
+  return state === JobState.COMPLETED || state === JobState.FAILED || state === JobState.CANCELLED;
+}

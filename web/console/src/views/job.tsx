@@ -1,0 +1,194 @@
+// One job: where it stands (live), its timeline replayed from the durable
+// event log (WatchJobs for this job from sequence 0, then live), the
+// program's output (the slot the live log joins), its notes rendered (copy,
+// download .md), and retry / cancel / delete, each confirmed.
+import { useCallback, useEffect, useState } from "preact/hooks";
+import { Code } from "@connectrpc/connect";
+import { date, isCode, jobsApi, notesApi, sentence, when } from "../api";
+import { live, isFinished } from "../live";
+import { useSignal, go } from "../hooks";
+import { EVENT_NAMES, KIND_NAMES, STATE_NAMES } from "../format";
+import { JobEventType, JobState, NoteKind, type Job, type Note } from "../gen/videojobs/v1/videojobs_pb";
+import { Confirm } from "./confirm";
+
+/** `seen` is when the page received it: a time only for events logged after the page opened. */
+interface Step { sequence: bigint; type: JobEventType; job: Job; seen?: Date }
+
+export function JobView({ id }: { id: string }) {
+  useSignal(useCallback((l: () => void) => live.onRow(id, l), [id]));
+  const [fetched, setFetched] = useState<Job | undefined>();
+  const [error, setError] = useState("");
+  const [message, setMessage] = useState("");
+  const timeline = useTimeline(id);
+  const job = newest(live.job(id), timeline.steps.at(-1)?.job, fetched);
+
+  // GetJob fills the output tail; read it again whenever the job changes state.
+  const state = job?.state;
+  useEffect(() => {
+    jobsApi.getJob({ jobId: id }).then(setFetched, (e) => setError(isCode(e, Code.NotFound) ? "This job does not exist, or it is not yours." : sentence(e)));
+  }, [id, state, job?.attempt]);
+
+  if (!job) return <p class={error ? "error" : ""} role={error ? "alert" : "status"}>{error || "Loading the job…"}</p>;
+  const act = async (what: string, call: () => Promise<unknown>) => {
+    setError(""); setMessage("");
+    try { const out = await call(); if (out && typeof out === "object" && "id" in out) live.put(out as Job); setMessage(what); }
+    catch (e) { setError(sentence(e)); }
+  };
+  const name = STATE_NAMES[job.state];
+  const canRetry = job.state === JobState.FAILED || job.state === JobState.CANCELLED;
+  return (
+    <article class="job-page" aria-labelledby="job-title" data-state={name}>
+      <p><a href="#/jobs">← All jobs</a></p>
+      <h1 id="job-title">{job.url.replace(/^https:\/\/(www\.)?/, "")}</h1>
+      <dl class="facts">
+        <div><dt>State</dt><dd><span class={`state state-${name}`} data-testid="job-state">{name}</span></dd></div>
+        <div><dt>Progress</dt><dd><progress max={100} value={job.progressPercent} aria-label="Progress" /> {job.progressPercent}%</dd></div>
+        <div><dt>Stage</dt><dd>{job.stage || "—"}</dd></div>
+        <div><dt>Attempt</dt><dd>{job.attempt} of {job.maxAttempts}</dd></div>
+        <div><dt>Subject</dt><dd>{job.subject || "—"}</dd></div>
+        <div><dt>Priority</dt><dd>{job.priority}</dd></div>
+        <div><dt>Created</dt><dd>{when(job.createdAt)}</dd></div>
+        <div><dt>Finished</dt><dd>{when(job.finishedAt)}</dd></div>
+        {job.batchId && <div><dt>Batch</dt><dd><a href={`#/jobs?batch=${job.batchId}`}>{job.batchId.slice(0, 13)}…</a></dd></div>}
+        {job.error && <div class="wide"><dt>Why it failed</dt><dd class="reason" data-testid="job-error">{KIND_NAMES[job.failureKind] && <strong>{KIND_NAMES[job.failureKind]}: </strong>}{job.error}</dd></div>}
+      </dl>
+      <div class="actions">
+        {canRetry && <Confirm label="Retry" question="Run this job again with fresh attempts?" yes="Yes, retry"
+          onYes={() => act("Queued again.", () => jobsApi.retryJob({ jobId: id }))} />}
+        {!isFinished(job.state) && <Confirm label="Cancel job" danger question="Cancel this job? A running program is stopped." yes="Yes, cancel it"
+          onYes={() => act("Cancelled.", () => jobsApi.cancelJob({ jobId: id }))} />}
+        {isFinished(job.state) && <Confirm label="Delete" danger question="Delete this job and its notes for good?" yes="Yes, delete"
+          onYes={() => act("Deleted.", async () => { await jobsApi.deleteJob({ jobId: id }); go("jobs"); })} />}
+      </div>
+      {error && <p class="error" role="alert">{error}</p>}
+      {message && <p class="ok" role="status">{message}</p>}
+      <div class="columns">
+        <section aria-labelledby="timeline-title">
+          <h2 id="timeline-title">Timeline</h2>
+          {timeline.error && <p class="error" role="alert">{timeline.error}</p>}
+          <ol class="timeline" data-testid="timeline">
+            {timeline.steps.map((step) => <TimelineStep step={step} />)}
+          </ol>
+        </section>
+        <section aria-labelledby="output-title" class="output" data-slot="job-log">
+          <h2 id="output-title">Program output</h2>
+          <p class="help">The last lines the program wrote in its latest attempt.</p>
+          <pre tabIndex={0} aria-label="Program output">{fetched?.logTail || "No output yet."}</pre>
+        </section>
+      </div>
+      {job.state === JobState.COMPLETED && <Notes jobId={id} />}
+    </article>
+  );
+}
+
+function newest(...jobs: (Job | undefined)[]): Job | undefined {
+  // The live row and the timeline follow events; the fetched copy only fills in.
+  return jobs.find(Boolean);
+}
+
+function stepTime(step: Step): string {
+  const job = step.job;
+  const known = step.type === JobEventType.QUEUED ? date(job.createdAt)
+    : step.type === JobEventType.PROCESSING ? date(job.startedAt)
+    : isFinished(job.state) && step.type !== JobEventType.PROGRESS ? date(job.finishedAt) : undefined;
+  // A replayed progress event carries no time of its own.
+  return (known ?? step.seen)?.toLocaleTimeString() ?? "";
+}
+
+function TimelineStep({ step }: { step: Step }) {
+  const job = step.job;
+  return (
+    <li data-type={EVENT_NAMES[step.type]} data-sequence={String(step.sequence)}>
+      <time>{stepTime(step)}</time>
+      <strong>{EVENT_NAMES[step.type]}</strong>
+      <span>attempt {job.attempt}</span>
+      {step.type === JobEventType.PROGRESS && <span>{job.stage} · {job.progressPercent}%</span>}
+      {(step.type === JobEventType.FAILED || step.type === JobEventType.RETRYING) && job.error &&
+        <span class="reason">{KIND_NAMES[job.failureKind] ? `${KIND_NAMES[job.failureKind]}: ` : ""}{job.error}</span>}
+    </li>
+  );
+}
+
+/** The job's events from the durable log, then live, on a stream of its own. */
+function useTimeline(id: string) {
+  const [steps, setSteps] = useState<Step[]>([]);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    const abort = new AbortController();
+    let last: bigint | undefined = 0n;
+    // Events after this one were logged while the page watched: their arrival is their time.
+    const opened = live.lastSequence ?? -1n;
+    const run = async () => {
+      for (let backoff = 250; !abort.signal.aborted; backoff = Math.min(backoff * 2, 5000)) {
+        try {
+          const stream = jobsApi.watchJobs({ jobIds: [id], afterSequence: last }, { signal: abort.signal });
+          for await (const event of stream) {
+            if (event.type === JobEventType.HEARTBEAT || !event.job) continue;
+            if (event.sequence > 0n) last = event.sequence;
+            backoff = 250;
+            setError("");
+            const fresh = event.sequence === 0n || (opened >= 0n && event.sequence > opened);
+            const step = { sequence: event.sequence, type: event.type, job: event.job, seen: fresh ? new Date() : undefined };
+            setSteps((s) => [...s, step]);
+          }
+        } catch (e) {
+          if (abort.signal.aborted) return;
+          if (isCode(e, Code.Unauthenticated) || isCode(e, Code.NotFound)) { setError(sentence(e)); return; }
+          // The log no longer reaches back to the start: show the job from now on.
+          if (isCode(e, Code.OutOfRange) || isCode(e, Code.InvalidArgument)) last = undefined;
+          setError(`Reconnecting… ${sentence(e)}`);
+        }
+        await new Promise((r) => setTimeout(r, backoff));
+      }
+    };
+    void run();
+    return () => abort.abort();
+  }, [id]);
+  return { steps, error };
+}
+
+function Notes({ jobId }: { jobId: string }) {
+  const [notes, setNotes] = useState<Note[] | undefined>();
+  const [error, setError] = useState("");
+  useEffect(() => {
+    // The job's note ids, then each note (markdown and its HTML) by GetNote.
+    notesApi.listNotes({ jobId, pageSize: 100 })
+      .then((page) => Promise.all(page.notes.map((n) => notesApi.getNote({ noteId: n.id }))))
+      .then((read) => setNotes(read.sort((a, b) => a.kind - b.kind)), (e) => setError(sentence(e)));
+  }, [jobId]);
+  if (error) return <p class="error" role="alert">{error}</p>;
+  if (!notes) return <p role="status">Loading the notes…</p>;
+  if (!notes.length) return <p>This job left no notes.</p>;
+  return <>{notes.map((note) => <NoteView note={note} />)}</>;
+}
+
+function NoteView({ note }: { note: Note }) {
+  const [copied, setCopied] = useState("");
+  const title = note.kind === NoteKind.ASSESSMENT && !/^assessment/i.test(note.title) ? `Assessment: ${note.title}` : note.title;
+  const copy = async () => {
+    try { await navigator.clipboard.writeText(note.markdown); setCopied("Copied."); }
+    catch { setCopied("Copying is not allowed here; use Download instead."); }
+  };
+  const download = () => {
+    const url = URL.createObjectURL(new Blob([note.markdown], { type: "text/markdown;charset=utf-8" }));
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = `${(note.title || "notes").replace(/[<>:"/\\|?*\u0000-\u001f]/g, "_").slice(0, 100)}.md`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  };
+  return (
+    <section class="note" aria-label={title} data-kind={note.kind === NoteKind.ASSESSMENT ? "assessment" : "notes"}>
+      <div class="title-row">
+        <h2>{title}</h2>
+        <span class="actions">
+          <button type="button" onClick={copy}>Copy markdown</button>
+          <button type="button" onClick={download}>Download .md</button>
+          <span role="status">{copied}</span>
+        </span>
+      </div>
+      {/* The server renders the markdown with raw HTML escaped, never passed through. */}
+      <div class="markdown" dangerouslySetInnerHTML={{ __html: note.html }} />
+    </section>
+  );
+}

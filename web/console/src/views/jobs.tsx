@@ -1,0 +1,94 @@
+// The jobs list: live from the one WatchJobs stream, filtered by state (asked
+// of the server, with its page tokens) and by batch and text (over the pages
+// loaded), one keyed row per job that re-renders only when its job changes.
+import { memo } from "preact/compat";
+import { useCallback, useState } from "preact/hooks";
+import { live, PAGE_SIZE } from "../live";
+import { useSignal } from "../hooks";
+import { FILTER_STATES, KIND_NAMES, STATE_NAMES } from "../format";
+import { JobState, type Job } from "../gen/videojobs/v1/videojobs_pb";
+
+const subscribeList = (l: () => void) => live.list.add(l);
+
+function matches(job: Job, states: JobState[], batch: string, text: string): boolean {
+  if (states.length && !states.includes(job.state)) return false;
+  if (batch && job.batchId !== batch) return false;
+  if (!text) return true;
+  const t = text.toLowerCase();
+  return job.url.toLowerCase().includes(t) || job.subject.toLowerCase().includes(t) || job.id.includes(t) ||
+    job.videoId.toLowerCase().includes(t) || job.stage.toLowerCase().includes(t) || job.error.toLowerCase().includes(t);
+}
+
+export function JobsView() {
+  useSignal(subscribeList);
+  const params = new URLSearchParams(location.hash.split("?")[1] ?? "");
+  const [batch, setBatch] = useState(params.get("batch") ?? "");
+  const [text, setText] = useState("");
+  const state = live.states[0] ?? JobState.UNSPECIFIED;
+  // The list re-renders only when membership or a state changes (not per progress event).
+  const visible = live.order.filter((id) => { const job = live.jobs.get(id); return job && matches(job, live.states, batch, text); });
+  const setState = (value: number) => void live.reload(value ? [value as JobState] : []);
+  return (
+    <section aria-labelledby="jobs-title">
+      <div class="title-row">
+        <h1 id="jobs-title">Jobs</h1>
+        <a class="button primary" href="#/submit">Submit videos</a>
+      </div>
+      <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
+        <label>State
+          <select value={state} onChange={(e) => setState(Number((e.currentTarget as HTMLSelectElement).value))}>
+            <option value={0}>all</option>
+            {FILTER_STATES.map((s) => <option value={s}>{STATE_NAMES[s]}</option>)}
+          </select>
+        </label>
+        <label>Batch
+          <input type="search" value={batch} placeholder="batch id" onInput={(e) => setBatch((e.currentTarget as HTMLInputElement).value.trim())} />
+        </label>
+        <label>Search
+          <input type="search" value={text} placeholder="URL, subject, stage, error"
+            onInput={(e) => setText((e.currentTarget as HTMLInputElement).value)} />
+        </label>
+      </form>
+      {live.loadError && <p class="error" role="alert">{live.loadError}</p>}
+      <p class="count" aria-live="polite">
+        {visible.length} shown of {live.jobs.size} loaded{live.nextPageToken ? " (more on the server)" : ""}
+      </p>
+      <ul class="jobs" aria-label="Jobs">
+        {visible.map((id) => <JobRow key={id} id={id} />)}
+      </ul>
+      {!visible.length && !live.loading && <p class="empty">No jobs here yet. <a href="#/submit">Submit a video.</a></p>}
+      {live.nextPageToken && (
+        <button type="button" onClick={() => void live.loadMore()} disabled={live.loading}>
+          {live.loading ? "Loading…" : `Load ${PAGE_SIZE} more`}
+        </button>
+      )}
+    </section>
+  );
+}
+
+export const JobRow = memo(function JobRow({ id }: { id: string }) {
+  useSignal(useCallback((l: () => void) => live.onRow(id, l), [id]));
+  const job = live.jobs.get(id);
+  if (!job) return null;
+  return <JobLine job={job} />;
+});
+
+export function JobLine({ job }: { job: Job }) {
+  const name = STATE_NAMES[job.state];
+  const kind = KIND_NAMES[job.failureKind];
+  return (
+    <li class="job" data-job-id={job.id} data-state={name}>
+      <span class={`state state-${name}`}>{name}</span>
+      <a class="what" href={`#/jobs/${job.id}`}>
+        <span class="url">{job.url.replace(/^https:\/\/(www\.)?/, "")}</span>
+        {job.subject && <span class="subject">{job.subject}</span>}
+      </a>
+      <span class="progress">
+        <progress max={100} value={job.progressPercent} aria-label={`Progress of ${job.videoId}`}>{job.progressPercent}%</progress>
+        <span class="pct">{job.progressPercent}%</span>
+      </span>
+      <span class="stage">{job.error ? <span class="reason">{kind ? `${kind}: ` : ""}{job.error}</span> : job.stage || "—"}</span>
+      <span class="attempt">attempt {job.attempt}/{job.maxAttempts}</span>
+    </li>
+  );
+}
