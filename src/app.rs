@@ -32,11 +32,11 @@ use crate::worker::Pool;
 
 mod connect;
 mod console;
-mod health;
+pub mod health;
 mod web;
 
-const JOB_SERVICE: &str = "videojobs.v1.JobService";
-const NOTE_SERVICE: &str = "videojobs.v1.NoteService";
+pub const JOB_SERVICE: &str = "videojobs.v1.JobService";
+pub const NOTE_SERVICE: &str = "videojobs.v1.NoteService";
 /// How long the last transitions may take to be written at shutdown.
 const WRITE_BACK: Duration = Duration::from_secs(10);
 

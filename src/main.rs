@@ -41,18 +41,43 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// `videojobs health`: one service's status, or (without `--service`) the
+/// node's and each of its dependencies' (those it does not use are not
+/// listed). Fails only when the node cannot serve (the overall status):
+/// Redis down degrades dispatch, not service.
 async fn check_health(addr: &str, service: &str) -> anyhow::Result<()> {
     use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+    use videojobs::app::{JOB_SERVICE, NOTE_SERVICE, health};
     let channel = tonic::transport::Endpoint::from_shared(addr.to_string())?
         .connect_timeout(Duration::from_secs(3))
         .timeout(Duration::from_secs(3))
         .connect()
         .await
         .with_context(|| format!("cannot reach {addr}"))?;
-    let response = HealthClient::new(channel).check(HealthCheckRequest { service: service.into() }).await?.into_inner();
-    let status = ServingStatus::try_from(response.status).unwrap_or(ServingStatus::Unknown);
-    println!("{}", status.as_str_name());
-    anyhow::ensure!(status == ServingStatus::Serving, "not serving");
+    let mut client = HealthClient::new(channel);
+    let mut check = async |name: &str| -> anyhow::Result<Option<ServingStatus>> {
+        match client.check(HealthCheckRequest { service: name.into() }).await {
+            Ok(response) => {
+                Ok(Some(ServingStatus::try_from(response.into_inner().status).unwrap_or(ServingStatus::Unknown)))
+            }
+            Err(status) if status.code() == tonic::Code::NotFound && !name.is_empty() => Ok(None),
+            Err(status) => Err(status.into()),
+        }
+    };
+    if !service.is_empty() {
+        let status = check(service).await?.with_context(|| format!("no health service named {service:?}"))?;
+        println!("{}", status.as_str_name());
+        anyhow::ensure!(status == ServingStatus::Serving, "not serving");
+        return Ok(());
+    }
+    let overall = check("").await?.unwrap_or(ServingStatus::Unknown);
+    println!("{:<34}{}", "videojobs", overall.as_str_name());
+    for name in [JOB_SERVICE, NOTE_SERVICE, health::POSTGRESQL, health::SQLITE, health::REDIS] {
+        if let Some(status) = check(name).await? {
+            println!("{name:<34}{}", status.as_str_name());
+        }
+    }
+    anyhow::ensure!(overall == ServingStatus::Serving, "the node cannot serve");
     Ok(())
 }
 

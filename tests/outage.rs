@@ -42,6 +42,12 @@ async fn while_postgresql_is_down_calls_are_unavailable_and_health_is_not_servin
         wait_for_health(&server, service, ServingStatus::NotServing, HEALTH_FOLLOWS).await;
     }
     assert_eq!(health(&server, REDIS).await, ServingStatus::Serving, "Redis is still up");
+    let (failed, said) = health_command(&server).await;
+    assert!(failed, "the node cannot serve without its database:\n{said}");
+    assert!(
+        said.contains(&format!("{POSTGRESQL:<34}NOT_SERVING")) && said.contains(&format!("{REDIS:<34}SERVING")),
+        "{said}"
+    );
 
     postgres.start_again().await;
     for service in SERVICES.into_iter().chain([POSTGRESQL]) {
@@ -65,6 +71,12 @@ async fn while_redis_is_down_only_its_health_entry_is_not_serving() {
     for service in SERVICES.into_iter().chain([POSTGRESQL]) {
         assert_eq!(health(&server, service).await, ServingStatus::Serving, "{service:?} stays SERVING");
     }
+    let (failed, said) = health_command(&server).await;
+    assert!(!failed, "Redis down degrades dispatch, not service:\n{said}");
+    assert!(
+        said.contains(&format!("{REDIS:<34}NOT_SERVING")) && said.contains(&format!("{POSTGRESQL:<34}SERVING")),
+        "{said}"
+    );
     jobs.list_jobs(pb::ListJobsRequest::default()).await.expect("the database answers without Redis");
 
     redis.start_again().await;
@@ -75,6 +87,16 @@ async fn while_redis_is_down_only_its_health_entry_is_not_serving() {
     let job = jobs.submit_video(submit("redisback01")).await.unwrap().into_inner();
     assert_eq!(state(&wait_final(&mut jobs, &job.id).await), pb::JobState::Completed);
     server.stop().await;
+}
+
+/// `videojobs health` against `server`: whether it failed, and what it printed.
+async fn health_command(server: &TestServer) -> (bool, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_videojobs"))
+        .args(["health", "--addr", &format!("http://{}", server.addr)])
+        .output()
+        .await
+        .unwrap();
+    (!output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// The call ended within [`FAIL_FAST`] with UNAVAILABLE.

@@ -26,7 +26,8 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Print a bearer token for a user, signed with the configured secret.
     Token(TokenArgs),
-    /// Check a running server's gRPC health; exits non-zero unless SERVING.
+    /// Check a running server's gRPC health: the node's and each
+    /// dependency's status; exits non-zero when the node cannot serve.
     Health(HealthArgs),
     /// Submit YouTube URLs as jobs; with `--watch`, follow them to the end.
     Submit(crate::client::SubmitArgs),
