@@ -33,6 +33,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Jobs(args) => videojobs::client::jobs(args).await,
         Command::Watch(args) => videojobs::client::watch(args).await,
         Command::Notes(args) => videojobs::client::notes(args).await,
+        Command::Logs(args) => videojobs::client::logs(args).await,
     }
 }
 

@@ -36,6 +36,8 @@ pub enum Command {
     Watch(crate::client::WatchArgs),
     /// Read or list the notes your jobs produced.
     Notes(crate::client::NotesArgs),
+    /// Print what the program said in a job's attempt; `--follow` live.
+    Logs(crate::client::LogsArgs),
 }
 
 #[derive(Debug, Args)]

@@ -61,6 +61,8 @@ pub struct ServeArgs {
     pub maintenance: MaintenanceArgs,
     #[command(flatten)]
     pub watch: WatchArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Passed to the program as CLAUDE_API_KEY; never logged.
     #[arg(long, env = "CLAUDE_API_KEY", hide_env_values = true)]
     pub claude_api_key: Option<Secret>,
@@ -100,6 +102,7 @@ impl ServeArgs {
         config.queue = self.queue.into_config()?;
         config.maintenance = self.maintenance.into_config();
         config.watch = self.watch.into_config();
+        config.output = self.output.into_config();
         config.metrics_listen = self.metrics_listen;
         config.cors_allowed_origins = self.cors_allowed_origins.into_iter().filter(|o| !o.trim().is_empty()).collect();
         if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {

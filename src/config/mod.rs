@@ -1,5 +1,5 @@
 //! Configuration: one module per subsystem (worker, queue, maintenance,
-//! watch), each with its flags, environment names, typed defaults and
+//! watch, output), each with its flags, environment names, typed defaults and
 //! clamps side by side; the server's and the supervisor's flags are in
 //! [`crate::cli`]. Secrets, and the resolved [`ServeConfig`] that `serve`
 //! runs with and tests build directly.
@@ -15,6 +15,7 @@ pub const DEFAULT_KILL_GRACE_MS: u64 = 5_000;
 pub const STANDIN_PROGRAM: &str = "study-buddy-standin";
 
 mod maintenance;
+mod output;
 mod queue;
 mod secret;
 mod serve;
@@ -22,6 +23,7 @@ mod watch;
 mod worker;
 
 pub use maintenance::{MaintenanceArgs, MaintenanceConfig};
+pub use output::{OutputArgs, OutputConfig};
 pub use queue::{QueueArgs, QueueConfig};
 pub use watch::{WatchArgs, WatchConfig};
 pub use worker::{WorkerArgs, WorkerConfig};

@@ -40,6 +40,7 @@ pub struct ServeConfig {
     pub queue: QueueConfig,
     pub maintenance: MaintenanceConfig,
     pub watch: WatchConfig,
+    pub output: OutputConfig,
     pub retry: RetryPolicy,
     pub supervisor: SupervisorConfig,
 }
@@ -57,6 +58,7 @@ impl ServeConfig {
             queue: QueueConfig::default(),
             maintenance: MaintenanceConfig::default(),
             watch: WatchConfig::default(),
+            output: OutputConfig::default(),
             retry: RetryPolicy {
                 max_attempts: DEFAULT_JOB_RETRY_ATTEMPTS,
                 base_delay: Duration::from_millis(DEFAULT_RETRY_BASE_DELAY_MS),

@@ -52,6 +52,7 @@ pub fn job_to_proto(job: &Job) -> pb::Job {
         log_tail: String::new(),
         batch_id: job.batch_id.map(|id| id.to_string()).unwrap_or_default(),
         failure_kind: job.failure_kind.map_or(pb::FailureKind::Unspecified, failure_kind_to_pb) as i32,
+        attempts: Vec::new(),
     }
 }
 

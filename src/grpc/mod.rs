@@ -5,6 +5,8 @@ pub mod codec;
 mod convert;
 mod failures;
 mod job_service;
+mod log_watch;
+mod logs;
 mod note_service;
 mod watch;
 

@@ -9,9 +9,11 @@
 mod attempt;
 mod commit;
 mod failures;
+mod history;
 mod intake;
 mod log;
 mod manage;
+mod output;
 mod recover;
 mod running;
 
@@ -35,6 +37,7 @@ use intake::Intake;
 pub use attempt::Claimed;
 pub use failures::{BulkRetry, FailureGroup, FailureGroups};
 pub use log::EventLog;
+pub use output::OutputPage;
 pub use running::RunningJobs;
 
 /// The rules the core applies to every job.
@@ -73,6 +76,8 @@ pub struct Jobs {
     running: Arc<RunningJobs>,
     log: EventLog,
     rules: Rules,
+    /// This node's name, kept in the history of the attempts it runs.
+    node: String,
 }
 
 impl Jobs {
@@ -101,6 +106,7 @@ impl Jobs {
             running: parts.running,
             log,
             rules,
+            node: history::node_name(),
         }
     }
 
