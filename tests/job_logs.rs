@@ -1,6 +1,7 @@
 //! The program's output and the attempt history, as a user reads them: every
 //! attempt of a retried job listed by GetJob; GetJobLog pages through an
-//! attempt's lines (stdout and stderr, numbered, the API key redacted), only
+//! attempt's lines (stdout and stderr, numbered, the API key redacted, bytes
+//! that are not UTF-8 and NUL replaced), only
 //! for the job's owner; a flood keeps its head and tail with a marker a
 //! watcher sees, within the configured bound; the output goes with its job.
 mod common;
@@ -54,8 +55,11 @@ async fn every_attempt_is_kept_and_its_output_is_paged_for_its_owner_only(backen
     // Fails once (transient), then completes.
     let flaky = alice.submit_video(submit("flaky000001")).await.unwrap().into_inner().id;
     let leaky = alice.submit_video(submit("leak0000002")).await.unwrap().into_inner().id;
-    assert_eq!(state(&wait_final(&mut alice, &flaky).await), pb::JobState::Completed);
-    assert_eq!(state(&wait_final(&mut alice, &leaky).await), pb::JobState::Completed);
+    // Prints NUL bytes and bytes that are not UTF-8.
+    let garbled = alice.submit_video(submit("nul00000003")).await.unwrap().into_inner().id;
+    for id in [&flaky, &leaky, &garbled] {
+        assert_eq!(state(&wait_final(&mut alice, id).await), pb::JobState::Completed);
+    }
 
     let job = alice.get_job(pb::GetJobRequest { job_id: flaky.clone() }).await.unwrap().into_inner();
     let attempts: Vec<_> =
@@ -95,6 +99,11 @@ async fn every_attempt_is_kept_and_its_output_is_paged_for_its_owner_only(backen
     assert!(on(pb::LogStream::Stdout).any(|t| t == "api key: [redacted]"), "{leaked:?}");
     assert!(on(pb::LogStream::Stderr).any(|t| t.contains("api_key=[redacted]")), "{leaked:?}");
     assert!(!format!("{leaked:?}").contains(&KEY[..20]), "the key never reaches a reader");
+
+    let (garbled, _) = read_log(&mut alice, &garbled, 0, 0).await;
+    let line = garbled.iter().find(|l| l.text.contains("caption chunk with a NUL")).expect("the line is kept");
+    assert_eq!(line.text.matches('\u{FFFD}').count(), 3, "NUL and each invalid byte replaced: {:?}", line.text);
+    assert!(garbled.iter().all(|l| !l.text.contains('\0')));
 
     // Another user's job does not exist for them; bad fields are named.
     let request = |job_id: &str| pb::GetJobLogRequest { job_id: job_id.into(), ..Default::default() };

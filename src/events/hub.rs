@@ -21,7 +21,7 @@ const USER_CHANNEL_CAPACITY: usize = 128;
 
 /// Chunks of output one job's channel keeps for its slowest log watcher,
 /// which catches up from storage when it falls further behind.
-const OUTPUT_CHANNEL_CAPACITY: usize = 64;
+const OUTPUT_CHANNEL_CAPACITY: usize = 16;
 
 pub struct EventHub {
     /// The output of jobs somebody on this node watches.
