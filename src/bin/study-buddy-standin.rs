@@ -28,6 +28,8 @@
 //! `<video id>.open` appears beside its working directory (so a test decides
 //! when the rest of its output comes), then prints its API key on stderr,
 //! waits for `<video id>.finish` likewise and goes on as a good video does.
+//! `chatty<N>` (N: the rest of the id, in thousands) prints N thousand log
+//! lines as fast as it can, then works.
 //!
 //! `escape…` and `setsid…` write `<video id>.pids` to the state directory:
 //! `program <pid>` and `escapee <pid>` lines, once the escapee is in its own
@@ -206,6 +208,9 @@ fn process_video(options: &Options, number: usize, url: &str) -> Result<(), Stri
     if mode.starts_with("flood") {
         flood();
     }
+    if let Some(thousands) = mode.strip_prefix("chatty") {
+        chatty(thousands.parse::<usize>().unwrap_or(1) * 1000);
+    }
     let title = format!("Lecture {video_id}{key_note}");
     let notes = notes_markdown(&title, url);
     log("INFO", &format!("✓ Notes generated ({} chars)", notes.len()));
@@ -332,6 +337,15 @@ fn wait_for_file(path: &Path) {
 
 fn api_key() -> String {
     std::env::var("CLAUDE_API_KEY").or_else(|_| std::env::var("ANTHROPIC_API_KEY")).unwrap_or_default()
+}
+
+/// `lines` log lines of about 90 bytes, as fast as they can be written.
+fn chatty(lines: usize) {
+    let mut err = std::io::BufWriter::new(std::io::stderr().lock());
+    for i in 0..lines {
+        let _ = writeln!(err, "{} | DEBUG    | chatty:chatty:1 - generated token chunk {i}", now());
+    }
+    let _ = err.flush();
 }
 
 fn flood() {
