@@ -1,13 +1,17 @@
 //! The program's output as the core keeps it: the worker hands over each
-//! group of lines; they are stored (fenced by the attempt) and then sent to
-//! watchers on every node. Readers page through what is stored, and learn
+//! group of lines; they are stored (fenced by the attempt: in a transaction
+//! of their own on PostgreSQL, in the transitions' writer on SQLite, which
+//! has one writer) and then sent to watchers on every node. Readers page through what is stored, and learn
 //! whether the attempt has ended, so a follower knows when to stop.
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 use super::Jobs;
 use crate::domain::attempt::storable;
 use crate::domain::{Dropped, Job, JobState, OutputChunk, OutputLine, Scope};
 use crate::error::{Error, Result};
+use crate::store::Store;
 
 /// A page of one attempt's stored output.
 #[derive(Debug)]
@@ -31,7 +35,23 @@ impl Jobs {
                 std::borrow::Cow::Owned(text) => OutputLine { text, ..line },
             })
             .collect();
-        if !self.store.append_output(job.id, job.attempt, &lines, dropped).await? {
+        let (id, attempt) = (job.id, job.attempt);
+        let stored = if self.store.is_sqlite() {
+            // SQLite has one writer: the lines join the transitions' groups
+            // rather than contend with them for the lock.
+            let shared = Arc::new(lines.clone());
+            self.committer
+                .commit(move |txn| {
+                    let lines = Arc::clone(&shared);
+                    Box::pin(async move {
+                        Ok((Store::append_output_in(txn, id, attempt, &lines, dropped).await?, Vec::new()))
+                    })
+                })
+                .await?
+        } else {
+            self.store.append_output(id, attempt, &lines, dropped).await?
+        };
+        if !stored {
             return Ok(());
         }
         let mut sent = Vec::with_capacity(lines.len() + 1);

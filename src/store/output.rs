@@ -7,8 +7,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::Store;
 use super::entity::{job, job_output_line as line};
+use super::{Store, Txn};
 use crate::domain::{Dropped, OutputLine, OutputStream};
 use crate::error::Result;
 
@@ -16,9 +16,8 @@ use crate::error::Result;
 const LINES_PER_INSERT: usize = 1000;
 
 impl Store {
-    /// Stores an attempt's next lines, first removing what `dropped` covers
-    /// and putting its marker there. Nothing is stored when the job is gone
-    /// or runs a later attempt: `false`.
+    /// Stores an attempt's next lines in a transaction of its own; see
+    /// [`Store::append_output_in`].
     pub async fn append_output(
         &self,
         job_id: Uuid,
@@ -28,12 +27,27 @@ impl Store {
     ) -> Result<bool> {
         // Takes SQLite's write lock first: it reads before it writes.
         let txn = self.begin().await?;
+        let stored = Store::append_output_in(&txn, job_id, attempt, lines, dropped).await?;
+        txn.commit().await?;
+        Ok(stored)
+    }
+
+    /// Stores an attempt's next lines, first removing what `dropped` covers
+    /// and putting its marker there. Nothing is stored when the job is gone
+    /// or runs a later attempt: `false`.
+    pub async fn append_output_in(
+        txn: &Txn,
+        job_id: Uuid,
+        attempt: u32,
+        lines: &[OutputLine],
+        dropped: Option<Dropped>,
+    ) -> Result<bool> {
         let current = job::Entity::find_by_id(job_id)
             .filter(job::Column::Attempt.eq(attempt as i32))
             .select_only()
             .column(job::Column::Id)
             .into_tuple::<Uuid>()
-            .one(&txn)
+            .one(txn)
             .await?;
         if current.is_none() {
             return Ok(false);
@@ -43,22 +57,19 @@ impl Store {
                 .filter(line::Column::JobId.eq(job_id))
                 .filter(line::Column::Attempt.eq(attempt as i32))
         };
-        let marker = dropped.map(|dropped| {
-            let covered = of_attempt()
-                .filter(line::Column::Line.gte(dropped.first as i64))
-                .filter(line::Column::Line.lt(dropped.until as i64));
-            (dropped.marker(), covered)
-        });
         let mut rows: Vec<line::ActiveModel> = Vec::with_capacity(lines.len() + 1);
-        if let Some((marker, covered)) = marker {
-            covered.exec(&txn).await?;
-            rows.push(row(job_id, attempt, &marker));
+        if let Some(dropped) = dropped {
+            of_attempt()
+                .filter(line::Column::Line.gte(dropped.first as i64))
+                .filter(line::Column::Line.lt(dropped.until as i64))
+                .exec(txn)
+                .await?;
+            rows.push(row(job_id, attempt, &dropped.marker()));
         }
         rows.extend(lines.iter().map(|output| row(job_id, attempt, output)));
         for chunk in rows.chunks(LINES_PER_INSERT) {
-            line::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
+            line::Entity::insert_many(chunk.to_vec()).exec_without_returning(txn).await?;
         }
-        txn.commit().await?;
         Ok(true)
     }
 
