@@ -5,8 +5,9 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::Jobs;
-use crate::domain::{AttemptFacts, AttemptOutcome, AttemptRecord, Failure, Job, Scope};
+use crate::domain::{AttemptFacts, AttemptOutcome, AttemptRecord, Failure, FailureKind, Job, Scope};
 use crate::error::Result;
+use crate::store::Reaped;
 
 impl Jobs {
     /// The record of `job`'s attempt ending now as `outcome` says.
@@ -36,6 +37,35 @@ impl Jobs {
         let attempts = self.store.attempts(id).await?;
         Ok((job, attempts))
     }
+}
+
+/// The records of attempts handed back without their node (it stopped
+/// renewing their leases, or stopped): INTERRUPTED when the job runs again,
+/// FAILED (CRASHED, with the job's reason) when that was its last attempt.
+/// Their node is not known: empty.
+pub(super) fn lost_attempts(reaped: &Reaped) -> Vec<AttemptRecord> {
+    let now = Utc::now();
+    let record = |job: &Job, outcome, failure: Option<Failure>| AttemptRecord {
+        job_id: job.id,
+        attempt: job.attempt,
+        node: String::new(),
+        started_at: job.started_at,
+        ended_at: now,
+        outcome,
+        failure_kind: failure.as_ref().map(|failure| failure.kind),
+        reason: failure.map(|failure| failure.reason).unwrap_or_else(|| job.stage.clone()),
+        facts: AttemptFacts {
+            exit: None,
+            duration: job.started_at.and_then(|at| (now - at).to_std().ok()).unwrap_or_default(),
+            timings: Vec::new(),
+        },
+    };
+    let requeued = reaped.requeued.iter().map(|job| record(job, AttemptOutcome::Interrupted, None));
+    let failed = reaped.failed.iter().map(|job| {
+        let failure = Failure::new(job.failure_kind.unwrap_or(FailureKind::Crashed), job.error.clone());
+        record(job, AttemptOutcome::Failed, Some(failure))
+    });
+    requeued.chain(failed).filter(|record| record.attempt > 0).collect()
 }
 
 /// This node's name in attempt records: `<host>:<process id>`.
