@@ -40,6 +40,11 @@ for line in sys.stdin:
             print("completed"); sys.exit(0)
 sys.exit("watch-jobs.sh never showed JOB_STATE_COMPLETED")' | expect completed watch-jobs.sh
 "$here/list-jobs.sh" JOB_STATE_COMPLETED | expect "$job" list-jobs.sh
+# The attempt's output: a page of it, and a watch that replays it and ends (the attempt has ended).
+"$here/get-job-log.sh" "$job" 0 0 2 | expect '"nextAfterLine": "2"' get-job-log.sh
+"$here/get-job-log.sh" "$job" | expect "COMPLETE: 1/1" "get-job-log.sh whole"
+timeout 30 "$here/watch-job-logs.sh" "$job" | expect "COMPLETE: 1/1" watch-job-logs.sh
+("$here/get-job-log.sh" "$job" 0 0 9999 2>&1 || true) | expect "page_size" "get-job-log.sh bad page_size"
 note=$("$here/list-notes.sh" "$job" | field "['notes'][[n['kind'] for n in d['notes']].index('NOTE_KIND_NOTES')]['id']")
 "$here/get-note.sh" "$note" | field "['html']" | expect "<h2>Key Points</h2>" get-note.sh
 
@@ -51,4 +56,4 @@ hung=$("$here/submit-video.sh" "https://youtu.be/hang0000001" | field "['id']")
 ("$here/get-job.sh" "$job" 2>&1 || true) | expect NotFound "get-job.sh after delete"
 ("$here/submit-video.sh" "https://vimeo.com/1" 2>&1 || true) | expect InvalidArgument "submit-video.sh bad url"
 (VIDEOJOBS_TOKEN=bad "$here/list-jobs.sh" 2>&1 || true) | expect Unauthenticated "list-jobs.sh bad token"
-echo "grpcurl examples: 17 passed, 0 failed"
+echo "grpcurl examples: 21 passed, 0 failed"

@@ -122,6 +122,7 @@ impl Node {
                     client: redis.queue.client(),
                     events: redis.keys.events(),
                     cancels: redis.keys.cancels(),
+                    output: redis.keys.output(),
                 };
                 let transport = RedisTransport::new(Arc::clone(&hub), channels, on_cancel);
                 transport.listen(redis.subscriber.clone(), &tasks.writes, stops.writes.clone()).await?;
@@ -151,7 +152,7 @@ impl Node {
     /// `shutdown` fires, then stops in order.
     pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Node { config, auth, store, redis, jobs, supervisor, tasks, stops } = self;
-        let pool = Arc::new(Pool { jobs: Arc::clone(&jobs), supervisor });
+        let pool = Arc::new(Pool { jobs: Arc::clone(&jobs), supervisor, output: config.output.limits });
         pool.spawn(
             config.worker.concurrency,
             &crate::worker::Stops { taking: stops.taking.clone(), running: stops.running.clone() },

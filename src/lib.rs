@@ -7,8 +7,12 @@
 //! call [`jobs`], the application core, the only code that changes a job:
 //! each transition writes through [`store`] (sea-orm, the source of truth)
 //! and logs its event in the same transaction, then dispatches through
-//! [`queue`] and sends live through [`events`]. Workers run each attempt
-//! through the [`supervisor`], which returns an outcome and writes nothing;
+//! [`queue`] and sends live through [`events`]; it also keeps each
+//! attempt's history (written with the attempt's end) and the program's
+//! output (stored a group at a time, then sent live to log watchers on every
+//! node). Workers run each attempt through the [`supervisor`], which returns
+//! an outcome, hands its output lines to a bounded buffer the worker drains
+//! into the core, and writes nothing;
 //! [`maintenance`] runs the reaper, reconciler and retention. [`domain`]
 //! holds the rules, with no I/O; [`config`] the settings, one module per
 //! subsystem; [`cli`] the command line; [`client`] the terminal client and

@@ -38,6 +38,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", videojobs::client::console_link(&args)?);
             Ok(())
         }
+        Command::Logs(args) => videojobs::client::logs(args).await,
     }
 }
 

@@ -61,6 +61,14 @@ async fn a_node_killed_mid_job_loses_nothing_and_leaves_no_program_running() {
     let done = wait_final(&mut client, &job.id).await;
     assert_eq!(state(&done), pb::JobState::Completed, "{done:?}");
     assert_eq!(done.attempt, 2, "the dead node's attempt, then the survivor's");
+    let history = client.get_job(pb::GetJobRequest { job_id: job.id.clone() }).await.unwrap().into_inner().attempts;
+    let outcomes: Vec<_> = history.iter().map(|a| (a.attempt, a.outcome())).collect();
+    assert_eq!(
+        outcomes,
+        [(1, pb::AttemptOutcome::Interrupted), (2, pb::AttemptOutcome::Succeeded)],
+        "the lost attempt is kept too"
+    );
+    assert!(history[0].node.is_empty() && !history[1].node.is_empty(), "a lost attempt's node is not known");
     let mut notes = survivor.notes("alice").await;
     let stored = notes.list_notes(pb::ListNotesRequest { job_id: job.id.clone(), ..Default::default() }).await.unwrap();
     assert_eq!(stored.into_inner().notes.len(), 2, "notes stored exactly once");

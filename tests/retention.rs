@@ -31,10 +31,14 @@ async fn job_in(core: &TestCore, video: &str, end: JobState) -> Job {
     let running = core.jobs.claim(job.id, &core.node).await.unwrap().expect("claimed");
     let note = NewNote { kind: NoteKind::Notes, title: video.into(), markdown: format!("# {video}\n") };
     match end {
-        JobState::Completed => core.jobs.finish(&running, &Outcome::Succeeded(vec![note]), "").await.unwrap(),
-        JobState::Failed => {
-            core.jobs.finish(&running, &Outcome::Failed(Failure::permanent("no transcript")), "").await.unwrap()
+        JobState::Completed => {
+            core.jobs.finish(&running, &Outcome::Succeeded(vec![note]), "", &Default::default()).await.unwrap()
         }
+        JobState::Failed => core
+            .jobs
+            .finish(&running, &Outcome::Failed(Failure::permanent("no transcript")), "", &Default::default())
+            .await
+            .unwrap(),
         _ => {
             drop(running);
             core.jobs.cancel(&alice, job.id).await.unwrap();

@@ -1,5 +1,5 @@
 //! The terminal client, black-box: the real `videojobs` binary run as a user
-//! would run it (`submit`, `watch`, `jobs`, `notes`) against a real server,
+//! would run it (`submit`, `watch`, `jobs`, `notes`, `logs`) against a real server,
 //! checking what it prints and its exit status. Settings reach the child
 //! through its flags and its own environment only.
 mod common;
@@ -349,5 +349,61 @@ async fn https_addresses_use_tls_with_the_given_ca_and_client_certificate() {
     assert!(system_roots.status == 1 && system_roots.stderr.contains("UNAVAILABLE"), "{system_roots:?}");
     let half = run(&[&base[..], &["--ca-cert", &ca, "--client-cert", &cert]].concat(), &[]).await;
     assert_eq!(half.status, 2, "a certificate without its key is a usage error: {half:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn logs_prints_an_attempts_output_and_follows_a_running_one_to_its_end() {
+    let (server, dir) = TestServer::embedded().start().await;
+    let mut jobs = server.jobs("alice").await;
+    // Fails once, then completes: two attempts, each with its own output.
+    let flaky = jobs.submit_video(submit("flaky000002")).await.unwrap().into_inner().id;
+    wait_final(&mut jobs, &flaky).await;
+    let latest = as_user(&server, "alice", &["logs", &flaky]).await;
+    assert_eq!(latest.status, 0, "{latest:?}");
+    assert!(latest.stdout.lines().last().unwrap().contains("COMPLETE: 1/1"), "{latest:?}");
+    let first = as_user(&server, "alice", &["logs", &flaky, "--attempt", "1", "--json"]).await;
+    let lines = first.json_lines();
+    assert!(lines.iter().all(|line| line["attempt"] == 1), "{first:?}");
+    assert!(
+        lines.iter().any(|line| line["stream"] == "stderr" && line["text"].as_str().unwrap().contains("✗ Job failed"))
+    );
+    let detail = as_user(&server, "alice", &["jobs", "get", &flaky]).await;
+    assert!(detail.stdout.contains("#1 FAILED transient"), "{detail:?}");
+    assert!(detail.stdout.contains("#2 SUCCEEDED"), "{detail:?}");
+
+    // Follows a running attempt: it waits at a gate until the client is following.
+    let gated = jobs.submit_video(submit("gate0000002")).await.unwrap().into_inner().id;
+    let addr = format!("http://{}", server.addr);
+    let token = server.token("alice");
+    let mut follower = tokio::process::Command::new(env!("CARGO_BIN_EXE_videojobs"))
+        .args(["logs", &gated, "--follow", "--addr", &addr, "--token", &token])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut printed = tokio::io::BufReader::new(follower.stdout.take().unwrap());
+    let mut seen = String::new();
+    tokio::time::timeout(WAIT, async {
+        use tokio::io::AsyncBufReadExt;
+        while !seen.contains("waiting for the gate") {
+            assert!(printed.read_line(&mut seen).await.unwrap() > 0, "ended early: {seen}");
+        }
+    })
+    .await
+    .expect("the first lines are printed");
+    let scratch = dir.path().join("scratch");
+    std::fs::write(scratch.join("gate0000002.open"), b"").unwrap();
+    std::fs::write(scratch.join("gate0000002.finish"), b"").unwrap();
+    let rest = tokio::time::timeout(WAIT, async {
+        use tokio::io::AsyncReadExt;
+        let mut rest = String::new();
+        printed.read_to_string(&mut rest).await.unwrap();
+        rest
+    })
+    .await
+    .expect("--follow ends with the attempt");
+    assert!(rest.contains("the gate is open") && rest.contains("COMPLETE: 1/1"), "{rest}");
+    assert!(follower.wait().await.unwrap().success());
     server.stop().await;
 }

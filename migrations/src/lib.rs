@@ -9,6 +9,7 @@ mod m20261123_000005_deduplication;
 mod m20261123_000006_batches;
 mod m20261123_000007_notes_outlive_jobs;
 mod m20261201_000008_failure_kind;
+mod m20261206_000009_attempts_and_output;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_batches::Migration),
             Box::new(m20261123_000007_notes_outlive_jobs::Migration),
             Box::new(m20261201_000008_failure_kind::Migration),
+            Box::new(m20261206_000009_attempts_and_output::Migration),
         ]
     }
 }

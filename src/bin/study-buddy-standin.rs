@@ -24,7 +24,12 @@
 //! adds a notes file that is a symbolic link to `/etc/passwd`, and
 //! `linkdir…` makes its notes folder a symbolic link to a folder outside
 //! its working directory (under `--state-dir`) that already holds a notes
-//! file.
+//! file. `gate…` prints its first lines, then waits until a file
+//! `<video id>.open` appears beside its working directory (so a test decides
+//! when the rest of its output comes), then prints its API key on stderr,
+//! waits for `<video id>.finish` likewise and goes on as a good video does.
+//! `chatty<N>` (N: the rest of the id, in thousands) prints N thousand log
+//! lines as fast as it can, then works.
 //!
 //! `escape…` and `setsid…` write `<video id>.pids` to the state directory:
 //! `program <pid>` and `escapee <pid>` lines, once the escapee is in its own
@@ -141,6 +146,12 @@ fn process_video(options: &Options, number: usize, url: &str) -> Result<(), Stri
     }
     log("INFO", &format!("[Job {job}] Fetching transcript...{key_note}"));
     pause();
+    if mode.starts_with("gate") {
+        log("INFO", "waiting for the gate");
+        wait_for_file(&Path::new("..").join(format!("{video_id}.open")));
+        log("INFO", &format!("the gate is open; key {}", api_key()));
+        wait_for_file(&Path::new("..").join(format!("{video_id}.finish")));
+    }
     if mode.starts_with("nulfail") {
         raw_log(b"ERROR", b"\xe2\x9c\x97 Job failed: the caption track had a \0 and \xff\xfe in it");
         return Err("the caption track had a \0 and \u{FFFD}\u{FFFD} in it".into());
@@ -196,6 +207,9 @@ fn process_video(options: &Options, number: usize, url: &str) -> Result<(), Stri
     }
     if mode.starts_with("flood") {
         flood();
+    }
+    if let Some(thousands) = mode.strip_prefix("chatty") {
+        chatty(thousands.parse::<usize>().unwrap_or(1) * 1000);
     }
     let title = format!("Lecture {video_id}{key_note}");
     let notes = notes_markdown(&title, url);
@@ -314,8 +328,24 @@ fn be_escapee() -> ! {
 }
 
 /// The key the server handed over, which `leak…` prints.
+/// Polls for `path` (a test creates it when it wants the program to go on).
+fn wait_for_file(path: &Path) {
+    while !path.exists() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn api_key() -> String {
     std::env::var("CLAUDE_API_KEY").or_else(|_| std::env::var("ANTHROPIC_API_KEY")).unwrap_or_default()
+}
+
+/// `lines` log lines of about 90 bytes, as fast as they can be written.
+fn chatty(lines: usize) {
+    let mut err = std::io::BufWriter::new(std::io::stderr().lock());
+    for i in 0..lines {
+        let _ = writeln!(err, "{} | DEBUG    | chatty:chatty:1 - generated token chunk {i}", now());
+    }
+    let _ = err.flush();
 }
 
 fn flood() {

@@ -42,6 +42,8 @@ pub enum Command {
     /// Print a link that opens the browser console signed in (a short-lived
     /// token in the URL fragment, never sent to the server).
     Console(crate::client::ConsoleArgs),
+    /// Print what the program said in a job's attempt; `--follow` live.
+    Logs(crate::client::LogsArgs),
 }
 
 #[derive(Debug, Args)]

@@ -63,6 +63,8 @@ pub struct ServeArgs {
     pub watch: WatchArgs,
     #[command(flatten)]
     pub console: ConsoleArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Passed to the program as CLAUDE_API_KEY; never logged.
     #[arg(long, env = "CLAUDE_API_KEY", hide_env_values = true)]
     pub claude_api_key: Option<Secret>,
@@ -103,6 +105,7 @@ impl ServeArgs {
         config.maintenance = self.maintenance.into_config();
         config.watch = self.watch.into_config();
         config.console = self.console.into_config();
+        config.output = self.output.into_config();
         config.metrics_listen = self.metrics_listen;
         config.cors_allowed_origins = self.cors_allowed_origins.into_iter().filter(|o| !o.trim().is_empty()).collect();
         if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {

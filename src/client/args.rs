@@ -1,6 +1,6 @@
 //! The terminal client's command line: the options every client subcommand
 //! shares (where the server is, how to authenticate, `--json`) and the
-//! arguments of `submit`, `jobs`, `watch` and `notes`. Every shared option is
+//! arguments of `submit`, `jobs`, `watch`, `notes` and `logs`. Every shared option is
 //! global, so it may come before or after a nested subcommand.
 use std::path::PathBuf;
 
@@ -196,6 +196,19 @@ pub enum NotesCommand {
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
         limit: u32,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    pub job_id: String,
+    /// Keep following the attempt's output live until it ends.
+    #[arg(long, short)]
+    pub follow: bool,
+    /// Which attempt, from 1; default: the latest.
+    #[arg(long, default_value_t = 0)]
+    pub attempt: u32,
+    #[command(flatten)]
+    pub options: ClientOptions,
 }
 
 /// A job state as typed on the command line.

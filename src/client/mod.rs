@@ -1,5 +1,5 @@
 //! The terminal client in the `videojobs` binary: `submit`, `jobs`, `watch`,
-//! `notes` and `node` call a running server over gRPC, as the user named by the
+//! `notes`, `logs` and `node` call a running server over gRPC, as the user named by the
 //! token (given, or minted from a local server's data directory). Output is
 //! text for people or `--json`, one object per line. A failure is one line on
 //! stderr with the gRPC status code and message, and exit status 2 for a
@@ -11,13 +11,14 @@ mod console;
 mod failure;
 mod jobs;
 mod node;
+mod logs;
 mod notes;
 mod output;
 mod watch;
 
 pub use args::{
-    ClientOptions, DEFAULT_ADDR, JobsArgs, JobsCommand, NodeArgs, NodeCommand, NotesArgs, NotesCommand, StateArg,
-    SubmitArgs, WatchArgs,
+    ClientOptions, DEFAULT_ADDR, JobsArgs, JobsCommand, LogsArgs, NodeArgs, NodeCommand, NotesArgs, NotesCommand,
+    StateArg, SubmitArgs, WatchArgs,
 };
 pub use console::{ConsoleArgs, link as console_link};
 pub use failure::{EXIT_FAILURE, EXIT_USAGE, Failure, Outcome, code_name};
@@ -46,6 +47,11 @@ pub async fn node(args: NodeArgs) -> anyhow::Result<()> {
 /// `videojobs notes …`; see [`submit`] for how it ends.
 pub async fn notes(args: NotesArgs) -> anyhow::Result<()> {
     finish(notes::notes(&args).await)
+}
+
+/// `videojobs logs …`; see [`submit`] for how it ends.
+pub async fn logs(args: LogsArgs) -> anyhow::Result<()> {
+    finish(logs::logs(&args).await)
 }
 
 /// Success returns; a failure prints its line and exits with its status.

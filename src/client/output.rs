@@ -95,7 +95,54 @@ pub fn job_json(job: &pb::Job) -> Value {
         "started_at": time_json(job.started_at.as_ref()),
         "finished_at": time_json(job.finished_at.as_ref()),
         "not_before": time_json(job.not_before.as_ref()),
+        "attempts": job.attempts.iter().map(attempt_json).collect::<Vec<_>>(),
     })
+}
+
+fn attempt_json(attempt: &pb::Attempt) -> Value {
+    json!({
+        "attempt": attempt.attempt,
+        "node": attempt.node,
+        "outcome": outcome_name(attempt.outcome()),
+        "failure_kind": failure_name(attempt.failure_kind()),
+        "reason": attempt.reason,
+        "exit_code": attempt.exit_code,
+        "signal": attempt.signal,
+        "duration_seconds": attempt.duration.map_or(0.0, |d| d.seconds as f64 + d.nanos as f64 / 1e9),
+        "started_at": time_json(attempt.started_at.as_ref()),
+        "ended_at": time_json(attempt.ended_at.as_ref()),
+        "stage_timings": attempt.stage_timings.iter().map(|t| json!({"stage": t.stage, "seconds": t.seconds})).collect::<Vec<_>>(),
+    })
+}
+
+fn outcome_name(outcome: pb::AttemptOutcome) -> &'static str {
+    match outcome {
+        pb::AttemptOutcome::Unspecified => "UNSPECIFIED",
+        pb::AttemptOutcome::Succeeded => "SUCCEEDED",
+        pb::AttemptOutcome::Failed => "FAILED",
+        pb::AttemptOutcome::Interrupted => "INTERRUPTED",
+        pb::AttemptOutcome::Cancelled => "CANCELLED",
+    }
+}
+
+/// One attempt on one line: `#1 FAILED transient 2.3s exit 0 host:42: reason`.
+fn attempt_line(attempt: &pb::Attempt) -> String {
+    let mut line = format!("#{} {}", attempt.attempt, outcome_name(attempt.outcome()));
+    if let Some(kind) = failure_name(attempt.failure_kind()) {
+        line.push_str(&format!(" {kind}"));
+    }
+    let seconds = attempt.duration.map_or(0.0, |d| d.seconds as f64 + d.nanos as f64 / 1e9);
+    line.push_str(&format!(" {seconds:.1}s"));
+    match (attempt.exit_code, attempt.signal) {
+        (Some(code), _) => line.push_str(&format!(" exit {code}")),
+        (None, Some(signal)) => line.push_str(&format!(" signal {signal}")),
+        _ => {}
+    }
+    line.push_str(&format!(" {}", attempt.node));
+    if !attempt.reason.is_empty() {
+        line.push_str(&format!(": {}", one_line(&attempt.reason)));
+    }
+    line
 }
 
 /// A note as JSON; `with_body` adds its markdown and HTML.
@@ -183,6 +230,7 @@ pub fn job_detail(job: &pb::Job) -> String {
     if !job.note_ids.is_empty() {
         rows.push(("notes", job.note_ids.join(", ")));
     }
+    rows.extend(job.attempts.iter().map(|attempt| ("attempts", attempt_line(attempt))));
     rows.into_iter().map(|(name, value)| format!("{name:<12}{value}")).collect::<Vec<_>>().join("\n")
 }
 

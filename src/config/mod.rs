@@ -1,5 +1,5 @@
 //! Configuration: one module per subsystem (worker, queue, maintenance,
-//! watch, console), each with its flags, environment names, typed defaults and
+//! watch, console, output), each with its flags, environment names, typed defaults and
 //! clamps side by side; the server's and the supervisor's flags are in
 //! [`crate::cli`]. Secrets, and the resolved [`ServeConfig`] that `serve`
 //! runs with and tests build directly.
@@ -16,6 +16,7 @@ pub const STANDIN_PROGRAM: &str = "study-buddy-standin";
 
 mod console;
 mod maintenance;
+mod output;
 mod queue;
 mod secret;
 mod serve;
@@ -24,6 +25,7 @@ mod worker;
 
 pub use console::{ConsoleArgs, ConsoleConfig};
 pub use maintenance::{MaintenanceArgs, MaintenanceConfig};
+pub use output::{OutputArgs, OutputConfig};
 pub use queue::{QueueArgs, QueueConfig};
 pub use watch::{WatchArgs, WatchConfig};
 pub use worker::{WorkerArgs, WorkerConfig};

@@ -41,6 +41,7 @@ pub struct ServeConfig {
     pub maintenance: MaintenanceConfig,
     pub watch: WatchConfig,
     pub console: ConsoleConfig,
+    pub output: OutputConfig,
     pub retry: RetryPolicy,
     pub supervisor: SupervisorConfig,
 }
@@ -59,6 +60,7 @@ impl ServeConfig {
             maintenance: MaintenanceConfig::default(),
             watch: WatchConfig::default(),
             console: ConsoleConfig::default(),
+            output: OutputConfig::default(),
             retry: RetryPolicy {
                 max_attempts: DEFAULT_JOB_RETRY_ATTEMPTS,
                 base_delay: Duration::from_millis(DEFAULT_RETRY_BASE_DELAY_MS),

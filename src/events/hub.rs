@@ -1,12 +1,17 @@
 //! The per-user event hub: one tokio broadcast channel per user, so a
 //! publisher never waits for a watcher and a slow watcher never holds up
-//! another (it lags, and catches up from the durable log).
+//! another (it lags, and catches up from the durable log). Programs' output
+//! goes the same way, one channel per watched job.
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use tokio::sync::{broadcast, watch};
 
-use crate::domain::{JobEvent, UserId};
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::domain::{JobEvent, OutputChunk, UserId};
 
 /// Events one user's channel keeps for its slowest watcher. A watcher that
 /// falls further behind reads what it missed from the durable log, so this
@@ -14,7 +19,13 @@ use crate::domain::{JobEvent, UserId};
 /// front, and a node may hold a channel for each of thousands of users.
 const USER_CHANNEL_CAPACITY: usize = 128;
 
+/// Chunks of output one job's channel keeps for its slowest log watcher,
+/// which catches up from storage when it falls further behind.
+const OUTPUT_CHANNEL_CAPACITY: usize = 16;
+
 pub struct EventHub {
+    /// The output of jobs somebody on this node watches.
+    outputs: Mutex<HashMap<Uuid, broadcast::Sender<Arc<OutputChunk>>>>,
     /// A std mutex: held only to find a channel and hand it the event,
     /// which never blocks.
     users: Mutex<HashMap<UserId, broadcast::Sender<JobEvent>>>,
@@ -30,6 +41,7 @@ impl EventHub {
     /// `capacity` is how many events a watcher may fall behind before it lags.
     pub fn new(capacity: usize) -> EventHub {
         EventHub {
+            outputs: Mutex::new(HashMap::new()),
             users: Mutex::new(HashMap::new()),
             everyone: broadcast::channel(capacity).0,
             catch_ups: watch::channel(0).0,
@@ -71,5 +83,20 @@ impl EventHub {
     /// Every user's events (an admin's watch).
     pub fn subscribe_everyone(&self) -> broadcast::Receiver<JobEvent> {
         self.everyone.subscribe()
+    }
+
+    /// Sends a chunk of a job's output to its watchers on this node, if any.
+    pub fn publish_output(&self, chunk: Arc<OutputChunk>) {
+        let mut outputs = self.outputs.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(sender) = outputs.get(&chunk.job_id) else { return };
+        if sender.send(Arc::clone(&chunk)).is_err() {
+            outputs.remove(&chunk.job_id);
+        }
+    }
+
+    /// The job's output as it is stored, from now on.
+    pub fn subscribe_output(&self, job_id: Uuid) -> broadcast::Receiver<Arc<OutputChunk>> {
+        let mut outputs = self.outputs.lock().unwrap_or_else(|p| p.into_inner());
+        outputs.entry(job_id).or_insert_with(|| broadcast::channel(OUTPUT_CHANNEL_CAPACITY).0).subscribe()
     }
 }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::EventHub;
 use super::transport::{CancelSink, EventTransport};
-use crate::domain::{Batch, Job, JobEvent, JobEventKind};
+use crate::domain::{Batch, Job, JobEvent, JobEventKind, OutputChunk};
 
 /// An event as it crosses Redis; a message carries an array of them.
 #[derive(Deserialize)]
@@ -41,6 +41,8 @@ pub struct RedisChannels {
     pub client: Client,
     pub events: String,
     pub cancels: String,
+    /// Programs' output, a stored chunk a message.
+    pub output: String,
 }
 
 /// Events and cancels through Redis pub/sub: every node (the sender too)
@@ -69,10 +71,12 @@ impl RedisTransport {
     ) -> Result<(), fred::error::Error> {
         let mut messages = subscriber.message_rx();
         let mut reconnects = subscriber.reconnect_rx();
-        subscriber.subscribe(vec![self.channels.events.clone(), self.channels.cancels.clone()]).await?;
+        let channels = &self.channels;
+        subscriber.subscribe(vec![channels.events.clone(), channels.cancels.clone(), channels.output.clone()]).await?;
         let resubscriber = subscriber.clone();
         let (hub, on_cancel, events) =
             (Arc::clone(&self.hub), Arc::clone(&self.on_cancel), self.channels.events.clone());
+        let output = self.channels.output.clone();
         tracker.spawn(async move {
             loop {
                 let message = tokio::select! {
@@ -110,6 +114,11 @@ impl RedisTransport {
                             })
                         }),
                         Err(error) => tracing::warn!(%error, "ignoring a malformed job event from Redis"),
+                    }
+                } else if *message.channel == *output {
+                    match serde_json::from_str::<OutputChunk>(&text) {
+                        Ok(chunk) => hub.publish_output(Arc::new(chunk)),
+                        Err(error) => tracing::warn!(%error, "ignoring a malformed output chunk from Redis"),
                     }
                 } else if let Ok(job_id) = Uuid::parse_str(&text) {
                     on_cancel(job_id);
@@ -161,6 +170,22 @@ impl EventTransport for RedisTransport {
             // A program elsewhere stops at its next lease renewal at the latest.
             tracing::warn!(%error, jobs = job_ids.len(), "could not publish cancels to Redis; stopping locally only");
             job_ids.iter().for_each(|&job_id| (self.on_cancel)(job_id));
+        }
+    }
+
+    /// One message per chunk. A chunk that cannot be published still
+    /// reaches this node's watchers; others catch up from storage when the
+    /// next chunk or the attempt's end reaches them.
+    async fn deliver_output(&self, chunk: OutputChunk) {
+        let payload = serde_json::to_string(&chunk).expect("output serializes");
+        let publish = self.channels.client.publish::<(), _, _>(self.channels.output.as_str(), payload);
+        match tokio::time::timeout(SEND_WAIT, publish).await {
+            Ok(Ok(())) => {}
+            outcome => {
+                let error = outcome.map_or_else(|_| "no answer in time".to_string(), |r| format!("{r:?}"));
+                tracing::warn!(%error, job_id = %chunk.job_id, "could not publish output to Redis");
+                self.hub.publish_output(Arc::new(chunk));
+            }
         }
     }
 }

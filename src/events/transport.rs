@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::EventHub;
-use crate::domain::JobEvent;
+use crate::domain::{JobEvent, OutputChunk};
 
 /// Called with a job id when a cancel for it arrives, on every node: the
 /// node running the job stops its program.
@@ -19,6 +19,8 @@ pub trait EventTransport: Send + Sync + 'static {
     async fn deliver(&self, events: Vec<JobEvent>);
     /// Has whichever nodes run the jobs stop their programs.
     async fn cancel(&self, job_ids: &[Uuid]);
+    /// Sends a stored chunk of a program's output to its watchers on every node.
+    async fn deliver_output(&self, chunk: OutputChunk);
 }
 
 /// Everything within this process.
@@ -41,5 +43,9 @@ impl EventTransport for LocalTransport {
 
     async fn cancel(&self, job_ids: &[Uuid]) {
         job_ids.iter().for_each(|&job_id| (self.on_cancel)(job_id));
+    }
+
+    async fn deliver_output(&self, chunk: OutputChunk) {
+        self.hub.publish_output(Arc::new(chunk));
     }
 }

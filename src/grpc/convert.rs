@@ -70,6 +70,7 @@ pub fn job_to_proto(job: &Job) -> pb::Job {
         batch_id: job.batch_id.map(|id| id.to_string()).unwrap_or_default(),
         failure_kind: job.failure_kind.map_or(pb::FailureKind::Unspecified, failure_kind_to_pb) as i32,
         not_before: job.not_before.map(timestamp),
+        attempts: Vec::new(),
     }
 }
 

@@ -56,8 +56,9 @@ impl JobService for JobApi {
     async fn get_job(&self, request: Request<pb::GetJobRequest>) -> Result<Response<pb::Job>, Status> {
         let scope = caller(&request)?.scope();
         let id = parse_id("job_id", &request.get_ref().job_id)?;
-        let job = self.jobs.job(&scope, id).await?;
-        Ok(Response::new(pb::Job { log_tail: job.log_tail.clone(), ..job_to_proto(&job) }))
+        let (job, attempts) = self.jobs.job_with_attempts(&scope, id).await?;
+        let attempts = attempts.iter().map(super::logs::attempt_to_proto).collect();
+        Ok(Response::new(pb::Job { log_tail: job.log_tail.clone(), attempts, ..job_to_proto(&job) }))
     }
 
     async fn list_jobs(&self, request: Request<pb::ListJobsRequest>) -> Result<Response<pb::ListJobsResponse>, Status> {
@@ -174,6 +175,27 @@ impl JobService for JobApi {
             queue_depth: count(JobState::Queued) + count(JobState::Retrying),
             oldest_waiting_seconds: stats.oldest_waiting_seconds,
         }))
+    }
+
+    async fn get_job_log(
+        &self,
+        request: Request<pb::GetJobLogRequest>,
+    ) -> Result<Response<pb::GetJobLogResponse>, Status> {
+        let caller = caller(&request)?;
+        Ok(Response::new(super::logs::get(&self.jobs, &caller, request.into_inner()).await?))
+    }
+
+    type WatchJobLogsStream = super::log_watch::LogLineStream;
+
+    async fn watch_job_logs(
+        &self,
+        request: Request<pb::WatchJobLogsRequest>,
+    ) -> Result<Response<Self::WatchJobLogsStream>, Status> {
+        let caller = caller(&request)?;
+        let stream =
+            super::log_watch::watch(Arc::clone(&self.jobs), &caller, request.into_inner(), self.shutdown.clone())
+                .await?;
+        Ok(Response::new(stream))
     }
 
     type WatchJobsStream = super::watch::EventStream;

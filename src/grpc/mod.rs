@@ -6,6 +6,8 @@ mod convert;
 mod failures;
 mod job_service;
 mod node;
+mod log_watch;
+mod logs;
 mod note_service;
 mod watch;
 

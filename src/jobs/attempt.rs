@@ -13,7 +13,10 @@ use super::commit::Logged;
 use super::running::RunningJobs;
 use crate::domain::attempt::storable;
 use crate::domain::retry::RetryPolicy;
-use crate::domain::{Failure, Job, JobEventKind, NewNote, Outcome, StageUpdate};
+use crate::domain::{
+    AttemptFacts, AttemptOutcome, AttemptRecord, Failure, FailureKind, Job, JobEventKind, JobState, NewNote, Outcome,
+    StageUpdate,
+};
 use crate::error::Result;
 use crate::queue::QueueItem;
 use crate::store::{Claim, Store};
@@ -146,32 +149,42 @@ impl Jobs {
     /// Ends the attempt as its outcome says. Notes that cannot be stored
     /// end the job FAILED with the database's reason rather than being
     /// tried again forever.
-    pub async fn finish(&self, claimed: &Claimed, outcome: &Outcome, log_tail: &str) -> Result<()> {
+    /// The attempt's record in its history is written in the same
+    /// transaction as its end.
+    pub async fn finish(
+        &self,
+        claimed: &Claimed,
+        outcome: &Outcome,
+        log_tail: &str,
+        facts: &AttemptFacts,
+    ) -> Result<()> {
         let job = &claimed.job;
         let log_tail = storable(log_tail).into_owned();
         match outcome {
-            Outcome::Succeeded(notes) => match self.complete(job, notes, &log_tail).await {
+            Outcome::Succeeded(notes) => match self.complete(job, notes, &log_tail, facts).await {
                 Err(error) if error.is_storage() && !matches!(error, crate::error::Error::Unavailable(_)) => {
                     let reason = format!("the notes could not be stored: {}", error.detail());
                     tracing::error!(%reason, "storing the results failed; failing the job");
-                    self.fail(job, Failure::permanent(reason), &log_tail).await
+                    self.fail(job, Failure::permanent(reason), &log_tail, facts).await
                 }
                 done => done,
             },
-            Outcome::Failed(failure) => self.failed(job, failure, &log_tail).await,
-            Outcome::Stopped => self.release(job).await,
+            Outcome::Failed(failure) => self.failed(job, failure, &log_tail, facts).await,
+            Outcome::Stopped => self.release(job, facts).await,
         }
     }
 
-    async fn complete(&self, job: &Job, notes: &[NewNote], log_tail: &str) -> Result<()> {
+    async fn complete(&self, job: &Job, notes: &[NewNote], log_tail: &str, facts: &AttemptFacts) -> Result<()> {
         let (id, attempt, log_tail) = (job.id, job.attempt, log_tail.to_string());
+        let record = self.attempt_record(job, AttemptOutcome::Succeeded, None, facts);
         let notes: Arc<Vec<NewNote>> = Arc::new(notes.iter().map(NewNote::storable).collect());
         let done = self
             .committer
             .commit(move |txn| {
-                let (notes, log_tail) = (Arc::clone(&notes), log_tail.clone());
+                let (notes, log_tail, record) = (Arc::clone(&notes), log_tail.clone(), record.clone());
                 Box::pin(async move {
                     let done = Store::complete(txn, id, attempt, &notes, &log_tail).await?;
+                    record_if(txn, done.is_some(), &record).await?;
                     let logged = Logged::each(JobEventKind::Completed, done.iter().cloned());
                     Ok((done, logged))
                 })
@@ -186,21 +199,23 @@ impl Jobs {
 
     /// RETRYING after a backoff while attempts remain and the failure's kind
     /// says another may help; FAILED otherwise.
-    async fn failed(&self, job: &Job, failure: &Failure, log_tail: &str) -> Result<()> {
+    async fn failed(&self, job: &Job, failure: &Failure, log_tail: &str, facts: &AttemptFacts) -> Result<()> {
         let failure = Failure::new(failure.kind, storable(&failure.reason).into_owned());
         let retry = failure.kind.is_retryable() && RetryPolicy::should_retry(job.attempt, job.max_attempts);
         if !retry {
-            return self.fail(job, failure, log_tail).await;
+            return self.fail(job, failure, log_tail, facts).await;
         }
         let delay = self.rules.retry.delay_after(job.attempt);
         let run_after = Utc::now() + delay;
         let (id, attempt, log_tail, why) = (job.id, job.attempt, log_tail.to_string(), failure.clone());
+        let record = self.attempt_record(job, AttemptOutcome::Failed, Some(&failure), facts);
         let waiting = self
             .committer
             .commit(move |txn| {
-                let (why, log_tail) = (why.clone(), log_tail.clone());
+                let (why, log_tail, record) = (why.clone(), log_tail.clone(), record.clone());
                 Box::pin(async move {
                     let waiting = Store::schedule_retry(txn, id, attempt, &why, run_after, &log_tail).await?;
+                    record_if(txn, waiting.is_some(), &record).await?;
                     let logged = Logged::each(JobEventKind::Retrying, waiting.iter().cloned());
                     Ok((waiting, logged))
                 })
@@ -215,14 +230,16 @@ impl Jobs {
         Ok(())
     }
 
-    async fn fail(&self, job: &Job, failure: Failure, log_tail: &str) -> Result<()> {
+    async fn fail(&self, job: &Job, failure: Failure, log_tail: &str, facts: &AttemptFacts) -> Result<()> {
         let (id, attempt, why, log_tail) = (job.id, job.attempt, failure.clone(), log_tail.to_string());
+        let record = self.attempt_record(job, AttemptOutcome::Failed, Some(&failure), facts);
         let failed = self
             .committer
             .commit(move |txn| {
-                let (why, log_tail) = (why.clone(), log_tail.clone());
+                let (why, log_tail, record) = (why.clone(), log_tail.clone(), record.clone());
                 Box::pin(async move {
                     let failed = Store::fail(txn, id, attempt, &why, &log_tail).await?;
+                    record_if(txn, failed.is_some(), &record).await?;
                     let logged = Logged::each(JobEventKind::Failed, failed.iter().cloned());
                     Ok((failed, logged))
                 })
@@ -239,13 +256,29 @@ impl Jobs {
     /// Cancelled (the row already says so, and this changes nothing) or the
     /// node is stopping: QUEUED again, the interrupted attempt not counted
     /// against the job, and queued for any node that still takes jobs.
-    async fn release(&self, job: &Job) -> Result<()> {
+    /// The attempt is kept as INTERRUPTED, or CANCELLED when a person's
+    /// cancel ended it.
+    async fn release(&self, job: &Job, facts: &AttemptFacts) -> Result<()> {
         let (id, attempt) = (job.id, job.attempt);
+        let interrupted = self.attempt_record(job, AttemptOutcome::Interrupted, None, facts);
         let queued = self
             .committer
             .commit(move |txn| {
+                let interrupted = interrupted.clone();
                 Box::pin(async move {
                     let queued = Store::release(txn, id, attempt).await?;
+                    if queued.is_some() {
+                        Store::record_attempt(txn, &interrupted).await?;
+                    } else if Store::state_at_attempt(txn, id, attempt).await? == Some(JobState::Cancelled) {
+                        let cancelled = Failure::new(FailureKind::Cancelled, "cancelled by the user");
+                        let record = AttemptRecord {
+                            outcome: AttemptOutcome::Cancelled,
+                            failure_kind: Some(cancelled.kind),
+                            reason: cancelled.reason,
+                            ..interrupted
+                        };
+                        Store::record_attempt(txn, &record).await?;
+                    }
                     let logged = Logged::each(JobEventKind::Queued, queued.iter().cloned());
                     Ok((queued, logged))
                 })
@@ -257,4 +290,10 @@ impl Jobs {
         }
         Ok(())
     }
+}
+
+/// Keeps the attempt's record when its end was written (the attempt still
+/// held the job).
+async fn record_if(txn: &crate::store::Txn, ended: bool, record: &AttemptRecord) -> Result<()> {
+    if ended { Store::record_attempt(txn, record).await } else { Ok(()) }
 }

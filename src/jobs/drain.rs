@@ -59,9 +59,10 @@ impl Drain {
         WorkerAlive { workers: self.workers.clone() }
     }
 
-    pub fn status(&self, running: usize) -> NodeStatus {
+    /// Where `node`, running `running` programs, stands.
+    pub fn status(&self, node: &str, running: usize) -> NodeStatus {
         let draining = self.asked.is_cancelled();
-        NodeStatus { node: node_name(), draining, drained: draining && *self.workers.borrow() == 0, running }
+        NodeStatus { node: node.into(), draining, drained: draining && *self.workers.borrow() == 0, running }
     }
 
     /// Returns once draining was asked for and every worker has stopped.
@@ -72,14 +73,6 @@ impl Drain {
     }
 }
 
-/// This node's name: `<host>:<process id>`.
-pub fn node_name() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|name| name.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into());
-    format!("{host}:{}", std::process::id())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,12 +81,12 @@ mod tests {
     async fn a_node_is_drained_once_asked_and_its_last_worker_is_gone() {
         let drain = Drain::default();
         let (first, second) = (drain.worker_alive(), drain.worker_alive());
-        assert!(!drain.status(0).draining);
+        assert!(!drain.status("here", 0).draining);
         drop(first);
-        assert!(!drain.status(0).drained, "not drained before it was asked to");
+        assert!(!drain.status("here", 0).drained, "not drained before it was asked to");
         drain.start();
         drain.start();
-        let status = drain.status(1);
+        let status = drain.status("here", 1);
         assert!(status.draining && !status.drained && status.running == 1);
         let waiting = tokio::spawn(async move {
             drain.drained().await;
@@ -103,6 +96,6 @@ mod tests {
         assert!(!waiting.is_finished());
         drop(second);
         let drain = waiting.await.unwrap();
-        assert!(drain.status(0).drained);
+        assert!(drain.status("here", 0).drained);
     }
 }

@@ -10,9 +10,11 @@ mod attempt;
 mod commit;
 pub mod drain;
 mod failures;
+mod history;
 mod intake;
 mod log;
 mod manage;
+mod output;
 mod recover;
 mod running;
 
@@ -37,6 +39,7 @@ pub use attempt::Claimed;
 pub use drain::{Drain, NodeStatus};
 pub use failures::{BulkRetry, FailureGroup, FailureGroups};
 pub use log::EventLog;
+pub use output::OutputPage;
 pub use running::RunningJobs;
 
 /// The rules the core applies to every job.
@@ -78,6 +81,8 @@ pub struct Jobs {
     log: EventLog,
     rules: Rules,
     drain: Drain,
+    /// This node's name, kept in the history of the attempts it runs.
+    node: String,
 }
 
 impl Jobs {
@@ -107,6 +112,7 @@ impl Jobs {
             log,
             rules,
             drain: Drain::default(),
+            node: history::node_name(),
         }
     }
 
@@ -139,7 +145,7 @@ impl Jobs {
     }
 
     pub fn node_status(&self) -> NodeStatus {
-        self.drain.status(self.running())
+        self.drain.status(&self.node, self.running())
     }
 
     pub async fn job(&self, scope: &Scope, id: Uuid) -> Result<Job> {

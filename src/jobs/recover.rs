@@ -50,6 +50,9 @@ impl Jobs {
                 let reaping = select(txn);
                 Box::pin(async move {
                     let reaped = reaping.await?;
+                    for record in super::history::lost_attempts(&reaped) {
+                        Store::record_attempt(txn, &record).await?;
+                    }
                     let mut logged = Logged::each(JobEventKind::Queued, reaped.requeued.iter().cloned());
                     logged.extend(Logged::each(JobEventKind::Failed, reaped.failed.iter().cloned()));
                     Ok((reaped, logged))

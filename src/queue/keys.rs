@@ -15,6 +15,7 @@
 //! | `{p}:clock`        | string     | the last arrival time given to an id or turn (ms) |
 //! | `{p}:events`       | channel    | job events between nodes                         |
 //! | `{p}:cancel`       | channel    | cancel requests between nodes                    |
+//! | `{p}:output`       | channel    | programs' stored output lines between nodes      |
 //!
 //! A group's key carries the user id as it is: Cluster hashes only what is
 //! between the first `{` and the first `}` after it, which the prefix holds,
@@ -106,6 +107,11 @@ impl Keys {
         self.name("cancel")
     }
 
+    /// The pub/sub channel of programs' output, as stored.
+    pub fn output(&self) -> String {
+        self.name("output")
+    }
+
     /// Every fixed key that holds queue data (channels hold none); with the
     /// keys [`Keys::group_pattern`] matches, every key of the queue, e.g. to
     /// delete it.
@@ -135,7 +141,7 @@ mod tests {
     fn every_name_carries_the_prefix_as_its_hash_tag() {
         let keys = Keys::new("jobs-a");
         let mut names = keys.data_keys();
-        names.extend([keys.events(), keys.cancels()]);
+        names.extend([keys.events(), keys.cancels(), keys.output()]);
         for name in &names {
             assert_eq!(hash_tag(name), Some("jobs-a"), "{name}");
         }

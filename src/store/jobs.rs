@@ -157,6 +157,8 @@ impl Store {
             note::Entity::delete_many().filter(note::Column::Id.is_in(job.note_ids.iter().copied())).exec(txn).await?;
         }
         job_event::Entity::delete_many().filter(job_event::Column::JobId.eq(id)).exec(txn).await?;
+        Store::delete_attempts(txn, &[id]).await?;
+        Store::delete_output(txn, &[id]).await?;
         Ok(job)
     }
 }

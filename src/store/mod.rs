@@ -7,8 +7,10 @@ mod convert;
 pub mod entity;
 mod events;
 mod failures;
+mod history;
 mod jobs;
 mod notes;
+mod output;
 mod retention;
 mod stats;
 

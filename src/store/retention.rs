@@ -46,6 +46,19 @@ impl Store {
                     .filter(job::Column::State.is_in(states.clone()))
                     .exec(&txn)
                     .await?;
+                // Only the jobs still finished went; the others keep theirs.
+                let gone: Vec<Uuid> = {
+                    let left: Vec<Uuid> = job::Entity::find()
+                        .select_only()
+                        .column(job::Column::Id)
+                        .filter(job::Column::Id.is_in(ids.clone()))
+                        .into_tuple()
+                        .all(&txn)
+                        .await?;
+                    ids.iter().copied().filter(|id| !left.contains(id)).collect()
+                };
+                Store::delete_attempts(&txn, &gone).await?;
+                Store::delete_output(&txn, &gone).await?;
                 txn.commit().await?;
                 removed += result.rows_affected;
                 if (ids.len() as u64) < REMOVE_CHUNK {

@@ -7,6 +7,7 @@
 pub mod command;
 pub mod keeper;
 pub mod notes;
+pub mod output;
 pub mod parse;
 mod process;
 pub mod redact;
@@ -22,10 +23,11 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::{Failure, FailureKind, Job, Outcome};
+use crate::domain::{Failure, FailureKind, Job, Outcome, OutputStream, ProgramExit, StageTiming};
 use command::ProgramCommand;
 use keeper::{Keepers, NotStarted, Reply};
 use notes::NoteFiles;
+use output::OutputBuffer;
 use parse::{LineParser, OutputPatterns, Progress};
 use redact::Redactor;
 use report::ProgramReport;
@@ -51,6 +53,16 @@ pub struct Report {
     pub outcome: Outcome,
     /// The last lines of the program's stderr (bounded), kept on the job.
     pub log_tail: String,
+    pub observed: Observed,
+}
+
+/// What the attempt's history keeps besides its outcome.
+#[derive(Debug, Default, PartialEq)]
+pub struct Observed {
+    /// How the program ended, if it ended by itself (or by a signal).
+    pub exit: Option<ProgramExit>,
+    /// Seconds per stage, from the program's report.
+    pub timings: Vec<StageTiming>,
 }
 
 /// Longest line kept; the rest of a longer line is dropped.
@@ -117,12 +129,21 @@ impl Supervisor {
         self.keepers.close().await;
     }
 
-    /// Runs `job`'s current attempt; progress changes go to `progress`.
-    pub async fn run(&self, job: &Job, progress: mpsc::Sender<Progress>, stop: CancellationToken) -> Report {
+    /// Runs `job`'s current attempt; progress changes go to `progress`,
+    /// every output line to `output`.
+    pub async fn run(
+        &self,
+        job: &Job,
+        progress: mpsc::Sender<Progress>,
+        output: &OutputBuffer,
+        stop: CancellationToken,
+    ) -> Report {
         let unique: u32 = rand::random();
         let scratch = self.config.scratch_root.join(format!("{}-{}-{unique:08x}", job.id, job.attempt));
         let mut stderr_tail = VecDeque::with_capacity(STDERR_TAIL_LINES);
-        let outcome = self.run_in(job, &scratch, progress, stop, &mut stderr_tail).await;
+        let mut observed = Observed::default();
+        let lines = Lines { stderr_tail: &mut stderr_tail, output };
+        let outcome = self.run_in(job, &scratch, progress, stop, lines, &mut observed).await;
         // Lines were redacted as they came; reasons and notes are redacted here.
         let outcome = self.redactor.outcome(outcome);
         if let Err(error) = tokio::fs::remove_dir_all(&scratch).await {
@@ -130,7 +151,7 @@ impl Supervisor {
                 tracing::warn!(job_id = %job.id, %error, "could not remove scratch directory");
             }
         }
-        Report { outcome, log_tail: Vec::from(stderr_tail).join("\n") }
+        Report { outcome, log_tail: Vec::from(stderr_tail).join("\n"), observed }
     }
 
     async fn run_in(
@@ -139,8 +160,10 @@ impl Supervisor {
         scratch: &Path,
         progress: mpsc::Sender<Progress>,
         stop: CancellationToken,
-        stderr_tail: &mut VecDeque<String>,
+        lines_seen: Lines<'_>,
+        observed: &mut Observed,
     ) -> Outcome {
+        let Lines { stderr_tail, output } = lines_seen;
         if let Err(error) = tokio::fs::create_dir_all(scratch).await {
             return Outcome::Failed(Failure::retryable(format!("could not create a scratch directory: {error}")));
         }
@@ -194,7 +217,7 @@ impl Supervisor {
                     _ => End::KeeperLost,
                 },
                 Some((is_stderr, line)) = lines.recv() => {
-                    note_line(&mut parser, stderr_tail, is_stderr, &line, &progress, redactor).await;
+                    note_line(&mut parser, stderr_tail, output, is_stderr, line, &progress, redactor).await;
                     last_line = tokio::time::Instant::now();
                 }
             }
@@ -214,7 +237,7 @@ impl Supervisor {
         // read what is left.
         let drain = async {
             while let Some((is_stderr, line)) = lines.recv().await {
-                note_line(&mut parser, stderr_tail, is_stderr, &line, &progress, redactor).await;
+                note_line(&mut parser, stderr_tail, output, is_stderr, line, &progress, redactor).await;
             }
         };
         let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
@@ -233,7 +256,10 @@ impl Supervisor {
                 FailureKind::Stalled,
                 format!("printed nothing for {} s; the program was stopped", stall.unwrap_or_default().as_secs_f32()),
             )),
-            End::Exited(status) => self.verdict(job, status, parser, stderr_tail, scratch).await,
+            End::Exited(status) => {
+                observed.exit = program_exit(status);
+                self.verdict(job, status, parser, stderr_tail, scratch, observed).await
+            }
         }
     }
 
@@ -244,6 +270,7 @@ impl Supervisor {
         parser: LineParser,
         stderr_tail: &VecDeque<String>,
         scratch: &Path,
+        observed: &mut Observed,
     ) -> Outcome {
         let by_lines = self.failure_by_lines(status, parser, stderr_tail);
         if !status.success() {
@@ -269,6 +296,7 @@ impl Supervisor {
         let by_lines = match report {
             ProgramReport::Found(record) => {
                 tracing::info!(success = record.success, "the program's report decides the verdict");
+                observed.timings = record.stage_timings();
                 if !record.success {
                     return Outcome::Failed(self.reported_failure(record));
                 }
@@ -338,11 +366,18 @@ impl Supervisor {
     }
 }
 
+/// Where the lines an attempt reads go besides the parser.
+struct Lines<'a> {
+    stderr_tail: &'a mut VecDeque<String>,
+    output: &'a OutputBuffer,
+}
+
 async fn note_line(
     parser: &mut LineParser,
     stderr_tail: &mut VecDeque<String>,
+    output: &OutputBuffer,
     is_stderr: bool,
-    line: &str,
+    line: String,
     progress: &mpsc::Sender<Progress>,
     redactor: &Redactor,
 ) {
@@ -352,13 +387,14 @@ async fn note_line(
         }
         stderr_tail.push_back(line.chars().take(500).collect());
     }
-    if let Some(mut update) = parser.feed(line) {
+    if let Some(mut update) = parser.feed(&line) {
         // Stage names come from configuration, but nothing that leaves the
         // supervisor is exempt.
         update.stage = redactor.text(update.stage);
         // A closed receiver means nobody records progress any more; fine.
         let _ = progress.send(update).await;
     }
+    output.push(if is_stderr { OutputStream::Stderr } else { OutputStream::Stdout }, line);
 }
 
 /// Reads lines as they come, each capped at `MAX_LINE_BYTES` (the rest of a
@@ -415,6 +451,15 @@ fn redacted_line(text: String, redactor: &Redactor) -> String {
         text.truncate(cut);
     }
     text
+}
+
+fn program_exit(status: ExitStatus) -> Option<ProgramExit> {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => Some(ProgramExit::Code(code)),
+        (None, Some(signal)) => Some(ProgramExit::Signal(signal)),
+        _ => None,
+    }
 }
 
 fn describe(status: ExitStatus) -> String {

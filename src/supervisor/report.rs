@@ -11,6 +11,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::notes::{NoteFiles, notes_folder, read_capped};
+use crate::domain::StageTiming;
 
 pub const REPORT_FILE: &str = "processing_log.json";
 /// A report holds a few records of a few hundred bytes; more is not one.
@@ -28,7 +29,25 @@ pub struct Record {
     pub error: Option<String>,
     #[serde(default)]
     pub is_retryable: Option<bool>,
+    /// Seconds per stage; read leniently (anything but numbers is skipped).
+    #[serde(default)]
+    pub timings: Option<serde_json::Value>,
 }
+
+impl Record {
+    /// The stages the report times, by name, with their seconds.
+    pub fn stage_timings(&self) -> Vec<StageTiming> {
+        let Some(serde_json::Value::Object(timings)) = &self.timings else { return Vec::new() };
+        timings
+            .iter()
+            .filter_map(|(stage, seconds)| Some(StageTiming { stage: stage.clone(), seconds: seconds.as_f64()? }))
+            .take(MAX_TIMINGS)
+            .collect()
+    }
+}
+
+/// Stages kept from a report's timings at most.
+const MAX_TIMINGS: usize = 32;
 
 /// What the scratch directory holds of a report.
 #[derive(Debug, PartialEq)]
@@ -85,6 +104,7 @@ mod tests {
         let ProgramReport::Found(record) = parse(report, "abc") else { panic!() };
         assert_eq!((record.success, record.is_retryable), (false, Some(false)));
         assert_eq!(record.error.as_deref(), Some("Video unavailable"));
+        assert_eq!(record.stage_timings(), [StageTiming { stage: "transcript".into(), seconds: 1.5 }]);
         assert!(matches!(parse(report, "zzz"), ProgramReport::Found(Record { success: false, .. })), "the last record");
         assert!(matches!(parse(b"{not json", "abc"), ProgramReport::Unusable(_)));
         assert!(matches!(parse(br#"{"processed": []}"#, "abc"), ProgramReport::Unusable(_)), "an object, not an array");

@@ -14,9 +14,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use crate::domain::{Job, StageUpdate};
+use crate::domain::{AttemptFacts, Job, StageUpdate};
 use crate::error::{Error, Result};
 use crate::jobs::{Claimed, Jobs};
+use crate::supervisor::output::{OutputBuffer, OutputLimits};
 use crate::supervisor::parse::Progress;
 use crate::supervisor::{Report, Supervisor};
 use crate::telemetry;
@@ -28,6 +29,10 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 /// Between tries to store an attempt's end while the database is away.
 const END_RETRY_FIRST: Duration = Duration::from_millis(100);
 const END_RETRY_MAX: Duration = Duration::from_secs(1);
+/// A program's output is stored a group at a time: what gathered this long
+/// after the first line waiting, or this much of it, whichever comes first.
+const OUTPUT_GROUP_WAIT: Duration = Duration::from_millis(100);
+const OUTPUT_GROUP_BYTES: usize = 64 * 1024;
 /// A worker whose claim failed waits this long before it pops again.
 const CLAIM_RETRY: Duration = Duration::from_secs(1);
 /// A lease renewal that failed is tried again this soon (or at the usual
@@ -38,12 +43,15 @@ const RENEW_RETRY: Duration = Duration::from_secs(1);
 pub struct Pool {
     pub jobs: Arc<Jobs>,
     pub supervisor: Supervisor,
+    /// How much of each attempt's output is kept.
+    pub output: OutputLimits,
 }
 
 /// An attempt whose program has ended, waiting to be written.
 struct Ended {
     claimed: Claimed,
     report: Report,
+    facts: AttemptFacts,
     span: tracing::Span,
 }
 
@@ -104,11 +112,11 @@ impl Pool {
     /// be reached the write is tried again (the attempt's work is done and
     /// must not be spent), until it lands or the node stops taking jobs.
     async fn end(&self, ended: Option<Ended>, taking: &CancellationToken) {
-        let Some(Ended { claimed, report, span }) = ended else { return };
+        let Some(Ended { claimed, report, facts, span }) = ended else { return };
         let job_id = claimed.job.id;
         let mut pause = END_RETRY_FIRST;
         loop {
-            let finished = self.jobs.finish(&claimed, &report.outcome, &report.log_tail);
+            let finished = self.jobs.finish(&claimed, &report.outcome, &report.log_tail, &facts);
             match finished.instrument(span.clone()).await {
                 Ok(()) => return,
                 Err(Error::Unavailable(reason)) if !taking.is_cancelled() => {
@@ -160,8 +168,9 @@ impl Pool {
     /// Runs the `planned` attempt's program while its `claim` commits: the
     /// program's start and the commit overlap instead of adding up. Until
     /// the claim holds, nothing is written for the attempt (its progress
-    /// waits in the channel); a claim that fails stops the program, whose
-    /// scratch directory is removed and whose report is dropped.
+    /// waits in the channel, its output in the bounded buffer); a claim that
+    /// fails stops the program, whose scratch directory is removed and whose
+    /// report is dropped. The output is all stored before the attempt ends.
     async fn run_attempt(
         &self,
         planned: Job,
@@ -171,6 +180,7 @@ impl Pool {
         let span = tracing::info_span!("job", job_id = %planned.id, user = %planned.user_id, attempt = planned.attempt);
         let job_id = planned.id;
         let (progress_tx, progress_rx) = mpsc::channel(PROGRESS_BUFFER);
+        let output = OutputBuffer::new(self.output);
         let holding = async {
             let claimed = match claim.await {
                 Ok(Some(claimed)) => claimed,
@@ -182,8 +192,11 @@ impl Pool {
                     return None;
                 }
             };
+            let recording = async {
+                tokio::join!(self.record_progress(&claimed, progress_rx), self.record_output(&claimed, &output));
+            };
             tokio::select! {
-                () = self.record_progress(&claimed, progress_rx) => {}
+                () = recording => {}
                 never = self.keep_lease(&claimed) => match never {},
             }
             Some(claimed)
@@ -193,15 +206,24 @@ impl Pool {
             let started = std::time::Instant::now();
             let programs = metrics::gauge!(telemetry::RUNNING_PROGRAMS);
             programs.increment(1.0);
-            let (report, claimed) = tokio::join!(self.supervisor.run(&planned, progress_tx, stop.clone()), holding);
+            let supervised = async {
+                let report = self.supervisor.run(&planned, progress_tx, &output, stop.clone()).await;
+                output.close();
+                (report, started.elapsed())
+            };
+            let ((report, duration), claimed) = tokio::join!(supervised, holding);
             programs.decrement(1.0);
             let claimed = claimed?;
             metrics::histogram!(telemetry::ATTEMPT_DURATION, "outcome" => report.outcome.label())
-                .record(started.elapsed().as_secs_f64());
-            Some((claimed, report))
+                .record(duration.as_secs_f64());
+            Some((claimed, report, duration))
         };
         match run.instrument(span.clone()).await {
-            Some((claimed, report)) => Next::Ran(Box::new(Ended { claimed, report, span })),
+            Some((claimed, mut report, duration)) => {
+                let observed = std::mem::take(&mut report.observed);
+                let facts = AttemptFacts { exit: observed.exit, duration, timings: observed.timings };
+                Next::Ran(Box::new(Ended { claimed, report, facts, span }))
+            }
             None => Next::Nothing,
         }
     }
@@ -247,6 +269,30 @@ impl Pool {
                 tracing::warn!(error = %error.detail(), "recording progress failed");
             }
             last_write = Some(tokio::time::Instant::now());
+        }
+    }
+}
+
+impl Pool {
+    /// Stores the program's output a group at a time (never a write per
+    /// line) until it ends; a group that cannot be stored is dropped with a
+    /// warning, since the buffer behind it must keep moving.
+    async fn record_output(&self, claimed: &Claimed, output: &OutputBuffer) {
+        loop {
+            output.gathered(1).await;
+            tokio::select! {
+                () = output.gathered(OUTPUT_GROUP_BYTES) => {}
+                () = tokio::time::sleep(OUTPUT_GROUP_WAIT) => {}
+            }
+            let taken = output.take();
+            if !taken.is_empty() {
+                if let Err(error) = self.jobs.record_output(&claimed.job, taken.lines, taken.dropped).await {
+                    tracing::warn!(error = %error.detail(), "storing the program's output failed; those lines are lost");
+                }
+            }
+            if taken.closed {
+                return;
+            }
         }
     }
 }

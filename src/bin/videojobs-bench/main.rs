@@ -82,7 +82,7 @@ pub struct Args {
     /// Every scenario, small enough for CI (the numbers are not judged).
     #[arg(long, conflicts_with = "all")]
     quick: bool,
-    /// Only these scenarios (1-6); repeatable. Default: all of them.
+    /// Only these scenarios (1-7); repeatable. Default: all of them.
     #[arg(long = "scenario")]
     scenarios: Vec<u8>,
     /// Scenario 1 at these worker concurrencies only; repeatable.
@@ -139,6 +139,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if wanted(6) {
         scenarios::idle::run(&bench, &mut report).await?;
+    }
+    if wanted(7) {
+        scenarios::output::run(&bench, &mut report).await?;
     }
     let table = report.render(&bench.machine());
     println!("\n{table}");

@@ -37,6 +37,15 @@ pub struct Node {
 
 impl Node {
     pub async fn start(bench: &crate::scenarios::Bench, options: NodeOptions) -> anyhow::Result<Node> {
+        Node::start_with(bench, options, &[]).await
+    }
+
+    /// [`Node::start`] with more `serve` flags.
+    pub async fn start_with(
+        bench: &crate::scenarios::Bench,
+        options: NodeOptions,
+        extra: &[&str],
+    ) -> anyhow::Result<Node> {
         let dir = TempDir::new("node")?;
         let port = free_port()?;
         let addr = format!("127.0.0.1:{port}");
@@ -48,6 +57,7 @@ impl Node {
             .arg("--data-dir")
             .arg(dir.path())
             .args(["--concurrency", &options.concurrency.to_string(), "--queue-capacity", "100000000"])
+            .args(extra)
             .env("VIDEOJOBS_JWT_SECRET", SECRET)
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(dir.path().join("server.log"))?)
@@ -108,6 +118,19 @@ impl Node {
         rss_of(pid)
     }
 
+    pub fn pid(&self) -> anyhow::Result<u32> {
+        self.child.id().context("the node has exited")
+    }
+
+    /// CPU time the server process has used so far (user + system), in seconds.
+    pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()?))?;
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let fields: Vec<&str> = stat.rsplit_once(')').context("stat")?.1.split_whitespace().collect();
+        let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+        Ok(ticks as f64 / clock_ticks_per_second())
+    }
+
     /// Stops the node (SIGTERM, then waits) and removes its database and keys.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(pid) = self.child.id() {
@@ -151,6 +174,16 @@ pub fn rss_of(pid: u32) -> anyhow::Result<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:")).context("no VmRSS")?;
     let kib: u64 = line.split_whitespace().nth(1).context("VmRSS value")?.parse()?;
     Ok(kib * 1024)
+}
+
+/// The kernel's clock ticks per second (`getconf CLK_TCK`; 100 on Linux).
+fn clock_ticks_per_second() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
 }
 
 fn free_port() -> anyhow::Result<u16> {

@@ -1,9 +1,10 @@
-//! The six scenarios of the benchmark, and what they share: where the
+//! The seven scenarios of the benchmark, and what they share: where the
 //! binaries are, the servers to use, the sizes and the installed peer.
 pub mod bulk;
 pub mod fanout;
 pub mod history;
 pub mod idle;
+pub mod output;
 pub mod throughput;
 pub mod unary;
 

@@ -17,15 +17,15 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { EmptySchema, Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_empty, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, EmptySchema, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file videojobs/v1/videojobs.proto.
  */
 export const file_videojobs_v1_videojobs: GenFile = /*@__PURE__*/
-  fileDesc("Chx2aWRlb2pvYnMvdjEvdmlkZW9qb2JzLnByb3RvEgx2aWRlb2pvYnMudjEilgQKA0pvYhIKCgJpZBgBIAEoCRILCgN1cmwYAiABKAkSEAoIdmlkZW9faWQYAyABKAkSDwoHc3ViamVjdBgEIAEoCRIlCgVzdGF0ZRgFIAEoDjIWLnZpZGVvam9icy52MS5Kb2JTdGF0ZRINCgVzdGFnZRgGIAEoCRIYChBwcm9ncmVzc19wZXJjZW50GAcgASgNEg8KB2F0dGVtcHQYCCABKA0SFAoMbWF4X2F0dGVtcHRzGAkgASgNEg0KBWVycm9yGAogASgJEhAKCG5vdGVfaWRzGAsgAygJEi4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgthc3Nlc3NtZW50cxgPIAEoCBIQCghwcmlvcml0eRgQIAEoBRIQCghsb2dfdGFpbBgRIAEoCRIQCghiYXRjaF9pZBgSIAEoCRIvCgxmYWlsdXJlX2tpbmQYEyABKA4yGS52aWRlb2pvYnMudjEuRmFpbHVyZUtpbmQSLgoKbm90X2JlZm9yZRgVIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAitwEKElN1Ym1pdFZpZGVvUmVxdWVzdBILCgN1cmwYASABKAkSDwoHc3ViamVjdBgCIAEoCRIYCgthc3Nlc3NtZW50cxgDIAEoCEgAiAEBEhAKCHByaW9yaXR5GAQgASgFEhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCRIuCgpub3RfYmVmb3JlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIOCgxfYXNzZXNzbWVudHMiHwoNR2V0Sm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiIQoPUmV0cnlKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSIiChBDYW5jZWxKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSIiChBEZWxldGVKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSJgCg9MaXN0Sm9ic1JlcXVlc3QSJgoGc3RhdGVzGAEgAygOMhYudmlkZW9qb2JzLnYxLkpvYlN0YXRlEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIkwKEExpc3RKb2JzUmVzcG9uc2USHwoEam9icxgBIAMoCzIRLnZpZGVvam9icy52MS5Kb2ISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImUKEFdhdGNoSm9ic1JlcXVlc3QSDwoHam9iX2lkcxgBIAMoCRIbCg5hZnRlcl9zZXF1ZW5jZRgCIAEoBEgAiAEBEhAKCGJhdGNoX2lkGAMgASgJQhEKD19hZnRlcl9zZXF1ZW5jZSKaAQoISm9iRXZlbnQSEAoIc2VxdWVuY2UYASABKAQSDgoGam9iX2lkGAIgASgJEigKBHR5cGUYAyABKA4yGi52aWRlb2pvYnMudjEuSm9iRXZlbnRUeXBlEh4KA2pvYhgEIAEoCzIRLnZpZGVvam9icy52MS5Kb2ISIgoFYmF0Y2gYBSABKAsyEy52aWRlb2pvYnMudjEuQmF0Y2gilwIKBUJhdGNoEgoKAmlkGAEgASgJEg0KBXRvdGFsGAIgASgNEg4KBnF1ZXVlZBgDIAEoDRISCgpwcm9jZXNzaW5nGAQgASgNEhEKCWNvbXBsZXRlZBgFIAEoDRIOCgZmYWlsZWQYBiABKA0SEQoJY2FuY2VsbGVkGAcgASgNEicKBXN0YXRlGAggASgOMhgudmlkZW9qb2JzLnYxLkJhdGNoU3RhdGUSDwoHc3ViamVjdBgJIAEoCRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAinwEKElN1Ym1pdEJhdGNoUmVxdWVzdBIMCgR1cmxzGAEgAygJEg8KB3N1YmplY3QYAiABKAkSGAoLYXNzZXNzbWVudHMYAyABKAhIAIgBARIQCghwcmlvcml0eRgEIAEoBRIuCgpub3RfYmVmb3JlGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIOCgxfYXNzZXNzbWVudHMiNwoJQmF0Y2hJdGVtEgsKA3VybBgBIAEoCRIOCgZqb2JfaWQYAiABKAkSDQoFZXJyb3IYAyABKAkiYQoTU3VibWl0QmF0Y2hSZXNwb25zZRIiCgViYXRjaBgBIAEoCzITLnZpZGVvam9icy52MS5CYXRjaBImCgVpdGVtcxgCIAMoCzIXLnZpZGVvam9icy52MS5CYXRjaEl0ZW0iIwoPR2V0QmF0Y2hSZXF1ZXN0EhAKCGJhdGNoX2lkGAEgASgJIiYKEkNhbmNlbEJhdGNoUmVxdWVzdBIQCghiYXRjaF9pZBgBIAEoCSI7ChJMaXN0QmF0Y2hlc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiVAoTTGlzdEJhdGNoZXNSZXNwb25zZRIkCgdiYXRjaGVzGAEgAygLMhMudmlkZW9qb2JzLnYxLkJhdGNoEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSLLAQoETm90ZRIKCgJpZBgBIAEoCRIOCgZqb2JfaWQYAiABKAkSJAoEa2luZBgDIAEoDjIWLnZpZGVvam9icy52MS5Ob3RlS2luZBINCgV0aXRsZRgEIAEoCRIPCgdzdWJqZWN0GAUgASgJEhEKCXZpZGVvX3VybBgGIAEoCRIQCghtYXJrZG93bhgHIAEoCRIMCgRodG1sGAggASgJEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiEKDkdldE5vdGVSZXF1ZXN0Eg8KB25vdGVfaWQYASABKAkiSQoQTGlzdE5vdGVzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiTwoRTGlzdE5vdGVzUmVzcG9uc2USIQoFbm90ZXMYASADKAsyEi52aWRlb2pvYnMudjEuTm90ZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkixQEKDUZhaWx1cmVGaWx0ZXISJwoEa2luZBgBIAEoDjIZLnZpZGVvam9icy52MS5GYWlsdXJlS2luZBIUCgxyZWFzb25fZ3JvdXAYAiABKAkSMAoMZmFpbGVkX2FmdGVyGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1mYWlsZWRfYmVmb3JlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghiYXRjaF9pZBgFIAEoCSJ/CgxGYWlsdXJlR3JvdXASJwoEa2luZBgBIAEoDjIZLnZpZGVvam9icy52MS5GYWlsdXJlS2luZBIUCgxyZWFzb25fZ3JvdXAYAiABKAkSDQoFY291bnQYAyABKAQSIQoGbmV3ZXN0GAQgASgLMhEudmlkZW9qb2JzLnYxLkpvYiJHChhMaXN0RmFpbHVyZUdyb3Vwc1JlcXVlc3QSKwoGZmlsdGVyGAEgASgLMhsudmlkZW9qb2JzLnYxLkZhaWx1cmVGaWx0ZXIiWgoZTGlzdEZhaWx1cmVHcm91cHNSZXNwb25zZRIqCgZncm91cHMYASADKAsyGi52aWRlb2pvYnMudjEuRmFpbHVyZUdyb3VwEhEKCXRydW5jYXRlZBgCIAEoCCJFChZSZXRyeUZhaWxlZEpvYnNSZXF1ZXN0EisKBmZpbHRlchgBIAEoCzIbLnZpZGVvam9icy52MS5GYWlsdXJlRmlsdGVyIkkKF1JldHJ5RmFpbGVkSm9ic1Jlc3BvbnNlEg8KB3JldHJpZWQYASABKA0SDwoHc2tpcHBlZBgCIAEoDRIMCgRtb3JlGAMgASgIIiAKEERyYWluTm9kZVJlcXVlc3QSDAoEd2FpdBgBIAEoCCIWChRHZXROb2RlU3RhdHVzUmVxdWVzdCJOCgpOb2RlU3RhdHVzEgwKBG5vZGUYASABKAkSEAoIZHJhaW5pbmcYAiABKAgSDwoHZHJhaW5lZBgDIAEoCBIPCgdydW5uaW5nGAQgASgNIhQKEkdldEpvYlN0YXRzUmVxdWVzdCKFAgoISm9iU3RhdHMSDgoGcXVldWVkGAEgASgEEhIKCnByb2Nlc3NpbmcYAiABKAQSEAoIcmV0cnlpbmcYAyABKAQSEQoJY29tcGxldGVkGAQgASgEEg4KBmZhaWxlZBgFIAEoBBIRCgljYW5jZWxsZWQYBiABKAQSFAoMc3VjY2Vzc19yYXRlGAcgASgBEiIKGmF2ZXJhZ2VfcHJvY2Vzc2luZ19zZWNvbmRzGAggASgBEh4KFnA5NV9wcm9jZXNzaW5nX3NlY29uZHMYCSABKAESEwoLcXVldWVfZGVwdGgYCiABKAQSHgoWb2xkZXN0X3dhaXRpbmdfc2Vjb25kcxgLIAEoASq1AQoISm9iU3RhdGUSGQoVSk9CX1NUQVRFX1VOU1BFQ0lGSUVEEAASFAoQSk9CX1NUQVRFX1FVRVVFRBABEhgKFEpPQl9TVEFURV9QUk9DRVNTSU5HEAISFgoSSk9CX1NUQVRFX1JFVFJZSU5HEAMSFwoTSk9CX1NUQVRFX0NPTVBMRVRFRBAEEhQKEEpPQl9TVEFURV9GQUlMRUQQBRIXChNKT0JfU1RBVEVfQ0FOQ0VMTEVEEAYq6QEKC0ZhaWx1cmVLaW5kEhwKGEZBSUxVUkVfS0lORF9VTlNQRUNJRklFRBAAEhoKFkZBSUxVUkVfS0lORF9QRVJNQU5FTlQQARIaChZGQUlMVVJFX0tJTkRfVFJBTlNJRU5UEAISGAoURkFJTFVSRV9LSU5EX1RJTUVPVVQQAxIYChRGQUlMVVJFX0tJTkRfU1RBTExFRBAEEhgKFEZBSUxVUkVfS0lORF9DUkFTSEVEEAUSGgoWRkFJTFVSRV9LSU5EX05PX09VVFBVVBAGEhoKFkZBSUxVUkVfS0lORF9DQU5DRUxMRUQQByrQAgoMSm9iRXZlbnRUeXBlEh4KGkpPQl9FVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASGQoVSk9CX0VWRU5UX1RZUEVfUVVFVUVEEAESHQoZSk9CX0VWRU5UX1RZUEVfUFJPQ0VTU0lORxACEhsKF0pPQl9FVkVOVF9UWVBFX1BST0dSRVNTEAMSGwoXSk9CX0VWRU5UX1RZUEVfUkVUUllJTkcQBBIcChhKT0JfRVZFTlRfVFlQRV9DT01QTEVURUQQBRIZChVKT0JfRVZFTlRfVFlQRV9GQUlMRUQQBhIcChhKT0JfRVZFTlRfVFlQRV9DQU5DRUxMRUQQBxIaChZKT0JfRVZFTlRfVFlQRV9ERUxFVEVEEAgSGwoXSk9CX0VWRU5UX1RZUEVfU05BUFNIT1QQCRIcChhKT0JfRVZFTlRfVFlQRV9IRUFSVEJFQVQQCiq3AQoKQmF0Y2hTdGF0ZRIbChdCQVRDSF9TVEFURV9VTlNQRUNJRklFRBAAEhcKE0JBVENIX1NUQVRFX1JVTk5JTkcQARIZChVCQVRDSF9TVEFURV9DT01QTEVURUQQAhIlCiFCQVRDSF9TVEFURV9DT01QTEVURURfV0lUSF9FUlJPUlMQAxIWChJCQVRDSF9TVEFURV9GQUlMRUQQBBIZChVCQVRDSF9TVEFURV9DQU5DRUxMRUQQBSpUCghOb3RlS2luZBIZChVOT1RFX0tJTkRfVU5TUEVDSUZJRUQQABITCg9OT1RFX0tJTkRfTk9URVMQARIYChROT1RFX0tJTkRfQVNTRVNTTUVOVBACMrIJCgpKb2JTZXJ2aWNlEkIKC1N1Ym1pdFZpZGVvEiAudmlkZW9qb2JzLnYxLlN1Ym1pdFZpZGVvUmVxdWVzdBoRLnZpZGVvam9icy52MS5Kb2ISOAoGR2V0Sm9iEhsudmlkZW9qb2JzLnYxLkdldEpvYlJlcXVlc3QaES52aWRlb2pvYnMudjEuSm9iEkkKCExpc3RKb2JzEh0udmlkZW9qb2JzLnYxLkxpc3RKb2JzUmVxdWVzdBoeLnZpZGVvam9icy52MS5MaXN0Sm9ic1Jlc3BvbnNlEjwKCFJldHJ5Sm9iEh0udmlkZW9qb2JzLnYxLlJldHJ5Sm9iUmVxdWVzdBoRLnZpZGVvam9icy52MS5Kb2ISPgoJQ2FuY2VsSm9iEh4udmlkZW9qb2JzLnYxLkNhbmNlbEpvYlJlcXVlc3QaES52aWRlb2pvYnMudjEuSm9iEkMKCURlbGV0ZUpvYhIeLnZpZGVvam9icy52MS5EZWxldGVKb2JSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5EkUKCVdhdGNoSm9icxIeLnZpZGVvam9icy52MS5XYXRjaEpvYnNSZXF1ZXN0GhYudmlkZW9qb2JzLnYxLkpvYkV2ZW50MAESUgoLU3VibWl0QmF0Y2gSIC52aWRlb2pvYnMudjEuU3VibWl0QmF0Y2hSZXF1ZXN0GiEudmlkZW9qb2JzLnYxLlN1Ym1pdEJhdGNoUmVzcG9uc2USPgoIR2V0QmF0Y2gSHS52aWRlb2pvYnMudjEuR2V0QmF0Y2hSZXF1ZXN0GhMudmlkZW9qb2JzLnYxLkJhdGNoElIKC0xpc3RCYXRjaGVzEiAudmlkZW9qb2JzLnYxLkxpc3RCYXRjaGVzUmVxdWVzdBohLnZpZGVvam9icy52MS5MaXN0QmF0Y2hlc1Jlc3BvbnNlEkQKC0NhbmNlbEJhdGNoEiAudmlkZW9qb2JzLnYxLkNhbmNlbEJhdGNoUmVxdWVzdBoTLnZpZGVvam9icy52MS5CYXRjaBJHCgtHZXRKb2JTdGF0cxIgLnZpZGVvam9icy52MS5HZXRKb2JTdGF0c1JlcXVlc3QaFi52aWRlb2pvYnMudjEuSm9iU3RhdHMSZAoRTGlzdEZhaWx1cmVHcm91cHMSJi52aWRlb2pvYnMudjEuTGlzdEZhaWx1cmVHcm91cHNSZXF1ZXN0GicudmlkZW9qb2JzLnYxLkxpc3RGYWlsdXJlR3JvdXBzUmVzcG9uc2USXgoPUmV0cnlGYWlsZWRKb2JzEiQudmlkZW9qb2JzLnYxLlJldHJ5RmFpbGVkSm9ic1JlcXVlc3QaJS52aWRlb2pvYnMudjEuUmV0cnlGYWlsZWRKb2JzUmVzcG9uc2USRQoJRHJhaW5Ob2RlEh4udmlkZW9qb2JzLnYxLkRyYWluTm9kZVJlcXVlc3QaGC52aWRlb2pvYnMudjEuTm9kZVN0YXR1cxJNCg1HZXROb2RlU3RhdHVzEiIudmlkZW9qb2JzLnYxLkdldE5vZGVTdGF0dXNSZXF1ZXN0GhgudmlkZW9qb2JzLnYxLk5vZGVTdGF0dXMymAEKC05vdGVTZXJ2aWNlEjsKB0dldE5vdGUSHC52aWRlb2pvYnMudjEuR2V0Tm90ZVJlcXVlc3QaEi52aWRlb2pvYnMudjEuTm90ZRJMCglMaXN0Tm90ZXMSHi52aWRlb2pvYnMudjEuTGlzdE5vdGVzUmVxdWVzdBofLnZpZGVvam9icy52MS5MaXN0Tm90ZXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_empty, file_google_protobuf_timestamp]);
+  fileDesc("Chx2aWRlb2pvYnMvdjEvdmlkZW9qb2JzLnByb3RvEgx2aWRlb2pvYnMudjEivwQKA0pvYhIKCgJpZBgBIAEoCRILCgN1cmwYAiABKAkSEAoIdmlkZW9faWQYAyABKAkSDwoHc3ViamVjdBgEIAEoCRIlCgVzdGF0ZRgFIAEoDjIWLnZpZGVvam9icy52MS5Kb2JTdGF0ZRINCgVzdGFnZRgGIAEoCRIYChBwcm9ncmVzc19wZXJjZW50GAcgASgNEg8KB2F0dGVtcHQYCCABKA0SFAoMbWF4X2F0dGVtcHRzGAkgASgNEg0KBWVycm9yGAogASgJEhAKCG5vdGVfaWRzGAsgAygJEi4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgthc3Nlc3NtZW50cxgPIAEoCBIQCghwcmlvcml0eRgQIAEoBRIQCghsb2dfdGFpbBgRIAEoCRIQCghiYXRjaF9pZBgSIAEoCRIvCgxmYWlsdXJlX2tpbmQYEyABKA4yGS52aWRlb2pvYnMudjEuRmFpbHVyZUtpbmQSLgoKbm90X2JlZm9yZRgVIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoIYXR0ZW1wdHMYFCADKAsyFS52aWRlb2pvYnMudjEuQXR0ZW1wdCKbAwoHQXR0ZW1wdBIPCgdhdHRlbXB0GAEgASgNEgwKBG5vZGUYAiABKAkSLgoKc3RhcnRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KB291dGNvbWUYBSABKA4yHC52aWRlb2pvYnMudjEuQXR0ZW1wdE91dGNvbWUSLwoMZmFpbHVyZV9raW5kGAYgASgOMhkudmlkZW9qb2JzLnYxLkZhaWx1cmVLaW5kEg4KBnJlYXNvbhgHIAEoCRIWCglleGl0X2NvZGUYCCABKAVIAIgBARITCgZzaWduYWwYCSABKAVIAYgBARIrCghkdXJhdGlvbhgKIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIwCg1zdGFnZV90aW1pbmdzGAsgAygLMhkudmlkZW9qb2JzLnYxLlN0YWdlVGltaW5nQgwKCl9leGl0X2NvZGVCCQoHX3NpZ25hbCItCgtTdGFnZVRpbWluZxINCgVzdGFnZRgBIAEoCRIPCgdzZWNvbmRzGAIgASgBIrcBChJTdWJtaXRWaWRlb1JlcXVlc3QSCwoDdXJsGAEgASgJEg8KB3N1YmplY3QYAiABKAkSGAoLYXNzZXNzbWVudHMYAyABKAhIAIgBARIQCghwcmlvcml0eRgEIAEoBRIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkSLgoKbm90X2JlZm9yZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCDgoMX2Fzc2Vzc21lbnRzIh8KDUdldEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIiEKD1JldHJ5Sm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiIgoQQ2FuY2VsSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiIgoQRGVsZXRlSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiYAoPTGlzdEpvYnNSZXF1ZXN0EiYKBnN0YXRlcxgBIAMoDjIWLnZpZGVvam9icy52MS5Kb2JTdGF0ZRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJMChBMaXN0Sm9ic1Jlc3BvbnNlEh8KBGpvYnMYASADKAsyES52aWRlb2pvYnMudjEuSm9iEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJlChBXYXRjaEpvYnNSZXF1ZXN0Eg8KB2pvYl9pZHMYASADKAkSGwoOYWZ0ZXJfc2VxdWVuY2UYAiABKARIAIgBARIQCghiYXRjaF9pZBgDIAEoCUIRCg9fYWZ0ZXJfc2VxdWVuY2UimgEKCEpvYkV2ZW50EhAKCHNlcXVlbmNlGAEgASgEEg4KBmpvYl9pZBgCIAEoCRIoCgR0eXBlGAMgASgOMhoudmlkZW9qb2JzLnYxLkpvYkV2ZW50VHlwZRIeCgNqb2IYBCABKAsyES52aWRlb2pvYnMudjEuSm9iEiIKBWJhdGNoGAUgASgLMhMudmlkZW9qb2JzLnYxLkJhdGNoIpcCCgVCYXRjaBIKCgJpZBgBIAEoCRINCgV0b3RhbBgCIAEoDRIOCgZxdWV1ZWQYAyABKA0SEgoKcHJvY2Vzc2luZxgEIAEoDRIRCgljb21wbGV0ZWQYBSABKA0SDgoGZmFpbGVkGAYgASgNEhEKCWNhbmNlbGxlZBgHIAEoDRInCgVzdGF0ZRgIIAEoDjIYLnZpZGVvam9icy52MS5CYXRjaFN0YXRlEg8KB3N1YmplY3QYCSABKAkSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIp8BChJTdWJtaXRCYXRjaFJlcXVlc3QSDAoEdXJscxgBIAMoCRIPCgdzdWJqZWN0GAIgASgJEhgKC2Fzc2Vzc21lbnRzGAMgASgISACIAQESEAoIcHJpb3JpdHkYBCABKAUSLgoKbm90X2JlZm9yZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCDgoMX2Fzc2Vzc21lbnRzIjcKCUJhdGNoSXRlbRILCgN1cmwYASABKAkSDgoGam9iX2lkGAIgASgJEg0KBWVycm9yGAMgASgJImEKE1N1Ym1pdEJhdGNoUmVzcG9uc2USIgoFYmF0Y2gYASABKAsyEy52aWRlb2pvYnMudjEuQmF0Y2gSJgoFaXRlbXMYAiADKAsyFy52aWRlb2pvYnMudjEuQmF0Y2hJdGVtIiMKD0dldEJhdGNoUmVxdWVzdBIQCghiYXRjaF9pZBgBIAEoCSImChJDYW5jZWxCYXRjaFJlcXVlc3QSEAoIYmF0Y2hfaWQYASABKAkiOwoSTGlzdEJhdGNoZXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlQKE0xpc3RCYXRjaGVzUmVzcG9uc2USJAoHYmF0Y2hlcxgBIAMoCzITLnZpZGVvam9icy52MS5CYXRjaBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiywEKBE5vdGUSCgoCaWQYASABKAkSDgoGam9iX2lkGAIgASgJEiQKBGtpbmQYAyABKA4yFi52aWRlb2pvYnMudjEuTm90ZUtpbmQSDQoFdGl0bGUYBCABKAkSDwoHc3ViamVjdBgFIAEoCRIRCgl2aWRlb191cmwYBiABKAkSEAoIbWFya2Rvd24YByABKAkSDAoEaHRtbBgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIhCg5HZXROb3RlUmVxdWVzdBIPCgdub3RlX2lkGAEgASgJIkkKEExpc3ROb3Rlc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIk8KEUxpc3ROb3Rlc1Jlc3BvbnNlEiEKBW5vdGVzGAEgAygLMhIudmlkZW9qb2JzLnYxLk5vdGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIsUBCg1GYWlsdXJlRmlsdGVyEicKBGtpbmQYASABKA4yGS52aWRlb2pvYnMudjEuRmFpbHVyZUtpbmQSFAoMcmVhc29uX2dyb3VwGAIgASgJEjAKDGZhaWxlZF9hZnRlchgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNZmFpbGVkX2JlZm9yZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIYmF0Y2hfaWQYBSABKAkifwoMRmFpbHVyZUdyb3VwEicKBGtpbmQYASABKA4yGS52aWRlb2pvYnMudjEuRmFpbHVyZUtpbmQSFAoMcmVhc29uX2dyb3VwGAIgASgJEg0KBWNvdW50GAMgASgEEiEKBm5ld2VzdBgEIAEoCzIRLnZpZGVvam9icy52MS5Kb2IiRwoYTGlzdEZhaWx1cmVHcm91cHNSZXF1ZXN0EisKBmZpbHRlchgBIAEoCzIbLnZpZGVvam9icy52MS5GYWlsdXJlRmlsdGVyIloKGUxpc3RGYWlsdXJlR3JvdXBzUmVzcG9uc2USKgoGZ3JvdXBzGAEgAygLMhoudmlkZW9qb2JzLnYxLkZhaWx1cmVHcm91cBIRCgl0cnVuY2F0ZWQYAiABKAgiRQoWUmV0cnlGYWlsZWRKb2JzUmVxdWVzdBIrCgZmaWx0ZXIYASABKAsyGy52aWRlb2pvYnMudjEuRmFpbHVyZUZpbHRlciJJChdSZXRyeUZhaWxlZEpvYnNSZXNwb25zZRIPCgdyZXRyaWVkGAEgASgNEg8KB3NraXBwZWQYAiABKA0SDAoEbW9yZRgDIAEoCCIgChBEcmFpbk5vZGVSZXF1ZXN0EgwKBHdhaXQYASABKAgiFgoUR2V0Tm9kZVN0YXR1c1JlcXVlc3QiTgoKTm9kZVN0YXR1cxIMCgRub2RlGAEgASgJEhAKCGRyYWluaW5nGAIgASgIEg8KB2RyYWluZWQYAyABKAgSDwoHcnVubmluZxgEIAEoDSJiCgpKb2JMb2dMaW5lEg8KB2F0dGVtcHQYASABKA0SDAoEbGluZRgCIAEoBBInCgZzdHJlYW0YAyABKA4yFy52aWRlb2pvYnMudjEuTG9nU3RyZWFtEgwKBHRleHQYBCABKAkiWgoQR2V0Sm9iTG9nUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDwoHYXR0ZW1wdBgCIAEoDRISCgphZnRlcl9saW5lGAMgASgEEhEKCXBhZ2Vfc2l6ZRgEIAEoBSJ9ChFHZXRKb2JMb2dSZXNwb25zZRIPCgdhdHRlbXB0GAEgASgNEicKBWxpbmVzGAIgAygLMhgudmlkZW9qb2JzLnYxLkpvYkxvZ0xpbmUSFwoPbmV4dF9hZnRlcl9saW5lGAMgASgEEhUKDWF0dGVtcHRfZW5kZWQYBCABKAgiSgoTV2F0Y2hKb2JMb2dzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDwoHYXR0ZW1wdBgCIAEoDRISCgphZnRlcl9saW5lGAMgASgEIhQKEkdldEpvYlN0YXRzUmVxdWVzdCKFAgoISm9iU3RhdHMSDgoGcXVldWVkGAEgASgEEhIKCnByb2Nlc3NpbmcYAiABKAQSEAoIcmV0cnlpbmcYAyABKAQSEQoJY29tcGxldGVkGAQgASgEEg4KBmZhaWxlZBgFIAEoBBIRCgljYW5jZWxsZWQYBiABKAQSFAoMc3VjY2Vzc19yYXRlGAcgASgBEiIKGmF2ZXJhZ2VfcHJvY2Vzc2luZ19zZWNvbmRzGAggASgBEh4KFnA5NV9wcm9jZXNzaW5nX3NlY29uZHMYCSABKAESEwoLcXVldWVfZGVwdGgYCiABKAQSHgoWb2xkZXN0X3dhaXRpbmdfc2Vjb25kcxgLIAEoASq1AQoISm9iU3RhdGUSGQoVSk9CX1NUQVRFX1VOU1BFQ0lGSUVEEAASFAoQSk9CX1NUQVRFX1FVRVVFRBABEhgKFEpPQl9TVEFURV9QUk9DRVNTSU5HEAISFgoSSk9CX1NUQVRFX1JFVFJZSU5HEAMSFwoTSk9CX1NUQVRFX0NPTVBMRVRFRBAEEhQKEEpPQl9TVEFURV9GQUlMRUQQBRIXChNKT0JfU1RBVEVfQ0FOQ0VMTEVEEAYqrAEKDkF0dGVtcHRPdXRjb21lEh8KG0FUVEVNUFRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEh0KGUFUVEVNUFRfT1VUQ09NRV9TVUNDRUVERUQQARIaChZBVFRFTVBUX09VVENPTUVfRkFJTEVEEAISHwobQVRURU1QVF9PVVRDT01FX0lOVEVSUlVQVEVEEAMSHQoZQVRURU1QVF9PVVRDT01FX0NBTkNFTExFRBAEKukBCgtGYWlsdXJlS2luZBIcChhGQUlMVVJFX0tJTkRfVU5TUEVDSUZJRUQQABIaChZGQUlMVVJFX0tJTkRfUEVSTUFORU5UEAESGgoWRkFJTFVSRV9LSU5EX1RSQU5TSUVOVBACEhgKFEZBSUxVUkVfS0lORF9USU1FT1VUEAMSGAoURkFJTFVSRV9LSU5EX1NUQUxMRUQQBBIYChRGQUlMVVJFX0tJTkRfQ1JBU0hFRBAFEhoKFkZBSUxVUkVfS0lORF9OT19PVVRQVVQQBhIaChZGQUlMVVJFX0tJTkRfQ0FOQ0VMTEVEEAcq0AIKDEpvYkV2ZW50VHlwZRIeChpKT0JfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhkKFUpPQl9FVkVOVF9UWVBFX1FVRVVFRBABEh0KGUpPQl9FVkVOVF9UWVBFX1BST0NFU1NJTkcQAhIbChdKT0JfRVZFTlRfVFlQRV9QUk9HUkVTUxADEhsKF0pPQl9FVkVOVF9UWVBFX1JFVFJZSU5HEAQSHAoYSk9CX0VWRU5UX1RZUEVfQ09NUExFVEVEEAUSGQoVSk9CX0VWRU5UX1RZUEVfRkFJTEVEEAYSHAoYSk9CX0VWRU5UX1RZUEVfQ0FOQ0VMTEVEEAcSGgoWSk9CX0VWRU5UX1RZUEVfREVMRVRFRBAIEhsKF0pPQl9FVkVOVF9UWVBFX1NOQVBTSE9UEAkSHAoYSk9CX0VWRU5UX1RZUEVfSEVBUlRCRUFUEAoqtwEKCkJhdGNoU3RhdGUSGwoXQkFUQ0hfU1RBVEVfVU5TUEVDSUZJRUQQABIXChNCQVRDSF9TVEFURV9SVU5OSU5HEAESGQoVQkFUQ0hfU1RBVEVfQ09NUExFVEVEEAISJQohQkFUQ0hfU1RBVEVfQ09NUExFVEVEX1dJVEhfRVJST1JTEAMSFgoSQkFUQ0hfU1RBVEVfRkFJTEVEEAQSGQoVQkFUQ0hfU1RBVEVfQ0FOQ0VMTEVEEAUqVAoITm90ZUtpbmQSGQoVTk9URV9LSU5EX1VOU1BFQ0lGSUVEEAASEwoPTk9URV9LSU5EX05PVEVTEAESGAoUTk9URV9LSU5EX0FTU0VTU01FTlQQAipsCglMb2dTdHJlYW0SGgoWTE9HX1NUUkVBTV9VTlNQRUNJRklFRBAAEhUKEUxPR19TVFJFQU1fU1RET1VUEAESFQoRTE9HX1NUUkVBTV9TVERFUlIQAhIVChFMT0dfU1RSRUFNX01BUktFUhADMs8KCgpKb2JTZXJ2aWNlEkIKC1N1Ym1pdFZpZGVvEiAudmlkZW9qb2JzLnYxLlN1Ym1pdFZpZGVvUmVxdWVzdBoRLnZpZGVvam9icy52MS5Kb2ISOAoGR2V0Sm9iEhsudmlkZW9qb2JzLnYxLkdldEpvYlJlcXVlc3QaES52aWRlb2pvYnMudjEuSm9iEkkKCExpc3RKb2JzEh0udmlkZW9qb2JzLnYxLkxpc3RKb2JzUmVxdWVzdBoeLnZpZGVvam9icy52MS5MaXN0Sm9ic1Jlc3BvbnNlEjwKCFJldHJ5Sm9iEh0udmlkZW9qb2JzLnYxLlJldHJ5Sm9iUmVxdWVzdBoRLnZpZGVvam9icy52MS5Kb2ISPgoJQ2FuY2VsSm9iEh4udmlkZW9qb2JzLnYxLkNhbmNlbEpvYlJlcXVlc3QaES52aWRlb2pvYnMudjEuSm9iEkMKCURlbGV0ZUpvYhIeLnZpZGVvam9icy52MS5EZWxldGVKb2JSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5EkUKCVdhdGNoSm9icxIeLnZpZGVvam9icy52MS5XYXRjaEpvYnNSZXF1ZXN0GhYudmlkZW9qb2JzLnYxLkpvYkV2ZW50MAESUgoLU3VibWl0QmF0Y2gSIC52aWRlb2pvYnMudjEuU3VibWl0QmF0Y2hSZXF1ZXN0GiEudmlkZW9qb2JzLnYxLlN1Ym1pdEJhdGNoUmVzcG9uc2USPgoIR2V0QmF0Y2gSHS52aWRlb2pvYnMudjEuR2V0QmF0Y2hSZXF1ZXN0GhMudmlkZW9qb2JzLnYxLkJhdGNoElIKC0xpc3RCYXRjaGVzEiAudmlkZW9qb2JzLnYxLkxpc3RCYXRjaGVzUmVxdWVzdBohLnZpZGVvam9icy52MS5MaXN0QmF0Y2hlc1Jlc3BvbnNlEkQKC0NhbmNlbEJhdGNoEiAudmlkZW9qb2JzLnYxLkNhbmNlbEJhdGNoUmVxdWVzdBoTLnZpZGVvam9icy52MS5CYXRjaBJHCgtHZXRKb2JTdGF0cxIgLnZpZGVvam9icy52MS5HZXRKb2JTdGF0c1JlcXVlc3QaFi52aWRlb2pvYnMudjEuSm9iU3RhdHMSZAoRTGlzdEZhaWx1cmVHcm91cHMSJi52aWRlb2pvYnMudjEuTGlzdEZhaWx1cmVHcm91cHNSZXF1ZXN0GicudmlkZW9qb2JzLnYxLkxpc3RGYWlsdXJlR3JvdXBzUmVzcG9uc2USXgoPUmV0cnlGYWlsZWRKb2JzEiQudmlkZW9qb2JzLnYxLlJldHJ5RmFpbGVkSm9ic1JlcXVlc3QaJS52aWRlb2pvYnMudjEuUmV0cnlGYWlsZWRKb2JzUmVzcG9uc2USRQoJRHJhaW5Ob2RlEh4udmlkZW9qb2JzLnYxLkRyYWluTm9kZVJlcXVlc3QaGC52aWRlb2pvYnMudjEuTm9kZVN0YXR1cxJNCg1HZXROb2RlU3RhdHVzEiIudmlkZW9qb2JzLnYxLkdldE5vZGVTdGF0dXNSZXF1ZXN0GhgudmlkZW9qb2JzLnYxLk5vZGVTdGF0dXMSTAoJR2V0Sm9iTG9nEh4udmlkZW9qb2JzLnYxLkdldEpvYkxvZ1JlcXVlc3QaHy52aWRlb2pvYnMudjEuR2V0Sm9iTG9nUmVzcG9uc2USTQoMV2F0Y2hKb2JMb2dzEiEudmlkZW9qb2JzLnYxLldhdGNoSm9iTG9nc1JlcXVlc3QaGC52aWRlb2pvYnMudjEuSm9iTG9nTGluZTABMpgBCgtOb3RlU2VydmljZRI7CgdHZXROb3RlEhwudmlkZW9qb2JzLnYxLkdldE5vdGVSZXF1ZXN0GhIudmlkZW9qb2JzLnYxLk5vdGUSTAoJTGlzdE5vdGVzEh4udmlkZW9qb2JzLnYxLkxpc3ROb3Rlc1JlcXVlc3QaHy52aWRlb2pvYnMudjEuTGlzdE5vdGVzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message videojobs.v1.Job
@@ -151,6 +151,13 @@ export type Job = Message<"videojobs.v1.Job"> & {
    * @generated from field: google.protobuf.Timestamp not_before = 21;
    */
   notBefore?: Timestamp | undefined;
+
+  /**
+   * Every ended attempt, oldest first. Only GetJob fills it.
+   *
+   * @generated from field: repeated videojobs.v1.Attempt attempts = 20;
+   */
+  attempts: Attempt[];
 };
 
 /**
@@ -159,6 +166,115 @@ export type Job = Message<"videojobs.v1.Job"> & {
  */
 export const JobSchema: GenMessage<Job> = /*@__PURE__*/
   messageDesc(file_videojobs_v1_videojobs, 0);
+
+/**
+ * One ended attempt of a job.
+ *
+ * @generated from message videojobs.v1.Attempt
+ */
+export type Attempt = Message<"videojobs.v1.Attempt"> & {
+  /**
+   * Starting at 1.
+   *
+   * @generated from field: uint32 attempt = 1;
+   */
+  attempt: number;
+
+  /**
+   * The node that ran it (`host:pid`); empty when that node was lost (the
+   * attempt was handed back after its lease expired).
+   *
+   * @generated from field: string node = 2;
+   */
+  node: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp started_at = 3;
+   */
+  startedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp ended_at = 4;
+   */
+  endedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: videojobs.v1.AttemptOutcome outcome = 5;
+   */
+  outcome: AttemptOutcome;
+
+  /**
+   * Set when it failed.
+   *
+   * @generated from field: videojobs.v1.FailureKind failure_kind = 6;
+   */
+  failureKind: FailureKind;
+
+  /**
+   * Why it failed; empty otherwise.
+   *
+   * @generated from field: string reason = 7;
+   */
+  reason: string;
+
+  /**
+   * The program's exit status, when it exited by itself.
+   *
+   * @generated from field: optional int32 exit_code = 8;
+   */
+  exitCode?: number | undefined;
+
+  /**
+   * The signal that ended the program, when one did (e.g. 9 for SIGKILL).
+   *
+   * @generated from field: optional int32 signal = 9;
+   */
+  signal?: number | undefined;
+
+  /**
+   * From the program's start to its end.
+   *
+   * @generated from field: google.protobuf.Duration duration = 10;
+   */
+  duration?: Duration | undefined;
+
+  /**
+   * Seconds per stage, from the program's report (notes/processing_log.json)
+   * when it wrote one.
+   *
+   * @generated from field: repeated videojobs.v1.StageTiming stage_timings = 11;
+   */
+  stageTimings: StageTiming[];
+};
+
+/**
+ * Describes the message videojobs.v1.Attempt.
+ * Use `create(AttemptSchema)` to create a new message.
+ */
+export const AttemptSchema: GenMessage<Attempt> = /*@__PURE__*/
+  messageDesc(file_videojobs_v1_videojobs, 1);
+
+/**
+ * @generated from message videojobs.v1.StageTiming
+ */
+export type StageTiming = Message<"videojobs.v1.StageTiming"> & {
+  /**
+   * @generated from field: string stage = 1;
+   */
+  stage: string;
+
+  /**
+   * @generated from field: double seconds = 2;
+   */
+  seconds: number;
+};
+
+/**
+ * Describes the message videojobs.v1.StageTiming.
+ * Use `create(StageTimingSchema)` to create a new message.
+ */
+export const StageTimingSchema: GenMessage<StageTiming> = /*@__PURE__*/
+  messageDesc(file_videojobs_v1_videojobs, 2);
 
 /**
  * @generated from message videojobs.v1.SubmitVideoRequest
@@ -218,7 +334,7 @@ export type SubmitVideoRequest = Message<"videojobs.v1.SubmitVideoRequest"> & {
  * Use `create(SubmitVideoRequestSchema)` to create a new message.
  */
 export const SubmitVideoRequestSchema: GenMessage<SubmitVideoRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 1);
+  messageDesc(file_videojobs_v1_videojobs, 3);
 
 /**
  * job_id: the job's id (at most 45 characters, like every id field).
@@ -237,7 +353,7 @@ export type GetJobRequest = Message<"videojobs.v1.GetJobRequest"> & {
  * Use `create(GetJobRequestSchema)` to create a new message.
  */
 export const GetJobRequestSchema: GenMessage<GetJobRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 2);
+  messageDesc(file_videojobs_v1_videojobs, 4);
 
 /**
  * @generated from message videojobs.v1.RetryJobRequest
@@ -254,7 +370,7 @@ export type RetryJobRequest = Message<"videojobs.v1.RetryJobRequest"> & {
  * Use `create(RetryJobRequestSchema)` to create a new message.
  */
 export const RetryJobRequestSchema: GenMessage<RetryJobRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 3);
+  messageDesc(file_videojobs_v1_videojobs, 5);
 
 /**
  * @generated from message videojobs.v1.CancelJobRequest
@@ -271,7 +387,7 @@ export type CancelJobRequest = Message<"videojobs.v1.CancelJobRequest"> & {
  * Use `create(CancelJobRequestSchema)` to create a new message.
  */
 export const CancelJobRequestSchema: GenMessage<CancelJobRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 4);
+  messageDesc(file_videojobs_v1_videojobs, 6);
 
 /**
  * @generated from message videojobs.v1.DeleteJobRequest
@@ -288,7 +404,7 @@ export type DeleteJobRequest = Message<"videojobs.v1.DeleteJobRequest"> & {
  * Use `create(DeleteJobRequestSchema)` to create a new message.
  */
 export const DeleteJobRequestSchema: GenMessage<DeleteJobRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 5);
+  messageDesc(file_videojobs_v1_videojobs, 7);
 
 /**
  * @generated from message videojobs.v1.ListJobsRequest
@@ -321,7 +437,7 @@ export type ListJobsRequest = Message<"videojobs.v1.ListJobsRequest"> & {
  * Use `create(ListJobsRequestSchema)` to create a new message.
  */
 export const ListJobsRequestSchema: GenMessage<ListJobsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 6);
+  messageDesc(file_videojobs_v1_videojobs, 8);
 
 /**
  * @generated from message videojobs.v1.ListJobsResponse
@@ -345,7 +461,7 @@ export type ListJobsResponse = Message<"videojobs.v1.ListJobsResponse"> & {
  * Use `create(ListJobsResponseSchema)` to create a new message.
  */
 export const ListJobsResponseSchema: GenMessage<ListJobsResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 7);
+  messageDesc(file_videojobs_v1_videojobs, 9);
 
 /**
  * @generated from message videojobs.v1.WatchJobsRequest
@@ -382,7 +498,7 @@ export type WatchJobsRequest = Message<"videojobs.v1.WatchJobsRequest"> & {
  * Use `create(WatchJobsRequestSchema)` to create a new message.
  */
 export const WatchJobsRequestSchema: GenMessage<WatchJobsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 8);
+  messageDesc(file_videojobs_v1_videojobs, 10);
 
 /**
  * @generated from message videojobs.v1.JobEvent
@@ -427,7 +543,7 @@ export type JobEvent = Message<"videojobs.v1.JobEvent"> & {
  * Use `create(JobEventSchema)` to create a new message.
  */
 export const JobEventSchema: GenMessage<JobEvent> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 9);
+  messageDesc(file_videojobs_v1_videojobs, 11);
 
 /**
  * @generated from message videojobs.v1.Batch
@@ -496,7 +612,7 @@ export type Batch = Message<"videojobs.v1.Batch"> & {
  * Use `create(BatchSchema)` to create a new message.
  */
 export const BatchSchema: GenMessage<Batch> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 10);
+  messageDesc(file_videojobs_v1_videojobs, 12);
 
 /**
  * @generated from message videojobs.v1.SubmitBatchRequest
@@ -540,7 +656,7 @@ export type SubmitBatchRequest = Message<"videojobs.v1.SubmitBatchRequest"> & {
  * Use `create(SubmitBatchRequestSchema)` to create a new message.
  */
 export const SubmitBatchRequestSchema: GenMessage<SubmitBatchRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 11);
+  messageDesc(file_videojobs_v1_videojobs, 13);
 
 /**
  * @generated from message videojobs.v1.BatchItem
@@ -571,7 +687,7 @@ export type BatchItem = Message<"videojobs.v1.BatchItem"> & {
  * Use `create(BatchItemSchema)` to create a new message.
  */
 export const BatchItemSchema: GenMessage<BatchItem> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 12);
+  messageDesc(file_videojobs_v1_videojobs, 14);
 
 /**
  * @generated from message videojobs.v1.SubmitBatchResponse
@@ -595,7 +711,7 @@ export type SubmitBatchResponse = Message<"videojobs.v1.SubmitBatchResponse"> & 
  * Use `create(SubmitBatchResponseSchema)` to create a new message.
  */
 export const SubmitBatchResponseSchema: GenMessage<SubmitBatchResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 13);
+  messageDesc(file_videojobs_v1_videojobs, 15);
 
 /**
  * @generated from message videojobs.v1.GetBatchRequest
@@ -612,7 +728,7 @@ export type GetBatchRequest = Message<"videojobs.v1.GetBatchRequest"> & {
  * Use `create(GetBatchRequestSchema)` to create a new message.
  */
 export const GetBatchRequestSchema: GenMessage<GetBatchRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 14);
+  messageDesc(file_videojobs_v1_videojobs, 16);
 
 /**
  * @generated from message videojobs.v1.CancelBatchRequest
@@ -629,7 +745,7 @@ export type CancelBatchRequest = Message<"videojobs.v1.CancelBatchRequest"> & {
  * Use `create(CancelBatchRequestSchema)` to create a new message.
  */
 export const CancelBatchRequestSchema: GenMessage<CancelBatchRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 15);
+  messageDesc(file_videojobs_v1_videojobs, 17);
 
 /**
  * @generated from message videojobs.v1.ListBatchesRequest
@@ -655,7 +771,7 @@ export type ListBatchesRequest = Message<"videojobs.v1.ListBatchesRequest"> & {
  * Use `create(ListBatchesRequestSchema)` to create a new message.
  */
 export const ListBatchesRequestSchema: GenMessage<ListBatchesRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 16);
+  messageDesc(file_videojobs_v1_videojobs, 18);
 
 /**
  * @generated from message videojobs.v1.ListBatchesResponse
@@ -677,7 +793,7 @@ export type ListBatchesResponse = Message<"videojobs.v1.ListBatchesResponse"> & 
  * Use `create(ListBatchesResponseSchema)` to create a new message.
  */
 export const ListBatchesResponseSchema: GenMessage<ListBatchesResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 17);
+  messageDesc(file_videojobs_v1_videojobs, 19);
 
 /**
  * @generated from message videojobs.v1.Note
@@ -739,7 +855,7 @@ export type Note = Message<"videojobs.v1.Note"> & {
  * Use `create(NoteSchema)` to create a new message.
  */
 export const NoteSchema: GenMessage<Note> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 18);
+  messageDesc(file_videojobs_v1_videojobs, 20);
 
 /**
  * @generated from message videojobs.v1.GetNoteRequest
@@ -756,7 +872,7 @@ export type GetNoteRequest = Message<"videojobs.v1.GetNoteRequest"> & {
  * Use `create(GetNoteRequestSchema)` to create a new message.
  */
 export const GetNoteRequestSchema: GenMessage<GetNoteRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 19);
+  messageDesc(file_videojobs_v1_videojobs, 21);
 
 /**
  * @generated from message videojobs.v1.ListNotesRequest
@@ -789,7 +905,7 @@ export type ListNotesRequest = Message<"videojobs.v1.ListNotesRequest"> & {
  * Use `create(ListNotesRequestSchema)` to create a new message.
  */
 export const ListNotesRequestSchema: GenMessage<ListNotesRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 20);
+  messageDesc(file_videojobs_v1_videojobs, 22);
 
 /**
  * @generated from message videojobs.v1.ListNotesResponse
@@ -811,7 +927,7 @@ export type ListNotesResponse = Message<"videojobs.v1.ListNotesResponse"> & {
  * Use `create(ListNotesResponseSchema)` to create a new message.
  */
 export const ListNotesResponseSchema: GenMessage<ListNotesResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 21);
+  messageDesc(file_videojobs_v1_videojobs, 23);
 
 /**
  * Which FAILED jobs; every field narrows, an unset one means any.
@@ -852,7 +968,7 @@ export type FailureFilter = Message<"videojobs.v1.FailureFilter"> & {
  * Use `create(FailureFilterSchema)` to create a new message.
  */
 export const FailureFilterSchema: GenMessage<FailureFilter> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 22);
+  messageDesc(file_videojobs_v1_videojobs, 24);
 
 /**
  * @generated from message videojobs.v1.FailureGroup
@@ -884,7 +1000,7 @@ export type FailureGroup = Message<"videojobs.v1.FailureGroup"> & {
  * Use `create(FailureGroupSchema)` to create a new message.
  */
 export const FailureGroupSchema: GenMessage<FailureGroup> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 23);
+  messageDesc(file_videojobs_v1_videojobs, 25);
 
 /**
  * @generated from message videojobs.v1.ListFailureGroupsRequest
@@ -901,7 +1017,7 @@ export type ListFailureGroupsRequest = Message<"videojobs.v1.ListFailureGroupsRe
  * Use `create(ListFailureGroupsRequestSchema)` to create a new message.
  */
 export const ListFailureGroupsRequestSchema: GenMessage<ListFailureGroupsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 24);
+  messageDesc(file_videojobs_v1_videojobs, 26);
 
 /**
  * @generated from message videojobs.v1.ListFailureGroupsResponse
@@ -925,7 +1041,7 @@ export type ListFailureGroupsResponse = Message<"videojobs.v1.ListFailureGroupsR
  * Use `create(ListFailureGroupsResponseSchema)` to create a new message.
  */
 export const ListFailureGroupsResponseSchema: GenMessage<ListFailureGroupsResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 25);
+  messageDesc(file_videojobs_v1_videojobs, 27);
 
 /**
  * @generated from message videojobs.v1.RetryFailedJobsRequest
@@ -942,7 +1058,7 @@ export type RetryFailedJobsRequest = Message<"videojobs.v1.RetryFailedJobsReques
  * Use `create(RetryFailedJobsRequestSchema)` to create a new message.
  */
 export const RetryFailedJobsRequestSchema: GenMessage<RetryFailedJobsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 26);
+  messageDesc(file_videojobs_v1_videojobs, 28);
 
 /**
  * @generated from message videojobs.v1.RetryFailedJobsResponse
@@ -974,7 +1090,7 @@ export type RetryFailedJobsResponse = Message<"videojobs.v1.RetryFailedJobsRespo
  * Use `create(RetryFailedJobsResponseSchema)` to create a new message.
  */
 export const RetryFailedJobsResponseSchema: GenMessage<RetryFailedJobsResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 27);
+  messageDesc(file_videojobs_v1_videojobs, 29);
 
 /**
  * @generated from message videojobs.v1.DrainNodeRequest
@@ -991,7 +1107,7 @@ export type DrainNodeRequest = Message<"videojobs.v1.DrainNodeRequest"> & {
  * Use `create(DrainNodeRequestSchema)` to create a new message.
  */
 export const DrainNodeRequestSchema: GenMessage<DrainNodeRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 28);
+  messageDesc(file_videojobs_v1_videojobs, 30);
 
 /**
  * @generated from message videojobs.v1.GetNodeStatusRequest
@@ -1004,7 +1120,7 @@ export type GetNodeStatusRequest = Message<"videojobs.v1.GetNodeStatusRequest"> 
  * Use `create(GetNodeStatusRequestSchema)` to create a new message.
  */
 export const GetNodeStatusRequestSchema: GenMessage<GetNodeStatusRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 29);
+  messageDesc(file_videojobs_v1_videojobs, 31);
 
 /**
  * @generated from message videojobs.v1.NodeStatus
@@ -1044,7 +1160,154 @@ export type NodeStatus = Message<"videojobs.v1.NodeStatus"> & {
  * Use `create(NodeStatusSchema)` to create a new message.
  */
 export const NodeStatusSchema: GenMessage<NodeStatus> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 30);
+  messageDesc(file_videojobs_v1_videojobs, 32);
+
+/**
+ * One line the program printed.
+ *
+ * @generated from message videojobs.v1.JobLogLine
+ */
+export type JobLogLine = Message<"videojobs.v1.JobLogLine"> & {
+  /**
+   * @generated from field: uint32 attempt = 1;
+   */
+  attempt: number;
+
+  /**
+   * From 1, in the order the lines arrived; a gap follows a MARKER line.
+   *
+   * @generated from field: uint64 line = 2;
+   */
+  line: bigint;
+
+  /**
+   * @generated from field: videojobs.v1.LogStream stream = 3;
+   */
+  stream: LogStream;
+
+  /**
+   * Invalid UTF-8 replaced by U+FFFD, at most 16 KiB (the rest of a longer
+   * line is cut off).
+   *
+   * @generated from field: string text = 4;
+   */
+  text: string;
+};
+
+/**
+ * Describes the message videojobs.v1.JobLogLine.
+ * Use `create(JobLogLineSchema)` to create a new message.
+ */
+export const JobLogLineSchema: GenMessage<JobLogLine> = /*@__PURE__*/
+  messageDesc(file_videojobs_v1_videojobs, 33);
+
+/**
+ * @generated from message videojobs.v1.GetJobLogRequest
+ */
+export type GetJobLogRequest = Message<"videojobs.v1.GetJobLogRequest"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * 0: the latest attempt.
+   *
+   * @generated from field: uint32 attempt = 2;
+   */
+  attempt: number;
+
+  /**
+   * Lines after this one; 0 from the start.
+   *
+   * @generated from field: uint64 after_line = 3;
+   */
+  afterLine: bigint;
+
+  /**
+   * 1..=5000; 0 means 1000.
+   *
+   * @generated from field: int32 page_size = 4;
+   */
+  pageSize: number;
+};
+
+/**
+ * Describes the message videojobs.v1.GetJobLogRequest.
+ * Use `create(GetJobLogRequestSchema)` to create a new message.
+ */
+export const GetJobLogRequestSchema: GenMessage<GetJobLogRequest> = /*@__PURE__*/
+  messageDesc(file_videojobs_v1_videojobs, 34);
+
+/**
+ * @generated from message videojobs.v1.GetJobLogResponse
+ */
+export type GetJobLogResponse = Message<"videojobs.v1.GetJobLogResponse"> & {
+  /**
+   * The attempt read (the latest when 0 was asked for).
+   *
+   * @generated from field: uint32 attempt = 1;
+   */
+  attempt: number;
+
+  /**
+   * @generated from field: repeated videojobs.v1.JobLogLine lines = 2;
+   */
+  lines: JobLogLine[];
+
+  /**
+   * Pass as after_line for the next page; 0 when this page holds the last
+   * line stored so far.
+   *
+   * @generated from field: uint64 next_after_line = 3;
+   */
+  nextAfterLine: bigint;
+
+  /**
+   * The attempt has ended: nothing more will be stored.
+   *
+   * @generated from field: bool attempt_ended = 4;
+   */
+  attemptEnded: boolean;
+};
+
+/**
+ * Describes the message videojobs.v1.GetJobLogResponse.
+ * Use `create(GetJobLogResponseSchema)` to create a new message.
+ */
+export const GetJobLogResponseSchema: GenMessage<GetJobLogResponse> = /*@__PURE__*/
+  messageDesc(file_videojobs_v1_videojobs, 35);
+
+/**
+ * @generated from message videojobs.v1.WatchJobLogsRequest
+ */
+export type WatchJobLogsRequest = Message<"videojobs.v1.WatchJobLogsRequest"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * 0: the latest attempt (the first, if none has started yet).
+   *
+   * @generated from field: uint32 attempt = 2;
+   */
+  attempt: number;
+
+  /**
+   * Replay lines after this one; 0 from the start.
+   *
+   * @generated from field: uint64 after_line = 3;
+   */
+  afterLine: bigint;
+};
+
+/**
+ * Describes the message videojobs.v1.WatchJobLogsRequest.
+ * Use `create(WatchJobLogsRequestSchema)` to create a new message.
+ */
+export const WatchJobLogsRequestSchema: GenMessage<WatchJobLogsRequest> = /*@__PURE__*/
+  messageDesc(file_videojobs_v1_videojobs, 36);
 
 /**
  * @generated from message videojobs.v1.GetJobStatsRequest
@@ -1057,7 +1320,7 @@ export type GetJobStatsRequest = Message<"videojobs.v1.GetJobStatsRequest"> & {
  * Use `create(GetJobStatsRequestSchema)` to create a new message.
  */
 export const GetJobStatsRequestSchema: GenMessage<GetJobStatsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 31);
+  messageDesc(file_videojobs_v1_videojobs, 37);
 
 /**
  * @generated from message videojobs.v1.JobStats
@@ -1133,7 +1396,7 @@ export type JobStats = Message<"videojobs.v1.JobStats"> & {
  * Use `create(JobStatsSchema)` to create a new message.
  */
 export const JobStatsSchema: GenMessage<JobStats> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 32);
+  messageDesc(file_videojobs_v1_videojobs, 38);
 
 /**
  * @generated from enum videojobs.v1.JobState
@@ -1186,6 +1449,48 @@ export enum JobState {
  */
 export const JobStateSchema: GenEnum<JobState> = /*@__PURE__*/
   enumDesc(file_videojobs_v1_videojobs, 0);
+
+/**
+ * How an attempt ended.
+ *
+ * @generated from enum videojobs.v1.AttemptOutcome
+ */
+export enum AttemptOutcome {
+  /**
+   * @generated from enum value: ATTEMPT_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: ATTEMPT_OUTCOME_SUCCEEDED = 1;
+   */
+  SUCCEEDED = 1,
+
+  /**
+   * @generated from enum value: ATTEMPT_OUTCOME_FAILED = 2;
+   */
+  FAILED = 2,
+
+  /**
+   * Its node stopped or was lost; the job was queued again.
+   *
+   * @generated from enum value: ATTEMPT_OUTCOME_INTERRUPTED = 3;
+   */
+  INTERRUPTED = 3,
+
+  /**
+   * A person cancelled the job while it ran.
+   *
+   * @generated from enum value: ATTEMPT_OUTCOME_CANCELLED = 4;
+   */
+  CANCELLED = 4,
+}
+
+/**
+ * Describes the enum videojobs.v1.AttemptOutcome.
+ */
+export const AttemptOutcomeSchema: GenEnum<AttemptOutcome> = /*@__PURE__*/
+  enumDesc(file_videojobs_v1_videojobs, 1);
 
 /**
  * Why an attempt failed. PERMANENT is not retried (the job is FAILED at
@@ -1257,7 +1562,7 @@ export enum FailureKind {
  * Describes the enum videojobs.v1.FailureKind.
  */
 export const FailureKindSchema: GenEnum<FailureKind> = /*@__PURE__*/
-  enumDesc(file_videojobs_v1_videojobs, 1);
+  enumDesc(file_videojobs_v1_videojobs, 2);
 
 /**
  * @generated from enum videojobs.v1.JobEventType
@@ -1332,7 +1637,7 @@ export enum JobEventType {
  * Describes the enum videojobs.v1.JobEventType.
  */
 export const JobEventTypeSchema: GenEnum<JobEventType> = /*@__PURE__*/
-  enumDesc(file_videojobs_v1_videojobs, 2);
+  enumDesc(file_videojobs_v1_videojobs, 3);
 
 /**
  * @generated from enum videojobs.v1.BatchState
@@ -1379,7 +1684,7 @@ export enum BatchState {
  * Describes the enum videojobs.v1.BatchState.
  */
 export const BatchStateSchema: GenEnum<BatchState> = /*@__PURE__*/
-  enumDesc(file_videojobs_v1_videojobs, 3);
+  enumDesc(file_videojobs_v1_videojobs, 4);
 
 /**
  * @generated from enum videojobs.v1.NoteKind
@@ -1405,7 +1710,43 @@ export enum NoteKind {
  * Describes the enum videojobs.v1.NoteKind.
  */
 export const NoteKindSchema: GenEnum<NoteKind> = /*@__PURE__*/
-  enumDesc(file_videojobs_v1_videojobs, 4);
+  enumDesc(file_videojobs_v1_videojobs, 5);
+
+/**
+ * Which stream a line of output came from.
+ *
+ * @generated from enum videojobs.v1.LogStream
+ */
+export enum LogStream {
+  /**
+   * @generated from enum value: LOG_STREAM_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: LOG_STREAM_STDOUT = 1;
+   */
+  STDOUT = 1,
+
+  /**
+   * @generated from enum value: LOG_STREAM_STDERR = 2;
+   */
+  STDERR = 2,
+
+  /**
+   * videojobs' own line where lines were dropped between the kept head and
+   * tail, saying how many and how many bytes.
+   *
+   * @generated from enum value: LOG_STREAM_MARKER = 3;
+   */
+  MARKER = 3,
+}
+
+/**
+ * Describes the enum videojobs.v1.LogStream.
+ */
+export const LogStreamSchema: GenEnum<LogStream> = /*@__PURE__*/
+  enumDesc(file_videojobs_v1_videojobs, 6);
 
 /**
  * Submits, lists, retries, cancels and watches note-making jobs. Every call
@@ -1582,6 +1923,30 @@ export const JobService: GenService<{
     methodKind: "unary";
     input: typeof GetNodeStatusRequestSchema;
     output: typeof NodeStatusSchema;
+  },
+  /**
+   * A page of what the program printed in one attempt of a job (stdout and
+   * stderr, in the order it printed them, the API key redacted), oldest
+   * first. Each attempt keeps the first 256 KiB and the last 768 KiB of its
+   * output (configurable); a MARKER line stands where lines were dropped.
+   *
+   * @generated from rpc videojobs.v1.JobService.GetJobLog
+   */
+  getJobLog: {
+    methodKind: "unary";
+    input: typeof GetJobLogRequestSchema;
+    output: typeof GetJobLogResponseSchema;
+  },
+  /**
+   * Replays one attempt's stored output after `after_line`, then follows it
+   * live, from whichever node runs it, and ends when the attempt ends.
+   *
+   * @generated from rpc videojobs.v1.JobService.WatchJobLogs
+   */
+  watchJobLogs: {
+    methodKind: "server_streaming";
+    input: typeof WatchJobLogsRequestSchema;
+    output: typeof JobLogLineSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_videojobs_v1_videojobs, 0);
