@@ -2,7 +2,8 @@
 //! driving Debian's /usr/bin/chromium, `web/console/tests/console.mjs`)
 //! against the page and gRPC-web calls a real server serves on its gRPC port,
 //! on both backends. The script signs in (a refused token goes back to
-//! sign-in), submits, watches a job to COMPLETED and reads its notes, sees a
+//! sign-in; then by pasting a token, and with the link `videojobs console`
+//! prints), submits, watches a job to COMPLETED and reads its notes, sees a
 //! bad URL's error beside its line, cancels a hanging job, retries a failed
 //! one, filters, follows a batch; a second user sees none of the first's
 //! jobs, an admin sees both and retries a failure group. Midway this test
@@ -61,6 +62,16 @@ async fn the_console_in_a_browser(backend: Backend) {
     let forged = Authenticator::new(&Secret::new("another-secret-0123456789abcdef"))
         .issue("alice", Duration::from_secs(600))
         .unwrap();
+    // `videojobs console` prints the link Alice signs in with.
+    let printed = tokio::process::Command::new(env!("CARGO_BIN_EXE_videojobs"))
+        .args(["console", "--user", "alice", "--ttl-secs", "600", "--addr", &format!("http://{addr}")])
+        .env("VIDEOJOBS_JWT_SECRET", SECRET)
+        .output()
+        .await
+        .unwrap();
+    assert!(printed.status.success(), "{printed:?}");
+    let link = String::from_utf8(printed.stdout).unwrap().trim().to_string();
+    assert!(link.starts_with(&format!("http://{addr}/#token=")), "{link}");
     let mut command = tokio::process::Command::new("node");
     command.arg(console_dir().join("tests/console.mjs")).arg(format!("http://{addr}"));
     if !backend.is_scaled() {
@@ -68,6 +79,7 @@ async fn the_console_in_a_browser(backend: Backend) {
     }
     let mut child = command
         .env("ALICE_TOKEN", &alice)
+        .env("ALICE_LINK", &link)
         .env("BOB_TOKEN", &bob)
         .env("ADMIN_TOKEN", &admin)
         .env("FORGED_TOKEN", &forged)

@@ -5,7 +5,8 @@
 // locators and expect-style polls), never a fixed sleep.
 //
 // node console.mjs BASE_URL [SCREENSHOT_DIR]
-// env: ALICE_TOKEN, BOB_TOKEN, ADMIN_TOKEN, FORGED_TOKEN
+// env: ALICE_TOKEN, ALICE_LINK (what `videojobs console` printed), BOB_TOKEN,
+// ADMIN_TOKEN, FORGED_TOKEN
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +14,7 @@ import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
 const [base, shots] = process.argv.slice(2);
-const { ALICE_TOKEN, BOB_TOKEN, ADMIN_TOKEN, FORGED_TOKEN } = process.env;
+const { ALICE_TOKEN, ALICE_LINK, BOB_TOKEN, ADMIN_TOKEN, FORGED_TOKEN } = process.env;
 const WAIT = 45_000;
 const say = (line) => process.stdout.write(`${line}\n`);
 const input = createInterface({ input: process.stdin });
@@ -38,14 +39,15 @@ const browser = await chromium.launchPersistentContext(profile, {
 if (shots) mkdirSync(shots, { recursive: true });
 async function shot(page, name) { if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true }); }
 
-async function open(token, viewport = { width: 1280, height: 800 }) {
+/** A tab signed in with `token` through a sign-in link (or `link` itself). */
+async function open(token, viewport = { width: 1280, height: 800 }, link = undefined) {
   const page = await browser.newPage();
   await page.setViewportSize(viewport);
   const context = page;
   page.setDefaultTimeout(WAIT);
   page.on("pageerror", (e) => say(`PAGE ERROR ${e.message}`));
-  if (token) {
-    await page.goto(`${base}/#token=${token}`);
+  if (token || link) {
+    await page.goto(link ?? `${base}/#token=${token}`);
     await page.getByTestId("connection").getByText("live").waitFor();
   }
   return { context, page };
@@ -118,8 +120,9 @@ try {
     await context.close();
   }
 
-  // --- Alice through a console link: submit, watch to COMPLETED, read the notes.
-  const { page } = await open(ALICE_TOKEN);
+  // --- Alice through the link `videojobs console` printed: submit, watch to COMPLETED, read the notes.
+  const { page } = await open(null, undefined, ALICE_LINK);
+  check(!page.url().includes("token="), "the token leaves the address bar");
   const [done] = await submit(page, ["https://youtu.be/dQw4w9WgXcQ"]);
   await openJob(page, done);
   await page.getByTestId("job-state").getByText("completed").waitFor();
