@@ -5,9 +5,9 @@ pub mod codec;
 mod convert;
 mod failures;
 mod job_service;
-mod node;
 mod log_watch;
 mod logs;
+mod node;
 mod note_service;
 mod watch;
 
