@@ -52,7 +52,10 @@ async fn a_node_killed_mid_job_loses_nothing_and_leaves_no_program_running() {
     });
     let mut client = doomed.server.jobs("alice").await;
     let job = client.submit_video(submit("slowvideo01")).await.unwrap().into_inner();
+    // The program starts while its claim commits, so a running program does
+    // not yet mean a claimed job: wait for both before the node dies.
     wait_for_processes(doomed_dir.path(), 1).await;
+    wait_until_processing(&mut client, &job.id).await;
     doomed.kill();
     assert_no_processes_under(doomed_dir.path(), Duration::from_secs(2)).await;
 
