@@ -116,8 +116,13 @@ async fn the_console_in_a_browser(backend: Backend) {
     let output = child.wait_with_output().await.unwrap();
     let said = said.join("\n");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(finished.is_ok(), "the browser script did not finish in {SCRIPT_TIMEOUT:?}:\n{said}\n{stderr}");
-    assert!(output.status.success() && said.ends_with("DONE"), "the browser script failed:\n{said}\n{stderr}");
+    let failed = finished.is_err() || !output.status.success() || !said.ends_with("DONE");
+    let jobs_on_server = if failed { server_view(server.as_ref()).await } else { String::new() };
+    assert!(
+        finished.is_ok(),
+        "the browser script did not finish in {SCRIPT_TIMEOUT:?}:\n{said}\n{stderr}\n{jobs_on_server}"
+    );
+    assert!(!failed, "the browser script failed:\n{said}\n{stderr}\n{jobs_on_server}");
     assert!(!said.contains("PAGE ERROR"), "{said}");
 
     // The page saw every event of the job that ran across the restart.
@@ -138,6 +143,24 @@ async fn the_console_in_a_browser(backend: Backend) {
 }
 
 on_both_backends!(the_console_in_a_browser);
+
+/// Every job as the server has it (an admin's list), to tell in a failure
+/// whether a job the page waited for ran or the page missed its events.
+async fn server_view(server: Option<&TestServer>) -> String {
+    let Some(server) = server else { return "the server was stopped".into() };
+    let mut jobs = server.admin().await;
+    let request = pb::ListJobsRequest { page_size: 1000, ..Default::default() };
+    match jobs.list_jobs(request).await {
+        Ok(page) => page
+            .into_inner()
+            .jobs
+            .iter()
+            .map(|j| format!("server: {} {} {:?} attempt {} {}", j.id, j.video_id, state(j), j.attempt, j.stage))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Err(status) => format!("the server did not list its jobs: {status}"),
+    }
+}
 
 #[tokio::test]
 async fn the_page_is_served_on_the_grpc_port_and_can_be_turned_off() {

@@ -67,7 +67,12 @@ export class LiveJobs {
     return () => { set!.delete(l); if (!set!.size) this.rows.delete(id); };
   }
 
-  /** Puts a job the page learned of by a call (submit, retry, …) in place at once. */
+  /**
+   * Puts a job the page learned of by a call (submit, retry, …) in place at
+   * once, unless the stream already told of it: the call's answer and the
+   * stream's events travel on different connections, so the answer can arrive
+   * after the events that follow it and must not undo them.
+   */
   put(job: Job) {
     this.pending.push({ sequence: 0n, jobId: job.id, type: JobEventType.SNAPSHOT, job } as JobEvent);
     this.schedule();
@@ -170,6 +175,7 @@ export class LiveJobs {
     for (const event of events) {
       const id = event.jobId || event.job?.id || "";
       if (event.batch) { this.batches.set(event.batch.id, event.batch); batchChanged = true; }
+      if (event.sequence === 0n && this.jobs.has(id)) continue; // a call's answer, older than the stream
       this.touched.add(id);
       if (event.type === JobEventType.DELETED) {
         if (this.jobs.delete(id)) listChanged = true;
