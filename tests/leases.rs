@@ -52,7 +52,7 @@ async fn an_expired_lease_is_reaped_and_the_old_attempt_is_fenced_out(backend: B
     assert_eq!(second.job.attempt, 2);
     let stale = vec![StageUpdate { stage: "stale".into(), percent: 50 }];
     core.jobs.record_progress(&first.job, stale).await.unwrap();
-    core.jobs.finish(&first, &notes(), "", &Default::default()).await.unwrap();
+    core.jobs.finish(&first, &notes(), "", &Default::default(), &Default::default()).await.unwrap();
     let stored = core.jobs.job(&alice, job.id).await.unwrap();
     assert_eq!(
         (stored.state, stored.attempt, stored.note_ids.len()),
@@ -60,7 +60,7 @@ async fn an_expired_lease_is_reaped_and_the_old_attempt_is_fenced_out(backend: B
         "stale completion is refused"
     );
 
-    core.jobs.finish(&second, &notes(), "", &Default::default()).await.unwrap();
+    core.jobs.finish(&second, &notes(), "", &Default::default(), &Default::default()).await.unwrap();
     let stored = core.jobs.job(&alice, job.id).await.unwrap();
     assert_eq!((stored.state, stored.note_ids.len()), (JobState::Completed, 1));
     let story: Vec<_> = core

@@ -31,12 +31,20 @@ async fn job_in(core: &TestCore, video: &str, end: JobState) -> Job {
     let running = core.jobs.claim(job.id, &core.node).await.unwrap().expect("claimed");
     let note = NewNote { kind: NoteKind::Notes, title: video.into(), markdown: format!("# {video}\n") };
     match end {
-        JobState::Completed => {
-            core.jobs.finish(&running, &Outcome::Succeeded(vec![note]), "", &Default::default()).await.unwrap()
-        }
+        JobState::Completed => core
+            .jobs
+            .finish(&running, &Outcome::Succeeded(vec![note]), "", &Default::default(), &Default::default())
+            .await
+            .unwrap(),
         JobState::Failed => core
             .jobs
-            .finish(&running, &Outcome::Failed(Failure::permanent("no transcript")), "", &Default::default())
+            .finish(
+                &running,
+                &Outcome::Failed(Failure::permanent("no transcript")),
+                "",
+                &Default::default(),
+                &Default::default(),
+            )
             .await
             .unwrap(),
         _ => {

@@ -20,4 +20,4 @@ pub use event::{JobEvent, JobEventKind};
 pub use failure::{FailureFilter, FailureKind, PermanentPatterns};
 pub use history::{AttemptFacts, AttemptOutcome, AttemptRecord, ProgramExit, StageTiming};
 pub use job::{Job, JobState, Note, NoteKind, Scope, UserId};
-pub use output::{Dropped, OutputChunk, OutputLine, OutputStream};
+pub use output::{Dropped, OutputChunk, OutputGroup, OutputLine, OutputStream};

@@ -68,6 +68,21 @@ impl Dropped {
     }
 }
 
+/// Lines of an attempt to store together: new lines in line order, and
+/// what was dropped so far if that changed since the last group (the lines
+/// it covers that were stored are removed, and its marker stored instead).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OutputGroup {
+    pub lines: Vec<OutputLine>,
+    pub dropped: Option<Dropped>,
+}
+
+impl OutputGroup {
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty() && self.dropped.is_none()
+    }
+}
+
 /// Lines of one attempt just stored, as sent to watchers on every node.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OutputChunk {

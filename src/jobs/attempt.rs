@@ -10,12 +10,13 @@ use uuid::Uuid;
 
 use super::Jobs;
 use super::commit::Logged;
+use super::output::{storable_group, store_output_in};
 use super::running::RunningJobs;
 use crate::domain::attempt::storable;
 use crate::domain::retry::RetryPolicy;
 use crate::domain::{
     AttemptFacts, AttemptOutcome, AttemptRecord, Failure, FailureKind, Job, JobEventKind, JobState, NewNote, Outcome,
-    StageUpdate,
+    OutputGroup, StageUpdate,
 };
 use crate::error::Result;
 use crate::queue::QueueItem;
@@ -149,7 +150,8 @@ impl Jobs {
     /// Ends the attempt as its outcome says. Notes that cannot be stored
     /// end the job FAILED with the database's reason rather than being
     /// tried again forever.
-    /// The attempt's record in its history is written in the same
+    /// The attempt's record in its history, and `rest`, the last of its
+    /// output (what gathered as the program ended), are written in the same
     /// transaction as its end.
     pub async fn finish(
         &self,
@@ -157,39 +159,51 @@ impl Jobs {
         outcome: &Outcome,
         log_tail: &str,
         facts: &AttemptFacts,
+        rest: &OutputGroup,
     ) -> Result<()> {
         let job = &claimed.job;
         let log_tail = storable(log_tail).into_owned();
+        let rest = Arc::new(storable_group(rest.clone()));
         match outcome {
-            Outcome::Succeeded(notes) => match self.complete(job, notes, &log_tail, facts).await {
+            Outcome::Succeeded(notes) => match self.complete(job, notes, &log_tail, facts, &rest).await {
                 Err(error) if error.is_storage() && !matches!(error, crate::error::Error::Unavailable(_)) => {
                     let reason = format!("the notes could not be stored: {}", error.detail());
                     tracing::error!(%reason, "storing the results failed; failing the job");
-                    self.fail(job, Failure::permanent(reason), &log_tail, facts).await
+                    self.fail(job, Failure::permanent(reason), &log_tail, facts, &rest).await
                 }
                 done => done,
             },
-            Outcome::Failed(failure) => self.failed(job, failure, &log_tail, facts).await,
-            Outcome::Stopped => self.release(job, facts).await,
+            Outcome::Failed(failure) => self.failed(job, failure, &log_tail, facts, &rest).await,
+            Outcome::Stopped => self.release(job, facts, &rest).await,
         }
     }
 
-    async fn complete(&self, job: &Job, notes: &[NewNote], log_tail: &str, facts: &AttemptFacts) -> Result<()> {
-        let (id, attempt, log_tail) = (job.id, job.attempt, log_tail.to_string());
+    async fn complete(
+        &self,
+        job: &Job,
+        notes: &[NewNote],
+        log_tail: &str,
+        facts: &AttemptFacts,
+        rest: &Arc<OutputGroup>,
+    ) -> Result<()> {
+        let (id, attempt, log_tail, shared) = (job.id, job.attempt, log_tail.to_string(), Arc::clone(rest));
         let record = self.attempt_record(job, AttemptOutcome::Succeeded, None, facts);
         let notes: Arc<Vec<NewNote>> = Arc::new(notes.iter().map(NewNote::storable).collect());
-        let done = self
+        let (done, stored) = self
             .committer
             .commit(move |txn| {
-                let (notes, log_tail, record) = (Arc::clone(&notes), log_tail.clone(), record.clone());
+                let (notes, log_tail, record, rest) =
+                    (Arc::clone(&notes), log_tail.clone(), record.clone(), Arc::clone(&shared));
                 Box::pin(async move {
+                    let stored = store_output_in(txn, id, attempt, &rest).await?;
                     let done = Store::complete(txn, id, attempt, &notes, &log_tail).await?;
                     record_if(txn, done.is_some(), &record).await?;
                     let logged = Logged::each(JobEventKind::Completed, done.iter().cloned());
-                    Ok((done, logged))
+                    Ok(((done, stored), logged))
                 })
             })
             .await?;
+        self.sent_if(stored, job, rest).await;
         if let Some(done) = done {
             tracing::info!(notes = done.note_ids.len(), "job completed");
             metrics::counter!(telemetry::JOBS_FINISHED, "outcome" => "completed").increment(1);
@@ -199,28 +213,39 @@ impl Jobs {
 
     /// RETRYING after a backoff while attempts remain and the failure's kind
     /// says another may help; FAILED otherwise.
-    async fn failed(&self, job: &Job, failure: &Failure, log_tail: &str, facts: &AttemptFacts) -> Result<()> {
+    async fn failed(
+        &self,
+        job: &Job,
+        failure: &Failure,
+        log_tail: &str,
+        facts: &AttemptFacts,
+        rest: &Arc<OutputGroup>,
+    ) -> Result<()> {
         let failure = Failure::new(failure.kind, storable(&failure.reason).into_owned());
         let retry = failure.kind.is_retryable() && RetryPolicy::should_retry(job.attempt, job.max_attempts);
         if !retry {
-            return self.fail(job, failure, log_tail, facts).await;
+            return self.fail(job, failure, log_tail, facts, rest).await;
         }
         let delay = self.rules.retry.delay_after(job.attempt);
         let run_after = Utc::now() + delay;
         let (id, attempt, log_tail, why) = (job.id, job.attempt, log_tail.to_string(), failure.clone());
         let record = self.attempt_record(job, AttemptOutcome::Failed, Some(&failure), facts);
-        let waiting = self
+        let shared = Arc::clone(rest);
+        let (waiting, stored) = self
             .committer
             .commit(move |txn| {
-                let (why, log_tail, record) = (why.clone(), log_tail.clone(), record.clone());
+                let (why, log_tail, record, rest) =
+                    (why.clone(), log_tail.clone(), record.clone(), Arc::clone(&shared));
                 Box::pin(async move {
+                    let stored = store_output_in(txn, id, attempt, &rest).await?;
                     let waiting = Store::schedule_retry(txn, id, attempt, &why, run_after, &log_tail).await?;
                     record_if(txn, waiting.is_some(), &record).await?;
                     let logged = Logged::each(JobEventKind::Retrying, waiting.iter().cloned());
-                    Ok((waiting, logged))
+                    Ok(((waiting, stored), logged))
                 })
             })
             .await?;
+        self.sent_if(stored, job, rest).await;
         if let Some(waiting) = waiting {
             let (reason, kind) = (&failure.reason, failure.kind.as_str());
             tracing::warn!(%reason, kind, retry_in_ms = delay.as_millis() as u64, "attempt failed; retrying");
@@ -230,21 +255,32 @@ impl Jobs {
         Ok(())
     }
 
-    async fn fail(&self, job: &Job, failure: Failure, log_tail: &str, facts: &AttemptFacts) -> Result<()> {
+    async fn fail(
+        &self,
+        job: &Job,
+        failure: Failure,
+        log_tail: &str,
+        facts: &AttemptFacts,
+        rest: &Arc<OutputGroup>,
+    ) -> Result<()> {
         let (id, attempt, why, log_tail) = (job.id, job.attempt, failure.clone(), log_tail.to_string());
         let record = self.attempt_record(job, AttemptOutcome::Failed, Some(&failure), facts);
-        let failed = self
+        let shared = Arc::clone(rest);
+        let (failed, stored) = self
             .committer
             .commit(move |txn| {
-                let (why, log_tail, record) = (why.clone(), log_tail.clone(), record.clone());
+                let (why, log_tail, record, rest) =
+                    (why.clone(), log_tail.clone(), record.clone(), Arc::clone(&shared));
                 Box::pin(async move {
+                    let stored = store_output_in(txn, id, attempt, &rest).await?;
                     let failed = Store::fail(txn, id, attempt, &why, &log_tail).await?;
                     record_if(txn, failed.is_some(), &record).await?;
                     let logged = Logged::each(JobEventKind::Failed, failed.iter().cloned());
-                    Ok((failed, logged))
+                    Ok(((failed, stored), logged))
                 })
             })
             .await?;
+        self.sent_if(stored, job, rest).await;
         if failed.is_some() {
             let (reason, kind) = (&failure.reason, failure.kind.as_str());
             tracing::warn!(%reason, kind, "job failed");
@@ -258,14 +294,15 @@ impl Jobs {
     /// against the job, and queued for any node that still takes jobs.
     /// The attempt is kept as INTERRUPTED, or CANCELLED when a person's
     /// cancel ended it.
-    async fn release(&self, job: &Job, facts: &AttemptFacts) -> Result<()> {
-        let (id, attempt) = (job.id, job.attempt);
+    async fn release(&self, job: &Job, facts: &AttemptFacts, rest: &Arc<OutputGroup>) -> Result<()> {
+        let (id, attempt, shared) = (job.id, job.attempt, Arc::clone(rest));
         let interrupted = self.attempt_record(job, AttemptOutcome::Interrupted, None, facts);
-        let queued = self
+        let (queued, stored) = self
             .committer
             .commit(move |txn| {
-                let interrupted = interrupted.clone();
+                let (interrupted, rest) = (interrupted.clone(), Arc::clone(&shared));
                 Box::pin(async move {
+                    let stored = store_output_in(txn, id, attempt, &rest).await?;
                     let queued = Store::release(txn, id, attempt).await?;
                     if queued.is_some() {
                         Store::record_attempt(txn, &interrupted).await?;
@@ -280,15 +317,25 @@ impl Jobs {
                         Store::record_attempt(txn, &record).await?;
                     }
                     let logged = Logged::each(JobEventKind::Queued, queued.iter().cloned());
-                    Ok((queued, logged))
+                    Ok(((queued, stored), logged))
                 })
             })
             .await?;
+        self.sent_if(stored, job, rest).await;
         if let Some(queued) = queued {
             tracing::info!("attempt interrupted; job queued again");
             self.dispatch(&[QueueItem::of(&queued)]).await;
         }
         Ok(())
+    }
+}
+
+impl Jobs {
+    /// Sends the attempt's last lines live once they are stored.
+    async fn sent_if(&self, stored: bool, job: &Job, rest: &OutputGroup) {
+        if stored {
+            self.send_output(job, rest).await;
+        }
     }
 }
 

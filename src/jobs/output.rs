@@ -1,7 +1,10 @@
 //! The program's output as the core keeps it: the worker hands over each
 //! group of lines; they are stored (fenced by the attempt: in a transaction
 //! of their own on PostgreSQL, in the transitions' writer on SQLite, which
-//! has one writer) and then sent to watchers on every node. Readers page through what is stored, and learn
+//! has one writer) and then sent to watchers on every node. The last group,
+//! what gathered when the program ended, is stored in the transaction that
+//! ends the attempt (see `attempt.rs`): a short program's output costs no
+//! write of its own. Readers page through what is stored, and learn
 //! whether the attempt has ended, so a follower knows when to stop.
 use std::sync::Arc;
 
@@ -9,9 +12,9 @@ use uuid::Uuid;
 
 use super::Jobs;
 use crate::domain::attempt::storable;
-use crate::domain::{Dropped, Job, JobState, OutputChunk, OutputLine, Scope};
+use crate::domain::{Job, JobState, OutputChunk, OutputGroup, OutputLine, Scope};
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::store::{Store, Txn};
 
 /// A page of one attempt's stored output.
 #[derive(Debug)]
@@ -24,41 +27,40 @@ pub struct OutputPage {
 }
 
 impl Jobs {
-    /// Stores the attempt's next lines (after removing what `dropped`
-    /// covers and putting its marker there), then sends them live. Lines of
-    /// an attempt that no longer holds the job are not stored.
-    pub async fn record_output(&self, job: &Job, lines: Vec<OutputLine>, dropped: Option<Dropped>) -> Result<()> {
-        let lines: Vec<OutputLine> = lines
-            .into_iter()
-            .map(|line| match storable(&line.text) {
-                std::borrow::Cow::Borrowed(_) => line,
-                std::borrow::Cow::Owned(text) => OutputLine { text, ..line },
-            })
-            .collect();
+    /// Stores the attempt's next lines (after removing what the group's
+    /// `dropped` covers and putting its marker there), then sends them live.
+    /// Lines of an attempt that no longer holds the job are not stored.
+    pub async fn record_output(&self, job: &Job, group: OutputGroup) -> Result<()> {
+        let group = Arc::new(storable_group(group));
         let (id, attempt) = (job.id, job.attempt);
         let stored = if self.store.is_sqlite() {
             // SQLite has one writer: the lines join the transitions' groups
             // rather than contend with them for the lock.
-            let shared = Arc::new(lines.clone());
+            let shared = Arc::clone(&group);
             self.committer
                 .commit(move |txn| {
-                    let lines = Arc::clone(&shared);
-                    Box::pin(async move {
-                        Ok((Store::append_output_in(txn, id, attempt, &lines, dropped).await?, Vec::new()))
-                    })
+                    let group = Arc::clone(&shared);
+                    Box::pin(async move { Ok((store_output_in(txn, id, attempt, &group).await?, Vec::new())) })
                 })
                 .await?
         } else {
-            self.store.append_output(id, attempt, &lines, dropped).await?
+            self.store.append_output(id, attempt, &group.lines, group.dropped).await?
         };
-        if !stored {
-            return Ok(());
+        if stored {
+            self.send_output(job, &group).await;
         }
-        let mut sent = Vec::with_capacity(lines.len() + 1);
-        sent.extend(dropped.map(|dropped| dropped.marker()));
-        sent.extend(lines);
-        self.transport.deliver_output(OutputChunk { job_id: job.id, attempt: job.attempt, lines: sent }).await;
         Ok(())
+    }
+
+    /// Sends lines just stored to watchers on every node.
+    pub(super) async fn send_output(&self, job: &Job, group: &OutputGroup) {
+        if group.is_empty() {
+            return;
+        }
+        let mut sent = Vec::with_capacity(group.lines.len() + 1);
+        sent.extend(group.dropped.map(|dropped| dropped.marker()));
+        sent.extend(group.lines.iter().cloned());
+        self.transport.deliver_output(OutputChunk { job_id: job.id, attempt: job.attempt, lines: sent }).await;
     }
 
     /// The job as `scope` may see it, and which attempt `attempt` names
@@ -106,4 +108,26 @@ impl Jobs {
         };
         Ok(over)
     }
+}
+
+/// The group with every line made storable (no NUL).
+pub(super) fn storable_group(group: OutputGroup) -> OutputGroup {
+    let lines = group
+        .lines
+        .into_iter()
+        .map(|line| match storable(&line.text) {
+            std::borrow::Cow::Borrowed(_) => line,
+            std::borrow::Cow::Owned(text) => OutputLine { text, ..line },
+        })
+        .collect();
+    OutputGroup { lines, dropped: group.dropped }
+}
+
+/// Stores the group in `txn` (nothing to do when it is empty); `false` when
+/// the attempt no longer holds the job.
+pub(super) async fn store_output_in(txn: &Txn, id: Uuid, attempt: u32, group: &OutputGroup) -> Result<bool> {
+    if group.is_empty() {
+        return Ok(false);
+    }
+    Store::append_output_in(txn, id, attempt, &group.lines, group.dropped).await
 }

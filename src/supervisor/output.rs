@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use tokio::sync::Notify;
 
-use crate::domain::{Dropped, OutputLine, OutputStream};
+use crate::domain::{Dropped, OutputGroup, OutputLine, OutputStream};
 
 /// Counted per line on top of its text, so a flood of empty lines is
 /// bounded too (each costs a row and a slot here).
@@ -25,21 +25,12 @@ pub struct OutputLimits {
     pub tail_bytes: usize,
 }
 
-/// What a take hands over: new lines in line order, and what was dropped
-/// so far if that changed since the last take (the lines it covers that
-/// were stored must be removed, and its marker stored in their place).
+/// What a take hands over: the group of lines to store, and whether the
+/// program's output has ended (nothing more will come).
 #[derive(Debug, Default, PartialEq)]
 pub struct Taken {
-    pub lines: Vec<OutputLine>,
-    pub dropped: Option<Dropped>,
-    /// The program's output has ended: nothing more will come.
+    pub group: OutputGroup,
     pub closed: bool,
-}
-
-impl Taken {
-    pub fn is_empty(&self) -> bool {
-        self.lines.is_empty() && self.dropped.is_none()
-    }
 }
 
 pub struct OutputBuffer {
@@ -143,7 +134,7 @@ impl OutputBuffer {
         lines.extend(state.pending_tail.drain(..));
         state.pending_bytes = 0;
         let dropped = if std::mem::take(&mut state.dropped_changed) { state.dropped } else { None };
-        Taken { lines, dropped, closed: state.closed }
+        Taken { group: OutputGroup { lines, dropped }, closed: state.closed }
     }
 }
 
@@ -152,7 +143,7 @@ mod tests {
     use super::*;
 
     fn texts(taken: &Taken) -> Vec<(u64, &str)> {
-        taken.lines.iter().map(|l| (l.line, l.text.as_str())).collect()
+        taken.group.lines.iter().map(|l| (l.line, l.text.as_str())).collect()
     }
 
     #[test]
@@ -167,15 +158,15 @@ mod tests {
             texts(&taken),
             [(1, "line 001"), (2, "line 002"), (3, "line 003"), (9, "line 009"), (10, "line 010")]
         );
-        assert_eq!(taken.dropped, Some(Dropped { first: 4, until: 9, bytes: 5 * 8 }));
-        assert!(taken.dropped.unwrap().marker().text.contains("5 lines (40 bytes) dropped"));
+        assert_eq!(taken.group.dropped, Some(Dropped { first: 4, until: 9, bytes: 5 * 8 }));
+        assert!(taken.group.dropped.unwrap().marker().text.contains("5 lines (40 bytes) dropped"));
         // Taken lines that fall out of the tail later are dropped from storage.
         buffer.push(OutputStream::Stdout, line(11));
         let taken = buffer.take();
         assert_eq!(texts(&taken), [(11, "line 011")]);
-        assert_eq!(taken.dropped, Some(Dropped { first: 4, until: 10, bytes: 6 * 8 }));
+        assert_eq!(taken.group.dropped, Some(Dropped { first: 4, until: 10, bytes: 6 * 8 }));
         buffer.close();
-        assert_eq!(buffer.take(), Taken { lines: vec![], dropped: None, closed: true });
+        assert_eq!(buffer.take(), Taken { group: OutputGroup::default(), closed: true });
     }
 
     #[test]
@@ -185,10 +176,10 @@ mod tests {
             buffer.push(OutputStream::Stdout, format!("{n}"));
         }
         let taken = buffer.take();
-        let kept: usize = taken.lines.iter().map(|l| l.text.len() + LINE_COST).sum();
+        let kept: usize = taken.group.lines.iter().map(|l| l.text.len() + LINE_COST).sum();
         assert!(kept <= 1024 + 4096, "{kept}");
-        assert_eq!(taken.lines.last().unwrap().line, 100_000);
-        let dropped = taken.dropped.unwrap();
-        assert_eq!(dropped.until, taken.lines.iter().find(|l| l.line > dropped.first).unwrap().line);
+        assert_eq!(taken.group.lines.last().unwrap().line, 100_000);
+        let dropped = taken.group.dropped.unwrap();
+        assert_eq!(dropped.until, taken.group.lines.iter().find(|l| l.line > dropped.first).unwrap().line);
     }
 }

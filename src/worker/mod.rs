@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use crate::domain::{AttemptFacts, Job, StageUpdate};
+use crate::domain::{AttemptFacts, Job, OutputGroup, StageUpdate};
 use crate::error::{Error, Result};
 use crate::jobs::{Claimed, Jobs};
 use crate::supervisor::output::{OutputBuffer, OutputLimits};
@@ -52,6 +52,8 @@ struct Ended {
     claimed: Claimed,
     report: Report,
     facts: AttemptFacts,
+    /// The last of the program's output, stored with the attempt's end.
+    rest: OutputGroup,
     span: tracing::Span,
 }
 
@@ -112,11 +114,11 @@ impl Pool {
     /// be reached the write is tried again (the attempt's work is done and
     /// must not be spent), until it lands or the node stops taking jobs.
     async fn end(&self, ended: Option<Ended>, taking: &CancellationToken) {
-        let Some(Ended { claimed, report, facts, span }) = ended else { return };
+        let Some(Ended { claimed, report, facts, rest, span }) = ended else { return };
         let job_id = claimed.job.id;
         let mut pause = END_RETRY_FIRST;
         loop {
-            let finished = self.jobs.finish(&claimed, &report.outcome, &report.log_tail, &facts);
+            let finished = self.jobs.finish(&claimed, &report.outcome, &report.log_tail, &facts, &rest);
             match finished.instrument(span.clone()).await {
                 Ok(()) => return,
                 Err(Error::Unavailable(reason)) if !taking.is_cancelled() => {
@@ -170,7 +172,8 @@ impl Pool {
     /// the claim holds, nothing is written for the attempt (its progress
     /// waits in the channel, its output in the bounded buffer); a claim that
     /// fails stops the program, whose scratch directory is removed and whose
-    /// report is dropped. The output is all stored before the attempt ends.
+    /// report is dropped. The output is stored a group at a time while the
+    /// program runs; what gathered when it ended goes with the attempt's end.
     async fn run_attempt(
         &self,
         planned: Job,
@@ -193,13 +196,13 @@ impl Pool {
                 }
             };
             let recording = async {
-                tokio::join!(self.record_progress(&claimed, progress_rx), self.record_output(&claimed, &output));
+                tokio::join!(self.record_progress(&claimed, progress_rx), self.record_output(&claimed, &output)).1
             };
-            tokio::select! {
-                () = recording => {}
+            let rest = tokio::select! {
+                rest = recording => rest,
                 never = self.keep_lease(&claimed) => match never {},
-            }
-            Some(claimed)
+            };
+            Some((claimed, rest))
         };
         let run = async {
             tracing::info!(url = %planned.url, "attempt started");
@@ -213,16 +216,16 @@ impl Pool {
             };
             let ((report, duration), claimed) = tokio::join!(supervised, holding);
             programs.decrement(1.0);
-            let claimed = claimed?;
+            let (claimed, rest) = claimed?;
             metrics::histogram!(telemetry::ATTEMPT_DURATION, "outcome" => report.outcome.label())
                 .record(duration.as_secs_f64());
-            Some((claimed, report, duration))
+            Some((claimed, report, duration, rest))
         };
         match run.instrument(span.clone()).await {
-            Some((claimed, mut report, duration)) => {
+            Some((claimed, mut report, duration, rest)) => {
                 let observed = std::mem::take(&mut report.observed);
                 let facts = AttemptFacts { exit: observed.exit, duration, timings: observed.timings };
-                Next::Ran(Box::new(Ended { claimed, report, facts, span }))
+                Next::Ran(Box::new(Ended { claimed, report, facts, rest, span }))
             }
             None => Next::Nothing,
         }
@@ -275,9 +278,10 @@ impl Pool {
 
 impl Pool {
     /// Stores the program's output a group at a time (never a write per
-    /// line) until it ends; a group that cannot be stored is dropped with a
-    /// warning, since the buffer behind it must keep moving.
-    async fn record_output(&self, claimed: &Claimed, output: &OutputBuffer) {
+    /// line) until it ends, and returns what gathered as it ended: that is
+    /// stored with the attempt's end. A group that cannot be stored is
+    /// dropped with a warning, since the buffer behind it must keep moving.
+    async fn record_output(&self, claimed: &Claimed, output: &OutputBuffer) -> OutputGroup {
         loop {
             output.gathered(1).await;
             tokio::select! {
@@ -285,13 +289,13 @@ impl Pool {
                 () = tokio::time::sleep(OUTPUT_GROUP_WAIT) => {}
             }
             let taken = output.take();
-            if !taken.is_empty() {
-                if let Err(error) = self.jobs.record_output(&claimed.job, taken.lines, taken.dropped).await {
+            if taken.closed {
+                return taken.group;
+            }
+            if !taken.group.is_empty() {
+                if let Err(error) = self.jobs.record_output(&claimed.job, taken.group).await {
                     tracing::warn!(error = %error.detail(), "storing the program's output failed; those lines are lost");
                 }
-            }
-            if taken.closed {
-                return;
             }
         }
     }
