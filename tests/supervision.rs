@@ -40,7 +40,34 @@ on_both_backends!(
     cancel_kills_the_program_and_every_child_it_started,
     a_silent_program_is_stopped_as_stalled_and_retried,
     the_programs_report_decides_over_its_lines_and_a_malformed_one_falls_back,
+    the_programs_report_names_the_notes_and_the_assessment_and_the_title,
 );
+
+/// A `named…` video's files do not follow the naming rule (the assessment
+/// lacks its `Assessment_` prefix, the notes' heading is a draft's): the
+/// report's `notes_filepath`, `assessment_filepath` and `video_title` decide.
+async fn the_programs_report_names_the_notes_and_the_assessment_and_the_title(backend: Backend) {
+    let (server, _dir) = TestServer::on(&backend).start().await;
+    let mut jobs = server.jobs("alice").await;
+    let job = jobs.submit_video(submit("named000001")).await.unwrap().into_inner();
+    let job = wait_final(&mut jobs, &job.id).await;
+    assert_eq!(state(&job), pb::JobState::Completed, "{}", job.error);
+    let mut notes = server.notes("alice").await;
+    let mut kinds = Vec::new();
+    for note_id in &job.note_ids {
+        let note = notes.get_note(pb::GetNoteRequest { note_id: note_id.clone() }).await.unwrap().into_inner();
+        kinds.push((note.kind(), note.title));
+    }
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            (pb::NoteKind::Notes, "Lecture named000001".to_string()),
+            (pb::NoteKind::Assessment, "Assessment: Lecture named000001".to_string())
+        ]
+    );
+    server.stop().await;
+}
 
 async fn the_programs_report_decides_over_its_lines_and_a_malformed_one_falls_back(backend: Backend) {
     let (server, _dir) = TestServer::on(&backend).with(|c| c.retry.max_attempts = 3).start().await;

@@ -79,7 +79,8 @@ async fn nul_bytes_in_a_programs_lines_and_notes_are_stored_as_replacement_chara
     assert_eq!(notes.len(), 2, "the notes and the assessment");
     let main = notes.iter().find(|n| n.markdown.contains("central")).expect("the notes");
     assert!(main.markdown.contains("central\u{FFFD}idea"), "{}", main.markdown);
-    assert!(main.title.starts_with("\u{FFFD}Lecture nulbytes001"), "{}", main.title);
+    assert!(main.markdown.starts_with("# \u{FFFD}Lecture nulbytes001"), "{}", main.markdown);
+    assert_eq!(main.title, "Lecture nulbytes001", "the program's report gives the title");
     assert!(notes.iter().all(|n| !n.markdown.contains('\0') && !n.title.contains('\0')));
     server.stop().await;
 }

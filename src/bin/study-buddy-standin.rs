@@ -227,6 +227,8 @@ fn process_video(options: &Options, number: usize, url: &str) -> Result<(), Stri
     std::fs::create_dir_all(&folder).expect("create notes folder");
     let bytes: Vec<u8> = if mode.starts_with("garb") {
         vec![0xff, 0xfe, 0x00, 0x9f, 0x92]
+    } else if mode.starts_with("named") {
+        notes.replacen(&format!("# {title}"), "# Untitled draft", 1).into_bytes()
     } else if mode.starts_with("nul") {
         notes.replacen("# ", "# \0", 1).replace("central idea", "central\0idea").into_bytes()
     } else {
@@ -248,8 +250,9 @@ fn process_video(options: &Options, number: usize, url: &str) -> Result<(), Stri
         let assessment = format!(
             "# Assessment: {title}\n\n1. What is the main idea of the video?\n2. Explain one key point in your own words.\n"
         );
-        std::fs::write(folder.join(format!("Assessment_{title}.md")), assessment).expect("write assessment");
-        log("INFO", &format!("[Job {job}] ✓ Assessment saved: Assessment_{title}.md"));
+        let name = assessment_file(&mode, &title);
+        std::fs::write(folder.join(&name), assessment).expect("write assessment");
+        log("INFO", &format!("[Job {job}] ✓ Assessment saved: {name}"));
     }
     write_side_files();
     Ok(())
@@ -399,7 +402,7 @@ fn report_record(options: &Options, url: &str, result: &Result<(), String>, star
     let subject = options.subject.clone().unwrap_or_else(|| "General".into());
     let title = format!("Lecture {id}");
     let notes = format!("notes/{subject}/{title}.md");
-    let assessment = format!("notes/{subject}/Assessment_{title}.md");
+    let assessment = format!("notes/{subject}/{}", assessment_file(&mode, &title));
     let error = match result {
         _ if mode.starts_with("report") => {
             Some("Video unavailable: this video has been removed by the uploader".into())
@@ -429,6 +432,12 @@ fn report_record(options: &Options, url: &str, result: &Result<(), String>, star
         "timings": {"transcript": 0.0, "notes": 0.0, "assessment": 0.0},
         "files_created": created,
     })
+}
+
+/// The assessment's file name: the real program's, or for `named…` videos
+/// one without its prefix (only the report then says which file it is).
+fn assessment_file(mode: &str, title: &str) -> String {
+    if mode.starts_with("named") { format!("Quiz - {title}.md") } else { format!("Assessment_{title}.md") }
 }
 
 /// Writes `notes/processing_log.json`; `badreport…` writes one that is not JSON.

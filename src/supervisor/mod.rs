@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use crate::domain::{Failure, FailureKind, Job, Outcome, OutputStream, ProgramExit, StageTiming};
 use command::ProgramCommand;
 use keeper::{Keepers, NotStarted, Reply};
-use notes::NoteFiles;
+use notes::{Chosen, NoteFiles, Source};
 use output::OutputBuffer;
 use parse::{LineParser, OutputPatterns, Progress};
 use redact::Redactor;
@@ -282,11 +282,11 @@ impl Supervisor {
         let lines_failed = by_lines.is_some();
         let read = tokio::task::spawn_blocking(move || {
             let report = report::read(&dir, &files, &video_id);
-            let succeeded = match &report {
-                ProgramReport::Found(record) => record.success,
-                _ => !lines_failed,
+            let (succeeded, chosen) = match &report {
+                ProgramReport::Found(record) => (record.success, record.chosen()),
+                _ => (!lines_failed, Chosen::default()),
             };
-            let notes = succeeded.then(|| notes::collect_notes(&dir, &files));
+            let notes = succeeded.then(|| notes::collect_notes(&dir, &files, &chosen));
             (report, notes)
         });
         let (report, notes) = match read.await {
@@ -315,7 +315,16 @@ impl Supervisor {
             return Outcome::Failed(failure);
         }
         match notes {
-            Some(Ok(notes)) => Outcome::Succeeded(notes),
+            Some(Ok((notes, source))) => {
+                match source {
+                    Source::Report => tracing::info!("the program's report names the notes and assessment files"),
+                    Source::Names => tracing::info!("the files' names tell the notes from the assessment"),
+                    Source::NamesReportUnmatched => tracing::warn!(
+                        "the files the program's report names are not in its notes folder; the files' names decide"
+                    ),
+                }
+                Outcome::Succeeded(notes)
+            }
             Some(Err(reason)) if reason == notes::NO_NOTES => {
                 Outcome::Failed(Failure::new(FailureKind::NoOutput, reason))
             }

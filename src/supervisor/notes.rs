@@ -6,6 +6,11 @@
 //! size-capped and checked to be UTF-8 text; the title comes from YAML front
 //! matter when present, else the first `# ` heading, else the file name.
 //!
+//! When the program's report names its notes file and its assessment file
+//! ([`Chosen`]), those decide which file is which (whatever their names),
+//! and the notes take the report's video title. Any other `.md` file in the
+//! folder is kept too, its kind told by its name as without a report.
+//!
 //! What one attempt may leave is bounded too: the real program writes two
 //! files per video (notes and assessment) and a job is one video, so a
 //! program that writes more than [`NoteFiles::max_files`] files, or more
@@ -53,8 +58,24 @@ const MAX_DEPTH: usize = 4;
 /// Why an attempt that exited 0 without a failure produced nothing.
 pub const NO_NOTES: &str = "the program reported success but wrote no notes file";
 
-/// The notes in `scratch`, or why they cannot be used.
-pub fn collect_notes(scratch: &Path, files: &NoteFiles) -> Result<Vec<NewNote>, String> {
+/// The files the program's report names, and the video's title.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Chosen {
+    /// As the report gives them: relative to the scratch directory, or absolute.
+    pub notes: Option<PathBuf>,
+    pub assessment: Option<PathBuf>,
+    pub title: Option<String>,
+}
+
+impl Chosen {
+    pub fn is_empty(&self) -> bool {
+        self.notes.is_none() && self.assessment.is_none()
+    }
+}
+
+/// The notes in `scratch`, or why they cannot be used; `chosen` is what the
+/// report says (empty without one). Also says which source told the kinds.
+pub fn collect_notes(scratch: &Path, files: &NoteFiles, chosen: &Chosen) -> Result<(Vec<NewNote>, Source), String> {
     let mut paths = Vec::new();
     if let Some(folder) = notes_folder(scratch, &files.dir)? {
         find_markdown(&folder, 0, files.max_files + 1, &mut paths);
@@ -66,6 +87,17 @@ pub fn collect_notes(scratch: &Path, files: &NoteFiles) -> Result<Vec<NewNote>, 
         ));
     }
     paths.sort();
+    // A path the report names counts only if it is one of the files found
+    // (inside the notes folder, no link on the way).
+    let named = |path: &Option<PathBuf>| {
+        path.as_ref().and_then(|p| scratch.join(p).canonicalize().ok()).filter(|p| paths.contains(p))
+    };
+    let (chosen_notes, chosen_assessment) = (named(&chosen.notes), named(&chosen.assessment));
+    let source = match (&chosen_notes, chosen.is_empty()) {
+        (Some(_), _) => Source::Report,
+        (None, true) => Source::Names,
+        (None, false) => Source::NamesReportUnmatched,
+    };
     let mut notes = Vec::with_capacity(paths.len());
     let mut total = 0;
     for path in paths {
@@ -80,15 +112,38 @@ pub fn collect_notes(scratch: &Path, files: &NoteFiles) -> Result<Vec<NewNote>, 
         if text.trim().is_empty() {
             return Err(format!("notes file {name:?} is empty"));
         }
-        let kind = if name.starts_with(&files.assessment_prefix) { NoteKind::Assessment } else { NoteKind::Notes };
         let stem = name.trim_end_matches(".md").to_string();
-        notes.push(parse_note(kind, &text, &stem));
+        let note = if chosen_notes.as_ref() == Some(&path) {
+            let mut note = parse_note(NoteKind::Notes, &text, &stem);
+            if let Some(title) = chosen.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                note.title = title.chars().take(MAX_TITLE_CHARS).collect();
+            }
+            note
+        } else if chosen_assessment.as_ref() == Some(&path) || name.starts_with(&files.assessment_prefix) {
+            parse_note(NoteKind::Assessment, &text, &stem)
+        } else {
+            parse_note(NoteKind::Notes, &text, &stem)
+        };
+        notes.push(note);
     }
     if !notes.iter().any(|n| n.kind == NoteKind::Notes) {
         return Err(NO_NOTES.into());
     }
-    Ok(notes)
+    Ok((notes, source))
 }
+
+/// Which source told the notes from the assessment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The report named the notes file (and maybe the assessment).
+    Report,
+    /// No report named files: the file names did.
+    Names,
+    /// The report named files not found in the notes folder: the names did.
+    NamesReportUnmatched,
+}
+
+const MAX_TITLE_CHARS: usize = 300;
 
 /// The notes folder, if the program made one, once it is known to lie
 /// inside the scratch directory: a symbolic link anywhere on the way could
@@ -150,7 +205,7 @@ pub fn parse_note(kind: NoteKind, text: &str, fallback_title: &str) -> NewNote {
         .filter(|t| !t.trim().is_empty())
         .or(heading.map(String::from))
         .unwrap_or_else(|| fallback_title.to_string());
-    NewNote { kind, title: title.trim().chars().take(300).collect(), markdown: body }
+    NewNote { kind, title: title.trim().chars().take(MAX_TITLE_CHARS).collect(), markdown: body }
 }
 
 /// Regular `.md` files under `dir`, symbolic links skipped; stops once
@@ -199,16 +254,17 @@ mod tests {
         let folder = scratch.path().join("notes/Math");
         std::fs::create_dir_all(&folder).unwrap();
         let files = NoteFiles::default();
-        assert!(collect_notes(scratch.path(), &files).unwrap_err().contains("wrote no notes"));
+        assert!(collect_notes(scratch.path(), &files, &Chosen::default()).unwrap_err().contains("wrote no notes"));
         std::fs::write(folder.join("Lecture.md"), "# Lecture\n\n[YouTube Video](u)\n").unwrap();
         std::fs::write(folder.join("Assessment_Lecture.md"), "# Quiz\n").unwrap();
         std::fs::write(scratch.path().join("notes/processing_log.json"), "{}").unwrap();
         std::os::unix::fs::symlink("/etc/passwd", folder.join("leak.md")).unwrap();
-        let notes = collect_notes(scratch.path(), &files).unwrap();
+        let (notes, source) = collect_notes(scratch.path(), &files, &Chosen::default()).unwrap();
+        assert_eq!(source, Source::Names);
         let kinds: Vec<_> = notes.iter().map(|n| (n.kind, n.title.as_str())).collect();
         assert_eq!(kinds, [(NoteKind::Assessment, "Quiz"), (NoteKind::Notes, "Lecture")]);
         std::fs::write(folder.join("Bad.md"), [0xff, 0xfe, 0x00]).unwrap();
-        assert!(collect_notes(scratch.path(), &files).unwrap_err().contains("not UTF-8"));
+        assert!(collect_notes(scratch.path(), &files, &Chosen::default()).unwrap_err().contains("not UTF-8"));
     }
 
     #[test]
@@ -217,7 +273,7 @@ mod tests {
         std::fs::create_dir_all(outside.path().join("Math")).unwrap();
         std::fs::write(outside.path().join("Math/Secret.md"), "# Secret\n").unwrap();
         std::os::unix::fs::symlink(outside.path(), scratch.path().join("notes")).unwrap();
-        let refused = collect_notes(scratch.path(), &NoteFiles::default()).unwrap_err();
+        let refused = collect_notes(scratch.path(), &NoteFiles::default(), &Chosen::default()).unwrap_err();
         assert!(refused.contains("symbolic link out of the job's scratch directory"), "{refused}");
     }
 
@@ -230,10 +286,51 @@ mod tests {
             std::fs::write(folder.join(format!("Part {n}.md")), "# Part\n\n0123456789\n").unwrap();
         }
         let files = NoteFiles { max_files: 4, max_total_bytes: 80, ..NoteFiles::default() };
-        assert_eq!(collect_notes(scratch.path(), &files).unwrap().len(), 4);
+        assert_eq!(collect_notes(scratch.path(), &files, &Chosen::default()).unwrap().0.len(), 4);
         std::fs::write(folder.join("Part 4.md"), "# Part\n").unwrap();
-        assert!(collect_notes(scratch.path(), &files).unwrap_err().contains("more than 4 notes files"));
+        assert!(
+            collect_notes(scratch.path(), &files, &Chosen::default()).unwrap_err().contains("more than 4 notes files")
+        );
         let files = NoteFiles { max_total_bytes: 60, ..NoteFiles::default() };
-        assert!(collect_notes(scratch.path(), &files).unwrap_err().contains("more than 60 bytes in all"));
+        assert!(
+            collect_notes(scratch.path(), &files, &Chosen::default())
+                .unwrap_err()
+                .contains("more than 60 bytes in all")
+        );
+    }
+
+    #[test]
+    fn the_reports_files_decide_which_is_the_notes_and_which_the_assessment() {
+        let scratch = tempfile::tempdir().unwrap();
+        let folder = scratch.path().join("notes/Math");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("Lecture.md"), "# Untitled draft\n\nBody\n").unwrap();
+        std::fs::write(folder.join("Quiz - Lecture.md"), "# Questions\n").unwrap();
+        std::fs::write(folder.join("Assessment_Old.md"), "# Old quiz\n").unwrap();
+        let files = NoteFiles::default();
+        let chosen = Chosen {
+            notes: Some("notes/Math/Lecture.md".into()),
+            assessment: Some(folder.join("Quiz - Lecture.md")),
+            title: Some("Linear Algebra, lecture 1".into()),
+        };
+        let (notes, source) = collect_notes(scratch.path(), &files, &chosen).unwrap();
+        assert_eq!(source, Source::Report);
+        let kinds: Vec<_> = notes.iter().map(|n| (n.kind, n.title.as_str())).collect();
+        assert_eq!(
+            kinds,
+            [
+                (NoteKind::Assessment, "Old quiz"),
+                (NoteKind::Notes, "Linear Algebra, lecture 1"),
+                (NoteKind::Assessment, "Questions")
+            ],
+            "the report's files as the report says; another file is kept, told by its name"
+        );
+        // Files the report names that are not in the folder: the names decide.
+        let elsewhere = Chosen { notes: Some("/etc/passwd".into()), ..Chosen::default() };
+        let (notes, source) = collect_notes(scratch.path(), &files, &elsewhere).unwrap();
+        assert_eq!(source, Source::NamesReportUnmatched);
+        assert!(notes.iter().all(|n| !n.markdown.contains("root:")));
+        let kinds: Vec<_> = notes.iter().map(|n| n.kind).collect();
+        assert_eq!(kinds, [NoteKind::Assessment, NoteKind::Notes, NoteKind::Notes]);
     }
 }

@@ -3,14 +3,15 @@
 //! directory (fields `video_id`, `url`, `video_title`, `success`, `error`,
 //! `is_retryable`, `timings`, …). When it is there and well-formed it decides
 //! the attempt's verdict — success, the reason, whether another attempt can
-//! help — over what the output lines say. When it is missing or malformed
+//! help — over what the output lines say, and which files are the notes and
+//! the assessment, and the notes' title (see `notes.rs`). When it is missing or malformed
 //! (not JSON, the wrong shape, too large, not a regular file, a link out of
 //! the scratch directory) the lines decide; it never fails a job by itself.
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::notes::{NoteFiles, notes_folder, read_capped};
+use super::notes::{Chosen, NoteFiles, notes_folder, read_capped};
 use crate::domain::StageTiming;
 
 pub const REPORT_FILE: &str = "processing_log.json";
@@ -32,9 +33,23 @@ pub struct Record {
     /// Seconds per stage; read leniently (anything but numbers is skipped).
     #[serde(default)]
     pub timings: Option<serde_json::Value>,
+    #[serde(default)]
+    pub notes_filepath: Option<String>,
+    #[serde(default)]
+    pub assessment_filepath: Option<String>,
 }
 
 impl Record {
+    /// The files the report names, and the video's title.
+    pub fn chosen(&self) -> Chosen {
+        let path = |p: &Option<String>| p.as_deref().filter(|p| !p.trim().is_empty()).map(PathBuf::from);
+        Chosen {
+            notes: path(&self.notes_filepath),
+            assessment: path(&self.assessment_filepath),
+            title: self.video_title.clone(),
+        }
+    }
+
     /// The stages the report times, by name, with their seconds.
     pub fn stage_timings(&self) -> Vec<StageTiming> {
         let Some(serde_json::Value::Object(timings)) = &self.timings else { return Vec::new() };
