@@ -51,7 +51,11 @@ async fn one_push_the_full_queue_refuses_during_a_reap_stops_none_of_the_others(
 
     assert_eq!(core.jobs.reap().await.unwrap(), 3, "all three are handed back");
     let log = core.jobs.event_log().events_after(&"alice".to_string(), 0, None, 100).await.unwrap();
-    let page = core.jobs.jobs(&alice, &[], videojobs::domain::page::PageRequest::parse(50, "").unwrap()).await.unwrap();
+    let page = core
+        .jobs
+        .jobs(&alice, &Default::default(), videojobs::domain::page::PageRequest::parse(50, "").unwrap())
+        .await
+        .unwrap();
     for reaped in page.iter().filter(|job| job.video_id.starts_with("reaped")) {
         assert_eq!(reaped.state, JobState::Queued);
         let story: Vec<_> = log.iter().filter(|e| e.job.id == reaped.id).map(|e| e.kind).collect();

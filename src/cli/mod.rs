@@ -130,7 +130,7 @@ mod tests {
         let Command::Jobs(args) = cli.command else { panic!("jobs") };
         assert!(args.options.json);
         assert_eq!(args.options.token.unwrap().expose(), "very-secret-token");
-        let JobsCommand::List { states, limit } = args.command else { panic!("list") };
+        let JobsCommand::List { states, limit, .. } = args.command else { panic!("list") };
         assert_eq!(states, [StateArg::Failed, StateArg::Cancelled, StateArg::Completed]);
         assert_eq!(limit, 50);
     }

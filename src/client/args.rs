@@ -82,6 +82,13 @@ pub enum JobsCommand {
         /// Only jobs in these states (repeatable or comma-separated).
         #[arg(long = "state", value_enum, value_delimiter = ',')]
         states: Vec<StateArg>,
+        /// Only the jobs of this batch.
+        #[arg(long = "batch", value_name = "BATCH_ID")]
+        batch: Option<String>,
+        /// Only jobs with this text in their URL, video id, subject, stage or
+        /// failure reason (ASCII case ignored).
+        #[arg(long)]
+        search: Option<String>,
         /// At most this many jobs.
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
         limit: u32,

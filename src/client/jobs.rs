@@ -62,9 +62,14 @@ pub async fn jobs(args: &JobsArgs) -> Outcome {
     let mut client = connect(&args.options).await?.jobs;
     let print = |job: &pb::Job, text: String| emit(&if json { job_json(job).to_string() } else { text });
     match &args.command {
-        JobsCommand::List { states, limit } => {
-            let states = states.iter().map(|s| pb::JobState::from(*s) as i32).collect();
-            let jobs = list(&mut client, states, *limit).await?;
+        JobsCommand::List { states, batch, search, limit } => {
+            let filter = pb::ListJobsRequest {
+                states: states.iter().map(|s| pb::JobState::from(*s) as i32).collect(),
+                batch_id: batch.clone().unwrap_or_default(),
+                text: search.clone().unwrap_or_default(),
+                ..Default::default()
+            };
+            let jobs = list(&mut client, filter, *limit).await?;
             if json {
                 jobs.iter().for_each(|job| emit(&job_json(job).to_string()));
             } else if jobs.is_empty() {
@@ -130,14 +135,15 @@ pub async fn jobs(args: &JobsArgs) -> Outcome {
     Ok(())
 }
 
-/// Up to `limit` jobs, newest first, over as many pages as that takes.
-async fn list(client: &mut JobClient, states: Vec<i32>, limit: u32) -> Outcome<Vec<pb::Job>> {
+/// Up to `limit` jobs `filter` lets through, newest first, over as many
+/// pages as that takes.
+async fn list(client: &mut JobClient, filter: pb::ListJobsRequest, limit: u32) -> Outcome<Vec<pb::Job>> {
     let limit = limit as usize;
     let mut jobs = Vec::new();
     let mut page_token = String::new();
     loop {
         let page_size = (limit - jobs.len()).min(MAX_PAGE_SIZE as usize) as i32;
-        let request = pb::ListJobsRequest { states: states.clone(), page_size, page_token };
+        let request = pb::ListJobsRequest { page_size, page_token, ..filter.clone() };
         let page = client.list_jobs(request).await?.into_inner();
         jobs.extend(page.jobs);
         if page.next_page_token.is_empty() || jobs.len() >= limit {

@@ -6,12 +6,12 @@ use tonic::{Request, Response, Status};
 use super::convert::{job_to_proto, not_before_from_proto, state_from_proto};
 use super::{failures, node, parse_id};
 use crate::auth::caller;
-use crate::domain::JobState;
 use crate::domain::job::{NewJob, validate_idempotency_key, validate_priority};
 use crate::domain::limits::{MAX_STATE_FILTERS, at_most, parse_watched_job_ids};
 use crate::domain::page::PageRequest;
 use crate::domain::subject::validate_subject;
 use crate::domain::video_url::VideoUrl;
+use crate::domain::{JobFilter, JobState};
 use crate::error::Error;
 use crate::jobs::Jobs;
 use crate::proto::v1 as pb;
@@ -71,7 +71,8 @@ impl JobService for JobApi {
             .iter()
             .map(|&s| state_from_proto(s).ok_or_else(|| Error::invalid("states", format!("{s} is not a job state"))))
             .collect::<Result<Vec<JobState>, Error>>()?;
-        let jobs = self.jobs.jobs(&scope, &states, page).await?;
+        let filter = JobFilter::parse(states, &body.batch_id, &body.text)?;
+        let jobs = self.jobs.jobs(&scope, &filter, page).await?;
         let ids: Vec<_> = jobs.iter().map(|j| j.id).collect();
         Ok(Response::new(pb::ListJobsResponse {
             next_page_token: page.next_token(&ids),

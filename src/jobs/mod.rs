@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use crate::domain::page::PageRequest;
 use crate::domain::retry::RetryPolicy;
-use crate::domain::{Batch, Job, JobState, Note, Scope};
+use crate::domain::{Batch, Job, JobFilter, Note, Scope};
 use crate::error::Result;
 use crate::events::{EventHub, EventTransport};
 use crate::queue::{JobQueue, QueueError, QueueItem};
@@ -152,8 +152,8 @@ impl Jobs {
         self.store.job_for_user(scope, id).await
     }
 
-    pub async fn jobs(&self, scope: &Scope, only: &[JobState], page: PageRequest) -> Result<Vec<Job>> {
-        self.store.list_jobs(scope, only, page).await
+    pub async fn jobs(&self, scope: &Scope, filter: &JobFilter, page: PageRequest) -> Result<Vec<Job>> {
+        self.store.list_jobs(scope, filter, page).await
     }
 
     pub async fn stats(&self, scope: &Scope) -> Result<JobStats> {

@@ -6,10 +6,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, SqlErr, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -18,7 +18,7 @@ use super::entity::{job, job_event, note};
 use super::{Store, Txn, owner};
 use crate::domain::job::{NewJob, scheduled_stage};
 use crate::domain::page::PageRequest;
-use crate::domain::{FailureKind, Job, JobState, Scope};
+use crate::domain::{FailureKind, Job, JobFilter, JobState, Scope};
 use crate::error::{Error, Result};
 
 pub(super) fn states(list: &[JobState]) -> Vec<&'static str> {
@@ -54,10 +54,16 @@ impl Store {
     }
 
     /// The caller's jobs, newest first, optionally only in `only` states.
-    pub async fn list_jobs(&self, scope: &Scope, only: &[JobState], page: PageRequest) -> Result<Vec<Job>> {
+    pub async fn list_jobs(&self, scope: &Scope, filter: &JobFilter, page: PageRequest) -> Result<Vec<Job>> {
         let mut query = job::Entity::find().filter(owner(job::Column::UserId, scope));
-        if !only.is_empty() {
-            query = query.filter(job::Column::State.is_in(states(only)));
+        if !filter.states.is_empty() {
+            query = query.filter(job::Column::State.is_in(states(&filter.states)));
+        }
+        if let Some(batch) = filter.batch {
+            query = query.filter(job::Column::BatchId.eq(batch));
+        }
+        if let Some(pattern) = filter.like_pattern() {
+            query = query.filter(contains_text(&pattern));
         }
         if let Some(after) = page.after {
             query = query.filter(job::Column::Id.lt(after));
@@ -274,6 +280,16 @@ pub(super) fn new_job_row(new: NewJob) -> job::ActiveModel {
         idempotency_key: Set(new.idempotency_key),
         batch_id: Set(new.batch_id),
     }
+}
+
+/// Jobs with `pattern` (a LIKE pattern of lowercase text) in what a person
+/// knows them by; lower() on both backends, as SQLite has no ILIKE.
+fn contains_text(pattern: &str) -> Condition {
+    let columns =
+        [job::Column::Url, job::Column::VideoId, job::Column::Subject, job::Column::Stage, job::Column::Error];
+    columns.into_iter().fold(Condition::any(), |any, column| {
+        any.add(Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern).escape('\\')))
+    })
 }
 
 /// An update of the caller's job while it is in one of `from`.

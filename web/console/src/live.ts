@@ -32,6 +32,9 @@ export class LiveJobs {
   loading = false;
   loadError = "";
   states: JobState[] = [];
+  /** The server-side filters of the loaded pages (empty: any). */
+  batch = "";
+  text = "";
   connection: Connection = "connecting";
   connectionDetail = "";
   /** The last sequence of the caller's log this page has seen. */
@@ -43,6 +46,8 @@ export class LiveJobs {
   readonly batchChanged = new Listeners();
   private readonly rows = new Map<string, Set<Listener>>();
   private pending: JobEvent[] = [];
+  /** Counts list reads; only the latest one's answer is kept. */
+  private generation = 0;
   private frame = 0;
   private touched = new Set<string>();
   private abort = new AbortController();
@@ -78,9 +83,11 @@ export class LiveJobs {
     this.schedule();
   }
 
-  /** Reloads the first page for `states` (empty: every state). */
-  async reload(states = this.states): Promise<void> {
+  /** Reloads the first page for `states` (empty: every state), `batch` and `text` (empty: any). */
+  async reload(states = this.states, batch = this.batch, text = this.text): Promise<void> {
     this.states = states;
+    this.batch = batch;
+    this.text = text;
     this.nextPageToken = "";
     await this.loadPage(true);
   }
@@ -90,12 +97,15 @@ export class LiveJobs {
   }
 
   private async loadPage(first: boolean) {
+    const generation = ++this.generation;
     this.loading = true;
     this.loadError = "";
     this.list.emit();
     this.touched = new Set();
     try {
-      const page = await jobsApi.listJobs({ states: this.states, pageSize: PAGE_SIZE, pageToken: first ? "" : this.nextPageToken });
+      const asked = { states: this.states, batchId: this.batch, text: this.text };
+      const page = await jobsApi.listJobs({ ...asked, pageSize: PAGE_SIZE, pageToken: first ? "" : this.nextPageToken });
+      if (generation !== this.generation) return; // a newer read (the filters changed) owns the list
       if (first) {
         // Keep what events changed while the page was being read: they are newer.
         for (const id of [...this.jobs.keys()]) if (!this.touched.has(id)) this.jobs.delete(id);
@@ -107,8 +117,10 @@ export class LiveJobs {
     } catch (error) {
       this.loadError = sentence(error);
     } finally {
-      this.loading = false;
-      this.list.emit();
+      if (generation === this.generation) {
+        this.loading = false;
+        this.list.emit();
+      }
     }
   }
 

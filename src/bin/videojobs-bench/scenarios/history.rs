@@ -84,9 +84,9 @@ async fn list_pages(node: &Node, users: u64, requests: usize) -> anyhow::Result<
                     user = format!("history-{}", rand::random::<u64>().wrapping_add(client_number as u64) % users);
                 }
                 let mut request = tonic::Request::new(pb::ListJobsRequest {
-                    states: vec![],
                     page_size: PAGE_SIZE,
                     page_token: std::mem::take(&mut page_token),
+                    ..Default::default()
                 });
                 request.metadata_mut().insert("authorization", bearer(&user));
                 let sent = Instant::now();

@@ -81,7 +81,12 @@ async fn videojobs_jobs_per_second(node: &Node, jobs: usize, user: &str) -> anyh
 async fn completed_jobs_with_notes(client: &mut JobClient) -> anyhow::Result<usize> {
     let (mut count, mut page_token) = (0, String::new());
     loop {
-        let request = pb::ListJobsRequest { states: vec![pb::JobState::Completed as i32], page_size: 1000, page_token };
+        let request = pb::ListJobsRequest {
+            states: vec![pb::JobState::Completed as i32],
+            page_size: 1000,
+            page_token,
+            ..Default::default()
+        };
         let page = client.list_jobs(request).await?.into_inner();
         count += page.jobs.iter().filter(|job| !job.note_ids.is_empty()).count();
         if page.next_page_token.is_empty() {

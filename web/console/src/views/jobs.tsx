@@ -1,8 +1,9 @@
-// The jobs list: live from the one WatchJobs stream, filtered by state (asked
-// of the server, with its page tokens) and by batch and text (over the pages
-// loaded), one keyed row per job that re-renders only when its job changes.
+// The jobs list: live from the one WatchJobs stream, filtered by state, batch
+// and text (asked of the server, with its page tokens, and applied to live
+// events as they come), one keyed row per job that re-renders only when its
+// job changes.
 import { memo } from "preact/compat";
-import { useCallback, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { live, PAGE_SIZE } from "../live";
 import { useSignal } from "../hooks";
 import { FILTER_STATES, KIND_NAMES, STATE_NAMES } from "../format";
@@ -14,17 +15,25 @@ function matches(job: Job, states: JobState[], batch: string, text: string): boo
   if (states.length && !states.includes(job.state)) return false;
   if (batch && job.batchId !== batch) return false;
   if (!text) return true;
-  const t = text.toLowerCase();
-  return job.url.toLowerCase().includes(t) || job.subject.toLowerCase().includes(t) || job.id.includes(t) ||
+  const t = text.trim().toLowerCase();
+  return job.url.toLowerCase().includes(t) || job.subject.toLowerCase().includes(t) ||
     job.videoId.toLowerCase().includes(t) || job.stage.toLowerCase().includes(t) || job.error.toLowerCase().includes(t);
 }
 
 export function JobsView() {
   useSignal(subscribeList);
   const params = new URLSearchParams(location.hash.split("?")[1] ?? "");
-  const [batch, setBatch] = useState(params.get("batch") ?? "");
-  const [text, setText] = useState("");
+  const [batch, setBatch] = useState(params.get("batch") ?? live.batch);
+  const [text, setText] = useState(live.text);
   const state = live.states[0] ?? JobState.UNSPECIFIED;
+  // Typing asks the server once the person pauses, not per key.
+  const typing = useRef(0);
+  useEffect(() => {
+    if (batch === live.batch && text.trim().toLowerCase() === live.text) return;
+    window.clearTimeout(typing.current);
+    typing.current = window.setTimeout(() => void live.reload(live.states, batch, text.trim().toLowerCase()), 250);
+    return () => window.clearTimeout(typing.current);
+  }, [batch, text]);
   // The list re-renders only when membership or a state changes (not per progress event).
   const visible = live.order.filter((id) => { const job = live.jobs.get(id); return job && matches(job, live.states, batch, text); });
   const setState = (value: number) => void live.reload(value ? [value as JobState] : []);
