@@ -29,6 +29,9 @@ FROM scratch AS prebuilt
 COPY videojobs videojobs-keeper study-buddy-standin /src/target/release/
 
 FROM ${BINARIES} AS binaries
+# A step of its own: buildah 1.28 (Debian 12's podman) fails on an empty stage
+# when it builds without --layers.
+WORKDIR /src
 
 FROM ${BASE}
 # Installs only what the base lacks: debian:bookworm-slim needs both, the
