@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the container image and runs it, on a machine with no image
-# registry: the Dockerfile's prebuilt form (BINARIES=prebuilt) on a Debian
+# registry: the Dockerfile's prebuilt form (target `prebuilt`) on a Debian
 # bookworm base made here with debootstrap from the machine's own apt source
 # (minbase with ca-certificates and tini, built once and then reused), so the
 # image's build runs without network. Then it starts the image with a JWT
@@ -120,7 +120,7 @@ echo "container-check: building $image from $bin_dir"
 # --layers=false: a build leaves its image and no intermediate ones; the
 # image it replaces is removed below.
 pm build --network=none --format docker --layers=false \
-  --build-arg BINARIES=prebuilt --build-arg BASE="$base" \
+  --target prebuilt --build-arg BASE="$base" \
   -f Dockerfile -t "$image" "$work/context" >"$work/build.log" 2>&1 \
   || show_and_fail "$work/build.log" "podman build failed"
 current=$(pm image inspect --format '{{.Id}}' "$image")
