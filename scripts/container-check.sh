@@ -15,7 +15,7 @@
 #
 # Installs podman, runc and debootstrap with apt-get when missing. Needs root
 # (or sudo) for debootstrap and podman. Uses runc, not crun, and a private
-# containers.conf with no default ulimits: see the README's Container section.
+# containers.conf with no default ulimits (README: The container image).
 # VIDEOJOBS_JWT_SECRET (at least 16 characters) is used when set, otherwise
 # one is generated. VIDEOJOBS_DEBIAN_MIRROR overrides the mirror.
 set -euo pipefail
@@ -61,7 +61,13 @@ runc=$(command -v runc)
 # crun (podman's default) cannot set the rlimits here; runc with no default
 # ulimits runs the image.
 printf '[containers]\ndefault_ulimits = []\n' >"$work/containers.conf"
-pm() { as_root env CONTAINERS_CONF="$work/containers.conf" podman --runtime "$runc" "$@"; }
+# Every podman and client call has a time limit, so nothing can hang the check.
+podman_within() {
+  local limit=$1
+  shift
+  as_root timeout "$limit" env CONTAINERS_CONF="$work/containers.conf" podman --runtime "$runc" "$@"
+}
+pm() { podman_within 900 "$@"; }
 container_started=false
 
 cleanup() {
@@ -102,7 +108,7 @@ debian_mirror() {
 if ! pm image exists "$base"; then
   mirror=$(debian_mirror)
   echo "container-check: making the base image $base (debootstrap minbase bookworm from $mirror)"
-  as_root debootstrap --variant=minbase --include=ca-certificates,tini bookworm "$work/rootfs" "$mirror" \
+  as_root timeout 1800 debootstrap --variant=minbase --include=ca-certificates,tini bookworm "$work/rootfs" "$mirror" \
     >"$work/debootstrap.log" 2>&1 || show_and_fail "$work/debootstrap.log" "debootstrap failed"
   # The downloaded packages and the apt lists are not part of an image
   # (apt-get update brings the lists back).
@@ -144,7 +150,7 @@ pm run --detach --name "$name" --env-file "$work/env" -p "127.0.0.1:$port:50051"
 # Podman has no systemd here to run the HEALTHCHECK on its interval; run it
 # until it passes (it runs `videojobs health` inside the container).
 deadline=$((SECONDS + 120))
-until pm healthcheck run "$name" >"$work/health.log" 2>&1; do
+until podman_within 30 healthcheck run "$name" >"$work/health.log" 2>&1; do
   [ "$(pm inspect --format '{{.State.Running}}' "$name")" = true ] || fail "the container stopped before it was healthy"
   [ "$SECONDS" -lt "$deadline" ] || show_and_fail "$work/health.log" "the health check did not pass within 120 s"
   sleep 1
@@ -156,15 +162,16 @@ client=$bin_dir/videojobs
 export VIDEOJOBS_ADDR=http://127.0.0.1:$port
 VIDEOJOBS_TOKEN=$("$client" token --user container-check)
 export VIDEOJOBS_TOKEN
-job=$("$client" submit --json https://youtu.be/dQw4w9WgXcQ | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+job=$(timeout 30 "$client" submit --json https://youtu.be/dQw4w9WgXcQ | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
 # The job's state, its number of notes and its first note's id.
 job_summary() {
   python3 -c 'import json, sys; j = json.load(sys.stdin); n = j["note_ids"]; print(j["state"], len(n), n[0] if n else "-")' <"$work/job.json"
 }
 deadline=$((SECONDS + 180))
 while :; do
-  "$client" jobs get --json "$job" >"$work/job.json"
-  read -r state notes note < <(job_summary)
+  timeout 30 "$client" jobs get --json "$job" >"$work/job.json"
+  summary=$(job_summary)
+  read -r state notes note <<<"$summary"
   case $state in
     COMPLETED) break ;;
     FAILED | CANCELLED) show_and_fail "$work/job.json" "job $job ended $state" ;;
@@ -173,7 +180,7 @@ while :; do
   sleep 0.5
 done
 [ "$notes" -gt 0 ] || show_and_fail "$work/job.json" "job $job COMPLETED without notes"
-"$client" notes get "$note" >"$work/note.md"
+timeout 30 "$client" notes get "$note" >"$work/note.md"
 [ -s "$work/note.md" ] || fail "note $note of job $job is empty"
 echo "container-check: job $job COMPLETED with $notes notes (the first: $(head -n 1 "$work/note.md"))"
 
