@@ -186,4 +186,5 @@ echo "container-check: job $job COMPLETED with $notes notes (the first: $(head -
 
 size=$(pm image inspect --format '{{.Size}}' "$image")
 base_size=$(pm image inspect --format '{{.Size}}' "$base")
-echo "container-check: $image is $((size / 1000000)) MB ($((base_size / 1000000)) MB base + $(((size - base_size) / 1000000)) MB from $bin_dir); passed in $((SECONDS - started)) s"
+mb() { awk -v bytes="$1" 'BEGIN { printf "%.1f MB", bytes / 1e6 }'; }
+echo "container-check: $image is $(mb "$size") ($(mb "$base_size") base + $(mb $((size - base_size))) from $bin_dir); passed in $((SECONDS - started)) s"
