@@ -170,6 +170,43 @@ pub enum NodeCommand {
     },
 }
 
+/// What to pause or resume: at most one; none: your own work.
+#[derive(Clone, Debug, Args)]
+#[group(multiple = false)]
+pub struct PauseTargetArgs {
+    /// Only this batch.
+    #[arg(long, value_name = "BATCH_ID")]
+    pub batch: Option<String>,
+    /// This user's work (another user's needs an admin token).
+    #[arg(long, value_name = "USER_ID")]
+    pub user: Option<String>,
+    /// Everyone's work (an admin token).
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    #[command(flatten)]
+    pub target: PauseTargetArgs,
+    /// Why; shown on each paused job.
+    #[arg(long, default_value = "")]
+    pub reason: String,
+    /// Resume by itself at this time (RFC 3339, e.g. 2026-12-24T18:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    #[command(flatten)]
+    pub options: ClientOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    #[command(flatten)]
+    pub target: PauseTargetArgs,
+    #[command(flatten)]
+    pub options: ClientOptions,
+}
+
 #[derive(Debug, Args)]
 pub struct NotesArgs {
     #[command(subcommand)]

@@ -106,6 +106,10 @@ pub struct Job {
     /// While it waits QUEUED for a scheduled start: that time.
     #[serde(default)]
     pub not_before: Option<DateTime<Utc>>,
+    /// While a pause holds it back (it waits QUEUED or RETRYING): that
+    /// pause. Filled when the job is read or its pause changes.
+    #[serde(default)]
+    pub paused: Option<super::Pause>,
 }
 
 /// What a user asks for when submitting a video, already validated.

@@ -158,6 +158,16 @@ impl JobService for JobApi {
         Ok(Response::new(node::status(&self.jobs, &caller(&request)?)?))
     }
 
+    async fn pause_jobs(&self, request: Request<pb::PauseJobsRequest>) -> Result<Response<pb::PauseState>, Status> {
+        let caller = caller(&request)?;
+        Ok(Response::new(super::pause::pause(&self.jobs, &caller, request.into_inner()).await?))
+    }
+
+    async fn resume_jobs(&self, request: Request<pb::ResumeJobsRequest>) -> Result<Response<pb::PauseState>, Status> {
+        let caller = caller(&request)?;
+        Ok(Response::new(super::pause::resume(&self.jobs, &caller, request.into_inner()).await?))
+    }
+
     async fn get_job_stats(&self, request: Request<pb::GetJobStatsRequest>) -> Result<Response<pb::JobStats>, Status> {
         let scope = caller(&request)?.scope();
         let stats = self.jobs.stats(&scope).await?;

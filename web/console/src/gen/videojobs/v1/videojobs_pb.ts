@@ -25,7 +25,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file videojobs/v1/videojobs.proto.
  */
 export const file_videojobs_v1_videojobs: GenFile = /*@__PURE__*/
-  fileDesc("Chx2aWRlb2pvYnMvdjEvdmlkZW9qb2JzLnByb3RvEgx2aWRlb2pvYnMudjEivwQKA0pvYhIKCgJpZBgBIAEoCRILCgN1cmwYAiABKAkSEAoIdmlkZW9faWQYAyABKAkSDwoHc3ViamVjdBgEIAEoCRIlCgVzdGF0ZRgFIAEoDjIWLnZpZGVvam9icy52MS5Kb2JTdGF0ZRINCgVzdGFnZRgGIAEoCRIYChBwcm9ncmVzc19wZXJjZW50GAcgASgNEg8KB2F0dGVtcHQYCCABKA0SFAoMbWF4X2F0dGVtcHRzGAkgASgNEg0KBWVycm9yGAogASgJEhAKCG5vdGVfaWRzGAsgAygJEi4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgthc3Nlc3NtZW50cxgPIAEoCBIQCghwcmlvcml0eRgQIAEoBRIQCghsb2dfdGFpbBgRIAEoCRIQCghiYXRjaF9pZBgSIAEoCRIvCgxmYWlsdXJlX2tpbmQYEyABKA4yGS52aWRlb2pvYnMudjEuRmFpbHVyZUtpbmQSLgoKbm90X2JlZm9yZRgVIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoIYXR0ZW1wdHMYFCADKAsyFS52aWRlb2pvYnMudjEuQXR0ZW1wdCKbAwoHQXR0ZW1wdBIPCgdhdHRlbXB0GAEgASgNEgwKBG5vZGUYAiABKAkSLgoKc3RhcnRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KB291dGNvbWUYBSABKA4yHC52aWRlb2pvYnMudjEuQXR0ZW1wdE91dGNvbWUSLwoMZmFpbHVyZV9raW5kGAYgASgOMhkudmlkZW9qb2JzLnYxLkZhaWx1cmVLaW5kEg4KBnJlYXNvbhgHIAEoCRIWCglleGl0X2NvZGUYCCABKAVIAIgBARITCgZzaWduYWwYCSABKAVIAYgBARIrCghkdXJhdGlvbhgKIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIwCg1zdGFnZV90aW1pbmdzGAsgAygLMhkudmlkZW9qb2JzLnYxLlN0YWdlVGltaW5nQgwKCl9leGl0X2NvZGVCCQoHX3NpZ25hbCItCgtTdGFnZVRpbWluZxINCgVzdGFnZRgBIAEoCRIPCgdzZWNvbmRzGAIgASgBIrcBChJTdWJtaXRWaWRlb1JlcXVlc3QSCwoDdXJsGAEgASgJEg8KB3N1YmplY3QYAiABKAkSGAoLYXNzZXNzbWVudHMYAyABKAhIAIgBARIQCghwcmlvcml0eRgEIAEoBRIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkSLgoKbm90X2JlZm9yZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCDgoMX2Fzc2Vzc21lbnRzIh8KDUdldEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIiEKD1JldHJ5Sm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiIgoQQ2FuY2VsSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiIgoQRGVsZXRlSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiYAoPTGlzdEpvYnNSZXF1ZXN0EiYKBnN0YXRlcxgBIAMoDjIWLnZpZGVvam9icy52MS5Kb2JTdGF0ZRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJMChBMaXN0Sm9ic1Jlc3BvbnNlEh8KBGpvYnMYASADKAsyES52aWRlb2pvYnMudjEuSm9iEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJlChBXYXRjaEpvYnNSZXF1ZXN0Eg8KB2pvYl9pZHMYASADKAkSGwoOYWZ0ZXJfc2VxdWVuY2UYAiABKARIAIgBARIQCghiYXRjaF9pZBgDIAEoCUIRCg9fYWZ0ZXJfc2VxdWVuY2UimgEKCEpvYkV2ZW50EhAKCHNlcXVlbmNlGAEgASgEEg4KBmpvYl9pZBgCIAEoCRIoCgR0eXBlGAMgASgOMhoudmlkZW9qb2JzLnYxLkpvYkV2ZW50VHlwZRIeCgNqb2IYBCABKAsyES52aWRlb2pvYnMudjEuSm9iEiIKBWJhdGNoGAUgASgLMhMudmlkZW9qb2JzLnYxLkJhdGNoIpcCCgVCYXRjaBIKCgJpZBgBIAEoCRINCgV0b3RhbBgCIAEoDRIOCgZxdWV1ZWQYAyABKA0SEgoKcHJvY2Vzc2luZxgEIAEoDRIRCgljb21wbGV0ZWQYBSABKA0SDgoGZmFpbGVkGAYgASgNEhEKCWNhbmNlbGxlZBgHIAEoDRInCgVzdGF0ZRgIIAEoDjIYLnZpZGVvam9icy52MS5CYXRjaFN0YXRlEg8KB3N1YmplY3QYCSABKAkSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIp8BChJTdWJtaXRCYXRjaFJlcXVlc3QSDAoEdXJscxgBIAMoCRIPCgdzdWJqZWN0GAIgASgJEhgKC2Fzc2Vzc21lbnRzGAMgASgISACIAQESEAoIcHJpb3JpdHkYBCABKAUSLgoKbm90X2JlZm9yZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCDgoMX2Fzc2Vzc21lbnRzIjcKCUJhdGNoSXRlbRILCgN1cmwYASABKAkSDgoGam9iX2lkGAIgASgJEg0KBWVycm9yGAMgASgJImEKE1N1Ym1pdEJhdGNoUmVzcG9uc2USIgoFYmF0Y2gYASABKAsyEy52aWRlb2pvYnMudjEuQmF0Y2gSJgoFaXRlbXMYAiADKAsyFy52aWRlb2pvYnMudjEuQmF0Y2hJdGVtIiMKD0dldEJhdGNoUmVxdWVzdBIQCghiYXRjaF9pZBgBIAEoCSImChJDYW5jZWxCYXRjaFJlcXVlc3QSEAoIYmF0Y2hfaWQYASABKAkiOwoSTGlzdEJhdGNoZXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlQKE0xpc3RCYXRjaGVzUmVzcG9uc2USJAoHYmF0Y2hlcxgBIAMoCzITLnZpZGVvam9icy52MS5CYXRjaBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiywEKBE5vdGUSCgoCaWQYASABKAkSDgoGam9iX2lkGAIgASgJEiQKBGtpbmQYAyABKA4yFi52aWRlb2pvYnMudjEuTm90ZUtpbmQSDQoFdGl0bGUYBCABKAkSDwoHc3ViamVjdBgFIAEoCRIRCgl2aWRlb191cmwYBiABKAkSEAoIbWFya2Rvd24YByABKAkSDAoEaHRtbBgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIhCg5HZXROb3RlUmVxdWVzdBIPCgdub3RlX2lkGAEgASgJIkkKEExpc3ROb3Rlc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIk8KEUxpc3ROb3Rlc1Jlc3BvbnNlEiEKBW5vdGVzGAEgAygLMhIudmlkZW9qb2JzLnYxLk5vdGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIsUBCg1GYWlsdXJlRmlsdGVyEicKBGtpbmQYASABKA4yGS52aWRlb2pvYnMudjEuRmFpbHVyZUtpbmQSFAoMcmVhc29uX2dyb3VwGAIgASgJEjAKDGZhaWxlZF9hZnRlchgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNZmFpbGVkX2JlZm9yZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIYmF0Y2hfaWQYBSABKAkifwoMRmFpbHVyZUdyb3VwEicKBGtpbmQYASABKA4yGS52aWRlb2pvYnMudjEuRmFpbHVyZUtpbmQSFAoMcmVhc29uX2dyb3VwGAIgASgJEg0KBWNvdW50GAMgASgEEiEKBm5ld2VzdBgEIAEoCzIRLnZpZGVvam9icy52MS5Kb2IiRwoYTGlzdEZhaWx1cmVHcm91cHNSZXF1ZXN0EisKBmZpbHRlchgBIAEoCzIbLnZpZGVvam9icy52MS5GYWlsdXJlRmlsdGVyIloKGUxpc3RGYWlsdXJlR3JvdXBzUmVzcG9uc2USKgoGZ3JvdXBzGAEgAygLMhoudmlkZW9qb2JzLnYxLkZhaWx1cmVHcm91cBIRCgl0cnVuY2F0ZWQYAiABKAgiRQoWUmV0cnlGYWlsZWRKb2JzUmVxdWVzdBIrCgZmaWx0ZXIYASABKAsyGy52aWRlb2pvYnMudjEuRmFpbHVyZUZpbHRlciJJChdSZXRyeUZhaWxlZEpvYnNSZXNwb25zZRIPCgdyZXRyaWVkGAEgASgNEg8KB3NraXBwZWQYAiABKA0SDAoEbW9yZRgDIAEoCCIgChBEcmFpbk5vZGVSZXF1ZXN0EgwKBHdhaXQYASABKAgiFgoUR2V0Tm9kZVN0YXR1c1JlcXVlc3QiTgoKTm9kZVN0YXR1cxIMCgRub2RlGAEgASgJEhAKCGRyYWluaW5nGAIgASgIEg8KB2RyYWluZWQYAyABKAgSDwoHcnVubmluZxgEIAEoDSJiCgpKb2JMb2dMaW5lEg8KB2F0dGVtcHQYASABKA0SDAoEbGluZRgCIAEoBBInCgZzdHJlYW0YAyABKA4yFy52aWRlb2pvYnMudjEuTG9nU3RyZWFtEgwKBHRleHQYBCABKAkiWgoQR2V0Sm9iTG9nUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDwoHYXR0ZW1wdBgCIAEoDRISCgphZnRlcl9saW5lGAMgASgEEhEKCXBhZ2Vfc2l6ZRgEIAEoBSJ9ChFHZXRKb2JMb2dSZXNwb25zZRIPCgdhdHRlbXB0GAEgASgNEicKBWxpbmVzGAIgAygLMhgudmlkZW9qb2JzLnYxLkpvYkxvZ0xpbmUSFwoPbmV4dF9hZnRlcl9saW5lGAMgASgEEhUKDWF0dGVtcHRfZW5kZWQYBCABKAgiSgoTV2F0Y2hKb2JMb2dzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDwoHYXR0ZW1wdBgCIAEoDRISCgphZnRlcl9saW5lGAMgASgEIhQKEkdldEpvYlN0YXRzUmVxdWVzdCKFAgoISm9iU3RhdHMSDgoGcXVldWVkGAEgASgEEhIKCnByb2Nlc3NpbmcYAiABKAQSEAoIcmV0cnlpbmcYAyABKAQSEQoJY29tcGxldGVkGAQgASgEEg4KBmZhaWxlZBgFIAEoBBIRCgljYW5jZWxsZWQYBiABKAQSFAoMc3VjY2Vzc19yYXRlGAcgASgBEiIKGmF2ZXJhZ2VfcHJvY2Vzc2luZ19zZWNvbmRzGAggASgBEh4KFnA5NV9wcm9jZXNzaW5nX3NlY29uZHMYCSABKAESEwoLcXVldWVfZGVwdGgYCiABKAQSHgoWb2xkZXN0X3dhaXRpbmdfc2Vjb25kcxgLIAEoASq1AQoISm9iU3RhdGUSGQoVSk9CX1NUQVRFX1VOU1BFQ0lGSUVEEAASFAoQSk9CX1NUQVRFX1FVRVVFRBABEhgKFEpPQl9TVEFURV9QUk9DRVNTSU5HEAISFgoSSk9CX1NUQVRFX1JFVFJZSU5HEAMSFwoTSk9CX1NUQVRFX0NPTVBMRVRFRBAEEhQKEEpPQl9TVEFURV9GQUlMRUQQBRIXChNKT0JfU1RBVEVfQ0FOQ0VMTEVEEAYqrAEKDkF0dGVtcHRPdXRjb21lEh8KG0FUVEVNUFRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEh0KGUFUVEVNUFRfT1VUQ09NRV9TVUNDRUVERUQQARIaChZBVFRFTVBUX09VVENPTUVfRkFJTEVEEAISHwobQVRURU1QVF9PVVRDT01FX0lOVEVSUlVQVEVEEAMSHQoZQVRURU1QVF9PVVRDT01FX0NBTkNFTExFRBAEKukBCgtGYWlsdXJlS2luZBIcChhGQUlMVVJFX0tJTkRfVU5TUEVDSUZJRUQQABIaChZGQUlMVVJFX0tJTkRfUEVSTUFORU5UEAESGgoWRkFJTFVSRV9LSU5EX1RSQU5TSUVOVBACEhgKFEZBSUxVUkVfS0lORF9USU1FT1VUEAMSGAoURkFJTFVSRV9LSU5EX1NUQUxMRUQQBBIYChRGQUlMVVJFX0tJTkRfQ1JBU0hFRBAFEhoKFkZBSUxVUkVfS0lORF9OT19PVVRQVVQQBhIaChZGQUlMVVJFX0tJTkRfQ0FOQ0VMTEVEEAcq0AIKDEpvYkV2ZW50VHlwZRIeChpKT0JfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhkKFUpPQl9FVkVOVF9UWVBFX1FVRVVFRBABEh0KGUpPQl9FVkVOVF9UWVBFX1BST0NFU1NJTkcQAhIbChdKT0JfRVZFTlRfVFlQRV9QUk9HUkVTUxADEhsKF0pPQl9FVkVOVF9UWVBFX1JFVFJZSU5HEAQSHAoYSk9CX0VWRU5UX1RZUEVfQ09NUExFVEVEEAUSGQoVSk9CX0VWRU5UX1RZUEVfRkFJTEVEEAYSHAoYSk9CX0VWRU5UX1RZUEVfQ0FOQ0VMTEVEEAcSGgoWSk9CX0VWRU5UX1RZUEVfREVMRVRFRBAIEhsKF0pPQl9FVkVOVF9UWVBFX1NOQVBTSE9UEAkSHAoYSk9CX0VWRU5UX1RZUEVfSEVBUlRCRUFUEAoqtwEKCkJhdGNoU3RhdGUSGwoXQkFUQ0hfU1RBVEVfVU5TUEVDSUZJRUQQABIXChNCQVRDSF9TVEFURV9SVU5OSU5HEAESGQoVQkFUQ0hfU1RBVEVfQ09NUExFVEVEEAISJQohQkFUQ0hfU1RBVEVfQ09NUExFVEVEX1dJVEhfRVJST1JTEAMSFgoSQkFUQ0hfU1RBVEVfRkFJTEVEEAQSGQoVQkFUQ0hfU1RBVEVfQ0FOQ0VMTEVEEAUqVAoITm90ZUtpbmQSGQoVTk9URV9LSU5EX1VOU1BFQ0lGSUVEEAASEwoPTk9URV9LSU5EX05PVEVTEAESGAoUTk9URV9LSU5EX0FTU0VTU01FTlQQAipsCglMb2dTdHJlYW0SGgoWTE9HX1NUUkVBTV9VTlNQRUNJRklFRBAAEhUKEUxPR19TVFJFQU1fU1RET1VUEAESFQoRTE9HX1NUUkVBTV9TVERFUlIQAhIVChFMT0dfU1RSRUFNX01BUktFUhADMs8KCgpKb2JTZXJ2aWNlEkIKC1N1Ym1pdFZpZGVvEiAudmlkZW9qb2JzLnYxLlN1Ym1pdFZpZGVvUmVxdWVzdBoRLnZpZGVvam9icy52MS5Kb2ISOAoGR2V0Sm9iEhsudmlkZW9qb2JzLnYxLkdldEpvYlJlcXVlc3QaES52aWRlb2pvYnMudjEuSm9iEkkKCExpc3RKb2JzEh0udmlkZW9qb2JzLnYxLkxpc3RKb2JzUmVxdWVzdBoeLnZpZGVvam9icy52MS5MaXN0Sm9ic1Jlc3BvbnNlEjwKCFJldHJ5Sm9iEh0udmlkZW9qb2JzLnYxLlJldHJ5Sm9iUmVxdWVzdBoRLnZpZGVvam9icy52MS5Kb2ISPgoJQ2FuY2VsSm9iEh4udmlkZW9qb2JzLnYxLkNhbmNlbEpvYlJlcXVlc3QaES52aWRlb2pvYnMudjEuSm9iEkMKCURlbGV0ZUpvYhIeLnZpZGVvam9icy52MS5EZWxldGVKb2JSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5EkUKCVdhdGNoSm9icxIeLnZpZGVvam9icy52MS5XYXRjaEpvYnNSZXF1ZXN0GhYudmlkZW9qb2JzLnYxLkpvYkV2ZW50MAESUgoLU3VibWl0QmF0Y2gSIC52aWRlb2pvYnMudjEuU3VibWl0QmF0Y2hSZXF1ZXN0GiEudmlkZW9qb2JzLnYxLlN1Ym1pdEJhdGNoUmVzcG9uc2USPgoIR2V0QmF0Y2gSHS52aWRlb2pvYnMudjEuR2V0QmF0Y2hSZXF1ZXN0GhMudmlkZW9qb2JzLnYxLkJhdGNoElIKC0xpc3RCYXRjaGVzEiAudmlkZW9qb2JzLnYxLkxpc3RCYXRjaGVzUmVxdWVzdBohLnZpZGVvam9icy52MS5MaXN0QmF0Y2hlc1Jlc3BvbnNlEkQKC0NhbmNlbEJhdGNoEiAudmlkZW9qb2JzLnYxLkNhbmNlbEJhdGNoUmVxdWVzdBoTLnZpZGVvam9icy52MS5CYXRjaBJHCgtHZXRKb2JTdGF0cxIgLnZpZGVvam9icy52MS5HZXRKb2JTdGF0c1JlcXVlc3QaFi52aWRlb2pvYnMudjEuSm9iU3RhdHMSZAoRTGlzdEZhaWx1cmVHcm91cHMSJi52aWRlb2pvYnMudjEuTGlzdEZhaWx1cmVHcm91cHNSZXF1ZXN0GicudmlkZW9qb2JzLnYxLkxpc3RGYWlsdXJlR3JvdXBzUmVzcG9uc2USXgoPUmV0cnlGYWlsZWRKb2JzEiQudmlkZW9qb2JzLnYxLlJldHJ5RmFpbGVkSm9ic1JlcXVlc3QaJS52aWRlb2pvYnMudjEuUmV0cnlGYWlsZWRKb2JzUmVzcG9uc2USRQoJRHJhaW5Ob2RlEh4udmlkZW9qb2JzLnYxLkRyYWluTm9kZVJlcXVlc3QaGC52aWRlb2pvYnMudjEuTm9kZVN0YXR1cxJNCg1HZXROb2RlU3RhdHVzEiIudmlkZW9qb2JzLnYxLkdldE5vZGVTdGF0dXNSZXF1ZXN0GhgudmlkZW9qb2JzLnYxLk5vZGVTdGF0dXMSTAoJR2V0Sm9iTG9nEh4udmlkZW9qb2JzLnYxLkdldEpvYkxvZ1JlcXVlc3QaHy52aWRlb2pvYnMudjEuR2V0Sm9iTG9nUmVzcG9uc2USTQoMV2F0Y2hKb2JMb2dzEiEudmlkZW9qb2JzLnYxLldhdGNoSm9iTG9nc1JlcXVlc3QaGC52aWRlb2pvYnMudjEuSm9iTG9nTGluZTABMpgBCgtOb3RlU2VydmljZRI7CgdHZXROb3RlEhwudmlkZW9qb2JzLnYxLkdldE5vdGVSZXF1ZXN0GhIudmlkZW9qb2JzLnYxLk5vdGUSTAoJTGlzdE5vdGVzEh4udmlkZW9qb2JzLnYxLkxpc3ROb3Rlc1JlcXVlc3QaHy52aWRlb2pvYnMudjEuTGlzdE5vdGVzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_timestamp]);
+  fileDesc("Chx2aWRlb2pvYnMvdjEvdmlkZW9qb2JzLnByb3RvEgx2aWRlb2pvYnMudjEi6QQKA0pvYhIKCgJpZBgBIAEoCRILCgN1cmwYAiABKAkSEAoIdmlkZW9faWQYAyABKAkSDwoHc3ViamVjdBgEIAEoCRIlCgVzdGF0ZRgFIAEoDjIWLnZpZGVvam9icy52MS5Kb2JTdGF0ZRINCgVzdGFnZRgGIAEoCRIYChBwcm9ncmVzc19wZXJjZW50GAcgASgNEg8KB2F0dGVtcHQYCCABKA0SFAoMbWF4X2F0dGVtcHRzGAkgASgNEg0KBWVycm9yGAogASgJEhAKCG5vdGVfaWRzGAsgAygJEi4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgthc3Nlc3NtZW50cxgPIAEoCBIQCghwcmlvcml0eRgQIAEoBRIQCghsb2dfdGFpbBgRIAEoCRIQCghiYXRjaF9pZBgSIAEoCRIvCgxmYWlsdXJlX2tpbmQYEyABKA4yGS52aWRlb2pvYnMudjEuRmFpbHVyZUtpbmQSLgoKbm90X2JlZm9yZRgVIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoIYXR0ZW1wdHMYFCADKAsyFS52aWRlb2pvYnMudjEuQXR0ZW1wdBIoCgZwYXVzZWQYFiABKAsyGC52aWRlb2pvYnMudjEuUGF1c2VTdGF0ZSKbAwoHQXR0ZW1wdBIPCgdhdHRlbXB0GAEgASgNEgwKBG5vZGUYAiABKAkSLgoKc3RhcnRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KB291dGNvbWUYBSABKA4yHC52aWRlb2pvYnMudjEuQXR0ZW1wdE91dGNvbWUSLwoMZmFpbHVyZV9raW5kGAYgASgOMhkudmlkZW9qb2JzLnYxLkZhaWx1cmVLaW5kEg4KBnJlYXNvbhgHIAEoCRIWCglleGl0X2NvZGUYCCABKAVIAIgBARITCgZzaWduYWwYCSABKAVIAYgBARIrCghkdXJhdGlvbhgKIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIwCg1zdGFnZV90aW1pbmdzGAsgAygLMhkudmlkZW9qb2JzLnYxLlN0YWdlVGltaW5nQgwKCl9leGl0X2NvZGVCCQoHX3NpZ25hbCItCgtTdGFnZVRpbWluZxINCgVzdGFnZRgBIAEoCRIPCgdzZWNvbmRzGAIgASgBIrcBChJTdWJtaXRWaWRlb1JlcXVlc3QSCwoDdXJsGAEgASgJEg8KB3N1YmplY3QYAiABKAkSGAoLYXNzZXNzbWVudHMYAyABKAhIAIgBARIQCghwcmlvcml0eRgEIAEoBRIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkSLgoKbm90X2JlZm9yZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCDgoMX2Fzc2Vzc21lbnRzIh8KDUdldEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIiEKD1JldHJ5Sm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiIgoQQ2FuY2VsSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiIgoQRGVsZXRlSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiYAoPTGlzdEpvYnNSZXF1ZXN0EiYKBnN0YXRlcxgBIAMoDjIWLnZpZGVvam9icy52MS5Kb2JTdGF0ZRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJMChBMaXN0Sm9ic1Jlc3BvbnNlEh8KBGpvYnMYASADKAsyES52aWRlb2pvYnMudjEuSm9iEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJlChBXYXRjaEpvYnNSZXF1ZXN0Eg8KB2pvYl9pZHMYASADKAkSGwoOYWZ0ZXJfc2VxdWVuY2UYAiABKARIAIgBARIQCghiYXRjaF9pZBgDIAEoCUIRCg9fYWZ0ZXJfc2VxdWVuY2UimgEKCEpvYkV2ZW50EhAKCHNlcXVlbmNlGAEgASgEEg4KBmpvYl9pZBgCIAEoCRIoCgR0eXBlGAMgASgOMhoudmlkZW9qb2JzLnYxLkpvYkV2ZW50VHlwZRIeCgNqb2IYBCABKAsyES52aWRlb2pvYnMudjEuSm9iEiIKBWJhdGNoGAUgASgLMhMudmlkZW9qb2JzLnYxLkJhdGNoIpcCCgVCYXRjaBIKCgJpZBgBIAEoCRINCgV0b3RhbBgCIAEoDRIOCgZxdWV1ZWQYAyABKA0SEgoKcHJvY2Vzc2luZxgEIAEoDRIRCgljb21wbGV0ZWQYBSABKA0SDgoGZmFpbGVkGAYgASgNEhEKCWNhbmNlbGxlZBgHIAEoDRInCgVzdGF0ZRgIIAEoDjIYLnZpZGVvam9icy52MS5CYXRjaFN0YXRlEg8KB3N1YmplY3QYCSABKAkSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIp8BChJTdWJtaXRCYXRjaFJlcXVlc3QSDAoEdXJscxgBIAMoCRIPCgdzdWJqZWN0GAIgASgJEhgKC2Fzc2Vzc21lbnRzGAMgASgISACIAQESEAoIcHJpb3JpdHkYBCABKAUSLgoKbm90X2JlZm9yZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCDgoMX2Fzc2Vzc21lbnRzIjcKCUJhdGNoSXRlbRILCgN1cmwYASABKAkSDgoGam9iX2lkGAIgASgJEg0KBWVycm9yGAMgASgJImEKE1N1Ym1pdEJhdGNoUmVzcG9uc2USIgoFYmF0Y2gYASABKAsyEy52aWRlb2pvYnMudjEuQmF0Y2gSJgoFaXRlbXMYAiADKAsyFy52aWRlb2pvYnMudjEuQmF0Y2hJdGVtIiMKD0dldEJhdGNoUmVxdWVzdBIQCghiYXRjaF9pZBgBIAEoCSImChJDYW5jZWxCYXRjaFJlcXVlc3QSEAoIYmF0Y2hfaWQYASABKAkiOwoSTGlzdEJhdGNoZXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlQKE0xpc3RCYXRjaGVzUmVzcG9uc2USJAoHYmF0Y2hlcxgBIAMoCzITLnZpZGVvam9icy52MS5CYXRjaBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiywEKBE5vdGUSCgoCaWQYASABKAkSDgoGam9iX2lkGAIgASgJEiQKBGtpbmQYAyABKA4yFi52aWRlb2pvYnMudjEuTm90ZUtpbmQSDQoFdGl0bGUYBCABKAkSDwoHc3ViamVjdBgFIAEoCRIRCgl2aWRlb191cmwYBiABKAkSEAoIbWFya2Rvd24YByABKAkSDAoEaHRtbBgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIhCg5HZXROb3RlUmVxdWVzdBIPCgdub3RlX2lkGAEgASgJIkkKEExpc3ROb3Rlc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIk8KEUxpc3ROb3Rlc1Jlc3BvbnNlEiEKBW5vdGVzGAEgAygLMhIudmlkZW9qb2JzLnYxLk5vdGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIsUBCg1GYWlsdXJlRmlsdGVyEicKBGtpbmQYASABKA4yGS52aWRlb2pvYnMudjEuRmFpbHVyZUtpbmQSFAoMcmVhc29uX2dyb3VwGAIgASgJEjAKDGZhaWxlZF9hZnRlchgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNZmFpbGVkX2JlZm9yZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIYmF0Y2hfaWQYBSABKAkifwoMRmFpbHVyZUdyb3VwEicKBGtpbmQYASABKA4yGS52aWRlb2pvYnMudjEuRmFpbHVyZUtpbmQSFAoMcmVhc29uX2dyb3VwGAIgASgJEg0KBWNvdW50GAMgASgEEiEKBm5ld2VzdBgEIAEoCzIRLnZpZGVvam9icy52MS5Kb2IiRwoYTGlzdEZhaWx1cmVHcm91cHNSZXF1ZXN0EisKBmZpbHRlchgBIAEoCzIbLnZpZGVvam9icy52MS5GYWlsdXJlRmlsdGVyIloKGUxpc3RGYWlsdXJlR3JvdXBzUmVzcG9uc2USKgoGZ3JvdXBzGAEgAygLMhoudmlkZW9qb2JzLnYxLkZhaWx1cmVHcm91cBIRCgl0cnVuY2F0ZWQYAiABKAgiRQoWUmV0cnlGYWlsZWRKb2JzUmVxdWVzdBIrCgZmaWx0ZXIYASABKAsyGy52aWRlb2pvYnMudjEuRmFpbHVyZUZpbHRlciJJChdSZXRyeUZhaWxlZEpvYnNSZXNwb25zZRIPCgdyZXRyaWVkGAEgASgNEg8KB3NraXBwZWQYAiABKA0SDAoEbW9yZRgDIAEoCCIgChBEcmFpbk5vZGVSZXF1ZXN0EgwKBHdhaXQYASABKAgiFgoUR2V0Tm9kZVN0YXR1c1JlcXVlc3QiiAEKEFBhdXNlSm9ic1JlcXVlc3QSEAoIYmF0Y2hfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRISCgpldmVyeXRoaW5nGAMgASgIEg4KBnJlYXNvbhgEIAEoCRItCglyZXN1bWVfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkoKEVJlc3VtZUpvYnNSZXF1ZXN0EhAKCGJhdGNoX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEgoKZXZlcnl0aGluZxgDIAEoCCLUAQoKUGF1c2VTdGF0ZRIOCgZwYXVzZWQYASABKAgSEAoIYmF0Y2hfaWQYAiABKAkSDwoHdXNlcl9pZBgDIAEoCRISCgpldmVyeXRoaW5nGAQgASgIEg4KBnJlYXNvbhgFIAEoCRItCglyZXN1bWVfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCXBhdXNlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGF1c2VkX2J5GAggASgJIk4KCk5vZGVTdGF0dXMSDAoEbm9kZRgBIAEoCRIQCghkcmFpbmluZxgCIAEoCBIPCgdkcmFpbmVkGAMgASgIEg8KB3J1bm5pbmcYBCABKA0iYgoKSm9iTG9nTGluZRIPCgdhdHRlbXB0GAEgASgNEgwKBGxpbmUYAiABKAQSJwoGc3RyZWFtGAMgASgOMhcudmlkZW9qb2JzLnYxLkxvZ1N0cmVhbRIMCgR0ZXh0GAQgASgJIloKEEdldEpvYkxvZ1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEg8KB2F0dGVtcHQYAiABKA0SEgoKYWZ0ZXJfbGluZRgDIAEoBBIRCglwYWdlX3NpemUYBCABKAUifQoRR2V0Sm9iTG9nUmVzcG9uc2USDwoHYXR0ZW1wdBgBIAEoDRInCgVsaW5lcxgCIAMoCzIYLnZpZGVvam9icy52MS5Kb2JMb2dMaW5lEhcKD25leHRfYWZ0ZXJfbGluZRgDIAEoBBIVCg1hdHRlbXB0X2VuZGVkGAQgASgIIkoKE1dhdGNoSm9iTG9nc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEg8KB2F0dGVtcHQYAiABKA0SEgoKYWZ0ZXJfbGluZRgDIAEoBCIUChJHZXRKb2JTdGF0c1JlcXVlc3QihQIKCEpvYlN0YXRzEg4KBnF1ZXVlZBgBIAEoBBISCgpwcm9jZXNzaW5nGAIgASgEEhAKCHJldHJ5aW5nGAMgASgEEhEKCWNvbXBsZXRlZBgEIAEoBBIOCgZmYWlsZWQYBSABKAQSEQoJY2FuY2VsbGVkGAYgASgEEhQKDHN1Y2Nlc3NfcmF0ZRgHIAEoARIiChphdmVyYWdlX3Byb2Nlc3Npbmdfc2Vjb25kcxgIIAEoARIeChZwOTVfcHJvY2Vzc2luZ19zZWNvbmRzGAkgASgBEhMKC3F1ZXVlX2RlcHRoGAogASgEEh4KFm9sZGVzdF93YWl0aW5nX3NlY29uZHMYCyABKAEqtQEKCEpvYlN0YXRlEhkKFUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEEpPQl9TVEFURV9RVUVVRUQQARIYChRKT0JfU1RBVEVfUFJPQ0VTU0lORxACEhYKEkpPQl9TVEFURV9SRVRSWUlORxADEhcKE0pPQl9TVEFURV9DT01QTEVURUQQBBIUChBKT0JfU1RBVEVfRkFJTEVEEAUSFwoTSk9CX1NUQVRFX0NBTkNFTExFRBAGKqwBCg5BdHRlbXB0T3V0Y29tZRIfChtBVFRFTVBUX09VVENPTUVfVU5TUEVDSUZJRUQQABIdChlBVFRFTVBUX09VVENPTUVfU1VDQ0VFREVEEAESGgoWQVRURU1QVF9PVVRDT01FX0ZBSUxFRBACEh8KG0FUVEVNUFRfT1VUQ09NRV9JTlRFUlJVUFRFRBADEh0KGUFUVEVNUFRfT1VUQ09NRV9DQU5DRUxMRUQQBCrpAQoLRmFpbHVyZUtpbmQSHAoYRkFJTFVSRV9LSU5EX1VOU1BFQ0lGSUVEEAASGgoWRkFJTFVSRV9LSU5EX1BFUk1BTkVOVBABEhoKFkZBSUxVUkVfS0lORF9UUkFOU0lFTlQQAhIYChRGQUlMVVJFX0tJTkRfVElNRU9VVBADEhgKFEZBSUxVUkVfS0lORF9TVEFMTEVEEAQSGAoURkFJTFVSRV9LSU5EX0NSQVNIRUQQBRIaChZGQUlMVVJFX0tJTkRfTk9fT1VUUFVUEAYSGgoWRkFJTFVSRV9LSU5EX0NBTkNFTExFRBAHKocDCgxKb2JFdmVudFR5cGUSHgoaSk9CX0VWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIZChVKT0JfRVZFTlRfVFlQRV9RVUVVRUQQARIdChlKT0JfRVZFTlRfVFlQRV9QUk9DRVNTSU5HEAISGwoXSk9CX0VWRU5UX1RZUEVfUFJPR1JFU1MQAxIbChdKT0JfRVZFTlRfVFlQRV9SRVRSWUlORxAEEhwKGEpPQl9FVkVOVF9UWVBFX0NPTVBMRVRFRBAFEhkKFUpPQl9FVkVOVF9UWVBFX0ZBSUxFRBAGEhwKGEpPQl9FVkVOVF9UWVBFX0NBTkNFTExFRBAHEhoKFkpPQl9FVkVOVF9UWVBFX0RFTEVURUQQCBIbChdKT0JfRVZFTlRfVFlQRV9TTkFQU0hPVBAJEhwKGEpPQl9FVkVOVF9UWVBFX0hFQVJUQkVBVBAKEhkKFUpPQl9FVkVOVF9UWVBFX1BBVVNFRBALEhoKFkpPQl9FVkVOVF9UWVBFX1JFU1VNRUQQDCq3AQoKQmF0Y2hTdGF0ZRIbChdCQVRDSF9TVEFURV9VTlNQRUNJRklFRBAAEhcKE0JBVENIX1NUQVRFX1JVTk5JTkcQARIZChVCQVRDSF9TVEFURV9DT01QTEVURUQQAhIlCiFCQVRDSF9TVEFURV9DT01QTEVURURfV0lUSF9FUlJPUlMQAxIWChJCQVRDSF9TVEFURV9GQUlMRUQQBBIZChVCQVRDSF9TVEFURV9DQU5DRUxMRUQQBSpUCghOb3RlS2luZBIZChVOT1RFX0tJTkRfVU5TUEVDSUZJRUQQABITCg9OT1RFX0tJTkRfTk9URVMQARIYChROT1RFX0tJTkRfQVNTRVNTTUVOVBACKmwKCUxvZ1N0cmVhbRIaChZMT0dfU1RSRUFNX1VOU1BFQ0lGSUVEEAASFQoRTE9HX1NUUkVBTV9TVERPVVQQARIVChFMT0dfU1RSRUFNX1NUREVSUhACEhUKEUxPR19TVFJFQU1fTUFSS0VSEAMy3wsKCkpvYlNlcnZpY2USQgoLU3VibWl0VmlkZW8SIC52aWRlb2pvYnMudjEuU3VibWl0VmlkZW9SZXF1ZXN0GhEudmlkZW9qb2JzLnYxLkpvYhI4CgZHZXRKb2ISGy52aWRlb2pvYnMudjEuR2V0Sm9iUmVxdWVzdBoRLnZpZGVvam9icy52MS5Kb2ISSQoITGlzdEpvYnMSHS52aWRlb2pvYnMudjEuTGlzdEpvYnNSZXF1ZXN0Gh4udmlkZW9qb2JzLnYxLkxpc3RKb2JzUmVzcG9uc2USPAoIUmV0cnlKb2ISHS52aWRlb2pvYnMudjEuUmV0cnlKb2JSZXF1ZXN0GhEudmlkZW9qb2JzLnYxLkpvYhI+CglDYW5jZWxKb2ISHi52aWRlb2pvYnMudjEuQ2FuY2VsSm9iUmVxdWVzdBoRLnZpZGVvam9icy52MS5Kb2ISQwoJRGVsZXRlSm9iEh4udmlkZW9qb2JzLnYxLkRlbGV0ZUpvYlJlcXVlc3QaFi5nb29nbGUucHJvdG9idWYuRW1wdHkSRQoJV2F0Y2hKb2JzEh4udmlkZW9qb2JzLnYxLldhdGNoSm9ic1JlcXVlc3QaFi52aWRlb2pvYnMudjEuSm9iRXZlbnQwARJSCgtTdWJtaXRCYXRjaBIgLnZpZGVvam9icy52MS5TdWJtaXRCYXRjaFJlcXVlc3QaIS52aWRlb2pvYnMudjEuU3VibWl0QmF0Y2hSZXNwb25zZRI+CghHZXRCYXRjaBIdLnZpZGVvam9icy52MS5HZXRCYXRjaFJlcXVlc3QaEy52aWRlb2pvYnMudjEuQmF0Y2gSUgoLTGlzdEJhdGNoZXMSIC52aWRlb2pvYnMudjEuTGlzdEJhdGNoZXNSZXF1ZXN0GiEudmlkZW9qb2JzLnYxLkxpc3RCYXRjaGVzUmVzcG9uc2USRAoLQ2FuY2VsQmF0Y2gSIC52aWRlb2pvYnMudjEuQ2FuY2VsQmF0Y2hSZXF1ZXN0GhMudmlkZW9qb2JzLnYxLkJhdGNoEkcKC0dldEpvYlN0YXRzEiAudmlkZW9qb2JzLnYxLkdldEpvYlN0YXRzUmVxdWVzdBoWLnZpZGVvam9icy52MS5Kb2JTdGF0cxJkChFMaXN0RmFpbHVyZUdyb3VwcxImLnZpZGVvam9icy52MS5MaXN0RmFpbHVyZUdyb3Vwc1JlcXVlc3QaJy52aWRlb2pvYnMudjEuTGlzdEZhaWx1cmVHcm91cHNSZXNwb25zZRJeCg9SZXRyeUZhaWxlZEpvYnMSJC52aWRlb2pvYnMudjEuUmV0cnlGYWlsZWRKb2JzUmVxdWVzdBolLnZpZGVvam9icy52MS5SZXRyeUZhaWxlZEpvYnNSZXNwb25zZRJFCglEcmFpbk5vZGUSHi52aWRlb2pvYnMudjEuRHJhaW5Ob2RlUmVxdWVzdBoYLnZpZGVvam9icy52MS5Ob2RlU3RhdHVzEk0KDUdldE5vZGVTdGF0dXMSIi52aWRlb2pvYnMudjEuR2V0Tm9kZVN0YXR1c1JlcXVlc3QaGC52aWRlb2pvYnMudjEuTm9kZVN0YXR1cxJFCglQYXVzZUpvYnMSHi52aWRlb2pvYnMudjEuUGF1c2VKb2JzUmVxdWVzdBoYLnZpZGVvam9icy52MS5QYXVzZVN0YXRlEkcKClJlc3VtZUpvYnMSHy52aWRlb2pvYnMudjEuUmVzdW1lSm9ic1JlcXVlc3QaGC52aWRlb2pvYnMudjEuUGF1c2VTdGF0ZRJMCglHZXRKb2JMb2cSHi52aWRlb2pvYnMudjEuR2V0Sm9iTG9nUmVxdWVzdBofLnZpZGVvam9icy52MS5HZXRKb2JMb2dSZXNwb25zZRJNCgxXYXRjaEpvYkxvZ3MSIS52aWRlb2pvYnMudjEuV2F0Y2hKb2JMb2dzUmVxdWVzdBoYLnZpZGVvam9icy52MS5Kb2JMb2dMaW5lMAEymAEKC05vdGVTZXJ2aWNlEjsKB0dldE5vdGUSHC52aWRlb2pvYnMudjEuR2V0Tm90ZVJlcXVlc3QaEi52aWRlb2pvYnMudjEuTm90ZRJMCglMaXN0Tm90ZXMSHi52aWRlb2pvYnMudjEuTGlzdE5vdGVzUmVxdWVzdBofLnZpZGVvam9icy52MS5MaXN0Tm90ZXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message videojobs.v1.Job
@@ -158,6 +158,14 @@ export type Job = Message<"videojobs.v1.Job"> & {
    * @generated from field: repeated videojobs.v1.Attempt attempts = 20;
    */
   attempts: Attempt[];
+
+  /**
+   * While a pause holds the waiting job back: that pause (the one that lasts
+   * longest, if several do); its stage then says "paused: <reason>".
+   *
+   * @generated from field: videojobs.v1.PauseState paused = 22;
+   */
+  paused?: PauseState | undefined;
 };
 
 /**
@@ -1123,6 +1131,143 @@ export const GetNodeStatusRequestSchema: GenMessage<GetNodeStatusRequest> = /*@_
   messageDesc(file_videojobs_v1_videojobs, 31);
 
 /**
+ * What to pause or resume: at most one of batch_id, user_id and everything;
+ * none of them means the caller's own work.
+ *
+ * @generated from message videojobs.v1.PauseJobsRequest
+ */
+export type PauseJobsRequest = Message<"videojobs.v1.PauseJobsRequest"> & {
+  /**
+   * @generated from field: string batch_id = 1;
+   */
+  batchId: string;
+
+  /**
+   * At most 128 characters.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: bool everything = 3;
+   */
+  everything: boolean;
+
+  /**
+   * Why, shown on each paused job; at most 500 characters, no control
+   * characters.
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+
+  /**
+   * When the pause ends by itself: in the future, and at most the server's
+   * horizon ahead (30 days by default, --max-schedule-ahead-ms), else
+   * INVALID_ARGUMENT. Unset: until ResumeJobs.
+   *
+   * @generated from field: google.protobuf.Timestamp resume_at = 5;
+   */
+  resumeAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message videojobs.v1.PauseJobsRequest.
+ * Use `create(PauseJobsRequestSchema)` to create a new message.
+ */
+export const PauseJobsRequestSchema: GenMessage<PauseJobsRequest> = /*@__PURE__*/
+  messageDesc(file_videojobs_v1_videojobs, 32);
+
+/**
+ * What to resume, as in PauseJobsRequest.
+ *
+ * @generated from message videojobs.v1.ResumeJobsRequest
+ */
+export type ResumeJobsRequest = Message<"videojobs.v1.ResumeJobsRequest"> & {
+  /**
+   * @generated from field: string batch_id = 1;
+   */
+  batchId: string;
+
+  /**
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: bool everything = 3;
+   */
+  everything: boolean;
+};
+
+/**
+ * Describes the message videojobs.v1.ResumeJobsRequest.
+ * Use `create(ResumeJobsRequestSchema)` to create a new message.
+ */
+export const ResumeJobsRequestSchema: GenMessage<ResumeJobsRequest> = /*@__PURE__*/
+  messageDesc(file_videojobs_v1_videojobs, 33);
+
+/**
+ * A pause, of exactly one target: batch_id, user_id (set for a batch too:
+ * its owner) or everything.
+ *
+ * @generated from message videojobs.v1.PauseState
+ */
+export type PauseState = Message<"videojobs.v1.PauseState"> & {
+  /**
+   * @generated from field: bool paused = 1;
+   */
+  paused: boolean;
+
+  /**
+   * @generated from field: string batch_id = 2;
+   */
+  batchId: string;
+
+  /**
+   * @generated from field: string user_id = 3;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: bool everything = 4;
+   */
+  everything: boolean;
+
+  /**
+   * @generated from field: string reason = 5;
+   */
+  reason: string;
+
+  /**
+   * Unset: until someone resumes.
+   *
+   * @generated from field: google.protobuf.Timestamp resume_at = 6;
+   */
+  resumeAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp paused_at = 7;
+   */
+  pausedAt?: Timestamp | undefined;
+
+  /**
+   * The user who paused.
+   *
+   * @generated from field: string paused_by = 8;
+   */
+  pausedBy: string;
+};
+
+/**
+ * Describes the message videojobs.v1.PauseState.
+ * Use `create(PauseStateSchema)` to create a new message.
+ */
+export const PauseStateSchema: GenMessage<PauseState> = /*@__PURE__*/
+  messageDesc(file_videojobs_v1_videojobs, 34);
+
+/**
  * @generated from message videojobs.v1.NodeStatus
  */
 export type NodeStatus = Message<"videojobs.v1.NodeStatus"> & {
@@ -1160,7 +1305,7 @@ export type NodeStatus = Message<"videojobs.v1.NodeStatus"> & {
  * Use `create(NodeStatusSchema)` to create a new message.
  */
 export const NodeStatusSchema: GenMessage<NodeStatus> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 32);
+  messageDesc(file_videojobs_v1_videojobs, 35);
 
 /**
  * One line the program printed.
@@ -1199,7 +1344,7 @@ export type JobLogLine = Message<"videojobs.v1.JobLogLine"> & {
  * Use `create(JobLogLineSchema)` to create a new message.
  */
 export const JobLogLineSchema: GenMessage<JobLogLine> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 33);
+  messageDesc(file_videojobs_v1_videojobs, 36);
 
 /**
  * @generated from message videojobs.v1.GetJobLogRequest
@@ -1237,7 +1382,7 @@ export type GetJobLogRequest = Message<"videojobs.v1.GetJobLogRequest"> & {
  * Use `create(GetJobLogRequestSchema)` to create a new message.
  */
 export const GetJobLogRequestSchema: GenMessage<GetJobLogRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 34);
+  messageDesc(file_videojobs_v1_videojobs, 37);
 
 /**
  * @generated from message videojobs.v1.GetJobLogResponse
@@ -1276,7 +1421,7 @@ export type GetJobLogResponse = Message<"videojobs.v1.GetJobLogResponse"> & {
  * Use `create(GetJobLogResponseSchema)` to create a new message.
  */
 export const GetJobLogResponseSchema: GenMessage<GetJobLogResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 35);
+  messageDesc(file_videojobs_v1_videojobs, 38);
 
 /**
  * @generated from message videojobs.v1.WatchJobLogsRequest
@@ -1307,7 +1452,7 @@ export type WatchJobLogsRequest = Message<"videojobs.v1.WatchJobLogsRequest"> & 
  * Use `create(WatchJobLogsRequestSchema)` to create a new message.
  */
 export const WatchJobLogsRequestSchema: GenMessage<WatchJobLogsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 36);
+  messageDesc(file_videojobs_v1_videojobs, 39);
 
 /**
  * @generated from message videojobs.v1.GetJobStatsRequest
@@ -1320,7 +1465,7 @@ export type GetJobStatsRequest = Message<"videojobs.v1.GetJobStatsRequest"> & {
  * Use `create(GetJobStatsRequestSchema)` to create a new message.
  */
 export const GetJobStatsRequestSchema: GenMessage<GetJobStatsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 37);
+  messageDesc(file_videojobs_v1_videojobs, 40);
 
 /**
  * @generated from message videojobs.v1.JobStats
@@ -1396,7 +1541,7 @@ export type JobStats = Message<"videojobs.v1.JobStats"> & {
  * Use `create(JobStatsSchema)` to create a new message.
  */
 export const JobStatsSchema: GenMessage<JobStats> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 38);
+  messageDesc(file_videojobs_v1_videojobs, 41);
 
 /**
  * @generated from enum videojobs.v1.JobState
@@ -1631,6 +1776,20 @@ export enum JobEventType {
    * @generated from enum value: JOB_EVENT_TYPE_HEARTBEAT = 10;
    */
   HEARTBEAT = 10,
+
+  /**
+   * A pause now holds the waiting job back (Job.paused says which).
+   *
+   * @generated from enum value: JOB_EVENT_TYPE_PAUSED = 11;
+   */
+  PAUSED = 11,
+
+  /**
+   * No pause holds the waiting job back any more: it takes its turn again.
+   *
+   * @generated from enum value: JOB_EVENT_TYPE_RESUMED = 12;
+   */
+  RESUMED = 12,
 }
 
 /**
@@ -1923,6 +2082,43 @@ export const JobService: GenService<{
     methodKind: "unary";
     input: typeof GetNodeStatusRequestSchema;
     output: typeof NodeStatusSchema;
+  },
+  /**
+   * Pauses a batch (the caller's own; an admin's: anyone's), a user's work
+   * (the caller's own; another user's needs the admin role) or everyone's
+   * (admin only; PERMISSION_DENIED otherwise), optionally with a reason and
+   * a time it ends by itself. Paused jobs stay QUEUED (or RETRYING) and do
+   * not start, on any node, across restarts; running ones finish. Each
+   * waiting job it holds back gets a PAUSED event and shows the pause
+   * (Job.paused, and its stage); so does a job that starts waiting during
+   * the pause, once a worker reaches it. Pausing what is paused already
+   * answers the pause in force, unchanged (resume, then pause again, to
+   * change it). An unknown batch, or another user's, is NOT_FOUND; one that
+   * has ended, FAILED_PRECONDITION.
+   *
+   * @generated from rpc videojobs.v1.JobService.PauseJobs
+   */
+  pauseJobs: {
+    methodKind: "unary";
+    input: typeof PauseJobsRequestSchema;
+    output: typeof PauseStateSchema;
+  },
+  /**
+   * Ends a pause, at once; answers it with `paused` false (or only the
+   * target, if it was not paused: resuming twice is harmless). Each job no
+   * other pause holds gets a RESUMED event and takes its turn again, fairly:
+   * resumed jobs go back in their original order to the back of their
+   * user's line (within their priority), and that user's turn to the back
+   * of the round-robin between users if they had none. So they neither jump
+   * ahead of what other users queued meanwhile nor lose more than the time
+   * they were paused; a pause ended by its resume_at works the same way.
+   *
+   * @generated from rpc videojobs.v1.JobService.ResumeJobs
+   */
+  resumeJobs: {
+    methodKind: "unary";
+    input: typeof ResumeJobsRequestSchema;
+    output: typeof PauseStateSchema;
   },
   /**
    * A page of what the program printed in one attempt of a job (stdout and
