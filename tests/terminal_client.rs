@@ -435,3 +435,26 @@ async fn pause_and_resume_from_the_terminal() {
     assert_eq!(watched.status, 0, "completes once resumed: {watched:?}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn reprocess_and_retry_at_a_priority_from_the_terminal() {
+    let (server, _dir) = TestServer::embedded().start().await;
+    let mut jobs = server.jobs("alice").await;
+    let good = jobs.submit_video(submit("dQw4w9WgXcQ")).await.unwrap().into_inner();
+    wait_final(&mut jobs, &good.id).await;
+    let args = ["jobs", "reprocess", &good.id, "--subject", "Chemistry", "--no-assessments", "--priority", "-3"];
+    let again = one_job(&as_user(&server, "alice", &[&args[..], &["--json"]].concat()).await);
+    assert_eq!((again["state"].as_str(), again["subject"].as_str()), (Some("QUEUED"), Some("Chemistry")), "{again}");
+    assert_eq!((again["assessments"].as_bool(), again["priority"].as_i64()), (Some(false), Some(-3)), "{again}");
+    let done = wait_final(&mut jobs, &good.id).await;
+    assert_eq!(done.note_ids.len(), 1, "{done:?}");
+
+    let failing = jobs.submit_video(submit("fail0000001")).await.unwrap().into_inner();
+    wait_final(&mut jobs, &failing.id).await;
+    let retried = as_user(&server, "alice", &["jobs", "retry", &failing.id, "--priority", "40", "--json"]).await;
+    assert_eq!(one_job(&retried)["priority"].as_i64(), Some(40), "{retried:?}");
+    let refused =
+        as_user(&server, "alice", &["jobs", "reprocess", &good.id, "--assessments", "--no-assessments"]).await;
+    assert_eq!(refused.status, 2, "{refused:?}");
+    server.stop().await;
+}

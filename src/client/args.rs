@@ -89,7 +89,29 @@ pub enum JobsCommand {
     /// One job in full.
     Get { job_id: String },
     /// Queue a FAILED or CANCELLED job again.
-    Retry { job_id: String },
+    Retry {
+        job_id: String,
+        /// Run it at this priority (-100..=100); default: the job's.
+        #[arg(long, allow_negative_numbers = true)]
+        priority: Option<i32>,
+    },
+    /// Run a COMPLETED or FAILED job again, optionally changed; its new
+    /// notes replace the old once stored.
+    Reprocess {
+        job_id: String,
+        /// File the new notes under this subject.
+        #[arg(long)]
+        subject: Option<String>,
+        /// Write notes only this time, no assessment.
+        #[arg(long, conflicts_with = "assessments")]
+        no_assessments: bool,
+        /// Write an assessment this time.
+        #[arg(long)]
+        assessments: bool,
+        /// Run it at this priority (-100..=100); default: the job's.
+        #[arg(long, allow_negative_numbers = true)]
+        priority: Option<i32>,
+    },
     /// Cancel a waiting or running job.
     Cancel { job_id: String },
     /// Delete a finished job and its notes.

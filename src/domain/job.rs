@@ -129,6 +129,16 @@ pub struct NewJob {
     pub not_before: Option<DateTime<Utc>>,
 }
 
+/// What a person may change when a finished job runs again: `RetryJob`
+/// its priority, `ReprocessJob` also its subject and assessments. `None`
+/// keeps what the job had.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rerun {
+    pub subject: Option<String>,
+    pub assessments: Option<bool>,
+    pub priority: Option<i32>,
+}
+
 /// Priorities run from `-MAX_PRIORITY` to `MAX_PRIORITY` (higher first).
 pub const MAX_PRIORITY: i32 = 100;
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;

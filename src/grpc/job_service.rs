@@ -7,7 +7,7 @@ use super::convert::{job_to_proto, not_before_from_proto, state_from_proto};
 use super::{failures, node, parse_id};
 use crate::auth::caller;
 use crate::domain::JobState;
-use crate::domain::job::{NewJob, validate_idempotency_key, validate_priority};
+use crate::domain::job::{NewJob, Rerun, validate_idempotency_key, validate_priority};
 use crate::domain::limits::{MAX_STATE_FILTERS, at_most, parse_watched_job_ids};
 use crate::domain::page::PageRequest;
 use crate::domain::subject::validate_subject;
@@ -82,7 +82,21 @@ impl JobService for JobApi {
     async fn retry_job(&self, request: Request<pb::RetryJobRequest>) -> Result<Response<pb::Job>, Status> {
         let scope = caller(&request)?.scope();
         let id = parse_id("job_id", &request.get_ref().job_id)?;
-        let job = self.jobs.retry(&scope, id).await?;
+        let priority = request.get_ref().priority.map(validate_priority).transpose()?;
+        let job = self.jobs.retry(&scope, id, priority).await?;
+        Ok(Response::new(job_to_proto(&job)))
+    }
+
+    async fn reprocess_job(&self, request: Request<pb::ReprocessJobRequest>) -> Result<Response<pb::Job>, Status> {
+        let scope = caller(&request)?.scope();
+        let body = request.into_inner();
+        let id = parse_id("job_id", &body.job_id)?;
+        let rerun = Rerun {
+            subject: body.subject.as_deref().map(validate_subject).transpose()?,
+            assessments: body.assessments,
+            priority: body.priority.map(validate_priority).transpose()?,
+        };
+        let job = self.jobs.reprocess(&scope, id, rerun).await?;
         Ok(Response::new(job_to_proto(&job)))
     }
 

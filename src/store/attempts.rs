@@ -166,7 +166,10 @@ impl Store {
     }
 
     /// Marks the job COMPLETED and stores its notes, only if the attempt
-    /// still holds the job, so notes are stored once.
+    /// still holds the job, so notes are stored once. A job that ran before
+    /// (reprocessed) has its old notes replaced here, in the transaction that
+    /// stores the new: until then they stay readable, and a run that fails
+    /// leaves them.
     pub async fn complete(txn: &Txn, id: Uuid, attempt: u32, notes: &[NewNote], log_tail: &str) -> Result<Option<Job>> {
         let rows = finish(held(id, attempt), JobState::Completed, "", None)
             .col_expr(job::Column::LogTail, Expr::value(log_tail))
@@ -177,6 +180,10 @@ impl Store {
         let Some(row) = rows.into_iter().next() else {
             return Ok(None);
         };
+        // Only a job that ran before can have notes (a first attempt cannot).
+        if row.attempt > 1 {
+            note::Entity::delete_many().filter(note::Column::JobId.eq(Some(row.id))).exec(txn).await?;
+        }
         let now = Utc::now();
         let note_rows: Vec<note::ActiveModel> = notes
             .iter()

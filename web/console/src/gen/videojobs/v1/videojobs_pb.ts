@@ -25,7 +25,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file videojobs/v1/videojobs.proto.
  */
 export const file_videojobs_v1_videojobs: GenFile = /*@__PURE__*/
-  fileDesc("Chx2aWRlb2pvYnMvdjEvdmlkZW9qb2JzLnByb3RvEgx2aWRlb2pvYnMudjEi6QQKA0pvYhIKCgJpZBgBIAEoCRILCgN1cmwYAiABKAkSEAoIdmlkZW9faWQYAyABKAkSDwoHc3ViamVjdBgEIAEoCRIlCgVzdGF0ZRgFIAEoDjIWLnZpZGVvam9icy52MS5Kb2JTdGF0ZRINCgVzdGFnZRgGIAEoCRIYChBwcm9ncmVzc19wZXJjZW50GAcgASgNEg8KB2F0dGVtcHQYCCABKA0SFAoMbWF4X2F0dGVtcHRzGAkgASgNEg0KBWVycm9yGAogASgJEhAKCG5vdGVfaWRzGAsgAygJEi4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgthc3Nlc3NtZW50cxgPIAEoCBIQCghwcmlvcml0eRgQIAEoBRIQCghsb2dfdGFpbBgRIAEoCRIQCghiYXRjaF9pZBgSIAEoCRIvCgxmYWlsdXJlX2tpbmQYEyABKA4yGS52aWRlb2pvYnMudjEuRmFpbHVyZUtpbmQSLgoKbm90X2JlZm9yZRgVIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoIYXR0ZW1wdHMYFCADKAsyFS52aWRlb2pvYnMudjEuQXR0ZW1wdBIoCgZwYXVzZWQYFiABKAsyGC52aWRlb2pvYnMudjEuUGF1c2VTdGF0ZSKbAwoHQXR0ZW1wdBIPCgdhdHRlbXB0GAEgASgNEgwKBG5vZGUYAiABKAkSLgoKc3RhcnRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KB291dGNvbWUYBSABKA4yHC52aWRlb2pvYnMudjEuQXR0ZW1wdE91dGNvbWUSLwoMZmFpbHVyZV9raW5kGAYgASgOMhkudmlkZW9qb2JzLnYxLkZhaWx1cmVLaW5kEg4KBnJlYXNvbhgHIAEoCRIWCglleGl0X2NvZGUYCCABKAVIAIgBARITCgZzaWduYWwYCSABKAVIAYgBARIrCghkdXJhdGlvbhgKIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIwCg1zdGFnZV90aW1pbmdzGAsgAygLMhkudmlkZW9qb2JzLnYxLlN0YWdlVGltaW5nQgwKCl9leGl0X2NvZGVCCQoHX3NpZ25hbCItCgtTdGFnZVRpbWluZxINCgVzdGFnZRgBIAEoCRIPCgdzZWNvbmRzGAIgASgBIrcBChJTdWJtaXRWaWRlb1JlcXVlc3QSCwoDdXJsGAEgASgJEg8KB3N1YmplY3QYAiABKAkSGAoLYXNzZXNzbWVudHMYAyABKAhIAIgBARIQCghwcmlvcml0eRgEIAEoBRIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkSLgoKbm90X2JlZm9yZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCDgoMX2Fzc2Vzc21lbnRzIh8KDUdldEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIiEKD1JldHJ5Sm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiIgoQQ2FuY2VsSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiIgoQRGVsZXRlSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiYAoPTGlzdEpvYnNSZXF1ZXN0EiYKBnN0YXRlcxgBIAMoDjIWLnZpZGVvam9icy52MS5Kb2JTdGF0ZRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJMChBMaXN0Sm9ic1Jlc3BvbnNlEh8KBGpvYnMYASADKAsyES52aWRlb2pvYnMudjEuSm9iEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJlChBXYXRjaEpvYnNSZXF1ZXN0Eg8KB2pvYl9pZHMYASADKAkSGwoOYWZ0ZXJfc2VxdWVuY2UYAiABKARIAIgBARIQCghiYXRjaF9pZBgDIAEoCUIRCg9fYWZ0ZXJfc2VxdWVuY2UimgEKCEpvYkV2ZW50EhAKCHNlcXVlbmNlGAEgASgEEg4KBmpvYl9pZBgCIAEoCRIoCgR0eXBlGAMgASgOMhoudmlkZW9qb2JzLnYxLkpvYkV2ZW50VHlwZRIeCgNqb2IYBCABKAsyES52aWRlb2pvYnMudjEuSm9iEiIKBWJhdGNoGAUgASgLMhMudmlkZW9qb2JzLnYxLkJhdGNoIpcCCgVCYXRjaBIKCgJpZBgBIAEoCRINCgV0b3RhbBgCIAEoDRIOCgZxdWV1ZWQYAyABKA0SEgoKcHJvY2Vzc2luZxgEIAEoDRIRCgljb21wbGV0ZWQYBSABKA0SDgoGZmFpbGVkGAYgASgNEhEKCWNhbmNlbGxlZBgHIAEoDRInCgVzdGF0ZRgIIAEoDjIYLnZpZGVvam9icy52MS5CYXRjaFN0YXRlEg8KB3N1YmplY3QYCSABKAkSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIp8BChJTdWJtaXRCYXRjaFJlcXVlc3QSDAoEdXJscxgBIAMoCRIPCgdzdWJqZWN0GAIgASgJEhgKC2Fzc2Vzc21lbnRzGAMgASgISACIAQESEAoIcHJpb3JpdHkYBCABKAUSLgoKbm90X2JlZm9yZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCDgoMX2Fzc2Vzc21lbnRzIjcKCUJhdGNoSXRlbRILCgN1cmwYASABKAkSDgoGam9iX2lkGAIgASgJEg0KBWVycm9yGAMgASgJImEKE1N1Ym1pdEJhdGNoUmVzcG9uc2USIgoFYmF0Y2gYASABKAsyEy52aWRlb2pvYnMudjEuQmF0Y2gSJgoFaXRlbXMYAiADKAsyFy52aWRlb2pvYnMudjEuQmF0Y2hJdGVtIiMKD0dldEJhdGNoUmVxdWVzdBIQCghiYXRjaF9pZBgBIAEoCSImChJDYW5jZWxCYXRjaFJlcXVlc3QSEAoIYmF0Y2hfaWQYASABKAkiOwoSTGlzdEJhdGNoZXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlQKE0xpc3RCYXRjaGVzUmVzcG9uc2USJAoHYmF0Y2hlcxgBIAMoCzITLnZpZGVvam9icy52MS5CYXRjaBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiywEKBE5vdGUSCgoCaWQYASABKAkSDgoGam9iX2lkGAIgASgJEiQKBGtpbmQYAyABKA4yFi52aWRlb2pvYnMudjEuTm90ZUtpbmQSDQoFdGl0bGUYBCABKAkSDwoHc3ViamVjdBgFIAEoCRIRCgl2aWRlb191cmwYBiABKAkSEAoIbWFya2Rvd24YByABKAkSDAoEaHRtbBgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIhCg5HZXROb3RlUmVxdWVzdBIPCgdub3RlX2lkGAEgASgJIkkKEExpc3ROb3Rlc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIk8KEUxpc3ROb3Rlc1Jlc3BvbnNlEiEKBW5vdGVzGAEgAygLMhIudmlkZW9qb2JzLnYxLk5vdGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIsUBCg1GYWlsdXJlRmlsdGVyEicKBGtpbmQYASABKA4yGS52aWRlb2pvYnMudjEuRmFpbHVyZUtpbmQSFAoMcmVhc29uX2dyb3VwGAIgASgJEjAKDGZhaWxlZF9hZnRlchgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNZmFpbGVkX2JlZm9yZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIYmF0Y2hfaWQYBSABKAkifwoMRmFpbHVyZUdyb3VwEicKBGtpbmQYASABKA4yGS52aWRlb2pvYnMudjEuRmFpbHVyZUtpbmQSFAoMcmVhc29uX2dyb3VwGAIgASgJEg0KBWNvdW50GAMgASgEEiEKBm5ld2VzdBgEIAEoCzIRLnZpZGVvam9icy52MS5Kb2IiRwoYTGlzdEZhaWx1cmVHcm91cHNSZXF1ZXN0EisKBmZpbHRlchgBIAEoCzIbLnZpZGVvam9icy52MS5GYWlsdXJlRmlsdGVyIloKGUxpc3RGYWlsdXJlR3JvdXBzUmVzcG9uc2USKgoGZ3JvdXBzGAEgAygLMhoudmlkZW9qb2JzLnYxLkZhaWx1cmVHcm91cBIRCgl0cnVuY2F0ZWQYAiABKAgiRQoWUmV0cnlGYWlsZWRKb2JzUmVxdWVzdBIrCgZmaWx0ZXIYASABKAsyGy52aWRlb2pvYnMudjEuRmFpbHVyZUZpbHRlciJJChdSZXRyeUZhaWxlZEpvYnNSZXNwb25zZRIPCgdyZXRyaWVkGAEgASgNEg8KB3NraXBwZWQYAiABKA0SDAoEbW9yZRgDIAEoCCIgChBEcmFpbk5vZGVSZXF1ZXN0EgwKBHdhaXQYASABKAgiFgoUR2V0Tm9kZVN0YXR1c1JlcXVlc3QiiAEKEFBhdXNlSm9ic1JlcXVlc3QSEAoIYmF0Y2hfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRISCgpldmVyeXRoaW5nGAMgASgIEg4KBnJlYXNvbhgEIAEoCRItCglyZXN1bWVfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkoKEVJlc3VtZUpvYnNSZXF1ZXN0EhAKCGJhdGNoX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEgoKZXZlcnl0aGluZxgDIAEoCCLUAQoKUGF1c2VTdGF0ZRIOCgZwYXVzZWQYASABKAgSEAoIYmF0Y2hfaWQYAiABKAkSDwoHdXNlcl9pZBgDIAEoCRISCgpldmVyeXRoaW5nGAQgASgIEg4KBnJlYXNvbhgFIAEoCRItCglyZXN1bWVfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCXBhdXNlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGF1c2VkX2J5GAggASgJIk4KCk5vZGVTdGF0dXMSDAoEbm9kZRgBIAEoCRIQCghkcmFpbmluZxgCIAEoCBIPCgdkcmFpbmVkGAMgASgIEg8KB3J1bm5pbmcYBCABKA0iYgoKSm9iTG9nTGluZRIPCgdhdHRlbXB0GAEgASgNEgwKBGxpbmUYAiABKAQSJwoGc3RyZWFtGAMgASgOMhcudmlkZW9qb2JzLnYxLkxvZ1N0cmVhbRIMCgR0ZXh0GAQgASgJIloKEEdldEpvYkxvZ1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEg8KB2F0dGVtcHQYAiABKA0SEgoKYWZ0ZXJfbGluZRgDIAEoBBIRCglwYWdlX3NpemUYBCABKAUifQoRR2V0Sm9iTG9nUmVzcG9uc2USDwoHYXR0ZW1wdBgBIAEoDRInCgVsaW5lcxgCIAMoCzIYLnZpZGVvam9icy52MS5Kb2JMb2dMaW5lEhcKD25leHRfYWZ0ZXJfbGluZRgDIAEoBBIVCg1hdHRlbXB0X2VuZGVkGAQgASgIIkoKE1dhdGNoSm9iTG9nc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEg8KB2F0dGVtcHQYAiABKA0SEgoKYWZ0ZXJfbGluZRgDIAEoBCIUChJHZXRKb2JTdGF0c1JlcXVlc3QihQIKCEpvYlN0YXRzEg4KBnF1ZXVlZBgBIAEoBBISCgpwcm9jZXNzaW5nGAIgASgEEhAKCHJldHJ5aW5nGAMgASgEEhEKCWNvbXBsZXRlZBgEIAEoBBIOCgZmYWlsZWQYBSABKAQSEQoJY2FuY2VsbGVkGAYgASgEEhQKDHN1Y2Nlc3NfcmF0ZRgHIAEoARIiChphdmVyYWdlX3Byb2Nlc3Npbmdfc2Vjb25kcxgIIAEoARIeChZwOTVfcHJvY2Vzc2luZ19zZWNvbmRzGAkgASgBEhMKC3F1ZXVlX2RlcHRoGAogASgEEh4KFm9sZGVzdF93YWl0aW5nX3NlY29uZHMYCyABKAEqtQEKCEpvYlN0YXRlEhkKFUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEEpPQl9TVEFURV9RVUVVRUQQARIYChRKT0JfU1RBVEVfUFJPQ0VTU0lORxACEhYKEkpPQl9TVEFURV9SRVRSWUlORxADEhcKE0pPQl9TVEFURV9DT01QTEVURUQQBBIUChBKT0JfU1RBVEVfRkFJTEVEEAUSFwoTSk9CX1NUQVRFX0NBTkNFTExFRBAGKqwBCg5BdHRlbXB0T3V0Y29tZRIfChtBVFRFTVBUX09VVENPTUVfVU5TUEVDSUZJRUQQABIdChlBVFRFTVBUX09VVENPTUVfU1VDQ0VFREVEEAESGgoWQVRURU1QVF9PVVRDT01FX0ZBSUxFRBACEh8KG0FUVEVNUFRfT1VUQ09NRV9JTlRFUlJVUFRFRBADEh0KGUFUVEVNUFRfT1VUQ09NRV9DQU5DRUxMRUQQBCrpAQoLRmFpbHVyZUtpbmQSHAoYRkFJTFVSRV9LSU5EX1VOU1BFQ0lGSUVEEAASGgoWRkFJTFVSRV9LSU5EX1BFUk1BTkVOVBABEhoKFkZBSUxVUkVfS0lORF9UUkFOU0lFTlQQAhIYChRGQUlMVVJFX0tJTkRfVElNRU9VVBADEhgKFEZBSUxVUkVfS0lORF9TVEFMTEVEEAQSGAoURkFJTFVSRV9LSU5EX0NSQVNIRUQQBRIaChZGQUlMVVJFX0tJTkRfTk9fT1VUUFVUEAYSGgoWRkFJTFVSRV9LSU5EX0NBTkNFTExFRBAHKocDCgxKb2JFdmVudFR5cGUSHgoaSk9CX0VWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIZChVKT0JfRVZFTlRfVFlQRV9RVUVVRUQQARIdChlKT0JfRVZFTlRfVFlQRV9QUk9DRVNTSU5HEAISGwoXSk9CX0VWRU5UX1RZUEVfUFJPR1JFU1MQAxIbChdKT0JfRVZFTlRfVFlQRV9SRVRSWUlORxAEEhwKGEpPQl9FVkVOVF9UWVBFX0NPTVBMRVRFRBAFEhkKFUpPQl9FVkVOVF9UWVBFX0ZBSUxFRBAGEhwKGEpPQl9FVkVOVF9UWVBFX0NBTkNFTExFRBAHEhoKFkpPQl9FVkVOVF9UWVBFX0RFTEVURUQQCBIbChdKT0JfRVZFTlRfVFlQRV9TTkFQU0hPVBAJEhwKGEpPQl9FVkVOVF9UWVBFX0hFQVJUQkVBVBAKEhkKFUpPQl9FVkVOVF9UWVBFX1BBVVNFRBALEhoKFkpPQl9FVkVOVF9UWVBFX1JFU1VNRUQQDCq3AQoKQmF0Y2hTdGF0ZRIbChdCQVRDSF9TVEFURV9VTlNQRUNJRklFRBAAEhcKE0JBVENIX1NUQVRFX1JVTk5JTkcQARIZChVCQVRDSF9TVEFURV9DT01QTEVURUQQAhIlCiFCQVRDSF9TVEFURV9DT01QTEVURURfV0lUSF9FUlJPUlMQAxIWChJCQVRDSF9TVEFURV9GQUlMRUQQBBIZChVCQVRDSF9TVEFURV9DQU5DRUxMRUQQBSpUCghOb3RlS2luZBIZChVOT1RFX0tJTkRfVU5TUEVDSUZJRUQQABITCg9OT1RFX0tJTkRfTk9URVMQARIYChROT1RFX0tJTkRfQVNTRVNTTUVOVBACKmwKCUxvZ1N0cmVhbRIaChZMT0dfU1RSRUFNX1VOU1BFQ0lGSUVEEAASFQoRTE9HX1NUUkVBTV9TVERPVVQQARIVChFMT0dfU1RSRUFNX1NUREVSUhACEhUKEUxPR19TVFJFQU1fTUFSS0VSEAMy3wsKCkpvYlNlcnZpY2USQgoLU3VibWl0VmlkZW8SIC52aWRlb2pvYnMudjEuU3VibWl0VmlkZW9SZXF1ZXN0GhEudmlkZW9qb2JzLnYxLkpvYhI4CgZHZXRKb2ISGy52aWRlb2pvYnMudjEuR2V0Sm9iUmVxdWVzdBoRLnZpZGVvam9icy52MS5Kb2ISSQoITGlzdEpvYnMSHS52aWRlb2pvYnMudjEuTGlzdEpvYnNSZXF1ZXN0Gh4udmlkZW9qb2JzLnYxLkxpc3RKb2JzUmVzcG9uc2USPAoIUmV0cnlKb2ISHS52aWRlb2pvYnMudjEuUmV0cnlKb2JSZXF1ZXN0GhEudmlkZW9qb2JzLnYxLkpvYhI+CglDYW5jZWxKb2ISHi52aWRlb2pvYnMudjEuQ2FuY2VsSm9iUmVxdWVzdBoRLnZpZGVvam9icy52MS5Kb2ISQwoJRGVsZXRlSm9iEh4udmlkZW9qb2JzLnYxLkRlbGV0ZUpvYlJlcXVlc3QaFi5nb29nbGUucHJvdG9idWYuRW1wdHkSRQoJV2F0Y2hKb2JzEh4udmlkZW9qb2JzLnYxLldhdGNoSm9ic1JlcXVlc3QaFi52aWRlb2pvYnMudjEuSm9iRXZlbnQwARJSCgtTdWJtaXRCYXRjaBIgLnZpZGVvam9icy52MS5TdWJtaXRCYXRjaFJlcXVlc3QaIS52aWRlb2pvYnMudjEuU3VibWl0QmF0Y2hSZXNwb25zZRI+CghHZXRCYXRjaBIdLnZpZGVvam9icy52MS5HZXRCYXRjaFJlcXVlc3QaEy52aWRlb2pvYnMudjEuQmF0Y2gSUgoLTGlzdEJhdGNoZXMSIC52aWRlb2pvYnMudjEuTGlzdEJhdGNoZXNSZXF1ZXN0GiEudmlkZW9qb2JzLnYxLkxpc3RCYXRjaGVzUmVzcG9uc2USRAoLQ2FuY2VsQmF0Y2gSIC52aWRlb2pvYnMudjEuQ2FuY2VsQmF0Y2hSZXF1ZXN0GhMudmlkZW9qb2JzLnYxLkJhdGNoEkcKC0dldEpvYlN0YXRzEiAudmlkZW9qb2JzLnYxLkdldEpvYlN0YXRzUmVxdWVzdBoWLnZpZGVvam9icy52MS5Kb2JTdGF0cxJkChFMaXN0RmFpbHVyZUdyb3VwcxImLnZpZGVvam9icy52MS5MaXN0RmFpbHVyZUdyb3Vwc1JlcXVlc3QaJy52aWRlb2pvYnMudjEuTGlzdEZhaWx1cmVHcm91cHNSZXNwb25zZRJeCg9SZXRyeUZhaWxlZEpvYnMSJC52aWRlb2pvYnMudjEuUmV0cnlGYWlsZWRKb2JzUmVxdWVzdBolLnZpZGVvam9icy52MS5SZXRyeUZhaWxlZEpvYnNSZXNwb25zZRJFCglEcmFpbk5vZGUSHi52aWRlb2pvYnMudjEuRHJhaW5Ob2RlUmVxdWVzdBoYLnZpZGVvam9icy52MS5Ob2RlU3RhdHVzEk0KDUdldE5vZGVTdGF0dXMSIi52aWRlb2pvYnMudjEuR2V0Tm9kZVN0YXR1c1JlcXVlc3QaGC52aWRlb2pvYnMudjEuTm9kZVN0YXR1cxJFCglQYXVzZUpvYnMSHi52aWRlb2pvYnMudjEuUGF1c2VKb2JzUmVxdWVzdBoYLnZpZGVvam9icy52MS5QYXVzZVN0YXRlEkcKClJlc3VtZUpvYnMSHy52aWRlb2pvYnMudjEuUmVzdW1lSm9ic1JlcXVlc3QaGC52aWRlb2pvYnMudjEuUGF1c2VTdGF0ZRJMCglHZXRKb2JMb2cSHi52aWRlb2pvYnMudjEuR2V0Sm9iTG9nUmVxdWVzdBofLnZpZGVvam9icy52MS5HZXRKb2JMb2dSZXNwb25zZRJNCgxXYXRjaEpvYkxvZ3MSIS52aWRlb2pvYnMudjEuV2F0Y2hKb2JMb2dzUmVxdWVzdBoYLnZpZGVvam9icy52MS5Kb2JMb2dMaW5lMAEymAEKC05vdGVTZXJ2aWNlEjsKB0dldE5vdGUSHC52aWRlb2pvYnMudjEuR2V0Tm90ZVJlcXVlc3QaEi52aWRlb2pvYnMudjEuTm90ZRJMCglMaXN0Tm90ZXMSHi52aWRlb2pvYnMudjEuTGlzdE5vdGVzUmVxdWVzdBofLnZpZGVvam9icy52MS5MaXN0Tm90ZXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_timestamp]);
+  fileDesc("Chx2aWRlb2pvYnMvdjEvdmlkZW9qb2JzLnByb3RvEgx2aWRlb2pvYnMudjEi6QQKA0pvYhIKCgJpZBgBIAEoCRILCgN1cmwYAiABKAkSEAoIdmlkZW9faWQYAyABKAkSDwoHc3ViamVjdBgEIAEoCRIlCgVzdGF0ZRgFIAEoDjIWLnZpZGVvam9icy52MS5Kb2JTdGF0ZRINCgVzdGFnZRgGIAEoCRIYChBwcm9ncmVzc19wZXJjZW50GAcgASgNEg8KB2F0dGVtcHQYCCABKA0SFAoMbWF4X2F0dGVtcHRzGAkgASgNEg0KBWVycm9yGAogASgJEhAKCG5vdGVfaWRzGAsgAygJEi4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgthc3Nlc3NtZW50cxgPIAEoCBIQCghwcmlvcml0eRgQIAEoBRIQCghsb2dfdGFpbBgRIAEoCRIQCghiYXRjaF9pZBgSIAEoCRIvCgxmYWlsdXJlX2tpbmQYEyABKA4yGS52aWRlb2pvYnMudjEuRmFpbHVyZUtpbmQSLgoKbm90X2JlZm9yZRgVIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoIYXR0ZW1wdHMYFCADKAsyFS52aWRlb2pvYnMudjEuQXR0ZW1wdBIoCgZwYXVzZWQYFiABKAsyGC52aWRlb2pvYnMudjEuUGF1c2VTdGF0ZSKbAwoHQXR0ZW1wdBIPCgdhdHRlbXB0GAEgASgNEgwKBG5vZGUYAiABKAkSLgoKc3RhcnRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KB291dGNvbWUYBSABKA4yHC52aWRlb2pvYnMudjEuQXR0ZW1wdE91dGNvbWUSLwoMZmFpbHVyZV9raW5kGAYgASgOMhkudmlkZW9qb2JzLnYxLkZhaWx1cmVLaW5kEg4KBnJlYXNvbhgHIAEoCRIWCglleGl0X2NvZGUYCCABKAVIAIgBARITCgZzaWduYWwYCSABKAVIAYgBARIrCghkdXJhdGlvbhgKIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIwCg1zdGFnZV90aW1pbmdzGAsgAygLMhkudmlkZW9qb2JzLnYxLlN0YWdlVGltaW5nQgwKCl9leGl0X2NvZGVCCQoHX3NpZ25hbCItCgtTdGFnZVRpbWluZxINCgVzdGFnZRgBIAEoCRIPCgdzZWNvbmRzGAIgASgBIrcBChJTdWJtaXRWaWRlb1JlcXVlc3QSCwoDdXJsGAEgASgJEg8KB3N1YmplY3QYAiABKAkSGAoLYXNzZXNzbWVudHMYAyABKAhIAIgBARIQCghwcmlvcml0eRgEIAEoBRIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkSLgoKbm90X2JlZm9yZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCDgoMX2Fzc2Vzc21lbnRzIh8KDUdldEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIkUKD1JldHJ5Sm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSFQoIcHJpb3JpdHkYAiABKAVIAIgBAUILCglfcHJpb3JpdHkilQEKE1JlcHJvY2Vzc0pvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJEhQKB3N1YmplY3QYAiABKAlIAIgBARIYCgthc3Nlc3NtZW50cxgDIAEoCEgBiAEBEhUKCHByaW9yaXR5GAQgASgFSAKIAQFCCgoIX3N1YmplY3RCDgoMX2Fzc2Vzc21lbnRzQgsKCV9wcmlvcml0eSIiChBDYW5jZWxKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSIiChBEZWxldGVKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSJgCg9MaXN0Sm9ic1JlcXVlc3QSJgoGc3RhdGVzGAEgAygOMhYudmlkZW9qb2JzLnYxLkpvYlN0YXRlEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIkwKEExpc3RKb2JzUmVzcG9uc2USHwoEam9icxgBIAMoCzIRLnZpZGVvam9icy52MS5Kb2ISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImUKEFdhdGNoSm9ic1JlcXVlc3QSDwoHam9iX2lkcxgBIAMoCRIbCg5hZnRlcl9zZXF1ZW5jZRgCIAEoBEgAiAEBEhAKCGJhdGNoX2lkGAMgASgJQhEKD19hZnRlcl9zZXF1ZW5jZSKaAQoISm9iRXZlbnQSEAoIc2VxdWVuY2UYASABKAQSDgoGam9iX2lkGAIgASgJEigKBHR5cGUYAyABKA4yGi52aWRlb2pvYnMudjEuSm9iRXZlbnRUeXBlEh4KA2pvYhgEIAEoCzIRLnZpZGVvam9icy52MS5Kb2ISIgoFYmF0Y2gYBSABKAsyEy52aWRlb2pvYnMudjEuQmF0Y2gilwIKBUJhdGNoEgoKAmlkGAEgASgJEg0KBXRvdGFsGAIgASgNEg4KBnF1ZXVlZBgDIAEoDRISCgpwcm9jZXNzaW5nGAQgASgNEhEKCWNvbXBsZXRlZBgFIAEoDRIOCgZmYWlsZWQYBiABKA0SEQoJY2FuY2VsbGVkGAcgASgNEicKBXN0YXRlGAggASgOMhgudmlkZW9qb2JzLnYxLkJhdGNoU3RhdGUSDwoHc3ViamVjdBgJIAEoCRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAinwEKElN1Ym1pdEJhdGNoUmVxdWVzdBIMCgR1cmxzGAEgAygJEg8KB3N1YmplY3QYAiABKAkSGAoLYXNzZXNzbWVudHMYAyABKAhIAIgBARIQCghwcmlvcml0eRgEIAEoBRIuCgpub3RfYmVmb3JlGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIOCgxfYXNzZXNzbWVudHMiNwoJQmF0Y2hJdGVtEgsKA3VybBgBIAEoCRIOCgZqb2JfaWQYAiABKAkSDQoFZXJyb3IYAyABKAkiYQoTU3VibWl0QmF0Y2hSZXNwb25zZRIiCgViYXRjaBgBIAEoCzITLnZpZGVvam9icy52MS5CYXRjaBImCgVpdGVtcxgCIAMoCzIXLnZpZGVvam9icy52MS5CYXRjaEl0ZW0iIwoPR2V0QmF0Y2hSZXF1ZXN0EhAKCGJhdGNoX2lkGAEgASgJIiYKEkNhbmNlbEJhdGNoUmVxdWVzdBIQCghiYXRjaF9pZBgBIAEoCSI7ChJMaXN0QmF0Y2hlc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiVAoTTGlzdEJhdGNoZXNSZXNwb25zZRIkCgdiYXRjaGVzGAEgAygLMhMudmlkZW9qb2JzLnYxLkJhdGNoEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSLLAQoETm90ZRIKCgJpZBgBIAEoCRIOCgZqb2JfaWQYAiABKAkSJAoEa2luZBgDIAEoDjIWLnZpZGVvam9icy52MS5Ob3RlS2luZBINCgV0aXRsZRgEIAEoCRIPCgdzdWJqZWN0GAUgASgJEhEKCXZpZGVvX3VybBgGIAEoCRIQCghtYXJrZG93bhgHIAEoCRIMCgRodG1sGAggASgJEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiEKDkdldE5vdGVSZXF1ZXN0Eg8KB25vdGVfaWQYASABKAkiSQoQTGlzdE5vdGVzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiTwoRTGlzdE5vdGVzUmVzcG9uc2USIQoFbm90ZXMYASADKAsyEi52aWRlb2pvYnMudjEuTm90ZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkixQEKDUZhaWx1cmVGaWx0ZXISJwoEa2luZBgBIAEoDjIZLnZpZGVvam9icy52MS5GYWlsdXJlS2luZBIUCgxyZWFzb25fZ3JvdXAYAiABKAkSMAoMZmFpbGVkX2FmdGVyGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1mYWlsZWRfYmVmb3JlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghiYXRjaF9pZBgFIAEoCSJ/CgxGYWlsdXJlR3JvdXASJwoEa2luZBgBIAEoDjIZLnZpZGVvam9icy52MS5GYWlsdXJlS2luZBIUCgxyZWFzb25fZ3JvdXAYAiABKAkSDQoFY291bnQYAyABKAQSIQoGbmV3ZXN0GAQgASgLMhEudmlkZW9qb2JzLnYxLkpvYiJHChhMaXN0RmFpbHVyZUdyb3Vwc1JlcXVlc3QSKwoGZmlsdGVyGAEgASgLMhsudmlkZW9qb2JzLnYxLkZhaWx1cmVGaWx0ZXIiWgoZTGlzdEZhaWx1cmVHcm91cHNSZXNwb25zZRIqCgZncm91cHMYASADKAsyGi52aWRlb2pvYnMudjEuRmFpbHVyZUdyb3VwEhEKCXRydW5jYXRlZBgCIAEoCCJFChZSZXRyeUZhaWxlZEpvYnNSZXF1ZXN0EisKBmZpbHRlchgBIAEoCzIbLnZpZGVvam9icy52MS5GYWlsdXJlRmlsdGVyIkkKF1JldHJ5RmFpbGVkSm9ic1Jlc3BvbnNlEg8KB3JldHJpZWQYASABKA0SDwoHc2tpcHBlZBgCIAEoDRIMCgRtb3JlGAMgASgIIiAKEERyYWluTm9kZVJlcXVlc3QSDAoEd2FpdBgBIAEoCCIWChRHZXROb2RlU3RhdHVzUmVxdWVzdCKIAQoQUGF1c2VKb2JzUmVxdWVzdBIQCghiYXRjaF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhIKCmV2ZXJ5dGhpbmcYAyABKAgSDgoGcmVhc29uGAQgASgJEi0KCXJlc3VtZV9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiSgoRUmVzdW1lSm9ic1JlcXVlc3QSEAoIYmF0Y2hfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRISCgpldmVyeXRoaW5nGAMgASgIItQBCgpQYXVzZVN0YXRlEg4KBnBhdXNlZBgBIAEoCBIQCghiYXRjaF9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEhIKCmV2ZXJ5dGhpbmcYBCABKAgSDgoGcmVhc29uGAUgASgJEi0KCXJlc3VtZV9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJcGF1c2VkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYXVzZWRfYnkYCCABKAkiTgoKTm9kZVN0YXR1cxIMCgRub2RlGAEgASgJEhAKCGRyYWluaW5nGAIgASgIEg8KB2RyYWluZWQYAyABKAgSDwoHcnVubmluZxgEIAEoDSJiCgpKb2JMb2dMaW5lEg8KB2F0dGVtcHQYASABKA0SDAoEbGluZRgCIAEoBBInCgZzdHJlYW0YAyABKA4yFy52aWRlb2pvYnMudjEuTG9nU3RyZWFtEgwKBHRleHQYBCABKAkiWgoQR2V0Sm9iTG9nUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDwoHYXR0ZW1wdBgCIAEoDRISCgphZnRlcl9saW5lGAMgASgEEhEKCXBhZ2Vfc2l6ZRgEIAEoBSJ9ChFHZXRKb2JMb2dSZXNwb25zZRIPCgdhdHRlbXB0GAEgASgNEicKBWxpbmVzGAIgAygLMhgudmlkZW9qb2JzLnYxLkpvYkxvZ0xpbmUSFwoPbmV4dF9hZnRlcl9saW5lGAMgASgEEhUKDWF0dGVtcHRfZW5kZWQYBCABKAgiSgoTV2F0Y2hKb2JMb2dzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDwoHYXR0ZW1wdBgCIAEoDRISCgphZnRlcl9saW5lGAMgASgEIhQKEkdldEpvYlN0YXRzUmVxdWVzdCKFAgoISm9iU3RhdHMSDgoGcXVldWVkGAEgASgEEhIKCnByb2Nlc3NpbmcYAiABKAQSEAoIcmV0cnlpbmcYAyABKAQSEQoJY29tcGxldGVkGAQgASgEEg4KBmZhaWxlZBgFIAEoBBIRCgljYW5jZWxsZWQYBiABKAQSFAoMc3VjY2Vzc19yYXRlGAcgASgBEiIKGmF2ZXJhZ2VfcHJvY2Vzc2luZ19zZWNvbmRzGAggASgBEh4KFnA5NV9wcm9jZXNzaW5nX3NlY29uZHMYCSABKAESEwoLcXVldWVfZGVwdGgYCiABKAQSHgoWb2xkZXN0X3dhaXRpbmdfc2Vjb25kcxgLIAEoASq1AQoISm9iU3RhdGUSGQoVSk9CX1NUQVRFX1VOU1BFQ0lGSUVEEAASFAoQSk9CX1NUQVRFX1FVRVVFRBABEhgKFEpPQl9TVEFURV9QUk9DRVNTSU5HEAISFgoSSk9CX1NUQVRFX1JFVFJZSU5HEAMSFwoTSk9CX1NUQVRFX0NPTVBMRVRFRBAEEhQKEEpPQl9TVEFURV9GQUlMRUQQBRIXChNKT0JfU1RBVEVfQ0FOQ0VMTEVEEAYqrAEKDkF0dGVtcHRPdXRjb21lEh8KG0FUVEVNUFRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEh0KGUFUVEVNUFRfT1VUQ09NRV9TVUNDRUVERUQQARIaChZBVFRFTVBUX09VVENPTUVfRkFJTEVEEAISHwobQVRURU1QVF9PVVRDT01FX0lOVEVSUlVQVEVEEAMSHQoZQVRURU1QVF9PVVRDT01FX0NBTkNFTExFRBAEKukBCgtGYWlsdXJlS2luZBIcChhGQUlMVVJFX0tJTkRfVU5TUEVDSUZJRUQQABIaChZGQUlMVVJFX0tJTkRfUEVSTUFORU5UEAESGgoWRkFJTFVSRV9LSU5EX1RSQU5TSUVOVBACEhgKFEZBSUxVUkVfS0lORF9USU1FT1VUEAMSGAoURkFJTFVSRV9LSU5EX1NUQUxMRUQQBBIYChRGQUlMVVJFX0tJTkRfQ1JBU0hFRBAFEhoKFkZBSUxVUkVfS0lORF9OT19PVVRQVVQQBhIaChZGQUlMVVJFX0tJTkRfQ0FOQ0VMTEVEEAcqhwMKDEpvYkV2ZW50VHlwZRIeChpKT0JfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhkKFUpPQl9FVkVOVF9UWVBFX1FVRVVFRBABEh0KGUpPQl9FVkVOVF9UWVBFX1BST0NFU1NJTkcQAhIbChdKT0JfRVZFTlRfVFlQRV9QUk9HUkVTUxADEhsKF0pPQl9FVkVOVF9UWVBFX1JFVFJZSU5HEAQSHAoYSk9CX0VWRU5UX1RZUEVfQ09NUExFVEVEEAUSGQoVSk9CX0VWRU5UX1RZUEVfRkFJTEVEEAYSHAoYSk9CX0VWRU5UX1RZUEVfQ0FOQ0VMTEVEEAcSGgoWSk9CX0VWRU5UX1RZUEVfREVMRVRFRBAIEhsKF0pPQl9FVkVOVF9UWVBFX1NOQVBTSE9UEAkSHAoYSk9CX0VWRU5UX1RZUEVfSEVBUlRCRUFUEAoSGQoVSk9CX0VWRU5UX1RZUEVfUEFVU0VEEAsSGgoWSk9CX0VWRU5UX1RZUEVfUkVTVU1FRBAMKrcBCgpCYXRjaFN0YXRlEhsKF0JBVENIX1NUQVRFX1VOU1BFQ0lGSUVEEAASFwoTQkFUQ0hfU1RBVEVfUlVOTklORxABEhkKFUJBVENIX1NUQVRFX0NPTVBMRVRFRBACEiUKIUJBVENIX1NUQVRFX0NPTVBMRVRFRF9XSVRIX0VSUk9SUxADEhYKEkJBVENIX1NUQVRFX0ZBSUxFRBAEEhkKFUJBVENIX1NUQVRFX0NBTkNFTExFRBAFKlQKCE5vdGVLaW5kEhkKFU5PVEVfS0lORF9VTlNQRUNJRklFRBAAEhMKD05PVEVfS0lORF9OT1RFUxABEhgKFE5PVEVfS0lORF9BU1NFU1NNRU5UEAIqbAoJTG9nU3RyZWFtEhoKFkxPR19TVFJFQU1fVU5TUEVDSUZJRUQQABIVChFMT0dfU1RSRUFNX1NURE9VVBABEhUKEUxPR19TVFJFQU1fU1RERVJSEAISFQoRTE9HX1NUUkVBTV9NQVJLRVIQAzKlDAoKSm9iU2VydmljZRJCCgtTdWJtaXRWaWRlbxIgLnZpZGVvam9icy52MS5TdWJtaXRWaWRlb1JlcXVlc3QaES52aWRlb2pvYnMudjEuSm9iEjgKBkdldEpvYhIbLnZpZGVvam9icy52MS5HZXRKb2JSZXF1ZXN0GhEudmlkZW9qb2JzLnYxLkpvYhJJCghMaXN0Sm9icxIdLnZpZGVvam9icy52MS5MaXN0Sm9ic1JlcXVlc3QaHi52aWRlb2pvYnMudjEuTGlzdEpvYnNSZXNwb25zZRI8CghSZXRyeUpvYhIdLnZpZGVvam9icy52MS5SZXRyeUpvYlJlcXVlc3QaES52aWRlb2pvYnMudjEuSm9iEkQKDFJlcHJvY2Vzc0pvYhIhLnZpZGVvam9icy52MS5SZXByb2Nlc3NKb2JSZXF1ZXN0GhEudmlkZW9qb2JzLnYxLkpvYhI+CglDYW5jZWxKb2ISHi52aWRlb2pvYnMudjEuQ2FuY2VsSm9iUmVxdWVzdBoRLnZpZGVvam9icy52MS5Kb2ISQwoJRGVsZXRlSm9iEh4udmlkZW9qb2JzLnYxLkRlbGV0ZUpvYlJlcXVlc3QaFi5nb29nbGUucHJvdG9idWYuRW1wdHkSRQoJV2F0Y2hKb2JzEh4udmlkZW9qb2JzLnYxLldhdGNoSm9ic1JlcXVlc3QaFi52aWRlb2pvYnMudjEuSm9iRXZlbnQwARJSCgtTdWJtaXRCYXRjaBIgLnZpZGVvam9icy52MS5TdWJtaXRCYXRjaFJlcXVlc3QaIS52aWRlb2pvYnMudjEuU3VibWl0QmF0Y2hSZXNwb25zZRI+CghHZXRCYXRjaBIdLnZpZGVvam9icy52MS5HZXRCYXRjaFJlcXVlc3QaEy52aWRlb2pvYnMudjEuQmF0Y2gSUgoLTGlzdEJhdGNoZXMSIC52aWRlb2pvYnMudjEuTGlzdEJhdGNoZXNSZXF1ZXN0GiEudmlkZW9qb2JzLnYxLkxpc3RCYXRjaGVzUmVzcG9uc2USRAoLQ2FuY2VsQmF0Y2gSIC52aWRlb2pvYnMudjEuQ2FuY2VsQmF0Y2hSZXF1ZXN0GhMudmlkZW9qb2JzLnYxLkJhdGNoEkcKC0dldEpvYlN0YXRzEiAudmlkZW9qb2JzLnYxLkdldEpvYlN0YXRzUmVxdWVzdBoWLnZpZGVvam9icy52MS5Kb2JTdGF0cxJkChFMaXN0RmFpbHVyZUdyb3VwcxImLnZpZGVvam9icy52MS5MaXN0RmFpbHVyZUdyb3Vwc1JlcXVlc3QaJy52aWRlb2pvYnMudjEuTGlzdEZhaWx1cmVHcm91cHNSZXNwb25zZRJeCg9SZXRyeUZhaWxlZEpvYnMSJC52aWRlb2pvYnMudjEuUmV0cnlGYWlsZWRKb2JzUmVxdWVzdBolLnZpZGVvam9icy52MS5SZXRyeUZhaWxlZEpvYnNSZXNwb25zZRJFCglEcmFpbk5vZGUSHi52aWRlb2pvYnMudjEuRHJhaW5Ob2RlUmVxdWVzdBoYLnZpZGVvam9icy52MS5Ob2RlU3RhdHVzEk0KDUdldE5vZGVTdGF0dXMSIi52aWRlb2pvYnMudjEuR2V0Tm9kZVN0YXR1c1JlcXVlc3QaGC52aWRlb2pvYnMudjEuTm9kZVN0YXR1cxJFCglQYXVzZUpvYnMSHi52aWRlb2pvYnMudjEuUGF1c2VKb2JzUmVxdWVzdBoYLnZpZGVvam9icy52MS5QYXVzZVN0YXRlEkcKClJlc3VtZUpvYnMSHy52aWRlb2pvYnMudjEuUmVzdW1lSm9ic1JlcXVlc3QaGC52aWRlb2pvYnMudjEuUGF1c2VTdGF0ZRJMCglHZXRKb2JMb2cSHi52aWRlb2pvYnMudjEuR2V0Sm9iTG9nUmVxdWVzdBofLnZpZGVvam9icy52MS5HZXRKb2JMb2dSZXNwb25zZRJNCgxXYXRjaEpvYkxvZ3MSIS52aWRlb2pvYnMudjEuV2F0Y2hKb2JMb2dzUmVxdWVzdBoYLnZpZGVvam9icy52MS5Kb2JMb2dMaW5lMAEymAEKC05vdGVTZXJ2aWNlEjsKB0dldE5vdGUSHC52aWRlb2pvYnMudjEuR2V0Tm90ZVJlcXVlc3QaEi52aWRlb2pvYnMudjEuTm90ZRJMCglMaXN0Tm90ZXMSHi52aWRlb2pvYnMudjEuTGlzdE5vdGVzUmVxdWVzdBofLnZpZGVvam9icy52MS5MaXN0Tm90ZXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message videojobs.v1.Job
@@ -371,6 +371,13 @@ export type RetryJobRequest = Message<"videojobs.v1.RetryJobRequest"> & {
    * @generated from field: string job_id = 1;
    */
   jobId: string;
+
+  /**
+   * -100..=100; unset keeps the job's priority.
+   *
+   * @generated from field: optional int32 priority = 2;
+   */
+  priority?: number | undefined;
 };
 
 /**
@@ -379,6 +386,42 @@ export type RetryJobRequest = Message<"videojobs.v1.RetryJobRequest"> & {
  */
 export const RetryJobRequestSchema: GenMessage<RetryJobRequest> = /*@__PURE__*/
   messageDesc(file_videojobs_v1_videojobs, 5);
+
+/**
+ * @generated from message videojobs.v1.ReprocessJobRequest
+ */
+export type ReprocessJobRequest = Message<"videojobs.v1.ReprocessJobRequest"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * As in SubmitVideoRequest; unset keeps the job's.
+   *
+   * @generated from field: optional string subject = 2;
+   */
+  subject?: string | undefined;
+
+  /**
+   * @generated from field: optional bool assessments = 3;
+   */
+  assessments?: boolean | undefined;
+
+  /**
+   * -100..=100; unset keeps the job's priority.
+   *
+   * @generated from field: optional int32 priority = 4;
+   */
+  priority?: number | undefined;
+};
+
+/**
+ * Describes the message videojobs.v1.ReprocessJobRequest.
+ * Use `create(ReprocessJobRequestSchema)` to create a new message.
+ */
+export const ReprocessJobRequestSchema: GenMessage<ReprocessJobRequest> = /*@__PURE__*/
+  messageDesc(file_videojobs_v1_videojobs, 6);
 
 /**
  * @generated from message videojobs.v1.CancelJobRequest
@@ -395,7 +438,7 @@ export type CancelJobRequest = Message<"videojobs.v1.CancelJobRequest"> & {
  * Use `create(CancelJobRequestSchema)` to create a new message.
  */
 export const CancelJobRequestSchema: GenMessage<CancelJobRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 6);
+  messageDesc(file_videojobs_v1_videojobs, 7);
 
 /**
  * @generated from message videojobs.v1.DeleteJobRequest
@@ -412,7 +455,7 @@ export type DeleteJobRequest = Message<"videojobs.v1.DeleteJobRequest"> & {
  * Use `create(DeleteJobRequestSchema)` to create a new message.
  */
 export const DeleteJobRequestSchema: GenMessage<DeleteJobRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 7);
+  messageDesc(file_videojobs_v1_videojobs, 8);
 
 /**
  * @generated from message videojobs.v1.ListJobsRequest
@@ -445,7 +488,7 @@ export type ListJobsRequest = Message<"videojobs.v1.ListJobsRequest"> & {
  * Use `create(ListJobsRequestSchema)` to create a new message.
  */
 export const ListJobsRequestSchema: GenMessage<ListJobsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 8);
+  messageDesc(file_videojobs_v1_videojobs, 9);
 
 /**
  * @generated from message videojobs.v1.ListJobsResponse
@@ -469,7 +512,7 @@ export type ListJobsResponse = Message<"videojobs.v1.ListJobsResponse"> & {
  * Use `create(ListJobsResponseSchema)` to create a new message.
  */
 export const ListJobsResponseSchema: GenMessage<ListJobsResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 9);
+  messageDesc(file_videojobs_v1_videojobs, 10);
 
 /**
  * @generated from message videojobs.v1.WatchJobsRequest
@@ -506,7 +549,7 @@ export type WatchJobsRequest = Message<"videojobs.v1.WatchJobsRequest"> & {
  * Use `create(WatchJobsRequestSchema)` to create a new message.
  */
 export const WatchJobsRequestSchema: GenMessage<WatchJobsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 10);
+  messageDesc(file_videojobs_v1_videojobs, 11);
 
 /**
  * @generated from message videojobs.v1.JobEvent
@@ -551,7 +594,7 @@ export type JobEvent = Message<"videojobs.v1.JobEvent"> & {
  * Use `create(JobEventSchema)` to create a new message.
  */
 export const JobEventSchema: GenMessage<JobEvent> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 11);
+  messageDesc(file_videojobs_v1_videojobs, 12);
 
 /**
  * @generated from message videojobs.v1.Batch
@@ -620,7 +663,7 @@ export type Batch = Message<"videojobs.v1.Batch"> & {
  * Use `create(BatchSchema)` to create a new message.
  */
 export const BatchSchema: GenMessage<Batch> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 12);
+  messageDesc(file_videojobs_v1_videojobs, 13);
 
 /**
  * @generated from message videojobs.v1.SubmitBatchRequest
@@ -664,7 +707,7 @@ export type SubmitBatchRequest = Message<"videojobs.v1.SubmitBatchRequest"> & {
  * Use `create(SubmitBatchRequestSchema)` to create a new message.
  */
 export const SubmitBatchRequestSchema: GenMessage<SubmitBatchRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 13);
+  messageDesc(file_videojobs_v1_videojobs, 14);
 
 /**
  * @generated from message videojobs.v1.BatchItem
@@ -695,7 +738,7 @@ export type BatchItem = Message<"videojobs.v1.BatchItem"> & {
  * Use `create(BatchItemSchema)` to create a new message.
  */
 export const BatchItemSchema: GenMessage<BatchItem> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 14);
+  messageDesc(file_videojobs_v1_videojobs, 15);
 
 /**
  * @generated from message videojobs.v1.SubmitBatchResponse
@@ -719,7 +762,7 @@ export type SubmitBatchResponse = Message<"videojobs.v1.SubmitBatchResponse"> & 
  * Use `create(SubmitBatchResponseSchema)` to create a new message.
  */
 export const SubmitBatchResponseSchema: GenMessage<SubmitBatchResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 15);
+  messageDesc(file_videojobs_v1_videojobs, 16);
 
 /**
  * @generated from message videojobs.v1.GetBatchRequest
@@ -736,7 +779,7 @@ export type GetBatchRequest = Message<"videojobs.v1.GetBatchRequest"> & {
  * Use `create(GetBatchRequestSchema)` to create a new message.
  */
 export const GetBatchRequestSchema: GenMessage<GetBatchRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 16);
+  messageDesc(file_videojobs_v1_videojobs, 17);
 
 /**
  * @generated from message videojobs.v1.CancelBatchRequest
@@ -753,7 +796,7 @@ export type CancelBatchRequest = Message<"videojobs.v1.CancelBatchRequest"> & {
  * Use `create(CancelBatchRequestSchema)` to create a new message.
  */
 export const CancelBatchRequestSchema: GenMessage<CancelBatchRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 17);
+  messageDesc(file_videojobs_v1_videojobs, 18);
 
 /**
  * @generated from message videojobs.v1.ListBatchesRequest
@@ -779,7 +822,7 @@ export type ListBatchesRequest = Message<"videojobs.v1.ListBatchesRequest"> & {
  * Use `create(ListBatchesRequestSchema)` to create a new message.
  */
 export const ListBatchesRequestSchema: GenMessage<ListBatchesRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 18);
+  messageDesc(file_videojobs_v1_videojobs, 19);
 
 /**
  * @generated from message videojobs.v1.ListBatchesResponse
@@ -801,7 +844,7 @@ export type ListBatchesResponse = Message<"videojobs.v1.ListBatchesResponse"> & 
  * Use `create(ListBatchesResponseSchema)` to create a new message.
  */
 export const ListBatchesResponseSchema: GenMessage<ListBatchesResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 19);
+  messageDesc(file_videojobs_v1_videojobs, 20);
 
 /**
  * @generated from message videojobs.v1.Note
@@ -863,7 +906,7 @@ export type Note = Message<"videojobs.v1.Note"> & {
  * Use `create(NoteSchema)` to create a new message.
  */
 export const NoteSchema: GenMessage<Note> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 20);
+  messageDesc(file_videojobs_v1_videojobs, 21);
 
 /**
  * @generated from message videojobs.v1.GetNoteRequest
@@ -880,7 +923,7 @@ export type GetNoteRequest = Message<"videojobs.v1.GetNoteRequest"> & {
  * Use `create(GetNoteRequestSchema)` to create a new message.
  */
 export const GetNoteRequestSchema: GenMessage<GetNoteRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 21);
+  messageDesc(file_videojobs_v1_videojobs, 22);
 
 /**
  * @generated from message videojobs.v1.ListNotesRequest
@@ -913,7 +956,7 @@ export type ListNotesRequest = Message<"videojobs.v1.ListNotesRequest"> & {
  * Use `create(ListNotesRequestSchema)` to create a new message.
  */
 export const ListNotesRequestSchema: GenMessage<ListNotesRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 22);
+  messageDesc(file_videojobs_v1_videojobs, 23);
 
 /**
  * @generated from message videojobs.v1.ListNotesResponse
@@ -935,7 +978,7 @@ export type ListNotesResponse = Message<"videojobs.v1.ListNotesResponse"> & {
  * Use `create(ListNotesResponseSchema)` to create a new message.
  */
 export const ListNotesResponseSchema: GenMessage<ListNotesResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 23);
+  messageDesc(file_videojobs_v1_videojobs, 24);
 
 /**
  * Which FAILED jobs; every field narrows, an unset one means any.
@@ -976,7 +1019,7 @@ export type FailureFilter = Message<"videojobs.v1.FailureFilter"> & {
  * Use `create(FailureFilterSchema)` to create a new message.
  */
 export const FailureFilterSchema: GenMessage<FailureFilter> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 24);
+  messageDesc(file_videojobs_v1_videojobs, 25);
 
 /**
  * @generated from message videojobs.v1.FailureGroup
@@ -1008,7 +1051,7 @@ export type FailureGroup = Message<"videojobs.v1.FailureGroup"> & {
  * Use `create(FailureGroupSchema)` to create a new message.
  */
 export const FailureGroupSchema: GenMessage<FailureGroup> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 25);
+  messageDesc(file_videojobs_v1_videojobs, 26);
 
 /**
  * @generated from message videojobs.v1.ListFailureGroupsRequest
@@ -1025,7 +1068,7 @@ export type ListFailureGroupsRequest = Message<"videojobs.v1.ListFailureGroupsRe
  * Use `create(ListFailureGroupsRequestSchema)` to create a new message.
  */
 export const ListFailureGroupsRequestSchema: GenMessage<ListFailureGroupsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 26);
+  messageDesc(file_videojobs_v1_videojobs, 27);
 
 /**
  * @generated from message videojobs.v1.ListFailureGroupsResponse
@@ -1049,7 +1092,7 @@ export type ListFailureGroupsResponse = Message<"videojobs.v1.ListFailureGroupsR
  * Use `create(ListFailureGroupsResponseSchema)` to create a new message.
  */
 export const ListFailureGroupsResponseSchema: GenMessage<ListFailureGroupsResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 27);
+  messageDesc(file_videojobs_v1_videojobs, 28);
 
 /**
  * @generated from message videojobs.v1.RetryFailedJobsRequest
@@ -1066,7 +1109,7 @@ export type RetryFailedJobsRequest = Message<"videojobs.v1.RetryFailedJobsReques
  * Use `create(RetryFailedJobsRequestSchema)` to create a new message.
  */
 export const RetryFailedJobsRequestSchema: GenMessage<RetryFailedJobsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 28);
+  messageDesc(file_videojobs_v1_videojobs, 29);
 
 /**
  * @generated from message videojobs.v1.RetryFailedJobsResponse
@@ -1098,7 +1141,7 @@ export type RetryFailedJobsResponse = Message<"videojobs.v1.RetryFailedJobsRespo
  * Use `create(RetryFailedJobsResponseSchema)` to create a new message.
  */
 export const RetryFailedJobsResponseSchema: GenMessage<RetryFailedJobsResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 29);
+  messageDesc(file_videojobs_v1_videojobs, 30);
 
 /**
  * @generated from message videojobs.v1.DrainNodeRequest
@@ -1115,7 +1158,7 @@ export type DrainNodeRequest = Message<"videojobs.v1.DrainNodeRequest"> & {
  * Use `create(DrainNodeRequestSchema)` to create a new message.
  */
 export const DrainNodeRequestSchema: GenMessage<DrainNodeRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 30);
+  messageDesc(file_videojobs_v1_videojobs, 31);
 
 /**
  * @generated from message videojobs.v1.GetNodeStatusRequest
@@ -1128,7 +1171,7 @@ export type GetNodeStatusRequest = Message<"videojobs.v1.GetNodeStatusRequest"> 
  * Use `create(GetNodeStatusRequestSchema)` to create a new message.
  */
 export const GetNodeStatusRequestSchema: GenMessage<GetNodeStatusRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 31);
+  messageDesc(file_videojobs_v1_videojobs, 32);
 
 /**
  * What to pause or resume: at most one of batch_id, user_id and everything;
@@ -1177,7 +1220,7 @@ export type PauseJobsRequest = Message<"videojobs.v1.PauseJobsRequest"> & {
  * Use `create(PauseJobsRequestSchema)` to create a new message.
  */
 export const PauseJobsRequestSchema: GenMessage<PauseJobsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 32);
+  messageDesc(file_videojobs_v1_videojobs, 33);
 
 /**
  * What to resume, as in PauseJobsRequest.
@@ -1206,7 +1249,7 @@ export type ResumeJobsRequest = Message<"videojobs.v1.ResumeJobsRequest"> & {
  * Use `create(ResumeJobsRequestSchema)` to create a new message.
  */
 export const ResumeJobsRequestSchema: GenMessage<ResumeJobsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 33);
+  messageDesc(file_videojobs_v1_videojobs, 34);
 
 /**
  * A pause, of exactly one target: batch_id, user_id (set for a batch too:
@@ -1265,7 +1308,7 @@ export type PauseState = Message<"videojobs.v1.PauseState"> & {
  * Use `create(PauseStateSchema)` to create a new message.
  */
 export const PauseStateSchema: GenMessage<PauseState> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 34);
+  messageDesc(file_videojobs_v1_videojobs, 35);
 
 /**
  * @generated from message videojobs.v1.NodeStatus
@@ -1305,7 +1348,7 @@ export type NodeStatus = Message<"videojobs.v1.NodeStatus"> & {
  * Use `create(NodeStatusSchema)` to create a new message.
  */
 export const NodeStatusSchema: GenMessage<NodeStatus> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 35);
+  messageDesc(file_videojobs_v1_videojobs, 36);
 
 /**
  * One line the program printed.
@@ -1344,7 +1387,7 @@ export type JobLogLine = Message<"videojobs.v1.JobLogLine"> & {
  * Use `create(JobLogLineSchema)` to create a new message.
  */
 export const JobLogLineSchema: GenMessage<JobLogLine> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 36);
+  messageDesc(file_videojobs_v1_videojobs, 37);
 
 /**
  * @generated from message videojobs.v1.GetJobLogRequest
@@ -1382,7 +1425,7 @@ export type GetJobLogRequest = Message<"videojobs.v1.GetJobLogRequest"> & {
  * Use `create(GetJobLogRequestSchema)` to create a new message.
  */
 export const GetJobLogRequestSchema: GenMessage<GetJobLogRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 37);
+  messageDesc(file_videojobs_v1_videojobs, 38);
 
 /**
  * @generated from message videojobs.v1.GetJobLogResponse
@@ -1421,7 +1464,7 @@ export type GetJobLogResponse = Message<"videojobs.v1.GetJobLogResponse"> & {
  * Use `create(GetJobLogResponseSchema)` to create a new message.
  */
 export const GetJobLogResponseSchema: GenMessage<GetJobLogResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 38);
+  messageDesc(file_videojobs_v1_videojobs, 39);
 
 /**
  * @generated from message videojobs.v1.WatchJobLogsRequest
@@ -1452,7 +1495,7 @@ export type WatchJobLogsRequest = Message<"videojobs.v1.WatchJobLogsRequest"> & 
  * Use `create(WatchJobLogsRequestSchema)` to create a new message.
  */
 export const WatchJobLogsRequestSchema: GenMessage<WatchJobLogsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 39);
+  messageDesc(file_videojobs_v1_videojobs, 40);
 
 /**
  * @generated from message videojobs.v1.GetJobStatsRequest
@@ -1465,7 +1508,7 @@ export type GetJobStatsRequest = Message<"videojobs.v1.GetJobStatsRequest"> & {
  * Use `create(GetJobStatsRequestSchema)` to create a new message.
  */
 export const GetJobStatsRequestSchema: GenMessage<GetJobStatsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 40);
+  messageDesc(file_videojobs_v1_videojobs, 41);
 
 /**
  * @generated from message videojobs.v1.JobStats
@@ -1541,7 +1584,7 @@ export type JobStats = Message<"videojobs.v1.JobStats"> & {
  * Use `create(JobStatsSchema)` to create a new message.
  */
 export const JobStatsSchema: GenMessage<JobStats> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 41);
+  messageDesc(file_videojobs_v1_videojobs, 42);
 
 /**
  * @generated from enum videojobs.v1.JobState
@@ -1943,13 +1986,32 @@ export const JobService: GenService<{
     output: typeof ListJobsResponseSchema;
   },
   /**
-   * Queues a FAILED or CANCELLED job again with a fresh set of attempts.
+   * Queues a FAILED or CANCELLED job again with a fresh set of attempts,
+   * optionally at another priority (a person's retry may go first). A job
+   * that is waiting, running or completed is FAILED_PRECONDITION.
    *
    * @generated from rpc videojobs.v1.JobService.RetryJob
    */
   retryJob: {
     methodKind: "unary";
     input: typeof RetryJobRequestSchema;
+    output: typeof JobSchema;
+  },
+  /**
+   * Runs a COMPLETED or FAILED job again, with a fresh set of attempts and
+   * optionally another subject, assessments or priority; it goes through
+   * QUEUED like a new job (a pause holds it too). Its notes are REPLACED:
+   * the old ones stay with the job, readable, until the new run stores its
+   * own, which replace them in the same transaction (the old ones are
+   * deleted then; a run that fails leaves them). A job that is waiting or
+   * running (or CANCELLED: retry it) is FAILED_PRECONDITION; another user's
+   * is NOT_FOUND.
+   *
+   * @generated from rpc videojobs.v1.JobService.ReprocessJob
+   */
+  reprocessJob: {
+    methodKind: "unary";
+    input: typeof ReprocessJobRequestSchema;
     output: typeof JobSchema;
   },
   /**
