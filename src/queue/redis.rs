@@ -22,7 +22,9 @@
 //! popper cancelled just after taking it) delays nothing longer than the
 //! other poppers' block time, and the token goes back when the pop that took
 //! it is gone. `restore` also gives back a group its turn in the ring should
-//! it have ready ids and none.
+//! it have ready ids and none. A pause parks jobs with the `withdraw` script
+//! (out of their group or the delayed set, and the index); a resume puts them
+//! back with `add`'s push, which moves an id it already holds.
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
