@@ -21,7 +21,7 @@ use crate::domain::limits::MAX_REQUEST_BYTES;
 use crate::events::{CancelSink, EventHub, EventTransport, LocalTransport, RedisChannels, RedisTransport};
 use crate::grpc::{JobApi, NoteApi};
 use crate::jobs::{Jobs, Parts, Rules, RunningJobs, Stops};
-use crate::maintenance::{Reaper, Reconciler, Retention};
+use crate::maintenance::{Reaper, Reconciler, Resumer, Retention};
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::v1::job_service_server::JobServiceServer;
 use crate::proto::v1::note_service_server::NoteServiceServer;
@@ -248,6 +248,8 @@ fn spawn_maintenance(config: &ServeConfig, jobs: &Arc<Jobs>, tracker: &TaskTrack
     tracker.spawn(reaper.run(Arc::clone(jobs), stop.clone()));
     tracker.spawn(reconciler.run(Arc::clone(jobs), stop.clone()));
     tracker.spawn(retention.run(Arc::clone(jobs), stop.clone()));
+    let resumer = Resumer { every: config.maintenance.reconcile_interval };
+    tracker.spawn(resumer.run(Arc::clone(jobs), stop.clone()));
 }
 
 /// SIGUSR1 drains the node, as an admin's `DrainNode` does.

@@ -143,7 +143,8 @@ impl Authenticator {
     }
 }
 
-fn valid_user_id(id: &str) -> bool {
+/// A user id: 1 to 128 printable characters.
+pub fn valid_user_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= MAX_USER_ID_LEN && !id.chars().any(char::is_control)
 }
 

@@ -13,7 +13,7 @@
 //! node). Workers run each attempt through the [`supervisor`], which returns
 //! an outcome, hands its output lines to a bounded buffer the worker drains
 //! into the core, and writes nothing;
-//! [`maintenance`] runs the reaper, reconciler and retention. [`domain`]
+//! [`maintenance`] runs the reaper, reconciler, retention and resumer. [`domain`]
 //! holds the rules, with no I/O; [`config`] the settings, one module per
 //! subsystem; [`cli`] the command line; [`client`] the terminal client and
 //! `videojobs console`'s sign-in link. The browser console is a TypeScript

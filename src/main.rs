@@ -34,6 +34,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Watch(args) => videojobs::client::watch(args).await,
         Command::Notes(args) => videojobs::client::notes(args).await,
         Command::Node(args) => videojobs::client::node(args).await,
+        Command::Pause(args) => videojobs::client::pause(args).await,
+        Command::Resume(args) => videojobs::client::resume(args).await,
         Command::Console(args) => {
             println!("{}", videojobs::client::console_link(&args)?);
             Ok(())

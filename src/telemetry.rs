@@ -13,6 +13,9 @@ pub const JOBS_SUBMITTED: &str = "videojobs_jobs_submitted_total";
 /// Labelled `outcome`: completed, failed or cancelled.
 pub const JOBS_FINISHED: &str = "videojobs_jobs_finished_total";
 pub const JOB_RETRIES: &str = "videojobs_job_retries_total";
+/// Waiting jobs a pause held back or a resume let go, labelled `change`:
+/// paused or resumed.
+pub const JOBS_PAUSED: &str = "videojobs_jobs_paused_total";
 /// Seconds an attempt ran, labelled `outcome`: succeeded, failed or stopped.
 pub const ATTEMPT_DURATION: &str = "videojobs_attempt_duration_seconds";
 pub const RUNNING_PROGRAMS: &str = "videojobs_running_programs";

@@ -20,7 +20,10 @@ async fn another_users_job_is_not_found_and_its_events_never_reach_them(backend:
 
     assert_eq!(bob.get_job(pb::GetJobRequest { job_id: id.clone() }).await.unwrap_err().code(), Code::NotFound);
     assert_eq!(bob.cancel_job(pb::CancelJobRequest { job_id: id.clone() }).await.unwrap_err().code(), Code::NotFound);
-    assert_eq!(bob.retry_job(pb::RetryJobRequest { job_id: id.clone() }).await.unwrap_err().code(), Code::NotFound);
+    assert_eq!(
+        bob.retry_job(pb::RetryJobRequest { job_id: id.clone(), priority: None }).await.unwrap_err().code(),
+        Code::NotFound
+    );
     assert_eq!(bob.delete_job(pb::DeleteJobRequest { job_id: id.clone() }).await.unwrap_err().code(), Code::NotFound);
     assert_eq!(
         bob.watch_jobs(pb::WatchJobsRequest { job_ids: vec![id.clone()], ..Default::default() })

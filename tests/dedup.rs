@@ -31,7 +31,7 @@ async fn twenty_concurrent_identical_submissions_make_one_job(backend: Backend) 
     client.cancel_job(pb::CancelJobRequest { job_id: first.clone() }).await.unwrap();
     let second = client.submit_video(submit("dQw4w9WgXcQ")).await.unwrap().into_inner();
     assert_ne!(second.id, first);
-    let retry = client.retry_job(pb::RetryJobRequest { job_id: first }).await.unwrap_err();
+    let retry = client.retry_job(pb::RetryJobRequest { job_id: first, priority: None }).await.unwrap_err();
     assert_eq!(retry.code(), Code::FailedPrecondition, "{retry:?}");
     assert!(retry.message().contains("another job for this video"), "{retry:?}");
     // Another user's identical submission is theirs alone.

@@ -89,7 +89,8 @@ async fn a_permanent_failure_ends_failed_after_one_attempt_with_its_kind(backend
     assert_eq!(got.failure_kind(), pb::FailureKind::Permanent);
 
     // A person may still try again: the kind is cleared until it fails anew.
-    let retried = jobs.retry_job(pb::RetryJobRequest { job_id: job.id.clone() }).await.unwrap().into_inner();
+    let retried =
+        jobs.retry_job(pb::RetryJobRequest { job_id: job.id.clone(), priority: None }).await.unwrap().into_inner();
     assert_eq!(retried.failure_kind(), pb::FailureKind::Unspecified);
     let again = wait_final(&mut jobs, &job.id).await;
     assert_eq!((state(&again), again.attempt), (pb::JobState::Failed, 2));
@@ -141,7 +142,8 @@ async fn retry_job_brings_a_failed_job_back_and_finished_jobs_refuse_retry_and_c
     let failed = wait_final(&mut jobs, &job.id).await;
     assert_eq!(state(&failed), pb::JobState::Failed);
 
-    let again = jobs.retry_job(pb::RetryJobRequest { job_id: job.id.clone() }).await.unwrap().into_inner();
+    let again =
+        jobs.retry_job(pb::RetryJobRequest { job_id: job.id.clone(), priority: None }).await.unwrap().into_inner();
     assert_eq!(state(&again), pb::JobState::Queued);
     assert_eq!(again.error, "");
     assert_eq!(again.max_attempts, 2, "a fresh set of attempts");
@@ -149,7 +151,7 @@ async fn retry_job_brings_a_failed_job_back_and_finished_jobs_refuse_retry_and_c
     assert_eq!(state(&done), pb::JobState::Completed);
     assert_eq!(done.attempt, 2);
 
-    let retry = jobs.retry_job(pb::RetryJobRequest { job_id: job.id.clone() }).await.unwrap_err();
+    let retry = jobs.retry_job(pb::RetryJobRequest { job_id: job.id.clone(), priority: None }).await.unwrap_err();
     assert_eq!(retry.code(), tonic::Code::FailedPrecondition, "{retry:?}");
     let cancel = jobs.cancel_job(pb::CancelJobRequest { job_id: job.id.clone() }).await.unwrap_err();
     assert_eq!(cancel.code(), tonic::Code::FailedPrecondition, "{cancel:?}");

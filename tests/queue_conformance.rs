@@ -285,6 +285,33 @@ async fn a_due_delayed_job_joins_its_groups_turn(queue: Arc<dyn JobQueue>) {
     assert_eq!(rest, vec![a[1].job_id, later.job_id, a[2].job_id, a[3].job_id]);
 }
 
+/// A pause's parking: withdrawn ids leave the queue, ready or delayed (and
+/// a group left with none leaves the turn); replaced ones come back in the
+/// order given, their group at the back of the turn; a replace moves a
+/// delayed id it holds to ready.
+async fn withdrawn_jobs_leave_and_replaced_ones_rejoin_at_the_back(queue: Arc<dyn JobQueue>) {
+    let a: Vec<QueueItem> = (0..3).map(|_| ready_in("a", 0)).collect();
+    let a_later = QueueItem { group: "a".into(), ..delayed_until(Instant::now() + Duration::from_secs(60)) };
+    let b = ready_in("b", 0);
+    for item in a.iter().chain([&a_later, &b]) {
+        queue.push(item.clone()).await.unwrap();
+    }
+    let withdrawn: Vec<Uuid> = a.iter().chain([&a_later]).map(|item| item.job_id).collect();
+    assert_eq!(queue.withdraw(&withdrawn).await.unwrap(), 4);
+    assert_eq!(queue.withdraw(&withdrawn).await.unwrap(), 0, "withdrawing twice changes nothing");
+    assert_eq!(queue.waiting().await.unwrap(), 1);
+    let c = ready_in("c", 0);
+    queue.push(c.clone()).await.unwrap();
+    queue.replace(&[a[1].clone(), a[0].clone()]).await.unwrap();
+    assert_eq!(pop_all(&*queue, 4).await, vec![b.job_id, c.job_id, a[1].job_id, a[0].job_id]);
+
+    let d = QueueItem { group: "d".into(), ..delayed_until(Instant::now() + Duration::from_secs(60)) };
+    queue.push(d.clone()).await.unwrap();
+    queue.replace(&[QueueItem { ready_at: None, ..d.clone() }]).await.unwrap();
+    assert_eq!(pop(&*queue).await, d.job_id);
+    assert_eq!(queue.waiting().await.unwrap(), 0);
+}
+
 /// A Redis queue under a prefix of its own, deleted by `clean_up`.
 struct RedisFixture {
     queue: RedisQueue,
@@ -360,6 +387,7 @@ conformance! {
     groups_take_turns_while_each_has_jobs(capacity = CAPACITY);
     priorities_hold_within_a_group_among_others(capacity = CAPACITY);
     a_due_delayed_job_joins_its_groups_turn(capacity = CAPACITY);
+    withdrawn_jobs_leave_and_replaced_ones_rejoin_at_the_back(capacity = CAPACITY);
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! The terminal client, black-box: the real `videojobs` binary run as a user
-//! would run it (`submit`, `watch`, `jobs`, `notes`, `logs`) against a real server,
+//! would run it (`submit`, `watch`, `jobs`, `notes`, `logs`, `pause`, `resume`) against a real server,
 //! checking what it prints and its exit status. Settings reach the child
 //! through its flags and its own environment only.
 mod common;
@@ -405,5 +405,56 @@ async fn logs_prints_an_attempts_output_and_follows_a_running_one_to_its_end() {
     .expect("--follow ends with the attempt");
     assert!(rest.contains("the gate is open") && rest.contains("COMPLETE: 1/1"), "{rest}");
     assert!(follower.wait().await.unwrap().success());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn pause_and_resume_from_the_terminal() {
+    let (server, _dir) = TestServer::embedded().start().await;
+    let paused = as_user(&server, "alice", &["pause", "--reason", "lunch", "--json"]).await;
+    assert_eq!(paused.status, 0, "{paused:?}");
+    let pause = one_job(&paused);
+    assert_eq!((pause["paused"].as_bool(), pause["user_id"].as_str()), (Some(true), Some("alice")), "{pause}");
+    assert_eq!(pause["reason"], "lunch");
+
+    let mut jobs = server.jobs("alice").await;
+    let job = jobs.submit_video(submit("dQw4w9WgXcQ")).await.unwrap().into_inner();
+    let shown = as_user(&server, "alice", &["jobs", "get", &job.id]).await;
+    assert!(shown.stdout.contains("paused: lunch") && shown.stdout.contains("alice's work (lunch)"), "{shown:?}");
+    let shown = one_job(&as_user(&server, "alice", &["jobs", "get", &job.id, "--json"]).await);
+    assert_eq!(shown["paused"]["reason"], "lunch", "{shown}");
+
+    let everyone = as_user(&server, "alice", &["pause", "--all"]).await;
+    assert!(everyone.status == 1 && everyone.stderr.contains("PERMISSION_DENIED"), "{everyone:?}");
+    let both = as_user(&server, "alice", &["pause", "--all", "--user", "bob"]).await;
+    assert_eq!(both.status, 2, "one target at most: {both:?}");
+
+    let resumed = as_user(&server, "alice", &["resume"]).await;
+    assert_eq!((resumed.status, resumed.stdout.trim()), (0, "not paused: alice's work"), "{resumed:?}");
+    let watched = as_user(&server, "alice", &["watch", &job.id]).await;
+    assert_eq!(watched.status, 0, "completes once resumed: {watched:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn reprocess_and_retry_at_a_priority_from_the_terminal() {
+    let (server, _dir) = TestServer::embedded().start().await;
+    let mut jobs = server.jobs("alice").await;
+    let good = jobs.submit_video(submit("dQw4w9WgXcQ")).await.unwrap().into_inner();
+    wait_final(&mut jobs, &good.id).await;
+    let args = ["jobs", "reprocess", &good.id, "--subject", "Chemistry", "--no-assessments", "--priority", "-3"];
+    let again = one_job(&as_user(&server, "alice", &[&args[..], &["--json"]].concat()).await);
+    assert_eq!((again["state"].as_str(), again["subject"].as_str()), (Some("QUEUED"), Some("Chemistry")), "{again}");
+    assert_eq!((again["assessments"].as_bool(), again["priority"].as_i64()), (Some(false), Some(-3)), "{again}");
+    let done = wait_final(&mut jobs, &good.id).await;
+    assert_eq!(done.note_ids.len(), 1, "{done:?}");
+
+    let failing = jobs.submit_video(submit("fail0000001")).await.unwrap().into_inner();
+    wait_final(&mut jobs, &failing.id).await;
+    let retried = as_user(&server, "alice", &["jobs", "retry", &failing.id, "--priority", "40", "--json"]).await;
+    assert_eq!(one_job(&retried)["priority"].as_i64(), Some(40), "{retried:?}");
+    let refused =
+        as_user(&server, "alice", &["jobs", "reprocess", &good.id, "--assessments", "--no-assessments"]).await;
+    assert_eq!(refused.status, 2, "{refused:?}");
     server.stop().await;
 }

@@ -39,6 +39,11 @@ pub enum Command {
     Notes(crate::client::NotesArgs),
     /// An operator's view of one node: its status, or drain it (admin token).
     Node(crate::client::NodeArgs),
+    /// Pause a batch, your work, or (admin) a user's or everyone's: waiting
+    /// jobs do not start until `resume` (or `--until`).
+    Pause(crate::client::PauseArgs),
+    /// Resume what `pause` paused: its jobs take their turn again.
+    Resume(crate::client::ResumeArgs),
     /// Print a link that opens the browser console signed in (a short-lived
     /// token in the URL fragment, never sent to the server).
     Console(crate::client::ConsoleArgs),

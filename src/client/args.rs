@@ -96,7 +96,29 @@ pub enum JobsCommand {
     /// One job in full.
     Get { job_id: String },
     /// Queue a FAILED or CANCELLED job again.
-    Retry { job_id: String },
+    Retry {
+        job_id: String,
+        /// Run it at this priority (-100..=100); default: the job's.
+        #[arg(long, allow_negative_numbers = true)]
+        priority: Option<i32>,
+    },
+    /// Run a COMPLETED or FAILED job again, optionally changed; its new
+    /// notes replace the old once stored.
+    Reprocess {
+        job_id: String,
+        /// File the new notes under this subject.
+        #[arg(long)]
+        subject: Option<String>,
+        /// Write notes only this time, no assessment.
+        #[arg(long, conflicts_with = "assessments")]
+        no_assessments: bool,
+        /// Write an assessment this time.
+        #[arg(long)]
+        assessments: bool,
+        /// Run it at this priority (-100..=100); default: the job's.
+        #[arg(long, allow_negative_numbers = true)]
+        priority: Option<i32>,
+    },
     /// Cancel a waiting or running job.
     Cancel { job_id: String },
     /// Delete a finished job and its notes.
@@ -175,6 +197,43 @@ pub enum NodeCommand {
         #[arg(long)]
         wait: bool,
     },
+}
+
+/// What to pause or resume: at most one; none: your own work.
+#[derive(Clone, Debug, Args)]
+#[group(multiple = false)]
+pub struct PauseTargetArgs {
+    /// Only this batch.
+    #[arg(long, value_name = "BATCH_ID")]
+    pub batch: Option<String>,
+    /// This user's work (another user's needs an admin token).
+    #[arg(long, value_name = "USER_ID")]
+    pub user: Option<String>,
+    /// Everyone's work (an admin token).
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    #[command(flatten)]
+    pub target: PauseTargetArgs,
+    /// Why; shown on each paused job.
+    #[arg(long, default_value = "")]
+    pub reason: String,
+    /// Resume by itself at this time (RFC 3339, e.g. 2026-12-24T18:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    #[command(flatten)]
+    pub options: ClientOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    #[command(flatten)]
+    pub target: PauseTargetArgs,
+    #[command(flatten)]
+    pub options: ClientOptions,
 }
 
 #[derive(Debug, Args)]

@@ -82,8 +82,19 @@ pub async fn jobs(args: &JobsArgs) -> Outcome {
             let job = client.get_job(pb::GetJobRequest { job_id: job_id.clone() }).await?.into_inner();
             print(&job, job_detail(&job));
         }
-        JobsCommand::Retry { job_id } => {
-            let job = client.retry_job(pb::RetryJobRequest { job_id: job_id.clone() }).await?.into_inner();
+        JobsCommand::Retry { job_id, priority } => {
+            let request = pb::RetryJobRequest { job_id: job_id.clone(), priority: *priority };
+            let job = client.retry_job(request).await?.into_inner();
+            print(&job, job_summary(&job));
+        }
+        JobsCommand::Reprocess { job_id, subject, no_assessments, assessments, priority } => {
+            let request = pb::ReprocessJobRequest {
+                job_id: job_id.clone(),
+                subject: subject.clone(),
+                assessments: (*no_assessments || *assessments).then_some(*assessments),
+                priority: *priority,
+            };
+            let job = client.reprocess_job(request).await?.into_inner();
             print(&job, job_summary(&job));
         }
         JobsCommand::Cancel { job_id } => {

@@ -1,5 +1,5 @@
 //! The terminal client in the `videojobs` binary: `submit`, `jobs`, `watch`,
-//! `notes`, `logs` and `node` call a running server over gRPC, as the user named by the
+//! `notes`, `logs`, `node`, `pause` and `resume` call a running server over gRPC, as the user named by the
 //! token (given, or minted from a local server's data directory). Output is
 //! text for people or `--json`, one object per line. A failure is one line on
 //! stderr with the gRPC status code and message, and exit status 2 for a
@@ -14,11 +14,12 @@ mod logs;
 mod node;
 mod notes;
 mod output;
+mod pause;
 mod watch;
 
 pub use args::{
     ClientOptions, DEFAULT_ADDR, JobsArgs, JobsCommand, LogsArgs, NodeArgs, NodeCommand, NotesArgs, NotesCommand,
-    StateArg, SubmitArgs, WatchArgs,
+    PauseArgs, ResumeArgs, StateArg, SubmitArgs, WatchArgs,
 };
 pub use console::{ConsoleArgs, link as console_link};
 pub use failure::{EXIT_FAILURE, EXIT_USAGE, Failure, Outcome, code_name};
@@ -42,6 +43,16 @@ pub async fn watch(args: WatchArgs) -> anyhow::Result<()> {
 /// `videojobs node …`; see [`submit`] for how it ends.
 pub async fn node(args: NodeArgs) -> anyhow::Result<()> {
     finish(node::node(&args).await)
+}
+
+/// `videojobs pause …`; see [`submit`] for how it ends.
+pub async fn pause(args: PauseArgs) -> anyhow::Result<()> {
+    finish(pause::pause(&args).await)
+}
+
+/// `videojobs resume …`; see [`submit`] for how it ends.
+pub async fn resume(args: ResumeArgs) -> anyhow::Result<()> {
+    finish(pause::resume(&args).await)
 }
 
 /// `videojobs notes …`; see [`submit`] for how it ends.

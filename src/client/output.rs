@@ -95,6 +95,7 @@ pub fn job_json(job: &pb::Job) -> Value {
         "started_at": time_json(job.started_at.as_ref()),
         "finished_at": time_json(job.finished_at.as_ref()),
         "not_before": time_json(job.not_before.as_ref()),
+        "paused": job.paused.as_ref().map_or(Value::Null, pause_json),
         "attempts": job.attempts.iter().map(attempt_json).collect::<Vec<_>>(),
     })
 }
@@ -221,6 +222,9 @@ pub fn job_detail(job: &pb::Job) -> String {
     if job.not_before.is_some() {
         rows.push(("not before", time_text(job.not_before.as_ref())));
     }
+    if let Some(pause) = &job.paused {
+        rows.push(("paused", pause_line(pause)));
+    }
     if !job.error.is_empty() {
         rows.push(("error", one_line(&job.error)));
     }
@@ -287,6 +291,43 @@ fn or_dash(text: &str) -> String {
 /// Text from the program on one line.
 pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+pub fn pause_json(pause: &pb::PauseState) -> Value {
+    json!({
+        "paused": pause.paused,
+        "batch_id": pause.batch_id,
+        "user_id": pause.user_id,
+        "everything": pause.everything,
+        "reason": pause.reason,
+        "resume_at": time_json(pause.resume_at.as_ref()),
+        "paused_at": time_json(pause.paused_at.as_ref()),
+        "paused_by": pause.paused_by,
+    })
+}
+
+/// "paused: batch B of alice (disk full) until …, by admin", or "not paused: …".
+pub fn pause_line(pause: &pb::PauseState) -> String {
+    let what = match (pause.everything, pause.batch_id.as_str(), pause.user_id.as_str()) {
+        (true, _, _) => "everyone's work".to_string(),
+        (false, "", user) => format!("{user}'s work"),
+        (false, batch, "") => format!("batch {batch}"),
+        (false, batch, user) => format!("batch {batch} of {user}"),
+    };
+    if !pause.paused {
+        return format!("not paused: {what}");
+    }
+    let mut line = format!("paused: {what}");
+    if !pause.reason.is_empty() {
+        line.push_str(&format!(" ({})", one_line(&pause.reason)));
+    }
+    if pause.resume_at.is_some() {
+        line.push_str(&format!(" until {}", time_text(pause.resume_at.as_ref())));
+    }
+    if !pause.paused_by.is_empty() {
+        line.push_str(&format!(", by {}", pause.paused_by));
+    }
+    line
 }
 
 #[cfg(test)]

@@ -13,12 +13,16 @@ pub enum JobEventKind {
     Failed,
     Cancelled,
     Deleted,
+    /// A pause now holds the waiting job back (the job carries the pause).
+    Paused,
+    /// No pause holds the waiting job back any more: it takes its turn.
+    Resumed,
     /// Not a change: the job's current state, sent when a watch starts.
     Snapshot,
 }
 
 impl JobEventKind {
-    const STORED: [JobEventKind; 8] = [
+    const STORED: [JobEventKind; 10] = [
         JobEventKind::Queued,
         JobEventKind::Processing,
         JobEventKind::Progress,
@@ -27,6 +31,8 @@ impl JobEventKind {
         JobEventKind::Failed,
         JobEventKind::Cancelled,
         JobEventKind::Deleted,
+        JobEventKind::Paused,
+        JobEventKind::Resumed,
     ];
 
     /// The name stored in the event log.
@@ -40,6 +46,8 @@ impl JobEventKind {
             JobEventKind::Failed => "failed",
             JobEventKind::Cancelled => "cancelled",
             JobEventKind::Deleted => "deleted",
+            JobEventKind::Paused => "paused",
+            JobEventKind::Resumed => "resumed",
             JobEventKind::Snapshot => "snapshot",
         }
     }

@@ -106,6 +106,10 @@ pub struct Job {
     /// While it waits QUEUED for a scheduled start: that time.
     #[serde(default)]
     pub not_before: Option<DateTime<Utc>>,
+    /// While a pause holds it back (it waits QUEUED or RETRYING): that
+    /// pause. Filled when the job is read or its pause changes.
+    #[serde(default)]
+    pub paused: Option<super::Pause>,
 }
 
 /// What a user asks for when submitting a video, already validated.
@@ -123,6 +127,16 @@ pub struct NewJob {
     pub batch_id: Option<Uuid>,
     /// Not to start before this time (`None`: now).
     pub not_before: Option<DateTime<Utc>>,
+}
+
+/// What a person may change when a finished job runs again: `RetryJob`
+/// its priority, `ReprocessJob` also its subject and assessments. `None`
+/// keeps what the job had.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rerun {
+    pub subject: Option<String>,
+    pub assessments: Option<bool>,
+    pub priority: Option<i32>,
 }
 
 /// Priorities run from `-MAX_PRIORITY` to `MAX_PRIORITY` (higher first).

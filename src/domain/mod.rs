@@ -1,6 +1,6 @@
 //! The rules of videojobs, free of transport and storage types: jobs and
 //! their states, events, failure kinds, video URLs, subjects, the retry
-//! policy, paging and the limits of a request.
+//! policy, pauses, paging and the limits of a request.
 pub mod attempt;
 pub mod batch;
 pub mod event;
@@ -11,6 +11,7 @@ pub mod job;
 pub mod limits;
 pub mod output;
 pub mod page;
+pub mod pause;
 pub mod retry;
 pub mod subject;
 pub mod video_url;
@@ -23,3 +24,4 @@ pub use filter::JobFilter;
 pub use history::{AttemptFacts, AttemptOutcome, AttemptRecord, ProgramExit, StageTiming};
 pub use job::{Job, JobState, Note, NoteKind, Scope, UserId};
 pub use output::{Dropped, OutputChunk, OutputGroup, OutputLine, OutputStream};
+pub use pause::{Pause, PauseTarget};

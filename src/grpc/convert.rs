@@ -71,6 +71,7 @@ pub fn job_to_proto(job: &Job) -> pb::Job {
         failure_kind: job.failure_kind.map_or(pb::FailureKind::Unspecified, failure_kind_to_pb) as i32,
         not_before: job.not_before.map(timestamp),
         attempts: Vec::new(),
+        paused: job.paused.as_ref().map(|pause| super::pause::pause_to_proto(pause, true)),
     }
 }
 
@@ -109,6 +110,8 @@ pub fn event_to_proto(event: &JobEvent) -> pb::JobEvent {
         JobEventKind::Cancelled => pb::JobEventType::Cancelled,
         JobEventKind::Deleted => pb::JobEventType::Deleted,
         JobEventKind::Snapshot => pb::JobEventType::Snapshot,
+        JobEventKind::Paused => pb::JobEventType::Paused,
+        JobEventKind::Resumed => pb::JobEventType::Resumed,
     };
     pb::JobEvent {
         sequence: event.sequence,

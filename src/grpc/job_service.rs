@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 use super::convert::{job_to_proto, not_before_from_proto, state_from_proto};
 use super::{failures, node, parse_id};
 use crate::auth::caller;
-use crate::domain::job::{NewJob, validate_idempotency_key, validate_priority};
+use crate::domain::job::{NewJob, Rerun, validate_idempotency_key, validate_priority};
 use crate::domain::limits::{MAX_STATE_FILTERS, at_most, parse_watched_job_ids};
 use crate::domain::page::PageRequest;
 use crate::domain::subject::validate_subject;
@@ -83,7 +83,21 @@ impl JobService for JobApi {
     async fn retry_job(&self, request: Request<pb::RetryJobRequest>) -> Result<Response<pb::Job>, Status> {
         let scope = caller(&request)?.scope();
         let id = parse_id("job_id", &request.get_ref().job_id)?;
-        let job = self.jobs.retry(&scope, id).await?;
+        let priority = request.get_ref().priority.map(validate_priority).transpose()?;
+        let job = self.jobs.retry(&scope, id, priority).await?;
+        Ok(Response::new(job_to_proto(&job)))
+    }
+
+    async fn reprocess_job(&self, request: Request<pb::ReprocessJobRequest>) -> Result<Response<pb::Job>, Status> {
+        let scope = caller(&request)?.scope();
+        let body = request.into_inner();
+        let id = parse_id("job_id", &body.job_id)?;
+        let rerun = Rerun {
+            subject: body.subject.as_deref().map(validate_subject).transpose()?,
+            assessments: body.assessments,
+            priority: body.priority.map(validate_priority).transpose()?,
+        };
+        let job = self.jobs.reprocess(&scope, id, rerun).await?;
         Ok(Response::new(job_to_proto(&job)))
     }
 
@@ -157,6 +171,16 @@ impl JobService for JobApi {
         request: Request<pb::GetNodeStatusRequest>,
     ) -> Result<Response<pb::NodeStatus>, Status> {
         Ok(Response::new(node::status(&self.jobs, &caller(&request)?)?))
+    }
+
+    async fn pause_jobs(&self, request: Request<pb::PauseJobsRequest>) -> Result<Response<pb::PauseState>, Status> {
+        let caller = caller(&request)?;
+        Ok(Response::new(super::pause::pause(&self.jobs, &caller, request.into_inner()).await?))
+    }
+
+    async fn resume_jobs(&self, request: Request<pb::ResumeJobsRequest>) -> Result<Response<pb::PauseState>, Status> {
+        let caller = caller(&request)?;
+        Ok(Response::new(super::pause::resume(&self.jobs, &caller, request.into_inner()).await?))
     }
 
     async fn get_job_stats(&self, request: Request<pb::GetJobStatsRequest>) -> Result<Response<pb::JobStats>, Status> {

@@ -9,6 +9,7 @@ mod log_watch;
 mod logs;
 mod node;
 mod note_service;
+mod pause;
 mod watch;
 
 pub use job_service::JobApi;

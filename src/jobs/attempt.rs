@@ -97,6 +97,8 @@ impl Jobs {
                     let claim = Store::claim(txn, job_id, lease, cap).await?;
                     let logged = match &claim {
                         Claim::Claimed(job) => vec![Logged::new(JobEventKind::Processing, job.clone())],
+                        // It started waiting during the pause: now it hears.
+                        Claim::Paused(job) => vec![Logged::new(JobEventKind::Paused, job.clone())],
                         _ => Vec::new(),
                     };
                     Ok((claim, logged))
@@ -108,6 +110,10 @@ impl Jobs {
             Claim::OwnerAtCap(job) => {
                 // Meanwhile other users' jobs run.
                 self.dispatch(&[QueueItem::at(&job, Some(Utc::now() + CAP_RECHECK))]).await;
+                Ok(None)
+            }
+            Claim::Paused(job) => {
+                self.park(&job).await;
                 Ok(None)
             }
             Claim::Gone => Ok(None),

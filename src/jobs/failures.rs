@@ -81,7 +81,7 @@ impl Jobs {
                 Box::pin(async move {
                     let (mut retried, mut skipped) = (Vec::new(), 0);
                     for id in ids {
-                        match Store::retry(txn, &scope, id, attempts).await {
+                        match Store::retry(txn, &scope, id, attempts, None).await {
                             Ok(job) => retried.push(job),
                             Err(error) if error.is_storage() => return Err(error),
                             Err(_) => skipped += 1,

@@ -33,7 +33,7 @@ impl Jobs {
 
     /// The job with every kept attempt, oldest first.
     pub async fn job_with_attempts(&self, scope: &Scope, id: Uuid) -> Result<(Job, Vec<AttemptRecord>)> {
-        let job = self.store.job_for_user(scope, id).await?;
+        let job = self.shown(self.store.job_for_user(scope, id).await?).await?;
         let attempts = self.store.attempts(id).await?;
         Ok((job, attempts))
     }

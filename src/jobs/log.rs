@@ -35,8 +35,10 @@ impl EventLog {
         self.store.event_bounds(user).await
     }
 
+    /// The job as it is now, with the pause that holds it if any.
     pub async fn job(&self, scope: &Scope, id: Uuid) -> Result<Job> {
-        self.store.job_for_user(scope, id).await
+        let job = self.store.job_for_user(scope, id).await?;
+        Ok(crate::domain::pause::shown(job, &self.store.pauses().await?, chrono::Utc::now()))
     }
 
     /// Up to `limit` of the user's events after `after` (and before

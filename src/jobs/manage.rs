@@ -1,11 +1,11 @@
 //! Transitions people drive: submit (in groups, from the intake), submit a
-//! batch, cancel, cancel a batch, retry and delete. Each writes and logs in
+//! batch, cancel, cancel a batch, retry, reprocess and delete. Each writes and logs in
 //! one transaction, then queues or signals.
 use uuid::Uuid;
 
 use super::Jobs;
 use super::commit::{Committer, Logged};
-use crate::domain::job::NewJob;
+use crate::domain::job::{NewJob, Rerun};
 use crate::domain::{Batch, Job, JobEventKind, Scope, UserId};
 use crate::error::{Error, Result};
 use crate::queue::{JobQueue, QueueError, QueueItem};
@@ -152,19 +152,40 @@ impl Jobs {
         self.store.batch_for_user(scope, id).await
     }
 
-    /// QUEUED again, with a full set of attempts, from FAILED or CANCELLED.
-    pub async fn retry(&self, scope: &Scope, id: Uuid) -> Result<Job> {
+    /// QUEUED again, with a full set of attempts, from FAILED or CANCELLED;
+    /// at `priority` if given (a person's retry may go first).
+    pub async fn retry(&self, scope: &Scope, id: Uuid, priority: Option<i32>) -> Result<Job> {
         let (scope, attempts) = (scope.clone(), self.rules.retry.max_attempts);
         let job = self
             .committer
             .commit(move |txn| {
                 let scope = scope.clone();
                 Box::pin(async move {
-                    let job = Store::retry(txn, &scope, id, attempts).await?;
+                    let job = Store::retry(txn, &scope, id, attempts, priority).await?;
                     Ok((job.clone(), vec![Logged::new(JobEventKind::Queued, job)]))
                 })
             })
             .await?;
+        self.dispatch(&[QueueItem::of(&job)]).await;
+        Ok(job)
+    }
+
+    /// QUEUED again, with a full set of attempts and the changes `rerun`
+    /// names, from COMPLETED or FAILED. Its notes stay until the new run
+    /// stores its own, which then replace them.
+    pub async fn reprocess(&self, scope: &Scope, id: Uuid, rerun: Rerun) -> Result<Job> {
+        let (scope, attempts) = (scope.clone(), self.rules.retry.max_attempts);
+        let job = self
+            .committer
+            .commit(move |txn| {
+                let (scope, rerun) = (scope.clone(), rerun.clone());
+                Box::pin(async move {
+                    let job = Store::reprocess(txn, &scope, id, attempts, &rerun).await?;
+                    Ok((job.clone(), vec![Logged::new(JobEventKind::Queued, job)]))
+                })
+            })
+            .await?;
+        tracing::info!(job_id = %id, user = %job.user_id, "job queued to be processed again");
         self.dispatch(&[QueueItem::of(&job)]).await;
         Ok(job)
     }

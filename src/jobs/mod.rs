@@ -1,7 +1,8 @@
 //! The application core: the one place that changes a job. Each transition
 //! (submit, submit a batch, claim, record progress, finish an attempt as
 //! completed, retrying, failed or released, cancel, cancel a batch, retry,
-//! retry failed jobs in bulk, delete, reap, reconcile) is one method here.
+//! retry failed jobs in bulk, delete, pause, resume, reap, reconcile) is one
+//! method here.
 //! It runs its conditional write and logs its event in one transaction,
 //! grouped with other transitions by the [`commit`] writer, then pushes to
 //! the queue or sends the cancel signal, and counts the metric. Transports
@@ -15,6 +16,7 @@ mod intake;
 mod log;
 mod manage;
 mod output;
+mod pause;
 mod recover;
 mod running;
 
@@ -40,6 +42,7 @@ pub use drain::{Drain, NodeStatus};
 pub use failures::{BulkRetry, FailureGroup, FailureGroups};
 pub use log::EventLog;
 pub use output::OutputPage;
+pub use pause::PauseOf;
 pub use running::RunningJobs;
 
 /// The rules the core applies to every job.
@@ -83,6 +86,8 @@ pub struct Jobs {
     drain: Drain,
     /// This node's name, kept in the history of the attempts it runs.
     node: String,
+    /// Woken when this node pauses or resumes, for its resumer.
+    pause_changes: tokio::sync::Notify,
 }
 
 impl Jobs {
@@ -113,6 +118,7 @@ impl Jobs {
             rules,
             drain: Drain::default(),
             node: history::node_name(),
+            pause_changes: tokio::sync::Notify::new(),
         }
     }
 
@@ -149,11 +155,11 @@ impl Jobs {
     }
 
     pub async fn job(&self, scope: &Scope, id: Uuid) -> Result<Job> {
-        self.store.job_for_user(scope, id).await
+        self.shown(self.store.job_for_user(scope, id).await?).await
     }
 
     pub async fn jobs(&self, scope: &Scope, filter: &JobFilter, page: PageRequest) -> Result<Vec<Job>> {
-        self.store.list_jobs(scope, filter, page).await
+        self.shown_all(self.store.list_jobs(scope, filter, page).await?).await
     }
 
     pub async fn stats(&self, scope: &Scope) -> Result<JobStats> {

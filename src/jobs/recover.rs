@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::Jobs;
 use super::commit::Logged;
 use crate::domain::JobEventKind;
+use crate::domain::pause::holding;
 use crate::error::{Error, Result};
 use crate::queue::{QueueError, QueueItem};
 use crate::store::{Reaped, Store};
@@ -80,15 +81,26 @@ impl Jobs {
         self.store.remove_expired_jobs(completed_before, failed_before).await
     }
 
-    /// Puts back every waiting job the queue lacks; returns how many.
+    /// Puts back every waiting job the queue lacks; returns how many. A
+    /// paused job stays out, or waits delayed until its pause's resume time.
     pub async fn reconcile(&self) -> Result<usize> {
         let mut restored = 0;
         let mut after: Option<Uuid> = None;
+        let pauses = self.store.pauses().await?;
+        let now = Utc::now();
         loop {
             let page = self.store.waiting_jobs(after, RECONCILE_PAGE).await?;
             let Some((last, _)) = page.last() else { break };
             after = Some(last.id);
-            let items: Vec<QueueItem> = page.iter().map(|(job, run_after)| QueueItem::at(job, *run_after)).collect();
+            let items: Vec<QueueItem> = page
+                .iter()
+                .filter_map(|(job, run_after)| match holding(&pauses, job, now) {
+                    None => Some(QueueItem::at(job, *run_after)),
+                    Some(pause) => {
+                        pause.resume_at.map(|at| QueueItem::at(job, Some(run_after.map_or(at, |own| own.max(at)))))
+                    }
+                })
+                .collect();
             match self.queue.restore(&items).await {
                 Ok(added) => restored += added,
                 Err(QueueError::Full(waiting)) => {

@@ -2,10 +2,12 @@
 //! source of truth, each service on its own timer (a node that dies sends
 //! no notification): the [`Reaper`] hands back jobs whose lease expired, the
 //! [`Reconciler`] queues what the database says is waiting but the queue
-//! lacks, and [`Retention`] removes what is old enough. Each runs on the
+//! lacks, [`Retention`] removes what is old enough, and the [`Resumer`]
+//! tidies away pauses whose resume time has come. Each runs on the
 //! node's task tracker until its stop token fires.
 mod reaper;
 mod reconciler;
+mod resumer;
 mod retention;
 
 use std::future::Future;
@@ -15,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use reaper::Reaper;
 pub use reconciler::Reconciler;
+pub use resumer::Resumer;
 pub use retention::Retention;
 
 /// Runs `step` every `period` (the first at once) until `stop` fires; a

@@ -110,6 +110,20 @@ impl State {
         Some(taken.job_id)
     }
 
+    /// Takes the ids out wherever they wait; returns how many it held.
+    fn withdraw(&mut self, ids: &HashSet<Uuid>) -> usize {
+        let before = self.waiting();
+        for heap in self.groups.values_mut() {
+            heap.retain(|ready| !ids.contains(&ready.job_id));
+        }
+        self.groups.retain(|_, heap| !heap.is_empty());
+        let groups = &self.groups;
+        self.ring.retain(|group| groups.contains_key(group));
+        self.ready = self.groups.values().map(BinaryHeap::len).sum();
+        self.delayed.retain(|delayed| !ids.contains(&delayed.0.job_id));
+        before - self.waiting()
+    }
+
     /// Moves due delayed entries to their groups; returns the next deadline.
     fn promote_due(&mut self, now: Instant) -> Option<Instant> {
         while let Some(Reverse(next)) = self.delayed.peek() {
@@ -201,6 +215,18 @@ impl JobQueue for MemoryQueue {
         }
         Ok(added)
     }
+
+    async fn withdraw(&self, ids: &[Uuid]) -> Result<usize, QueueError> {
+        Ok(self.state().withdraw(&ids.iter().copied().collect()))
+    }
+
+    async fn replace(&self, items: &[QueueItem]) -> Result<(), QueueError> {
+        self.state().withdraw(&items.iter().map(|item| item.job_id).collect());
+        for item in items {
+            self.push(item.clone()).await?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -225,5 +251,22 @@ mod tests {
         assert_eq!(queue.pop().await, a[2].job_id);
         let state = queue.state();
         assert!(state.groups.is_empty() && state.ring.is_empty() && state.ready == 0);
+    }
+
+    #[tokio::test]
+    async fn withdrawn_ids_leave_their_group_and_replaced_ones_go_to_the_back() {
+        let queue = MemoryQueue::new(100);
+        let (a1, a2, b) = (item("a", 0), item("a", 0), item("b", 0));
+        let later = QueueItem { ready_at: Some(Instant::now() + std::time::Duration::from_secs(60)), ..item("c", 0) };
+        for pushed in [&a1, &a2, &b, &later] {
+            queue.push(pushed.clone()).await.unwrap();
+        }
+        assert_eq!(queue.withdraw(&[a1.job_id, a2.job_id, later.job_id]).await.unwrap(), 3);
+        assert_eq!(queue.waiting().await.unwrap(), 1);
+        assert!(!queue.state().ring.contains(&"a".to_string()));
+        queue.replace(&[a2.clone(), a1.clone()]).await.unwrap();
+        assert_eq!(queue.pop().await, b.job_id);
+        assert_eq!(queue.pop().await, a2.job_id);
+        assert_eq!(queue.pop().await, a1.job_id);
     }
 }

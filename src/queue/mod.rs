@@ -64,6 +64,15 @@ pub trait JobQueue: Send + Sync + 'static {
     /// returns how many it added. The reconciler calls this with what the
     /// database says is waiting, so calling it twice changes nothing.
     async fn restore(&self, items: &[QueueItem]) -> Result<usize, QueueError>;
+    /// Takes these ids out of the queue, ready or delayed, so they do not
+    /// start: a paused job is parked outside the queue until its pause ends.
+    /// Returns how many it held.
+    async fn withdraw(&self, ids: &[Uuid]) -> Result<usize, QueueError>;
+    /// Puts each item's id where the item says, whether or not the queue
+    /// held it: delayed until its `ready_at`, or ready now, at the back of
+    /// its priority in its group (which joins the back of the ring if it
+    /// was not in it), in the order given. A resume puts its jobs back so.
+    async fn replace(&self, items: &[QueueItem]) -> Result<(), QueueError>;
     /// Returns when the queue's backing service is reachable again after it
     /// was lost (and may have lost what it held), so the reconciler puts
     /// back at once what the database says is waiting. Never returns for a

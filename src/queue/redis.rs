@@ -22,7 +22,9 @@
 //! popper cancelled just after taking it) delays nothing longer than the
 //! other poppers' block time, and the token goes back when the pop that took
 //! it is gone. `restore` also gives back a group its turn in the ring should
-//! it have ready ids and none.
+//! it have ready ids and none. A pause parks jobs with the `withdraw` script
+//! (out of their group or the delayed set, and the index); a resume puts them
+//! back with `add`'s push, which moves an id it already holds.
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -40,7 +42,7 @@ use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use super::keys::Keys;
-use super::scripts::{ADD, REQUEUE, Script, TAKE};
+use super::scripts::{ADD, REQUEUE, Script, TAKE, WITHDRAW};
 use super::{JobQueue, QueueError, QueueItem};
 use crate::domain::job::MAX_PRIORITY;
 
@@ -75,6 +77,7 @@ struct Inner {
     add: Script,
     take: Script,
     requeue: Script,
+    withdraw: Script,
     /// Idle dedicated clients for `BZPOPMIN`, which would stall every other
     /// command on the multiplexed client. A std mutex: held for a push or pop.
     idle: Mutex<Vec<Client>>,
@@ -121,9 +124,10 @@ impl RedisQueue {
                 Script::load(&client, ADD).await?,
                 Script::load(&client, TAKE).await?,
                 Script::load(&client, REQUEUE).await?,
+                Script::load(&client, WITHDRAW).await?,
             ))
         };
-        let (add, take, requeue) = match loaded.await {
+        let (add, take, requeue, withdraw) = match loaded.await {
             Ok(scripts) => scripts,
             Err(error) => {
                 let _ = client.quit().await;
@@ -139,6 +143,7 @@ impl RedisQueue {
                 add,
                 take,
                 requeue,
+                withdraw,
                 idle: Mutex::new(Vec::with_capacity(blocking_clients)),
                 permits: Arc::new(Semaphore::new(blocking_clients)),
                 closed: AtomicBool::new(false),
@@ -224,6 +229,28 @@ impl JobQueue for RedisQueue {
             added += self.inner.add("restore", batch).await?;
         }
         Ok(added)
+    }
+
+    async fn withdraw(&self, ids: &[Uuid]) -> Result<usize, QueueError> {
+        let keys = &self.inner.keys;
+        let script_keys = vec![keys.groups(), keys.delayed(), keys.priority(), keys.jobs()];
+        let mut removed = 0;
+        for batch in ids.chunks(RESTORE_BATCH) {
+            let mut args: Vec<Value> = vec![keys.group_prefix().into()];
+            args.extend(batch.iter().map(|id| Value::from(id.to_string())));
+            let held: usize =
+                self.inner.withdraw.run(&self.inner.client, script_keys.clone(), args).await.map_err(unavailable)?;
+            removed += held;
+        }
+        Ok(removed)
+    }
+
+    /// `add.lua`'s push moves an id it holds, so a replace is a push of each.
+    async fn replace(&self, items: &[QueueItem]) -> Result<(), QueueError> {
+        for batch in items.chunks(RESTORE_BATCH) {
+            self.inner.add("push", batch).await?;
+        }
+        Ok(())
     }
 }
 

@@ -24,6 +24,8 @@ pub enum Claim {
     Claimed(Job),
     /// The owner already has as many jobs processing as the cap allows.
     OwnerAtCap(Job),
+    /// A pause in force holds the job back (the job is shown with it).
+    Paused(Job),
     /// Cancelled, deleted or taken by another worker meanwhile.
     Gone,
 }
@@ -123,7 +125,8 @@ impl Store {
             .col_expr(job::Column::LeaseUntil, Expr::value(now + lease))
             .col_expr(job::Column::RunAfter, Expr::value(Option::<DateTime<Utc>>::None))
             .filter(job::Column::Id.eq(id))
-            .filter(job::Column::State.is_in(states(&JobState::WAITING)));
+            .filter(job::Column::State.is_in(states(&JobState::WAITING)))
+            .filter(super::pauses::not_paused(now));
         if let Some(cap) = cap {
             if txn.get_database_backend() == DbBackend::Postgres {
                 let lock = "SELECT pg_advisory_xact_lock(hashtext(user_id)) FROM jobs WHERE id = $1";
@@ -143,9 +146,12 @@ impl Store {
             .await?
             .map(|row| job_from_row(row, Vec::new()))
             .transpose()?;
-        Ok(match (cap, still_waiting) {
-            (Some(_), Some(job)) => Claim::OwnerAtCap(job),
-            _ => Claim::Gone,
+        let Some(job) = still_waiting else { return Ok(Claim::Gone) };
+        let job = crate::domain::pause::shown(job, &Store::pauses_in(txn).await?, now);
+        Ok(match (cap, job.paused.is_some()) {
+            (_, true) => Claim::Paused(job),
+            (Some(_), false) => Claim::OwnerAtCap(job),
+            (None, false) => Claim::Gone,
         })
     }
 
@@ -160,7 +166,10 @@ impl Store {
     }
 
     /// Marks the job COMPLETED and stores its notes, only if the attempt
-    /// still holds the job, so notes are stored once.
+    /// still holds the job, so notes are stored once. A job that ran before
+    /// (reprocessed) has its old notes replaced here, in the transaction that
+    /// stores the new: until then they stay readable, and a run that fails
+    /// leaves them.
     pub async fn complete(txn: &Txn, id: Uuid, attempt: u32, notes: &[NewNote], log_tail: &str) -> Result<Option<Job>> {
         let rows = finish(held(id, attempt), JobState::Completed, "", None)
             .col_expr(job::Column::LogTail, Expr::value(log_tail))
@@ -171,6 +180,10 @@ impl Store {
         let Some(row) = rows.into_iter().next() else {
             return Ok(None);
         };
+        // Only a job that ran before can have notes (a first attempt cannot).
+        if row.attempt > 1 {
+            note::Entity::delete_many().filter(note::Column::JobId.eq(Some(row.id))).exec(txn).await?;
+        }
         let now = Utc::now();
         let note_rows: Vec<note::ActiveModel> = notes
             .iter()

@@ -33,6 +33,7 @@ pub fn job_from_row(row: job::Model, note_ids: Vec<Uuid>) -> Result<Job, DbErr> 
         // A QUEUED job's run_after is its scheduled start (a retry's
         // backoff is RETRYING's).
         not_before: row.run_after.filter(|at| state == JobState::Queued && *at > chrono::Utc::now()),
+        paused: None,
     })
 }
 

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::convert::job_from_row;
 use super::entity::{job, job_event, note};
 use super::{Store, Txn, owner};
+use crate::domain::job::Rerun;
 use crate::domain::job::{NewJob, scheduled_stage};
 use crate::domain::page::PageRequest;
 use crate::domain::{FailureKind, Job, JobFilter, JobState, Scope};
@@ -93,37 +94,22 @@ impl Store {
         changed_or_explain(txn, scope, id, rows, "only a queued, processing or retrying job can be cancelled").await
     }
 
-    /// QUEUED again with `attempts` more attempts, from FAILED or CANCELLED.
-    /// The attempt counter keeps counting: it is the fencing token.
-    pub async fn retry(txn: &Txn, scope: &Scope, id: Uuid, attempts: u32) -> Result<Job> {
-        // A savepoint: a unique-index conflict must not abort the group.
-        let savepoint = txn.begin().await?;
-        let updated = owned_in(scope, id, &JobState::RETRYABLE)
-            .col_expr(job::Column::State, Expr::value(JobState::Queued.as_str()))
-            .col_expr(job::Column::MaxAttempts, Expr::col(job::Column::Attempt).add(attempts as i32))
-            .col_expr(job::Column::Stage, Expr::value(""))
-            .col_expr(job::Column::ProgressPercent, Expr::value(0))
-            .col_expr(job::Column::Error, Expr::value(""))
-            .col_expr(job::Column::FailureKind, Expr::value(Option::<String>::None))
-            .col_expr(job::Column::FinishedAt, Expr::value(Option::<DateTime<Utc>>::None))
-            .exec_with_returning(&savepoint)
-            .await;
-        let rows = match updated {
-            Ok(rows) => {
-                savepoint.commit().await?;
-                rows
-            }
-            Err(error) => {
-                savepoint.rollback().await?;
-                return Err(match error.sql_err() {
-                    Some(SqlErr::UniqueConstraintViolation(_)) => {
-                        Error::FailedPrecondition("another job for this video is waiting or running".into())
-                    }
-                    _ => error.into(),
-                });
-            }
-        };
-        changed_or_explain(txn, scope, id, rows, "only a failed or cancelled job can be retried").await
+    /// QUEUED again with `attempts` more attempts, from FAILED or CANCELLED,
+    /// at `priority` if given. The attempt counter keeps counting: it is the
+    /// fencing token.
+    pub async fn retry(txn: &Txn, scope: &Scope, id: Uuid, attempts: u32, priority: Option<i32>) -> Result<Job> {
+        let rerun = Rerun { priority, ..Rerun::default() };
+        let rule = "only a failed or cancelled job can be retried";
+        run_again(txn, (scope, id), &JobState::RETRYABLE, attempts, &rerun, ("", rule)).await
+    }
+
+    /// QUEUED again with `attempts` more attempts and the changes `rerun`
+    /// names, from COMPLETED or FAILED. Its notes stay until the new run
+    /// stores its own (see [`Store::complete`]).
+    pub async fn reprocess(txn: &Txn, scope: &Scope, id: Uuid, attempts: u32, rerun: &Rerun) -> Result<Job> {
+        let rule = "only a completed or failed job can be reprocessed";
+        let from = [JobState::Completed, JobState::Failed];
+        run_again(txn, (scope, id), &from, attempts, rerun, ("queued to be processed again", rule)).await
     }
 
     /// CANCELLED with `reason`: jobs just stored that the queue refused.
@@ -229,6 +215,53 @@ async fn changed_or_explain(txn: &Txn, scope: &Scope, id: Uuid, rows: Vec<job::M
             Err(Error::FailedPrecondition(format!("job is {}; {rule}", job.state.as_str())))
         }
     }
+}
+
+/// A finished job in one of `from` QUEUED again, as `rerun` says; `stage`
+/// is what it says meanwhile, `rule` why a job in another state cannot be.
+async fn run_again(
+    txn: &Txn,
+    (scope, id): (&Scope, Uuid),
+    from: &[JobState],
+    attempts: u32,
+    rerun: &Rerun,
+    (stage, rule): (&str, &str),
+) -> Result<Job> {
+    // A savepoint: a unique-index conflict must not abort the group.
+    let savepoint = txn.begin().await?;
+    let mut update = owned_in(scope, id, from)
+        .col_expr(job::Column::State, Expr::value(JobState::Queued.as_str()))
+        .col_expr(job::Column::MaxAttempts, Expr::col(job::Column::Attempt).add(attempts as i32))
+        .col_expr(job::Column::Stage, Expr::value(stage))
+        .col_expr(job::Column::ProgressPercent, Expr::value(0))
+        .col_expr(job::Column::Error, Expr::value(""))
+        .col_expr(job::Column::FailureKind, Expr::value(Option::<String>::None))
+        .col_expr(job::Column::FinishedAt, Expr::value(Option::<DateTime<Utc>>::None));
+    if let Some(subject) = &rerun.subject {
+        update = update.col_expr(job::Column::Subject, Expr::value(subject.as_str()));
+    }
+    if let Some(assessments) = rerun.assessments {
+        update = update.col_expr(job::Column::Assessments, Expr::value(assessments));
+    }
+    if let Some(priority) = rerun.priority {
+        update = update.col_expr(job::Column::Priority, Expr::value(priority));
+    }
+    let rows = match update.exec_with_returning(&savepoint).await {
+        Ok(rows) => {
+            savepoint.commit().await?;
+            rows
+        }
+        Err(error) => {
+            savepoint.rollback().await?;
+            return Err(match error.sql_err() {
+                Some(SqlErr::UniqueConstraintViolation(_)) => {
+                    Error::FailedPrecondition("another job for this video is waiting or running".into())
+                }
+                _ => error.into(),
+            });
+        }
+    };
+    changed_or_explain(txn, scope, id, rows, rule).await
 }
 
 /// Note ids of many jobs in one query.

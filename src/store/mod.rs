@@ -11,6 +11,7 @@ mod history;
 mod jobs;
 mod notes;
 mod output;
+mod pauses;
 mod retention;
 mod stats;
 

@@ -90,6 +90,7 @@ mod tests {
             finished_at: None,
             log_tail: String::new(),
             not_before: None,
+            paused: None,
             batch_id: None,
         }
     }

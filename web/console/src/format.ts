@@ -27,6 +27,8 @@ export const EVENT_NAMES: Record<JobEventType, string> = {
   [JobEventType.DELETED]: "deleted",
   [JobEventType.SNAPSHOT]: "as it stands",
   [JobEventType.HEARTBEAT]: "heartbeat",
+  [JobEventType.PAUSED]: "paused",
+  [JobEventType.RESUMED]: "resumed",
 };
 
 export const KIND_NAMES: Record<FailureKind, string> = {

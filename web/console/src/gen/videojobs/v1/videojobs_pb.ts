@@ -25,7 +25,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file videojobs/v1/videojobs.proto.
  */
 export const file_videojobs_v1_videojobs: GenFile = /*@__PURE__*/
-  fileDesc("Chx2aWRlb2pvYnMvdjEvdmlkZW9qb2JzLnByb3RvEgx2aWRlb2pvYnMudjEivwQKA0pvYhIKCgJpZBgBIAEoCRILCgN1cmwYAiABKAkSEAoIdmlkZW9faWQYAyABKAkSDwoHc3ViamVjdBgEIAEoCRIlCgVzdGF0ZRgFIAEoDjIWLnZpZGVvam9icy52MS5Kb2JTdGF0ZRINCgVzdGFnZRgGIAEoCRIYChBwcm9ncmVzc19wZXJjZW50GAcgASgNEg8KB2F0dGVtcHQYCCABKA0SFAoMbWF4X2F0dGVtcHRzGAkgASgNEg0KBWVycm9yGAogASgJEhAKCG5vdGVfaWRzGAsgAygJEi4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgthc3Nlc3NtZW50cxgPIAEoCBIQCghwcmlvcml0eRgQIAEoBRIQCghsb2dfdGFpbBgRIAEoCRIQCghiYXRjaF9pZBgSIAEoCRIvCgxmYWlsdXJlX2tpbmQYEyABKA4yGS52aWRlb2pvYnMudjEuRmFpbHVyZUtpbmQSLgoKbm90X2JlZm9yZRgVIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoIYXR0ZW1wdHMYFCADKAsyFS52aWRlb2pvYnMudjEuQXR0ZW1wdCKbAwoHQXR0ZW1wdBIPCgdhdHRlbXB0GAEgASgNEgwKBG5vZGUYAiABKAkSLgoKc3RhcnRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KB291dGNvbWUYBSABKA4yHC52aWRlb2pvYnMudjEuQXR0ZW1wdE91dGNvbWUSLwoMZmFpbHVyZV9raW5kGAYgASgOMhkudmlkZW9qb2JzLnYxLkZhaWx1cmVLaW5kEg4KBnJlYXNvbhgHIAEoCRIWCglleGl0X2NvZGUYCCABKAVIAIgBARITCgZzaWduYWwYCSABKAVIAYgBARIrCghkdXJhdGlvbhgKIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIwCg1zdGFnZV90aW1pbmdzGAsgAygLMhkudmlkZW9qb2JzLnYxLlN0YWdlVGltaW5nQgwKCl9leGl0X2NvZGVCCQoHX3NpZ25hbCItCgtTdGFnZVRpbWluZxINCgVzdGFnZRgBIAEoCRIPCgdzZWNvbmRzGAIgASgBIrcBChJTdWJtaXRWaWRlb1JlcXVlc3QSCwoDdXJsGAEgASgJEg8KB3N1YmplY3QYAiABKAkSGAoLYXNzZXNzbWVudHMYAyABKAhIAIgBARIQCghwcmlvcml0eRgEIAEoBRIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkSLgoKbm90X2JlZm9yZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCDgoMX2Fzc2Vzc21lbnRzIh8KDUdldEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIiEKD1JldHJ5Sm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiIgoQQ2FuY2VsSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiIgoQRGVsZXRlSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkigAEKD0xpc3RKb2JzUmVxdWVzdBImCgZzdGF0ZXMYASADKA4yFi52aWRlb2pvYnMudjEuSm9iU3RhdGUSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSEAoIYmF0Y2hfaWQYBCABKAkSDAoEdGV4dBgFIAEoCSJMChBMaXN0Sm9ic1Jlc3BvbnNlEh8KBGpvYnMYASADKAsyES52aWRlb2pvYnMudjEuSm9iEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJlChBXYXRjaEpvYnNSZXF1ZXN0Eg8KB2pvYl9pZHMYASADKAkSGwoOYWZ0ZXJfc2VxdWVuY2UYAiABKARIAIgBARIQCghiYXRjaF9pZBgDIAEoCUIRCg9fYWZ0ZXJfc2VxdWVuY2UimgEKCEpvYkV2ZW50EhAKCHNlcXVlbmNlGAEgASgEEg4KBmpvYl9pZBgCIAEoCRIoCgR0eXBlGAMgASgOMhoudmlkZW9qb2JzLnYxLkpvYkV2ZW50VHlwZRIeCgNqb2IYBCABKAsyES52aWRlb2pvYnMudjEuSm9iEiIKBWJhdGNoGAUgASgLMhMudmlkZW9qb2JzLnYxLkJhdGNoIpcCCgVCYXRjaBIKCgJpZBgBIAEoCRINCgV0b3RhbBgCIAEoDRIOCgZxdWV1ZWQYAyABKA0SEgoKcHJvY2Vzc2luZxgEIAEoDRIRCgljb21wbGV0ZWQYBSABKA0SDgoGZmFpbGVkGAYgASgNEhEKCWNhbmNlbGxlZBgHIAEoDRInCgVzdGF0ZRgIIAEoDjIYLnZpZGVvam9icy52MS5CYXRjaFN0YXRlEg8KB3N1YmplY3QYCSABKAkSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIp8BChJTdWJtaXRCYXRjaFJlcXVlc3QSDAoEdXJscxgBIAMoCRIPCgdzdWJqZWN0GAIgASgJEhgKC2Fzc2Vzc21lbnRzGAMgASgISACIAQESEAoIcHJpb3JpdHkYBCABKAUSLgoKbm90X2JlZm9yZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCDgoMX2Fzc2Vzc21lbnRzIjcKCUJhdGNoSXRlbRILCgN1cmwYASABKAkSDgoGam9iX2lkGAIgASgJEg0KBWVycm9yGAMgASgJImEKE1N1Ym1pdEJhdGNoUmVzcG9uc2USIgoFYmF0Y2gYASABKAsyEy52aWRlb2pvYnMudjEuQmF0Y2gSJgoFaXRlbXMYAiADKAsyFy52aWRlb2pvYnMudjEuQmF0Y2hJdGVtIiMKD0dldEJhdGNoUmVxdWVzdBIQCghiYXRjaF9pZBgBIAEoCSImChJDYW5jZWxCYXRjaFJlcXVlc3QSEAoIYmF0Y2hfaWQYASABKAkiOwoSTGlzdEJhdGNoZXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlQKE0xpc3RCYXRjaGVzUmVzcG9uc2USJAoHYmF0Y2hlcxgBIAMoCzITLnZpZGVvam9icy52MS5CYXRjaBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiywEKBE5vdGUSCgoCaWQYASABKAkSDgoGam9iX2lkGAIgASgJEiQKBGtpbmQYAyABKA4yFi52aWRlb2pvYnMudjEuTm90ZUtpbmQSDQoFdGl0bGUYBCABKAkSDwoHc3ViamVjdBgFIAEoCRIRCgl2aWRlb191cmwYBiABKAkSEAoIbWFya2Rvd24YByABKAkSDAoEaHRtbBgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIhCg5HZXROb3RlUmVxdWVzdBIPCgdub3RlX2lkGAEgASgJIkkKEExpc3ROb3Rlc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIk8KEUxpc3ROb3Rlc1Jlc3BvbnNlEiEKBW5vdGVzGAEgAygLMhIudmlkZW9qb2JzLnYxLk5vdGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIsUBCg1GYWlsdXJlRmlsdGVyEicKBGtpbmQYASABKA4yGS52aWRlb2pvYnMudjEuRmFpbHVyZUtpbmQSFAoMcmVhc29uX2dyb3VwGAIgASgJEjAKDGZhaWxlZF9hZnRlchgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNZmFpbGVkX2JlZm9yZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIYmF0Y2hfaWQYBSABKAkifwoMRmFpbHVyZUdyb3VwEicKBGtpbmQYASABKA4yGS52aWRlb2pvYnMudjEuRmFpbHVyZUtpbmQSFAoMcmVhc29uX2dyb3VwGAIgASgJEg0KBWNvdW50GAMgASgEEiEKBm5ld2VzdBgEIAEoCzIRLnZpZGVvam9icy52MS5Kb2IiRwoYTGlzdEZhaWx1cmVHcm91cHNSZXF1ZXN0EisKBmZpbHRlchgBIAEoCzIbLnZpZGVvam9icy52MS5GYWlsdXJlRmlsdGVyIloKGUxpc3RGYWlsdXJlR3JvdXBzUmVzcG9uc2USKgoGZ3JvdXBzGAEgAygLMhoudmlkZW9qb2JzLnYxLkZhaWx1cmVHcm91cBIRCgl0cnVuY2F0ZWQYAiABKAgiRQoWUmV0cnlGYWlsZWRKb2JzUmVxdWVzdBIrCgZmaWx0ZXIYASABKAsyGy52aWRlb2pvYnMudjEuRmFpbHVyZUZpbHRlciJJChdSZXRyeUZhaWxlZEpvYnNSZXNwb25zZRIPCgdyZXRyaWVkGAEgASgNEg8KB3NraXBwZWQYAiABKA0SDAoEbW9yZRgDIAEoCCIgChBEcmFpbk5vZGVSZXF1ZXN0EgwKBHdhaXQYASABKAgiFgoUR2V0Tm9kZVN0YXR1c1JlcXVlc3QiTgoKTm9kZVN0YXR1cxIMCgRub2RlGAEgASgJEhAKCGRyYWluaW5nGAIgASgIEg8KB2RyYWluZWQYAyABKAgSDwoHcnVubmluZxgEIAEoDSJiCgpKb2JMb2dMaW5lEg8KB2F0dGVtcHQYASABKA0SDAoEbGluZRgCIAEoBBInCgZzdHJlYW0YAyABKA4yFy52aWRlb2pvYnMudjEuTG9nU3RyZWFtEgwKBHRleHQYBCABKAkiWgoQR2V0Sm9iTG9nUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDwoHYXR0ZW1wdBgCIAEoDRISCgphZnRlcl9saW5lGAMgASgEEhEKCXBhZ2Vfc2l6ZRgEIAEoBSJ9ChFHZXRKb2JMb2dSZXNwb25zZRIPCgdhdHRlbXB0GAEgASgNEicKBWxpbmVzGAIgAygLMhgudmlkZW9qb2JzLnYxLkpvYkxvZ0xpbmUSFwoPbmV4dF9hZnRlcl9saW5lGAMgASgEEhUKDWF0dGVtcHRfZW5kZWQYBCABKAgiSgoTV2F0Y2hKb2JMb2dzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDwoHYXR0ZW1wdBgCIAEoDRISCgphZnRlcl9saW5lGAMgASgEIhQKEkdldEpvYlN0YXRzUmVxdWVzdCKFAgoISm9iU3RhdHMSDgoGcXVldWVkGAEgASgEEhIKCnByb2Nlc3NpbmcYAiABKAQSEAoIcmV0cnlpbmcYAyABKAQSEQoJY29tcGxldGVkGAQgASgEEg4KBmZhaWxlZBgFIAEoBBIRCgljYW5jZWxsZWQYBiABKAQSFAoMc3VjY2Vzc19yYXRlGAcgASgBEiIKGmF2ZXJhZ2VfcHJvY2Vzc2luZ19zZWNvbmRzGAggASgBEh4KFnA5NV9wcm9jZXNzaW5nX3NlY29uZHMYCSABKAESEwoLcXVldWVfZGVwdGgYCiABKAQSHgoWb2xkZXN0X3dhaXRpbmdfc2Vjb25kcxgLIAEoASq1AQoISm9iU3RhdGUSGQoVSk9CX1NUQVRFX1VOU1BFQ0lGSUVEEAASFAoQSk9CX1NUQVRFX1FVRVVFRBABEhgKFEpPQl9TVEFURV9QUk9DRVNTSU5HEAISFgoSSk9CX1NUQVRFX1JFVFJZSU5HEAMSFwoTSk9CX1NUQVRFX0NPTVBMRVRFRBAEEhQKEEpPQl9TVEFURV9GQUlMRUQQBRIXChNKT0JfU1RBVEVfQ0FOQ0VMTEVEEAYqrAEKDkF0dGVtcHRPdXRjb21lEh8KG0FUVEVNUFRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEh0KGUFUVEVNUFRfT1VUQ09NRV9TVUNDRUVERUQQARIaChZBVFRFTVBUX09VVENPTUVfRkFJTEVEEAISHwobQVRURU1QVF9PVVRDT01FX0lOVEVSUlVQVEVEEAMSHQoZQVRURU1QVF9PVVRDT01FX0NBTkNFTExFRBAEKukBCgtGYWlsdXJlS2luZBIcChhGQUlMVVJFX0tJTkRfVU5TUEVDSUZJRUQQABIaChZGQUlMVVJFX0tJTkRfUEVSTUFORU5UEAESGgoWRkFJTFVSRV9LSU5EX1RSQU5TSUVOVBACEhgKFEZBSUxVUkVfS0lORF9USU1FT1VUEAMSGAoURkFJTFVSRV9LSU5EX1NUQUxMRUQQBBIYChRGQUlMVVJFX0tJTkRfQ1JBU0hFRBAFEhoKFkZBSUxVUkVfS0lORF9OT19PVVRQVVQQBhIaChZGQUlMVVJFX0tJTkRfQ0FOQ0VMTEVEEAcq0AIKDEpvYkV2ZW50VHlwZRIeChpKT0JfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhkKFUpPQl9FVkVOVF9UWVBFX1FVRVVFRBABEh0KGUpPQl9FVkVOVF9UWVBFX1BST0NFU1NJTkcQAhIbChdKT0JfRVZFTlRfVFlQRV9QUk9HUkVTUxADEhsKF0pPQl9FVkVOVF9UWVBFX1JFVFJZSU5HEAQSHAoYSk9CX0VWRU5UX1RZUEVfQ09NUExFVEVEEAUSGQoVSk9CX0VWRU5UX1RZUEVfRkFJTEVEEAYSHAoYSk9CX0VWRU5UX1RZUEVfQ0FOQ0VMTEVEEAcSGgoWSk9CX0VWRU5UX1RZUEVfREVMRVRFRBAIEhsKF0pPQl9FVkVOVF9UWVBFX1NOQVBTSE9UEAkSHAoYSk9CX0VWRU5UX1RZUEVfSEVBUlRCRUFUEAoqtwEKCkJhdGNoU3RhdGUSGwoXQkFUQ0hfU1RBVEVfVU5TUEVDSUZJRUQQABIXChNCQVRDSF9TVEFURV9SVU5OSU5HEAESGQoVQkFUQ0hfU1RBVEVfQ09NUExFVEVEEAISJQohQkFUQ0hfU1RBVEVfQ09NUExFVEVEX1dJVEhfRVJST1JTEAMSFgoSQkFUQ0hfU1RBVEVfRkFJTEVEEAQSGQoVQkFUQ0hfU1RBVEVfQ0FOQ0VMTEVEEAUqVAoITm90ZUtpbmQSGQoVTk9URV9LSU5EX1VOU1BFQ0lGSUVEEAASEwoPTk9URV9LSU5EX05PVEVTEAESGAoUTk9URV9LSU5EX0FTU0VTU01FTlQQAipsCglMb2dTdHJlYW0SGgoWTE9HX1NUUkVBTV9VTlNQRUNJRklFRBAAEhUKEUxPR19TVFJFQU1fU1RET1VUEAESFQoRTE9HX1NUUkVBTV9TVERFUlIQAhIVChFMT0dfU1RSRUFNX01BUktFUhADMs8KCgpKb2JTZXJ2aWNlEkIKC1N1Ym1pdFZpZGVvEiAudmlkZW9qb2JzLnYxLlN1Ym1pdFZpZGVvUmVxdWVzdBoRLnZpZGVvam9icy52MS5Kb2ISOAoGR2V0Sm9iEhsudmlkZW9qb2JzLnYxLkdldEpvYlJlcXVlc3QaES52aWRlb2pvYnMudjEuSm9iEkkKCExpc3RKb2JzEh0udmlkZW9qb2JzLnYxLkxpc3RKb2JzUmVxdWVzdBoeLnZpZGVvam9icy52MS5MaXN0Sm9ic1Jlc3BvbnNlEjwKCFJldHJ5Sm9iEh0udmlkZW9qb2JzLnYxLlJldHJ5Sm9iUmVxdWVzdBoRLnZpZGVvam9icy52MS5Kb2ISPgoJQ2FuY2VsSm9iEh4udmlkZW9qb2JzLnYxLkNhbmNlbEpvYlJlcXVlc3QaES52aWRlb2pvYnMudjEuSm9iEkMKCURlbGV0ZUpvYhIeLnZpZGVvam9icy52MS5EZWxldGVKb2JSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5EkUKCVdhdGNoSm9icxIeLnZpZGVvam9icy52MS5XYXRjaEpvYnNSZXF1ZXN0GhYudmlkZW9qb2JzLnYxLkpvYkV2ZW50MAESUgoLU3VibWl0QmF0Y2gSIC52aWRlb2pvYnMudjEuU3VibWl0QmF0Y2hSZXF1ZXN0GiEudmlkZW9qb2JzLnYxLlN1Ym1pdEJhdGNoUmVzcG9uc2USPgoIR2V0QmF0Y2gSHS52aWRlb2pvYnMudjEuR2V0QmF0Y2hSZXF1ZXN0GhMudmlkZW9qb2JzLnYxLkJhdGNoElIKC0xpc3RCYXRjaGVzEiAudmlkZW9qb2JzLnYxLkxpc3RCYXRjaGVzUmVxdWVzdBohLnZpZGVvam9icy52MS5MaXN0QmF0Y2hlc1Jlc3BvbnNlEkQKC0NhbmNlbEJhdGNoEiAudmlkZW9qb2JzLnYxLkNhbmNlbEJhdGNoUmVxdWVzdBoTLnZpZGVvam9icy52MS5CYXRjaBJHCgtHZXRKb2JTdGF0cxIgLnZpZGVvam9icy52MS5HZXRKb2JTdGF0c1JlcXVlc3QaFi52aWRlb2pvYnMudjEuSm9iU3RhdHMSZAoRTGlzdEZhaWx1cmVHcm91cHMSJi52aWRlb2pvYnMudjEuTGlzdEZhaWx1cmVHcm91cHNSZXF1ZXN0GicudmlkZW9qb2JzLnYxLkxpc3RGYWlsdXJlR3JvdXBzUmVzcG9uc2USXgoPUmV0cnlGYWlsZWRKb2JzEiQudmlkZW9qb2JzLnYxLlJldHJ5RmFpbGVkSm9ic1JlcXVlc3QaJS52aWRlb2pvYnMudjEuUmV0cnlGYWlsZWRKb2JzUmVzcG9uc2USRQoJRHJhaW5Ob2RlEh4udmlkZW9qb2JzLnYxLkRyYWluTm9kZVJlcXVlc3QaGC52aWRlb2pvYnMudjEuTm9kZVN0YXR1cxJNCg1HZXROb2RlU3RhdHVzEiIudmlkZW9qb2JzLnYxLkdldE5vZGVTdGF0dXNSZXF1ZXN0GhgudmlkZW9qb2JzLnYxLk5vZGVTdGF0dXMSTAoJR2V0Sm9iTG9nEh4udmlkZW9qb2JzLnYxLkdldEpvYkxvZ1JlcXVlc3QaHy52aWRlb2pvYnMudjEuR2V0Sm9iTG9nUmVzcG9uc2USTQoMV2F0Y2hKb2JMb2dzEiEudmlkZW9qb2JzLnYxLldhdGNoSm9iTG9nc1JlcXVlc3QaGC52aWRlb2pvYnMudjEuSm9iTG9nTGluZTABMpgBCgtOb3RlU2VydmljZRI7CgdHZXROb3RlEhwudmlkZW9qb2JzLnYxLkdldE5vdGVSZXF1ZXN0GhIudmlkZW9qb2JzLnYxLk5vdGUSTAoJTGlzdE5vdGVzEh4udmlkZW9qb2JzLnYxLkxpc3ROb3Rlc1JlcXVlc3QaHy52aWRlb2pvYnMudjEuTGlzdE5vdGVzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_timestamp]);
+  fileDesc("Chx2aWRlb2pvYnMvdjEvdmlkZW9qb2JzLnByb3RvEgx2aWRlb2pvYnMudjEi6QQKA0pvYhIKCgJpZBgBIAEoCRILCgN1cmwYAiABKAkSEAoIdmlkZW9faWQYAyABKAkSDwoHc3ViamVjdBgEIAEoCRIlCgVzdGF0ZRgFIAEoDjIWLnZpZGVvam9icy52MS5Kb2JTdGF0ZRINCgVzdGFnZRgGIAEoCRIYChBwcm9ncmVzc19wZXJjZW50GAcgASgNEg8KB2F0dGVtcHQYCCABKA0SFAoMbWF4X2F0dGVtcHRzGAkgASgNEg0KBWVycm9yGAogASgJEhAKCG5vdGVfaWRzGAsgAygJEi4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgthc3Nlc3NtZW50cxgPIAEoCBIQCghwcmlvcml0eRgQIAEoBRIQCghsb2dfdGFpbBgRIAEoCRIQCghiYXRjaF9pZBgSIAEoCRIvCgxmYWlsdXJlX2tpbmQYEyABKA4yGS52aWRlb2pvYnMudjEuRmFpbHVyZUtpbmQSLgoKbm90X2JlZm9yZRgVIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoIYXR0ZW1wdHMYFCADKAsyFS52aWRlb2pvYnMudjEuQXR0ZW1wdBIoCgZwYXVzZWQYFiABKAsyGC52aWRlb2pvYnMudjEuUGF1c2VTdGF0ZSKbAwoHQXR0ZW1wdBIPCgdhdHRlbXB0GAEgASgNEgwKBG5vZGUYAiABKAkSLgoKc3RhcnRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KB291dGNvbWUYBSABKA4yHC52aWRlb2pvYnMudjEuQXR0ZW1wdE91dGNvbWUSLwoMZmFpbHVyZV9raW5kGAYgASgOMhkudmlkZW9qb2JzLnYxLkZhaWx1cmVLaW5kEg4KBnJlYXNvbhgHIAEoCRIWCglleGl0X2NvZGUYCCABKAVIAIgBARITCgZzaWduYWwYCSABKAVIAYgBARIrCghkdXJhdGlvbhgKIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIwCg1zdGFnZV90aW1pbmdzGAsgAygLMhkudmlkZW9qb2JzLnYxLlN0YWdlVGltaW5nQgwKCl9leGl0X2NvZGVCCQoHX3NpZ25hbCItCgtTdGFnZVRpbWluZxINCgVzdGFnZRgBIAEoCRIPCgdzZWNvbmRzGAIgASgBIrcBChJTdWJtaXRWaWRlb1JlcXVlc3QSCwoDdXJsGAEgASgJEg8KB3N1YmplY3QYAiABKAkSGAoLYXNzZXNzbWVudHMYAyABKAhIAIgBARIQCghwcmlvcml0eRgEIAEoBRIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkSLgoKbm90X2JlZm9yZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCDgoMX2Fzc2Vzc21lbnRzIh8KDUdldEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIkUKD1JldHJ5Sm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSFQoIcHJpb3JpdHkYAiABKAVIAIgBAUILCglfcHJpb3JpdHkilQEKE1JlcHJvY2Vzc0pvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJEhQKB3N1YmplY3QYAiABKAlIAIgBARIYCgthc3Nlc3NtZW50cxgDIAEoCEgBiAEBEhUKCHByaW9yaXR5GAQgASgFSAKIAQFCCgoIX3N1YmplY3RCDgoMX2Fzc2Vzc21lbnRzQgsKCV9wcmlvcml0eSIiChBDYW5jZWxKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSIiChBEZWxldGVKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSKAAQoPTGlzdEpvYnNSZXF1ZXN0EiYKBnN0YXRlcxgBIAMoDjIWLnZpZGVvam9icy52MS5Kb2JTdGF0ZRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIQCghiYXRjaF9pZBgEIAEoCRIMCgR0ZXh0GAUgASgJIkwKEExpc3RKb2JzUmVzcG9uc2USHwoEam9icxgBIAMoCzIRLnZpZGVvam9icy52MS5Kb2ISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImUKEFdhdGNoSm9ic1JlcXVlc3QSDwoHam9iX2lkcxgBIAMoCRIbCg5hZnRlcl9zZXF1ZW5jZRgCIAEoBEgAiAEBEhAKCGJhdGNoX2lkGAMgASgJQhEKD19hZnRlcl9zZXF1ZW5jZSKaAQoISm9iRXZlbnQSEAoIc2VxdWVuY2UYASABKAQSDgoGam9iX2lkGAIgASgJEigKBHR5cGUYAyABKA4yGi52aWRlb2pvYnMudjEuSm9iRXZlbnRUeXBlEh4KA2pvYhgEIAEoCzIRLnZpZGVvam9icy52MS5Kb2ISIgoFYmF0Y2gYBSABKAsyEy52aWRlb2pvYnMudjEuQmF0Y2gilwIKBUJhdGNoEgoKAmlkGAEgASgJEg0KBXRvdGFsGAIgASgNEg4KBnF1ZXVlZBgDIAEoDRISCgpwcm9jZXNzaW5nGAQgASgNEhEKCWNvbXBsZXRlZBgFIAEoDRIOCgZmYWlsZWQYBiABKA0SEQoJY2FuY2VsbGVkGAcgASgNEicKBXN0YXRlGAggASgOMhgudmlkZW9qb2JzLnYxLkJhdGNoU3RhdGUSDwoHc3ViamVjdBgJIAEoCRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAinwEKElN1Ym1pdEJhdGNoUmVxdWVzdBIMCgR1cmxzGAEgAygJEg8KB3N1YmplY3QYAiABKAkSGAoLYXNzZXNzbWVudHMYAyABKAhIAIgBARIQCghwcmlvcml0eRgEIAEoBRIuCgpub3RfYmVmb3JlGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIOCgxfYXNzZXNzbWVudHMiNwoJQmF0Y2hJdGVtEgsKA3VybBgBIAEoCRIOCgZqb2JfaWQYAiABKAkSDQoFZXJyb3IYAyABKAkiYQoTU3VibWl0QmF0Y2hSZXNwb25zZRIiCgViYXRjaBgBIAEoCzITLnZpZGVvam9icy52MS5CYXRjaBImCgVpdGVtcxgCIAMoCzIXLnZpZGVvam9icy52MS5CYXRjaEl0ZW0iIwoPR2V0QmF0Y2hSZXF1ZXN0EhAKCGJhdGNoX2lkGAEgASgJIiYKEkNhbmNlbEJhdGNoUmVxdWVzdBIQCghiYXRjaF9pZBgBIAEoCSI7ChJMaXN0QmF0Y2hlc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiVAoTTGlzdEJhdGNoZXNSZXNwb25zZRIkCgdiYXRjaGVzGAEgAygLMhMudmlkZW9qb2JzLnYxLkJhdGNoEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSLLAQoETm90ZRIKCgJpZBgBIAEoCRIOCgZqb2JfaWQYAiABKAkSJAoEa2luZBgDIAEoDjIWLnZpZGVvam9icy52MS5Ob3RlS2luZBINCgV0aXRsZRgEIAEoCRIPCgdzdWJqZWN0GAUgASgJEhEKCXZpZGVvX3VybBgGIAEoCRIQCghtYXJrZG93bhgHIAEoCRIMCgRodG1sGAggASgJEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiEKDkdldE5vdGVSZXF1ZXN0Eg8KB25vdGVfaWQYASABKAkiSQoQTGlzdE5vdGVzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiTwoRTGlzdE5vdGVzUmVzcG9uc2USIQoFbm90ZXMYASADKAsyEi52aWRlb2pvYnMudjEuTm90ZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkixQEKDUZhaWx1cmVGaWx0ZXISJwoEa2luZBgBIAEoDjIZLnZpZGVvam9icy52MS5GYWlsdXJlS2luZBIUCgxyZWFzb25fZ3JvdXAYAiABKAkSMAoMZmFpbGVkX2FmdGVyGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1mYWlsZWRfYmVmb3JlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghiYXRjaF9pZBgFIAEoCSJ/CgxGYWlsdXJlR3JvdXASJwoEa2luZBgBIAEoDjIZLnZpZGVvam9icy52MS5GYWlsdXJlS2luZBIUCgxyZWFzb25fZ3JvdXAYAiABKAkSDQoFY291bnQYAyABKAQSIQoGbmV3ZXN0GAQgASgLMhEudmlkZW9qb2JzLnYxLkpvYiJHChhMaXN0RmFpbHVyZUdyb3Vwc1JlcXVlc3QSKwoGZmlsdGVyGAEgASgLMhsudmlkZW9qb2JzLnYxLkZhaWx1cmVGaWx0ZXIiWgoZTGlzdEZhaWx1cmVHcm91cHNSZXNwb25zZRIqCgZncm91cHMYASADKAsyGi52aWRlb2pvYnMudjEuRmFpbHVyZUdyb3VwEhEKCXRydW5jYXRlZBgCIAEoCCJFChZSZXRyeUZhaWxlZEpvYnNSZXF1ZXN0EisKBmZpbHRlchgBIAEoCzIbLnZpZGVvam9icy52MS5GYWlsdXJlRmlsdGVyIkkKF1JldHJ5RmFpbGVkSm9ic1Jlc3BvbnNlEg8KB3JldHJpZWQYASABKA0SDwoHc2tpcHBlZBgCIAEoDRIMCgRtb3JlGAMgASgIIiAKEERyYWluTm9kZVJlcXVlc3QSDAoEd2FpdBgBIAEoCCIWChRHZXROb2RlU3RhdHVzUmVxdWVzdCKIAQoQUGF1c2VKb2JzUmVxdWVzdBIQCghiYXRjaF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhIKCmV2ZXJ5dGhpbmcYAyABKAgSDgoGcmVhc29uGAQgASgJEi0KCXJlc3VtZV9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiSgoRUmVzdW1lSm9ic1JlcXVlc3QSEAoIYmF0Y2hfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRISCgpldmVyeXRoaW5nGAMgASgIItQBCgpQYXVzZVN0YXRlEg4KBnBhdXNlZBgBIAEoCBIQCghiYXRjaF9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEhIKCmV2ZXJ5dGhpbmcYBCABKAgSDgoGcmVhc29uGAUgASgJEi0KCXJlc3VtZV9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJcGF1c2VkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYXVzZWRfYnkYCCABKAkiTgoKTm9kZVN0YXR1cxIMCgRub2RlGAEgASgJEhAKCGRyYWluaW5nGAIgASgIEg8KB2RyYWluZWQYAyABKAgSDwoHcnVubmluZxgEIAEoDSJiCgpKb2JMb2dMaW5lEg8KB2F0dGVtcHQYASABKA0SDAoEbGluZRgCIAEoBBInCgZzdHJlYW0YAyABKA4yFy52aWRlb2pvYnMudjEuTG9nU3RyZWFtEgwKBHRleHQYBCABKAkiWgoQR2V0Sm9iTG9nUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDwoHYXR0ZW1wdBgCIAEoDRISCgphZnRlcl9saW5lGAMgASgEEhEKCXBhZ2Vfc2l6ZRgEIAEoBSJ9ChFHZXRKb2JMb2dSZXNwb25zZRIPCgdhdHRlbXB0GAEgASgNEicKBWxpbmVzGAIgAygLMhgudmlkZW9qb2JzLnYxLkpvYkxvZ0xpbmUSFwoPbmV4dF9hZnRlcl9saW5lGAMgASgEEhUKDWF0dGVtcHRfZW5kZWQYBCABKAgiSgoTV2F0Y2hKb2JMb2dzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDwoHYXR0ZW1wdBgCIAEoDRISCgphZnRlcl9saW5lGAMgASgEIhQKEkdldEpvYlN0YXRzUmVxdWVzdCKFAgoISm9iU3RhdHMSDgoGcXVldWVkGAEgASgEEhIKCnByb2Nlc3NpbmcYAiABKAQSEAoIcmV0cnlpbmcYAyABKAQSEQoJY29tcGxldGVkGAQgASgEEg4KBmZhaWxlZBgFIAEoBBIRCgljYW5jZWxsZWQYBiABKAQSFAoMc3VjY2Vzc19yYXRlGAcgASgBEiIKGmF2ZXJhZ2VfcHJvY2Vzc2luZ19zZWNvbmRzGAggASgBEh4KFnA5NV9wcm9jZXNzaW5nX3NlY29uZHMYCSABKAESEwoLcXVldWVfZGVwdGgYCiABKAQSHgoWb2xkZXN0X3dhaXRpbmdfc2Vjb25kcxgLIAEoASq1AQoISm9iU3RhdGUSGQoVSk9CX1NUQVRFX1VOU1BFQ0lGSUVEEAASFAoQSk9CX1NUQVRFX1FVRVVFRBABEhgKFEpPQl9TVEFURV9QUk9DRVNTSU5HEAISFgoSSk9CX1NUQVRFX1JFVFJZSU5HEAMSFwoTSk9CX1NUQVRFX0NPTVBMRVRFRBAEEhQKEEpPQl9TVEFURV9GQUlMRUQQBRIXChNKT0JfU1RBVEVfQ0FOQ0VMTEVEEAYqrAEKDkF0dGVtcHRPdXRjb21lEh8KG0FUVEVNUFRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEh0KGUFUVEVNUFRfT1VUQ09NRV9TVUNDRUVERUQQARIaChZBVFRFTVBUX09VVENPTUVfRkFJTEVEEAISHwobQVRURU1QVF9PVVRDT01FX0lOVEVSUlVQVEVEEAMSHQoZQVRURU1QVF9PVVRDT01FX0NBTkNFTExFRBAEKukBCgtGYWlsdXJlS2luZBIcChhGQUlMVVJFX0tJTkRfVU5TUEVDSUZJRUQQABIaChZGQUlMVVJFX0tJTkRfUEVSTUFORU5UEAESGgoWRkFJTFVSRV9LSU5EX1RSQU5TSUVOVBACEhgKFEZBSUxVUkVfS0lORF9USU1FT1VUEAMSGAoURkFJTFVSRV9LSU5EX1NUQUxMRUQQBBIYChRGQUlMVVJFX0tJTkRfQ1JBU0hFRBAFEhoKFkZBSUxVUkVfS0lORF9OT19PVVRQVVQQBhIaChZGQUlMVVJFX0tJTkRfQ0FOQ0VMTEVEEAcqhwMKDEpvYkV2ZW50VHlwZRIeChpKT0JfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhkKFUpPQl9FVkVOVF9UWVBFX1FVRVVFRBABEh0KGUpPQl9FVkVOVF9UWVBFX1BST0NFU1NJTkcQAhIbChdKT0JfRVZFTlRfVFlQRV9QUk9HUkVTUxADEhsKF0pPQl9FVkVOVF9UWVBFX1JFVFJZSU5HEAQSHAoYSk9CX0VWRU5UX1RZUEVfQ09NUExFVEVEEAUSGQoVSk9CX0VWRU5UX1RZUEVfRkFJTEVEEAYSHAoYSk9CX0VWRU5UX1RZUEVfQ0FOQ0VMTEVEEAcSGgoWSk9CX0VWRU5UX1RZUEVfREVMRVRFRBAIEhsKF0pPQl9FVkVOVF9UWVBFX1NOQVBTSE9UEAkSHAoYSk9CX0VWRU5UX1RZUEVfSEVBUlRCRUFUEAoSGQoVSk9CX0VWRU5UX1RZUEVfUEFVU0VEEAsSGgoWSk9CX0VWRU5UX1RZUEVfUkVTVU1FRBAMKrcBCgpCYXRjaFN0YXRlEhsKF0JBVENIX1NUQVRFX1VOU1BFQ0lGSUVEEAASFwoTQkFUQ0hfU1RBVEVfUlVOTklORxABEhkKFUJBVENIX1NUQVRFX0NPTVBMRVRFRBACEiUKIUJBVENIX1NUQVRFX0NPTVBMRVRFRF9XSVRIX0VSUk9SUxADEhYKEkJBVENIX1NUQVRFX0ZBSUxFRBAEEhkKFUJBVENIX1NUQVRFX0NBTkNFTExFRBAFKlQKCE5vdGVLaW5kEhkKFU5PVEVfS0lORF9VTlNQRUNJRklFRBAAEhMKD05PVEVfS0lORF9OT1RFUxABEhgKFE5PVEVfS0lORF9BU1NFU1NNRU5UEAIqbAoJTG9nU3RyZWFtEhoKFkxPR19TVFJFQU1fVU5TUEVDSUZJRUQQABIVChFMT0dfU1RSRUFNX1NURE9VVBABEhUKEUxPR19TVFJFQU1fU1RERVJSEAISFQoRTE9HX1NUUkVBTV9NQVJLRVIQAzKlDAoKSm9iU2VydmljZRJCCgtTdWJtaXRWaWRlbxIgLnZpZGVvam9icy52MS5TdWJtaXRWaWRlb1JlcXVlc3QaES52aWRlb2pvYnMudjEuSm9iEjgKBkdldEpvYhIbLnZpZGVvam9icy52MS5HZXRKb2JSZXF1ZXN0GhEudmlkZW9qb2JzLnYxLkpvYhJJCghMaXN0Sm9icxIdLnZpZGVvam9icy52MS5MaXN0Sm9ic1JlcXVlc3QaHi52aWRlb2pvYnMudjEuTGlzdEpvYnNSZXNwb25zZRI8CghSZXRyeUpvYhIdLnZpZGVvam9icy52MS5SZXRyeUpvYlJlcXVlc3QaES52aWRlb2pvYnMudjEuSm9iEkQKDFJlcHJvY2Vzc0pvYhIhLnZpZGVvam9icy52MS5SZXByb2Nlc3NKb2JSZXF1ZXN0GhEudmlkZW9qb2JzLnYxLkpvYhI+CglDYW5jZWxKb2ISHi52aWRlb2pvYnMudjEuQ2FuY2VsSm9iUmVxdWVzdBoRLnZpZGVvam9icy52MS5Kb2ISQwoJRGVsZXRlSm9iEh4udmlkZW9qb2JzLnYxLkRlbGV0ZUpvYlJlcXVlc3QaFi5nb29nbGUucHJvdG9idWYuRW1wdHkSRQoJV2F0Y2hKb2JzEh4udmlkZW9qb2JzLnYxLldhdGNoSm9ic1JlcXVlc3QaFi52aWRlb2pvYnMudjEuSm9iRXZlbnQwARJSCgtTdWJtaXRCYXRjaBIgLnZpZGVvam9icy52MS5TdWJtaXRCYXRjaFJlcXVlc3QaIS52aWRlb2pvYnMudjEuU3VibWl0QmF0Y2hSZXNwb25zZRI+CghHZXRCYXRjaBIdLnZpZGVvam9icy52MS5HZXRCYXRjaFJlcXVlc3QaEy52aWRlb2pvYnMudjEuQmF0Y2gSUgoLTGlzdEJhdGNoZXMSIC52aWRlb2pvYnMudjEuTGlzdEJhdGNoZXNSZXF1ZXN0GiEudmlkZW9qb2JzLnYxLkxpc3RCYXRjaGVzUmVzcG9uc2USRAoLQ2FuY2VsQmF0Y2gSIC52aWRlb2pvYnMudjEuQ2FuY2VsQmF0Y2hSZXF1ZXN0GhMudmlkZW9qb2JzLnYxLkJhdGNoEkcKC0dldEpvYlN0YXRzEiAudmlkZW9qb2JzLnYxLkdldEpvYlN0YXRzUmVxdWVzdBoWLnZpZGVvam9icy52MS5Kb2JTdGF0cxJkChFMaXN0RmFpbHVyZUdyb3VwcxImLnZpZGVvam9icy52MS5MaXN0RmFpbHVyZUdyb3Vwc1JlcXVlc3QaJy52aWRlb2pvYnMudjEuTGlzdEZhaWx1cmVHcm91cHNSZXNwb25zZRJeCg9SZXRyeUZhaWxlZEpvYnMSJC52aWRlb2pvYnMudjEuUmV0cnlGYWlsZWRKb2JzUmVxdWVzdBolLnZpZGVvam9icy52MS5SZXRyeUZhaWxlZEpvYnNSZXNwb25zZRJFCglEcmFpbk5vZGUSHi52aWRlb2pvYnMudjEuRHJhaW5Ob2RlUmVxdWVzdBoYLnZpZGVvam9icy52MS5Ob2RlU3RhdHVzEk0KDUdldE5vZGVTdGF0dXMSIi52aWRlb2pvYnMudjEuR2V0Tm9kZVN0YXR1c1JlcXVlc3QaGC52aWRlb2pvYnMudjEuTm9kZVN0YXR1cxJFCglQYXVzZUpvYnMSHi52aWRlb2pvYnMudjEuUGF1c2VKb2JzUmVxdWVzdBoYLnZpZGVvam9icy52MS5QYXVzZVN0YXRlEkcKClJlc3VtZUpvYnMSHy52aWRlb2pvYnMudjEuUmVzdW1lSm9ic1JlcXVlc3QaGC52aWRlb2pvYnMudjEuUGF1c2VTdGF0ZRJMCglHZXRKb2JMb2cSHi52aWRlb2pvYnMudjEuR2V0Sm9iTG9nUmVxdWVzdBofLnZpZGVvam9icy52MS5HZXRKb2JMb2dSZXNwb25zZRJNCgxXYXRjaEpvYkxvZ3MSIS52aWRlb2pvYnMudjEuV2F0Y2hKb2JMb2dzUmVxdWVzdBoYLnZpZGVvam9icy52MS5Kb2JMb2dMaW5lMAEymAEKC05vdGVTZXJ2aWNlEjsKB0dldE5vdGUSHC52aWRlb2pvYnMudjEuR2V0Tm90ZVJlcXVlc3QaEi52aWRlb2pvYnMudjEuTm90ZRJMCglMaXN0Tm90ZXMSHi52aWRlb2pvYnMudjEuTGlzdE5vdGVzUmVxdWVzdBofLnZpZGVvam9icy52MS5MaXN0Tm90ZXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message videojobs.v1.Job
@@ -158,6 +158,14 @@ export type Job = Message<"videojobs.v1.Job"> & {
    * @generated from field: repeated videojobs.v1.Attempt attempts = 20;
    */
   attempts: Attempt[];
+
+  /**
+   * While a pause holds the waiting job back: that pause (the one that lasts
+   * longest, if several do); its stage then says "paused: <reason>".
+   *
+   * @generated from field: videojobs.v1.PauseState paused = 22;
+   */
+  paused?: PauseState | undefined;
 };
 
 /**
@@ -363,6 +371,13 @@ export type RetryJobRequest = Message<"videojobs.v1.RetryJobRequest"> & {
    * @generated from field: string job_id = 1;
    */
   jobId: string;
+
+  /**
+   * -100..=100; unset keeps the job's priority.
+   *
+   * @generated from field: optional int32 priority = 2;
+   */
+  priority?: number | undefined;
 };
 
 /**
@@ -371,6 +386,42 @@ export type RetryJobRequest = Message<"videojobs.v1.RetryJobRequest"> & {
  */
 export const RetryJobRequestSchema: GenMessage<RetryJobRequest> = /*@__PURE__*/
   messageDesc(file_videojobs_v1_videojobs, 5);
+
+/**
+ * @generated from message videojobs.v1.ReprocessJobRequest
+ */
+export type ReprocessJobRequest = Message<"videojobs.v1.ReprocessJobRequest"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * As in SubmitVideoRequest; unset keeps the job's.
+   *
+   * @generated from field: optional string subject = 2;
+   */
+  subject?: string | undefined;
+
+  /**
+   * @generated from field: optional bool assessments = 3;
+   */
+  assessments?: boolean | undefined;
+
+  /**
+   * -100..=100; unset keeps the job's priority.
+   *
+   * @generated from field: optional int32 priority = 4;
+   */
+  priority?: number | undefined;
+};
+
+/**
+ * Describes the message videojobs.v1.ReprocessJobRequest.
+ * Use `create(ReprocessJobRequestSchema)` to create a new message.
+ */
+export const ReprocessJobRequestSchema: GenMessage<ReprocessJobRequest> = /*@__PURE__*/
+  messageDesc(file_videojobs_v1_videojobs, 6);
 
 /**
  * @generated from message videojobs.v1.CancelJobRequest
@@ -387,7 +438,7 @@ export type CancelJobRequest = Message<"videojobs.v1.CancelJobRequest"> & {
  * Use `create(CancelJobRequestSchema)` to create a new message.
  */
 export const CancelJobRequestSchema: GenMessage<CancelJobRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 6);
+  messageDesc(file_videojobs_v1_videojobs, 7);
 
 /**
  * @generated from message videojobs.v1.DeleteJobRequest
@@ -404,7 +455,7 @@ export type DeleteJobRequest = Message<"videojobs.v1.DeleteJobRequest"> & {
  * Use `create(DeleteJobRequestSchema)` to create a new message.
  */
 export const DeleteJobRequestSchema: GenMessage<DeleteJobRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 7);
+  messageDesc(file_videojobs_v1_videojobs, 8);
 
 /**
  * @generated from message videojobs.v1.ListJobsRequest
@@ -453,7 +504,7 @@ export type ListJobsRequest = Message<"videojobs.v1.ListJobsRequest"> & {
  * Use `create(ListJobsRequestSchema)` to create a new message.
  */
 export const ListJobsRequestSchema: GenMessage<ListJobsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 8);
+  messageDesc(file_videojobs_v1_videojobs, 9);
 
 /**
  * @generated from message videojobs.v1.ListJobsResponse
@@ -477,7 +528,7 @@ export type ListJobsResponse = Message<"videojobs.v1.ListJobsResponse"> & {
  * Use `create(ListJobsResponseSchema)` to create a new message.
  */
 export const ListJobsResponseSchema: GenMessage<ListJobsResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 9);
+  messageDesc(file_videojobs_v1_videojobs, 10);
 
 /**
  * @generated from message videojobs.v1.WatchJobsRequest
@@ -514,7 +565,7 @@ export type WatchJobsRequest = Message<"videojobs.v1.WatchJobsRequest"> & {
  * Use `create(WatchJobsRequestSchema)` to create a new message.
  */
 export const WatchJobsRequestSchema: GenMessage<WatchJobsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 10);
+  messageDesc(file_videojobs_v1_videojobs, 11);
 
 /**
  * @generated from message videojobs.v1.JobEvent
@@ -559,7 +610,7 @@ export type JobEvent = Message<"videojobs.v1.JobEvent"> & {
  * Use `create(JobEventSchema)` to create a new message.
  */
 export const JobEventSchema: GenMessage<JobEvent> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 11);
+  messageDesc(file_videojobs_v1_videojobs, 12);
 
 /**
  * @generated from message videojobs.v1.Batch
@@ -628,7 +679,7 @@ export type Batch = Message<"videojobs.v1.Batch"> & {
  * Use `create(BatchSchema)` to create a new message.
  */
 export const BatchSchema: GenMessage<Batch> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 12);
+  messageDesc(file_videojobs_v1_videojobs, 13);
 
 /**
  * @generated from message videojobs.v1.SubmitBatchRequest
@@ -672,7 +723,7 @@ export type SubmitBatchRequest = Message<"videojobs.v1.SubmitBatchRequest"> & {
  * Use `create(SubmitBatchRequestSchema)` to create a new message.
  */
 export const SubmitBatchRequestSchema: GenMessage<SubmitBatchRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 13);
+  messageDesc(file_videojobs_v1_videojobs, 14);
 
 /**
  * @generated from message videojobs.v1.BatchItem
@@ -703,7 +754,7 @@ export type BatchItem = Message<"videojobs.v1.BatchItem"> & {
  * Use `create(BatchItemSchema)` to create a new message.
  */
 export const BatchItemSchema: GenMessage<BatchItem> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 14);
+  messageDesc(file_videojobs_v1_videojobs, 15);
 
 /**
  * @generated from message videojobs.v1.SubmitBatchResponse
@@ -727,7 +778,7 @@ export type SubmitBatchResponse = Message<"videojobs.v1.SubmitBatchResponse"> & 
  * Use `create(SubmitBatchResponseSchema)` to create a new message.
  */
 export const SubmitBatchResponseSchema: GenMessage<SubmitBatchResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 15);
+  messageDesc(file_videojobs_v1_videojobs, 16);
 
 /**
  * @generated from message videojobs.v1.GetBatchRequest
@@ -744,7 +795,7 @@ export type GetBatchRequest = Message<"videojobs.v1.GetBatchRequest"> & {
  * Use `create(GetBatchRequestSchema)` to create a new message.
  */
 export const GetBatchRequestSchema: GenMessage<GetBatchRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 16);
+  messageDesc(file_videojobs_v1_videojobs, 17);
 
 /**
  * @generated from message videojobs.v1.CancelBatchRequest
@@ -761,7 +812,7 @@ export type CancelBatchRequest = Message<"videojobs.v1.CancelBatchRequest"> & {
  * Use `create(CancelBatchRequestSchema)` to create a new message.
  */
 export const CancelBatchRequestSchema: GenMessage<CancelBatchRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 17);
+  messageDesc(file_videojobs_v1_videojobs, 18);
 
 /**
  * @generated from message videojobs.v1.ListBatchesRequest
@@ -787,7 +838,7 @@ export type ListBatchesRequest = Message<"videojobs.v1.ListBatchesRequest"> & {
  * Use `create(ListBatchesRequestSchema)` to create a new message.
  */
 export const ListBatchesRequestSchema: GenMessage<ListBatchesRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 18);
+  messageDesc(file_videojobs_v1_videojobs, 19);
 
 /**
  * @generated from message videojobs.v1.ListBatchesResponse
@@ -809,7 +860,7 @@ export type ListBatchesResponse = Message<"videojobs.v1.ListBatchesResponse"> & 
  * Use `create(ListBatchesResponseSchema)` to create a new message.
  */
 export const ListBatchesResponseSchema: GenMessage<ListBatchesResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 19);
+  messageDesc(file_videojobs_v1_videojobs, 20);
 
 /**
  * @generated from message videojobs.v1.Note
@@ -871,7 +922,7 @@ export type Note = Message<"videojobs.v1.Note"> & {
  * Use `create(NoteSchema)` to create a new message.
  */
 export const NoteSchema: GenMessage<Note> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 20);
+  messageDesc(file_videojobs_v1_videojobs, 21);
 
 /**
  * @generated from message videojobs.v1.GetNoteRequest
@@ -888,7 +939,7 @@ export type GetNoteRequest = Message<"videojobs.v1.GetNoteRequest"> & {
  * Use `create(GetNoteRequestSchema)` to create a new message.
  */
 export const GetNoteRequestSchema: GenMessage<GetNoteRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 21);
+  messageDesc(file_videojobs_v1_videojobs, 22);
 
 /**
  * @generated from message videojobs.v1.ListNotesRequest
@@ -921,7 +972,7 @@ export type ListNotesRequest = Message<"videojobs.v1.ListNotesRequest"> & {
  * Use `create(ListNotesRequestSchema)` to create a new message.
  */
 export const ListNotesRequestSchema: GenMessage<ListNotesRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 22);
+  messageDesc(file_videojobs_v1_videojobs, 23);
 
 /**
  * @generated from message videojobs.v1.ListNotesResponse
@@ -943,7 +994,7 @@ export type ListNotesResponse = Message<"videojobs.v1.ListNotesResponse"> & {
  * Use `create(ListNotesResponseSchema)` to create a new message.
  */
 export const ListNotesResponseSchema: GenMessage<ListNotesResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 23);
+  messageDesc(file_videojobs_v1_videojobs, 24);
 
 /**
  * Which FAILED jobs; every field narrows, an unset one means any.
@@ -984,7 +1035,7 @@ export type FailureFilter = Message<"videojobs.v1.FailureFilter"> & {
  * Use `create(FailureFilterSchema)` to create a new message.
  */
 export const FailureFilterSchema: GenMessage<FailureFilter> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 24);
+  messageDesc(file_videojobs_v1_videojobs, 25);
 
 /**
  * @generated from message videojobs.v1.FailureGroup
@@ -1016,7 +1067,7 @@ export type FailureGroup = Message<"videojobs.v1.FailureGroup"> & {
  * Use `create(FailureGroupSchema)` to create a new message.
  */
 export const FailureGroupSchema: GenMessage<FailureGroup> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 25);
+  messageDesc(file_videojobs_v1_videojobs, 26);
 
 /**
  * @generated from message videojobs.v1.ListFailureGroupsRequest
@@ -1033,7 +1084,7 @@ export type ListFailureGroupsRequest = Message<"videojobs.v1.ListFailureGroupsRe
  * Use `create(ListFailureGroupsRequestSchema)` to create a new message.
  */
 export const ListFailureGroupsRequestSchema: GenMessage<ListFailureGroupsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 26);
+  messageDesc(file_videojobs_v1_videojobs, 27);
 
 /**
  * @generated from message videojobs.v1.ListFailureGroupsResponse
@@ -1057,7 +1108,7 @@ export type ListFailureGroupsResponse = Message<"videojobs.v1.ListFailureGroupsR
  * Use `create(ListFailureGroupsResponseSchema)` to create a new message.
  */
 export const ListFailureGroupsResponseSchema: GenMessage<ListFailureGroupsResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 27);
+  messageDesc(file_videojobs_v1_videojobs, 28);
 
 /**
  * @generated from message videojobs.v1.RetryFailedJobsRequest
@@ -1074,7 +1125,7 @@ export type RetryFailedJobsRequest = Message<"videojobs.v1.RetryFailedJobsReques
  * Use `create(RetryFailedJobsRequestSchema)` to create a new message.
  */
 export const RetryFailedJobsRequestSchema: GenMessage<RetryFailedJobsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 28);
+  messageDesc(file_videojobs_v1_videojobs, 29);
 
 /**
  * @generated from message videojobs.v1.RetryFailedJobsResponse
@@ -1106,7 +1157,7 @@ export type RetryFailedJobsResponse = Message<"videojobs.v1.RetryFailedJobsRespo
  * Use `create(RetryFailedJobsResponseSchema)` to create a new message.
  */
 export const RetryFailedJobsResponseSchema: GenMessage<RetryFailedJobsResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 29);
+  messageDesc(file_videojobs_v1_videojobs, 30);
 
 /**
  * @generated from message videojobs.v1.DrainNodeRequest
@@ -1123,7 +1174,7 @@ export type DrainNodeRequest = Message<"videojobs.v1.DrainNodeRequest"> & {
  * Use `create(DrainNodeRequestSchema)` to create a new message.
  */
 export const DrainNodeRequestSchema: GenMessage<DrainNodeRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 30);
+  messageDesc(file_videojobs_v1_videojobs, 31);
 
 /**
  * @generated from message videojobs.v1.GetNodeStatusRequest
@@ -1136,7 +1187,144 @@ export type GetNodeStatusRequest = Message<"videojobs.v1.GetNodeStatusRequest"> 
  * Use `create(GetNodeStatusRequestSchema)` to create a new message.
  */
 export const GetNodeStatusRequestSchema: GenMessage<GetNodeStatusRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 31);
+  messageDesc(file_videojobs_v1_videojobs, 32);
+
+/**
+ * What to pause or resume: at most one of batch_id, user_id and everything;
+ * none of them means the caller's own work.
+ *
+ * @generated from message videojobs.v1.PauseJobsRequest
+ */
+export type PauseJobsRequest = Message<"videojobs.v1.PauseJobsRequest"> & {
+  /**
+   * @generated from field: string batch_id = 1;
+   */
+  batchId: string;
+
+  /**
+   * At most 128 characters.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: bool everything = 3;
+   */
+  everything: boolean;
+
+  /**
+   * Why, shown on each paused job; at most 500 characters, no control
+   * characters.
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+
+  /**
+   * When the pause ends by itself: in the future, and at most the server's
+   * horizon ahead (30 days by default, --max-schedule-ahead-ms), else
+   * INVALID_ARGUMENT. Unset: until ResumeJobs.
+   *
+   * @generated from field: google.protobuf.Timestamp resume_at = 5;
+   */
+  resumeAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message videojobs.v1.PauseJobsRequest.
+ * Use `create(PauseJobsRequestSchema)` to create a new message.
+ */
+export const PauseJobsRequestSchema: GenMessage<PauseJobsRequest> = /*@__PURE__*/
+  messageDesc(file_videojobs_v1_videojobs, 33);
+
+/**
+ * What to resume, as in PauseJobsRequest.
+ *
+ * @generated from message videojobs.v1.ResumeJobsRequest
+ */
+export type ResumeJobsRequest = Message<"videojobs.v1.ResumeJobsRequest"> & {
+  /**
+   * @generated from field: string batch_id = 1;
+   */
+  batchId: string;
+
+  /**
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: bool everything = 3;
+   */
+  everything: boolean;
+};
+
+/**
+ * Describes the message videojobs.v1.ResumeJobsRequest.
+ * Use `create(ResumeJobsRequestSchema)` to create a new message.
+ */
+export const ResumeJobsRequestSchema: GenMessage<ResumeJobsRequest> = /*@__PURE__*/
+  messageDesc(file_videojobs_v1_videojobs, 34);
+
+/**
+ * A pause, of exactly one target: batch_id, user_id (set for a batch too:
+ * its owner) or everything.
+ *
+ * @generated from message videojobs.v1.PauseState
+ */
+export type PauseState = Message<"videojobs.v1.PauseState"> & {
+  /**
+   * @generated from field: bool paused = 1;
+   */
+  paused: boolean;
+
+  /**
+   * @generated from field: string batch_id = 2;
+   */
+  batchId: string;
+
+  /**
+   * @generated from field: string user_id = 3;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: bool everything = 4;
+   */
+  everything: boolean;
+
+  /**
+   * @generated from field: string reason = 5;
+   */
+  reason: string;
+
+  /**
+   * Unset: until someone resumes.
+   *
+   * @generated from field: google.protobuf.Timestamp resume_at = 6;
+   */
+  resumeAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp paused_at = 7;
+   */
+  pausedAt?: Timestamp | undefined;
+
+  /**
+   * The user who paused.
+   *
+   * @generated from field: string paused_by = 8;
+   */
+  pausedBy: string;
+};
+
+/**
+ * Describes the message videojobs.v1.PauseState.
+ * Use `create(PauseStateSchema)` to create a new message.
+ */
+export const PauseStateSchema: GenMessage<PauseState> = /*@__PURE__*/
+  messageDesc(file_videojobs_v1_videojobs, 35);
 
 /**
  * @generated from message videojobs.v1.NodeStatus
@@ -1176,7 +1364,7 @@ export type NodeStatus = Message<"videojobs.v1.NodeStatus"> & {
  * Use `create(NodeStatusSchema)` to create a new message.
  */
 export const NodeStatusSchema: GenMessage<NodeStatus> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 32);
+  messageDesc(file_videojobs_v1_videojobs, 36);
 
 /**
  * One line the program printed.
@@ -1215,7 +1403,7 @@ export type JobLogLine = Message<"videojobs.v1.JobLogLine"> & {
  * Use `create(JobLogLineSchema)` to create a new message.
  */
 export const JobLogLineSchema: GenMessage<JobLogLine> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 33);
+  messageDesc(file_videojobs_v1_videojobs, 37);
 
 /**
  * @generated from message videojobs.v1.GetJobLogRequest
@@ -1253,7 +1441,7 @@ export type GetJobLogRequest = Message<"videojobs.v1.GetJobLogRequest"> & {
  * Use `create(GetJobLogRequestSchema)` to create a new message.
  */
 export const GetJobLogRequestSchema: GenMessage<GetJobLogRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 34);
+  messageDesc(file_videojobs_v1_videojobs, 38);
 
 /**
  * @generated from message videojobs.v1.GetJobLogResponse
@@ -1292,7 +1480,7 @@ export type GetJobLogResponse = Message<"videojobs.v1.GetJobLogResponse"> & {
  * Use `create(GetJobLogResponseSchema)` to create a new message.
  */
 export const GetJobLogResponseSchema: GenMessage<GetJobLogResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 35);
+  messageDesc(file_videojobs_v1_videojobs, 39);
 
 /**
  * @generated from message videojobs.v1.WatchJobLogsRequest
@@ -1323,7 +1511,7 @@ export type WatchJobLogsRequest = Message<"videojobs.v1.WatchJobLogsRequest"> & 
  * Use `create(WatchJobLogsRequestSchema)` to create a new message.
  */
 export const WatchJobLogsRequestSchema: GenMessage<WatchJobLogsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 36);
+  messageDesc(file_videojobs_v1_videojobs, 40);
 
 /**
  * @generated from message videojobs.v1.GetJobStatsRequest
@@ -1336,7 +1524,7 @@ export type GetJobStatsRequest = Message<"videojobs.v1.GetJobStatsRequest"> & {
  * Use `create(GetJobStatsRequestSchema)` to create a new message.
  */
 export const GetJobStatsRequestSchema: GenMessage<GetJobStatsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 37);
+  messageDesc(file_videojobs_v1_videojobs, 41);
 
 /**
  * @generated from message videojobs.v1.JobStats
@@ -1412,7 +1600,7 @@ export type JobStats = Message<"videojobs.v1.JobStats"> & {
  * Use `create(JobStatsSchema)` to create a new message.
  */
 export const JobStatsSchema: GenMessage<JobStats> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 38);
+  messageDesc(file_videojobs_v1_videojobs, 42);
 
 /**
  * @generated from enum videojobs.v1.JobState
@@ -1647,6 +1835,20 @@ export enum JobEventType {
    * @generated from enum value: JOB_EVENT_TYPE_HEARTBEAT = 10;
    */
   HEARTBEAT = 10,
+
+  /**
+   * A pause now holds the waiting job back (Job.paused says which).
+   *
+   * @generated from enum value: JOB_EVENT_TYPE_PAUSED = 11;
+   */
+  PAUSED = 11,
+
+  /**
+   * No pause holds the waiting job back any more: it takes its turn again.
+   *
+   * @generated from enum value: JOB_EVENT_TYPE_RESUMED = 12;
+   */
+  RESUMED = 12,
 }
 
 /**
@@ -1800,13 +2002,32 @@ export const JobService: GenService<{
     output: typeof ListJobsResponseSchema;
   },
   /**
-   * Queues a FAILED or CANCELLED job again with a fresh set of attempts.
+   * Queues a FAILED or CANCELLED job again with a fresh set of attempts,
+   * optionally at another priority (a person's retry may go first). A job
+   * that is waiting, running or completed is FAILED_PRECONDITION.
    *
    * @generated from rpc videojobs.v1.JobService.RetryJob
    */
   retryJob: {
     methodKind: "unary";
     input: typeof RetryJobRequestSchema;
+    output: typeof JobSchema;
+  },
+  /**
+   * Runs a COMPLETED or FAILED job again, with a fresh set of attempts and
+   * optionally another subject, assessments or priority; it goes through
+   * QUEUED like a new job (a pause holds it too). Its notes are REPLACED:
+   * the old ones stay with the job, readable, until the new run stores its
+   * own, which replace them in the same transaction (the old ones are
+   * deleted then; a run that fails leaves them). A job that is waiting or
+   * running (or CANCELLED: retry it) is FAILED_PRECONDITION; another user's
+   * is NOT_FOUND.
+   *
+   * @generated from rpc videojobs.v1.JobService.ReprocessJob
+   */
+  reprocessJob: {
+    methodKind: "unary";
+    input: typeof ReprocessJobRequestSchema;
     output: typeof JobSchema;
   },
   /**
@@ -1939,6 +2160,43 @@ export const JobService: GenService<{
     methodKind: "unary";
     input: typeof GetNodeStatusRequestSchema;
     output: typeof NodeStatusSchema;
+  },
+  /**
+   * Pauses a batch (the caller's own; an admin's: anyone's), a user's work
+   * (the caller's own; another user's needs the admin role) or everyone's
+   * (admin only; PERMISSION_DENIED otherwise), optionally with a reason and
+   * a time it ends by itself. Paused jobs stay QUEUED (or RETRYING) and do
+   * not start, on any node, across restarts; running ones finish. Each
+   * waiting job it holds back gets a PAUSED event and shows the pause
+   * (Job.paused, and its stage); so does a job that starts waiting during
+   * the pause, once a worker reaches it. Pausing what is paused already
+   * answers the pause in force, unchanged (resume, then pause again, to
+   * change it). An unknown batch, or another user's, is NOT_FOUND; one that
+   * has ended, FAILED_PRECONDITION.
+   *
+   * @generated from rpc videojobs.v1.JobService.PauseJobs
+   */
+  pauseJobs: {
+    methodKind: "unary";
+    input: typeof PauseJobsRequestSchema;
+    output: typeof PauseStateSchema;
+  },
+  /**
+   * Ends a pause, at once; answers it with `paused` false (or only the
+   * target, if it was not paused: resuming twice is harmless). Each job no
+   * other pause holds gets a RESUMED event and takes its turn again, fairly:
+   * resumed jobs go back in their original order to the back of their
+   * user's line (within their priority), and that user's turn to the back
+   * of the round-robin between users if they had none. So they neither jump
+   * ahead of what other users queued meanwhile nor lose more than the time
+   * they were paused; a pause ended by its resume_at works the same way.
+   *
+   * @generated from rpc videojobs.v1.JobService.ResumeJobs
+   */
+  resumeJobs: {
+    methodKind: "unary";
+    input: typeof ResumeJobsRequestSchema;
+    output: typeof PauseStateSchema;
   },
   /**
    * A page of what the program printed in one attempt of a job (stdout and
