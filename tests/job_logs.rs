@@ -19,7 +19,40 @@ use videojobs::supervisor::output::{LINE_COST, OutputLimits};
 on_both_backends!(
     every_attempt_is_kept_and_its_output_is_paged_for_its_owner_only,
     a_flood_keeps_its_head_and_tail_and_a_watcher_sees_the_marker,
+    a_watcher_of_a_silent_program_gets_heartbeats_and_the_stream_ends_with_the_attempt,
 );
+
+/// A program that prints and then hangs silently: its watcher gets the lines,
+/// then HEARTBEAT lines (the last line sent, no text) while nothing comes, and
+/// the stream ends once the job is cancelled and its attempt is over.
+async fn a_watcher_of_a_silent_program_gets_heartbeats_and_the_stream_ends_with_the_attempt(backend: Backend) {
+    let (server, _dir) =
+        TestServer::on(&backend).with(|c| c.watch.keepalive = Duration::from_millis(200)).start().await;
+    let mut jobs = server.jobs("alice").await;
+    let job = jobs.submit_video(submit("hang0000077")).await.unwrap().into_inner();
+    wait_until_processing(&mut jobs, &job.id).await;
+    let request = pb::WatchJobLogsRequest { job_id: job.id.clone(), attempt: 0, after_line: 0 };
+    let mut stream = jobs.watch_job_logs(request).await.unwrap().into_inner();
+    let mut last_line = 0;
+    let heartbeat = loop {
+        let line = tokio::time::timeout(WAIT, stream.message()).await.expect("a line or a heartbeat").unwrap().unwrap();
+        if line.stream() == pb::LogStream::Heartbeat {
+            break line;
+        }
+        last_line = line.line;
+    };
+    assert!(last_line > 0, "the program's lines came first");
+    assert_eq!((heartbeat.line, heartbeat.text.as_str(), heartbeat.attempt), (last_line, "", 1));
+    jobs.cancel_job(pb::CancelJobRequest { job_id: job.id.clone() }).await.unwrap();
+    let ended = tokio::time::timeout(WAIT, async {
+        while let Some(line) = stream.message().await.unwrap() {
+            assert!(line.stream() == pb::LogStream::Heartbeat || line.line > last_line, "{line:?}");
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream ends with the attempt");
+    server.stop().await;
+}
 
 const KEY: &str = "sk-ant-api03-test-key-0123456789abcdefXYZ";
 

@@ -18,7 +18,9 @@ pub async fn logs(args: &LogsArgs) -> Outcome {
         let request = pb::WatchJobLogsRequest { job_id: args.job_id.clone(), attempt: args.attempt, after_line: 0 };
         let mut stream = client.watch_job_logs(request).await?.into_inner();
         while let Some(line) = stream.message().await? {
-            print_line(&line, json);
+            if line.stream() != pb::LogStream::Heartbeat {
+                print_line(&line, json);
+            }
         }
         return Ok(());
     }
@@ -44,6 +46,7 @@ fn print_line(line: &pb::JobLogLine, json: bool) {
         pb::LogStream::Stdout => "stdout",
         pb::LogStream::Stderr => "stderr",
         pb::LogStream::Marker => "marker",
+        pb::LogStream::Heartbeat => "heartbeat",
         pb::LogStream::Unspecified => "unspecified",
     };
     if json {

@@ -217,9 +217,14 @@ impl JobService for JobApi {
         request: Request<pb::WatchJobLogsRequest>,
     ) -> Result<Response<Self::WatchJobLogsStream>, Status> {
         let caller = caller(&request)?;
-        let stream =
-            super::log_watch::watch(Arc::clone(&self.jobs), &caller, request.into_inner(), self.shutdown.clone())
-                .await?;
+        let stream = super::log_watch::watch(
+            Arc::clone(&self.jobs),
+            &caller,
+            request.into_inner(),
+            self.watch_keepalive,
+            self.shutdown.clone(),
+        )
+        .await?;
         Ok(Response::new(stream))
     }
 

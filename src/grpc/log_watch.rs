@@ -8,7 +8,12 @@
 //! is caught up rather than slowing the program or anyone else. A change of
 //! the job's state may end the attempt: then storage is read one last time
 //! (the attempt's output is all stored before its end is) and the stream ends.
+//! While nothing is sent for the keepalive interval a HEARTBEAT line goes out,
+//! so proxies keep the idle stream open.
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -36,6 +41,7 @@ pub async fn watch(
     jobs: Arc<Jobs>,
     caller: &Caller,
     request: pb::WatchJobLogsRequest,
+    keepalive: Duration,
     shutdown: CancellationToken,
 ) -> Result<LogLineStream> {
     let job_id = parse_id("job_id", &request.job_id)?;
@@ -48,7 +54,9 @@ pub async fn watch(
     let catch_ups = hub.catch_ups();
     let (tx, rx) = mpsc::channel(STREAM_BUFFER);
     let tracker = jobs.event_log().tracker().clone();
-    let follower = Follower { jobs, scope, job_id, attempt, last: request.after_line, tx, shutdown };
+    let idle_since = Instant::now();
+    let follower =
+        Follower { jobs, scope, job_id, attempt, last: request.after_line, tx, keepalive, idle_since, shutdown };
     tracker.spawn(follower.run(live, events, catch_ups));
     Ok(ReceiverStream::new(rx))
 }
@@ -61,6 +69,9 @@ struct Follower {
     /// The last line sent (markers aside).
     last: u64,
     tx: mpsc::Sender<Result<pb::JobLogLine, Status>>,
+    /// A heartbeat goes out when nothing was sent for this long.
+    keepalive: Duration,
+    idle_since: Instant,
     shutdown: CancellationToken,
 }
 
@@ -100,6 +111,17 @@ impl Follower {
                 _ = self.shutdown.cancelled() => return Next::Stop,
                 _ = self.tx.closed() => return Next::Stop,
                 _ = catch_ups.changed() => return Next::CatchUp,
+                () = tokio::time::sleep_until(self.idle_since + self.keepalive) => {
+                    let heartbeat = pb::JobLogLine {
+                        attempt: self.attempt,
+                        line: self.last,
+                        stream: pb::LogStream::Heartbeat as i32,
+                        text: String::new(),
+                    };
+                    if self.deliver_proto(heartbeat).await.is_none() {
+                        return Next::Stop;
+                    }
+                }
                 chunk = live.recv() => match chunk {
                     Ok(chunk) if chunk.attempt == self.attempt => {
                         if let Some(next) = self.deliver(&chunk).await {
@@ -173,8 +195,13 @@ impl Follower {
         if line.stream != OutputStream::Marker || line.line > self.last {
             self.last = self.last.max(line.line);
         }
+        self.deliver_proto(line_to_proto(self.attempt, line)).await
+    }
+
+    async fn deliver_proto(&mut self, line: pb::JobLogLine) -> Option<()> {
+        self.idle_since = Instant::now();
         tokio::select! {
-            sent = self.tx.send(Ok(line_to_proto(self.attempt, line))) => sent.ok(),
+            sent = self.tx.send(Ok(line)) => sent.ok(),
             _ = self.shutdown.cancelled() => None,
         }
     }
