@@ -130,6 +130,9 @@ try {
   await page.locator('section.note[data-kind="assessment"]').waitFor();
   await page.getByTestId("timeline").locator('li[data-type="completed"]').waitFor();
   check(await page.getByTestId("timeline").locator('li[data-type="queued"]').count() >= 1, "timeline starts queued");
+  // The program's output, from WatchJobLogs: its first line and its last.
+  await waitFor(page, () => document.querySelector('[data-testid="job-log"]')?.textContent.includes("Notes saved"));
+  await page.getByText("the attempt has ended").waitFor();
   const download = page.waitForEvent("download");
   await page.getByRole("button", { name: "Download .md" }).first().click();
   check((await download).suggestedFilename().endsWith(".md"), "notes download as .md");

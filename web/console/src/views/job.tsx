@@ -1,14 +1,15 @@
 // One job: where it stands (live), its timeline replayed from the durable
 // event log (WatchJobs for this job from sequence 0, then live), the
-// program's output (the slot the live log joins), its notes rendered (copy,
-// download .md), and retry / cancel / delete, each confirmed.
-import { useCallback, useEffect, useState } from "preact/hooks";
+// program's output in its latest attempt (WatchJobLogs: what is stored, then
+// live until the attempt ends), its notes rendered (copy, download .md), and
+// retry / cancel / delete, each confirmed.
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { Code } from "@connectrpc/connect";
 import { date, isCode, jobsApi, notesApi, sentence, when } from "../api";
 import { live, isFinished } from "../live";
 import { useSignal, go } from "../hooks";
 import { EVENT_NAMES, KIND_NAMES, STATE_NAMES } from "../format";
-import { JobEventType, JobState, NoteKind, type Job, type Note } from "../gen/videojobs/v1/videojobs_pb";
+import { JobEventType, JobState, LogStream, NoteKind, type Job, type JobLogLine, type Note } from "../gen/videojobs/v1/videojobs_pb";
 import { Confirm } from "./confirm";
 
 /** `seen` is when the page received it: a time only for events logged after the page opened. */
@@ -22,7 +23,7 @@ export function JobView({ id }: { id: string }) {
   const timeline = useTimeline(id);
   const job = newest(live.job(id), timeline.steps.at(-1)?.job, fetched);
 
-  // GetJob fills the output tail; read it again whenever the job changes state.
+  // GetJob finds a job the page has not loaded (or says it is not the person's), again on each change of state.
   const state = job?.state;
   useEffect(() => {
     jobsApi.getJob({ jobId: id }).then(setFetched, (e) => setError(isCode(e, Code.NotFound) ? "This job does not exist, or it is not yours." : sentence(e)));
@@ -70,11 +71,7 @@ export function JobView({ id }: { id: string }) {
             {timeline.steps.map((step) => <TimelineStep step={step} />)}
           </ol>
         </section>
-        <section aria-labelledby="output-title" class="output" data-slot="job-log">
-          <h2 id="output-title">Program output</h2>
-          <p class="help">The last lines the program wrote in its latest attempt.</p>
-          <pre tabIndex={0} aria-label="Program output">{fetched?.logTail || "No output yet."}</pre>
-        </section>
+        <Output jobId={id} attempt={job.attempt} />
       </div>
       {job.state === JobState.COMPLETED && <Notes jobId={id} />}
     </article>
@@ -145,6 +142,72 @@ function useTimeline(id: string) {
     return () => abort.abort();
   }, [id]);
   return { steps, error };
+}
+
+/** Lines the page keeps of an attempt's output (the newest). */
+const MAX_SHOWN_LINES = 2000;
+
+function Output({ jobId, attempt }: { jobId: string; attempt: number }) {
+  const { lines, error, ended } = useJobLog(jobId, attempt);
+  return (
+    <section aria-labelledby="output-title" class="output" data-slot="job-log">
+      <h2 id="output-title">Program output{attempt > 0 ? `, attempt ${attempt}` : ""}</h2>
+      <p class="help">
+        Every line the program wrote, as it writes them{ended ? "; the attempt has ended" : ""}.
+        {lines.length >= MAX_SHOWN_LINES ? ` The newest ${MAX_SHOWN_LINES} are shown; videojobs logs prints them all.` : ""}
+      </p>
+      {error && <p class="error" role="alert">{error}</p>}
+      <pre tabIndex={0} aria-label="Program output" data-testid="job-log">
+        {lines.length ? lines.map((l) => (l.stream === LogStream.MARKER ? `-- ${l.text} --` : l.text)).join("\n") : "No output yet."}
+      </pre>
+    </section>
+  );
+}
+
+/** The attempt's output: what is stored, then live until the attempt ends; resumes after its last line if the stream drops. */
+function useJobLog(jobId: string, attempt: number) {
+  const [lines, setLines] = useState<JobLogLine[]>([]);
+  const [error, setError] = useState("");
+  const [ended, setEnded] = useState(false);
+  const pending = useRef<JobLogLine[]>([]);
+  useEffect(() => {
+    const abort = new AbortController();
+    let after = 0n;
+    let frame = 0;
+    setLines([]); setEnded(false); pending.current = [];
+    // Lines are shown once per animation frame, not one render per line.
+    const flush = () => {
+      frame = 0;
+      const add = pending.current;
+      pending.current = [];
+      setLines((old) => { const next = old.concat(add); return next.length > MAX_SHOWN_LINES ? next.slice(-MAX_SHOWN_LINES) : next; });
+    };
+    const run = async () => {
+      for (let backoff = 250; !abort.signal.aborted; backoff = Math.min(backoff * 2, 5000)) {
+        try {
+          const stream = jobsApi.watchJobLogs({ jobId, attempt, afterLine: after }, { signal: abort.signal });
+          for await (const line of stream) {
+            if (line.stream === LogStream.HEARTBEAT) continue;
+            if (line.stream !== LogStream.MARKER && line.line > after) after = line.line;
+            backoff = 250;
+            setError("");
+            pending.current.push(line);
+            if (!frame) frame = requestAnimationFrame(flush);
+          }
+          setEnded(true);
+          return;
+        } catch (e) {
+          if (abort.signal.aborted) return;
+          if (isCode(e, Code.Unauthenticated) || isCode(e, Code.NotFound)) { setError(sentence(e)); return; }
+          setError(`Reconnecting… ${sentence(e)}`);
+        }
+        await new Promise((r) => setTimeout(r, backoff));
+      }
+    };
+    void run();
+    return () => { abort.abort(); cancelAnimationFrame(frame); };
+  }, [jobId, attempt]);
+  return { lines, error, ended };
 }
 
 function Notes({ jobId }: { jobId: string }) {
