@@ -1,7 +1,9 @@
 //! Domain values to protobuf messages.
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Batch, BatchState, FailureKind, Job, JobEvent, JobEventKind, JobState, Note, NoteKind};
+use crate::domain::{
+    Batch, BatchState, FailureKind, Job, JobEvent, JobEventKind, JobState, Note, NoteKind, Pause, PauseTarget,
+};
 use crate::proto::v1 as pb;
 
 /// A time from the wire; `field` names it in the error.
@@ -71,7 +73,7 @@ pub fn job_to_proto(job: &Job) -> pb::Job {
         failure_kind: job.failure_kind.map_or(pb::FailureKind::Unspecified, failure_kind_to_pb) as i32,
         not_before: job.not_before.map(timestamp),
         attempts: Vec::new(),
-        paused: job.paused.as_ref().map(|pause| super::pause::pause_to_proto(pause, true)),
+        paused: job.paused.as_ref().map(|pause| pause_to_proto(pause, true)),
     }
 }
 
@@ -151,6 +153,25 @@ pub fn failure_kind_to_pb(kind: FailureKind) -> pb::FailureKind {
         FailureKind::Crashed => pb::FailureKind::Crashed,
         FailureKind::NoOutput => pb::FailureKind::NoOutput,
         FailureKind::Cancelled => pb::FailureKind::Cancelled,
+    }
+}
+
+/// A pause as the API shows it; `paused` is false for one just ended.
+pub fn pause_to_proto(pause: &Pause, paused: bool) -> pb::PauseState {
+    let (batch_id, user_id, everything) = match &pause.target {
+        PauseTarget::Everything => (String::new(), String::new(), true),
+        PauseTarget::User(user) => (String::new(), user.clone(), false),
+        PauseTarget::Batch { id, owner } => (id.to_string(), owner.clone(), false),
+    };
+    pb::PauseState {
+        paused,
+        batch_id,
+        user_id,
+        everything,
+        reason: pause.reason.clone(),
+        resume_at: pause.resume_at.map(timestamp),
+        paused_at: Some(timestamp(pause.paused_at)),
+        paused_by: pause.paused_by.clone(),
     }
 }
 

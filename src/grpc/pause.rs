@@ -1,10 +1,9 @@
 //! `PauseJobs` and `ResumeJobs`: check the target, the reason and the
 //! resume time, make one core call, answer the pause.
-use super::convert::{time_from_proto, timestamp};
+use super::convert::{pause_to_proto, time_from_proto};
 use super::parse_id;
 use crate::auth::{Caller, valid_user_id};
 use crate::domain::pause::{validate_reason, validate_resume_at};
-use crate::domain::{Pause, PauseTarget};
 use crate::error::{Error, Result};
 use crate::jobs::{Jobs, PauseOf};
 use crate::proto::v1 as pb;
@@ -50,22 +49,4 @@ fn pause_of(caller: &Caller, batch_id: &str, user_id: &str, everything: bool) ->
         return Err(Error::invalid("user_id", "must be 1 to 128 printable characters"));
     }
     Ok(PauseOf::User(user_id.to_string()))
-}
-
-pub fn pause_to_proto(pause: &Pause, paused: bool) -> pb::PauseState {
-    let (batch_id, user_id, everything) = match &pause.target {
-        PauseTarget::Everything => (String::new(), String::new(), true),
-        PauseTarget::User(user) => (String::new(), user.clone(), false),
-        PauseTarget::Batch { id, owner } => (id.to_string(), owner.clone(), false),
-    };
-    pb::PauseState {
-        paused,
-        batch_id,
-        user_id,
-        everything,
-        reason: pause.reason.clone(),
-        resume_at: pause.resume_at.map(timestamp),
-        paused_at: Some(timestamp(pause.paused_at)),
-        paused_by: pause.paused_by.clone(),
-    }
 }
