@@ -169,6 +169,26 @@ async fn a_worker_slot_keeps_its_keeper_for_the_next_attempt() {
     assert_all_gone(&second_attempt.everything(), Duration::from_millis(200)).await;
 }
 
+/// An idle keeper killed between two attempts costs the next job nothing:
+/// its program starts under a new keeper, on its first attempt.
+#[tokio::test]
+async fn a_job_after_an_idle_keeper_was_killed_runs_on_its_first_attempt() {
+    let (server, dir) = TestServer::embedded().with(|c| c.worker.concurrency = 1).start().await;
+    let mut jobs = server.jobs("alice").await;
+    let first = jobs.submit_video(submit("setsid00007")).await.unwrap().into_inner();
+    let first_attempt = wait_for_attempt(&standin_state(dir.path()), "setsid00007").await;
+    assert_eq!(state(&wait_final(&mut jobs, &first.id).await), pb::JobState::Completed);
+    let killed = std::process::Command::new("kill").args(["-KILL", &first_attempt.keeper.pid.to_string()]).status();
+    assert!(killed.unwrap().success(), "the idle keeper was killed");
+    let second = jobs.submit_video(submit("setsid00008")).await.unwrap().into_inner();
+    let second_attempt = wait_for_attempt(&standin_state(dir.path()), "setsid00008").await;
+    let second = wait_final(&mut jobs, &second.id).await;
+    assert_eq!((state(&second), second.attempt), (pb::JobState::Completed, 1), "{}", second.error);
+    assert_ne!(second_attempt.keeper.pid, first_attempt.keeper.pid, "a new keeper ran it");
+    server.stop().await;
+    assert_all_gone(&second_attempt.everything(), Duration::from_millis(200)).await;
+}
+
 #[tokio::test]
 async fn cancel_leaves_no_setsid_descendant() {
     let (server, dir) = TestServer::embedded().start().await;

@@ -71,12 +71,51 @@ impl Keepers {
         if let Some(keeper) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
             return Ok(keeper);
         }
+        self.spawn()
+    }
+
+    fn spawn(&self) -> Result<Keeper, String> {
         Keeper::spawn(&self.path, &self.env).map_err(|error| {
             format!(
                 "could not start the process keeper {}: {error} (build it with `cargo build --bins`; it belongs beside videojobs)",
                 self.path.display()
             )
         })
+    }
+
+    /// Starts `program` under an idle keeper, or a new one when none is. An
+    /// idle keeper can have died meanwhile (killed by someone, say): then the
+    /// program is started once more under a new one, so the attempt is not
+    /// spent on it.
+    pub async fn start(
+        &self,
+        program: &Path,
+        args: Vec<OsString>,
+        dir: &Path,
+        grace: Duration,
+    ) -> Result<(Keeper, Started), NotStarted> {
+        let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        if let Some(mut keeper) = pooled {
+            match keeper.start(program, args.clone(), dir, grace).await {
+                Ok(started) => return Ok((keeper, started)),
+                Err(NotStarted::Program(reason)) => {
+                    self.give_back(keeper);
+                    return Err(NotStarted::Program(reason));
+                }
+                Err(NotStarted::Keeper(reason)) => {
+                    tracing::warn!(%reason, "an idle process keeper was gone; starting a new one");
+                }
+            }
+        }
+        let mut keeper = self.spawn().map_err(NotStarted::Keeper)?;
+        match keeper.start(program, args, dir, grace).await {
+            Ok(started) => Ok((keeper, started)),
+            Err(NotStarted::Program(reason)) => {
+                self.give_back(keeper);
+                Err(NotStarted::Program(reason))
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// A keeper whose attempt ended in order, for the next attempt.
@@ -130,6 +169,11 @@ impl Keeper {
             .stderr(Stdio::inherit())
             .spawn()?;
         Ok(Keeper { child, socket: register(ours)? })
+    }
+
+    /// The keeper's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// Starts `program` in `dir`, its output piped back here.

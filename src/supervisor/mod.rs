@@ -170,18 +170,13 @@ impl Supervisor {
         // Dropping the keeper midway (this task aborted, the node's runtime
         // dropped) closes its socket, and it ends everything it runs.
         let grace = self.config.kill_grace;
-        let mut keeper = match self.keepers.take() {
-            Ok(keeper) => keeper,
-            Err(reason) => return Outcome::Failed(Failure::retryable(reason)),
-        };
         let command = &self.config.command;
-        let started = match keeper.start(&command.program, command.args(job), scratch, grace).await {
+        let (mut keeper, started) = match self.keepers.start(&command.program, command.args(job), scratch, grace).await
+        {
             Ok(started) => started,
-            Err(NotStarted::Program(reason)) => {
-                self.keepers.give_back(keeper);
+            Err(NotStarted::Program(reason) | NotStarted::Keeper(reason)) => {
                 return Outcome::Failed(Failure::retryable(reason));
             }
-            Err(NotStarted::Keeper(reason)) => return Outcome::Failed(Failure::retryable(reason)),
         };
         let pgid = started.pid;
         let (line_tx, mut lines) = mpsc::channel(LINE_BUFFER);
