@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use futures::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::Jobs;
-use super::commit::Logged;
+use super::commit::{Applied, Logged};
 use super::output::{storable_group, store_output_in};
 use super::running::RunningJobs;
 use crate::domain::attempt::storable;
@@ -20,7 +21,7 @@ use crate::domain::{
 };
 use crate::error::Result;
 use crate::queue::QueueItem;
-use crate::store::{Claim, Store};
+use crate::store::{Claim, Store, Txn};
 use crate::telemetry;
 
 /// A job whose owner is at the per-user cap is offered again after this.
@@ -192,24 +193,20 @@ impl Jobs {
         facts: &AttemptFacts,
         rest: &Arc<OutputGroup>,
     ) -> Result<()> {
-        let (id, attempt, log_tail, shared) = (job.id, job.attempt, log_tail.to_string(), Arc::clone(rest));
+        let (id, attempt, log_tail) = (job.id, job.attempt, log_tail.to_string());
         let record = self.attempt_record(job, AttemptOutcome::Succeeded, None, facts);
         let notes: Arc<Vec<NewNote>> = Arc::new(notes.iter().map(NewNote::storable).collect());
-        let (done, stored) = self
-            .committer
-            .commit(move |txn| {
-                let (notes, log_tail, record, rest) =
-                    (Arc::clone(&notes), log_tail.clone(), record.clone(), Arc::clone(&shared));
+        let done = self
+            .end_attempt(job, rest, move |txn| {
+                let (notes, log_tail, record) = (Arc::clone(&notes), log_tail.clone(), record.clone());
                 Box::pin(async move {
-                    let stored = store_output_in(txn, id, attempt, &rest).await?;
                     let done = Store::complete(txn, id, attempt, &notes, &log_tail).await?;
                     record_if(txn, done.is_some(), &record).await?;
                     let logged = Logged::each(JobEventKind::Completed, done.iter().cloned());
-                    Ok(((done, stored), logged))
+                    Ok((done, logged))
                 })
             })
             .await?;
-        self.sent_if(stored, job, rest).await;
         if let Some(done) = done {
             tracing::info!(notes = done.note_ids.len(), "job completed");
             metrics::counter!(telemetry::JOBS_FINISHED, "outcome" => "completed").increment(1);
@@ -236,22 +233,17 @@ impl Jobs {
         let run_after = Utc::now() + delay;
         let (id, attempt, log_tail, why) = (job.id, job.attempt, log_tail.to_string(), failure.clone());
         let record = self.attempt_record(job, AttemptOutcome::Failed, Some(&failure), facts);
-        let shared = Arc::clone(rest);
-        let (waiting, stored) = self
-            .committer
-            .commit(move |txn| {
-                let (why, log_tail, record, rest) =
-                    (why.clone(), log_tail.clone(), record.clone(), Arc::clone(&shared));
+        let waiting = self
+            .end_attempt(job, rest, move |txn| {
+                let (why, log_tail, record) = (why.clone(), log_tail.clone(), record.clone());
                 Box::pin(async move {
-                    let stored = store_output_in(txn, id, attempt, &rest).await?;
                     let waiting = Store::schedule_retry(txn, id, attempt, &why, run_after, &log_tail).await?;
                     record_if(txn, waiting.is_some(), &record).await?;
                     let logged = Logged::each(JobEventKind::Retrying, waiting.iter().cloned());
-                    Ok(((waiting, stored), logged))
+                    Ok((waiting, logged))
                 })
             })
             .await?;
-        self.sent_if(stored, job, rest).await;
         if let Some(waiting) = waiting {
             let (reason, kind) = (&failure.reason, failure.kind.as_str());
             tracing::warn!(%reason, kind, retry_in_ms = delay.as_millis() as u64, "attempt failed; retrying");
@@ -271,22 +263,17 @@ impl Jobs {
     ) -> Result<()> {
         let (id, attempt, why, log_tail) = (job.id, job.attempt, failure.clone(), log_tail.to_string());
         let record = self.attempt_record(job, AttemptOutcome::Failed, Some(&failure), facts);
-        let shared = Arc::clone(rest);
-        let (failed, stored) = self
-            .committer
-            .commit(move |txn| {
-                let (why, log_tail, record, rest) =
-                    (why.clone(), log_tail.clone(), record.clone(), Arc::clone(&shared));
+        let failed = self
+            .end_attempt(job, rest, move |txn| {
+                let (why, log_tail, record) = (why.clone(), log_tail.clone(), record.clone());
                 Box::pin(async move {
-                    let stored = store_output_in(txn, id, attempt, &rest).await?;
                     let failed = Store::fail(txn, id, attempt, &why, &log_tail).await?;
                     record_if(txn, failed.is_some(), &record).await?;
                     let logged = Logged::each(JobEventKind::Failed, failed.iter().cloned());
-                    Ok(((failed, stored), logged))
+                    Ok((failed, logged))
                 })
             })
             .await?;
-        self.sent_if(stored, job, rest).await;
         if failed.is_some() {
             let (reason, kind) = (&failure.reason, failure.kind.as_str());
             tracing::warn!(%reason, kind, "job failed");
@@ -301,14 +288,12 @@ impl Jobs {
     /// The attempt is kept as INTERRUPTED, or CANCELLED when a person's
     /// cancel ended it.
     async fn release(&self, job: &Job, facts: &AttemptFacts, rest: &Arc<OutputGroup>) -> Result<()> {
-        let (id, attempt, shared) = (job.id, job.attempt, Arc::clone(rest));
+        let (id, attempt) = (job.id, job.attempt);
         let interrupted = self.attempt_record(job, AttemptOutcome::Interrupted, None, facts);
-        let (queued, stored) = self
-            .committer
-            .commit(move |txn| {
-                let (interrupted, rest) = (interrupted.clone(), Arc::clone(&shared));
+        let queued = self
+            .end_attempt(job, rest, move |txn| {
+                let interrupted = interrupted.clone();
                 Box::pin(async move {
-                    let stored = store_output_in(txn, id, attempt, &rest).await?;
                     let queued = Store::release(txn, id, attempt).await?;
                     if queued.is_some() {
                         Store::record_attempt(txn, &interrupted).await?;
@@ -323,11 +308,10 @@ impl Jobs {
                         Store::record_attempt(txn, &record).await?;
                     }
                     let logged = Logged::each(JobEventKind::Queued, queued.iter().cloned());
-                    Ok(((queued, stored), logged))
+                    Ok((queued, logged))
                 })
             })
             .await?;
-        self.sent_if(stored, job, rest).await;
         if let Some(queued) = queued {
             tracing::info!("attempt interrupted; job queued again");
             self.dispatch(&[QueueItem::of(&queued)]).await;
@@ -337,11 +321,30 @@ impl Jobs {
 }
 
 impl Jobs {
-    /// Sends the attempt's last lines live once they are stored.
-    async fn sent_if(&self, stored: bool, job: &Job, rest: &OutputGroup) {
+    /// Commits an attempt's end (`change`) with `rest`, the attempt's last
+    /// output lines, written first in the same transaction; sends those lines
+    /// live once they are stored.
+    async fn end_attempt<T, F>(&self, job: &Job, rest: &Arc<OutputGroup>, change: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'t> Fn(&'t Txn) -> BoxFuture<'t, Result<Applied<T>>> + Send + Sync + 'static,
+    {
+        let (id, attempt, shared, change) = (job.id, job.attempt, Arc::clone(rest), Arc::new(change));
+        let (ended, stored) = self
+            .committer
+            .commit(move |txn| {
+                let (rest, change) = (Arc::clone(&shared), Arc::clone(&change));
+                Box::pin(async move {
+                    let stored = store_output_in(txn, id, attempt, &rest).await?;
+                    let (ended, logged) = change(txn).await?;
+                    Ok(((ended, stored), logged))
+                })
+            })
+            .await?;
         if stored {
             self.send_output(job, rest).await;
         }
+        Ok(ended)
     }
 }
 
