@@ -21,7 +21,7 @@ use crate::domain::limits::MAX_REQUEST_BYTES;
 use crate::events::{CancelSink, EventHub, EventTransport, LocalTransport, RedisChannels, RedisTransport};
 use crate::grpc::{JobApi, NoteApi};
 use crate::jobs::{Jobs, Parts, Rules, RunningJobs, Stops};
-use crate::maintenance::{Reaper, Reconciler, Resumer, Retention};
+use crate::maintenance::{Estimator, Reaper, Reconciler, Resumer, Retention};
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::v1::job_service_server::JobServiceServer;
 use crate::proto::v1::note_service_server::NoteServiceServer;
@@ -135,6 +135,7 @@ impl Node {
             lease: config.worker.lease,
             per_user_cap: config.worker.per_user_concurrency,
             max_schedule_ahead: config.queue.max_schedule_ahead,
+            workers: config.worker.concurrency,
         };
         let core_stops = Stops { intake: stops.intake.clone(), writes: stops.writes.clone() };
         let jobs = Arc::new(Jobs::start(parts, rules, &tasks.writes, &tasks.streams, core_stops));
@@ -250,6 +251,7 @@ fn spawn_maintenance(config: &ServeConfig, jobs: &Arc<Jobs>, tracker: &TaskTrack
     tracker.spawn(retention.run(Arc::clone(jobs), stop.clone()));
     let resumer = Resumer { every: config.maintenance.reconcile_interval };
     tracker.spawn(resumer.run(Arc::clone(jobs), stop.clone()));
+    tracker.spawn(Estimator::default().run(Arc::clone(jobs), stop.clone()));
 }
 
 /// SIGUSR1 drains the node, as an admin's `DrainNode` does.

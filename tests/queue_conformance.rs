@@ -14,7 +14,7 @@ use fred::interfaces::{ClientLike, KeysInterface};
 use fred::types::{ClusterHash, CustomCommand};
 use tokio::time::{Instant, timeout};
 use uuid::Uuid;
-use videojobs::queue::{JobQueue, MemoryQueue, QueueError, QueueItem, RedisQueue, hash_tag};
+use videojobs::queue::{JobQueue, MemoryQueue, Place, QueueError, QueueItem, RedisQueue, hash_tag};
 
 const CAPACITY: usize = 1000;
 /// Time for a spawned pop to reach its blocking wait.
@@ -312,6 +312,50 @@ async fn withdrawn_jobs_leave_and_replaced_ones_rejoin_at_the_back(queue: Arc<dy
     assert_eq!(queue.waiting().await.unwrap(), 0);
 }
 
+/// Every job's place in line is the number of jobs the real pops take
+/// before it, across groups of different sizes and priorities, asked about
+/// one by one (`places`) and per group (`lines`); a delayed job says when it
+/// is due and an unknown one is absent.
+async fn places_in_line_match_the_order_pops_take(queue: Arc<dyn JobQueue>) {
+    let plan = [("a", vec![0, 5, 0, 10]), ("b", vec![0]), ("c", vec![-3, 7, 7, 0, 0, 0]), ("d", vec![1, 1])];
+    let mut items = Vec::new();
+    for round in 0..6 {
+        for (group, priorities) in &plan {
+            if let Some(&priority) = priorities.get(round) {
+                let item = ready_in(group, priority);
+                queue.push(item.clone()).await.unwrap();
+                items.push(item);
+            }
+        }
+    }
+    let due = Instant::now() + Duration::from_secs(600);
+    let later = QueueItem { group: "b".into(), ..delayed_until(due) };
+    queue.push(later.clone()).await.unwrap();
+    let stranger = (Uuid::now_v7(), "a".to_string());
+
+    let mut asked: Vec<(Uuid, String)> = items.iter().map(|item| (item.job_id, item.group.clone())).collect();
+    asked.push((later.job_id, "b".into()));
+    asked.push(stranger);
+    let places = queue.places(&asked).await.unwrap();
+    let groups: Vec<String> = plan.iter().map(|(group, _)| group.to_string()).chain(["nobody".into()]).collect();
+    let lines = queue.lines(&groups, 3).await.unwrap();
+
+    let popped = pop_all(&*queue, items.len()).await;
+    for (item, place) in items.iter().zip(&places) {
+        let taken_at = popped.iter().position(|id| *id == item.job_id).unwrap() as u64;
+        assert_eq!(*place, Place::Ready { ahead: taken_at }, "the place of a job of group {}", item.group);
+    }
+    let Place::Delayed { until } = places[items.len()] else { panic!("the delayed job: {:?}", places[items.len()]) };
+    let in_ten_minutes = chrono::Utc::now() + chrono::Duration::seconds(600);
+    assert!((until - in_ten_minutes).num_seconds().abs() <= 5, "due {until}, expected about {in_ten_minutes}");
+    assert_eq!(places[items.len() + 1], Place::Absent);
+    assert_eq!(lines.len(), 3 + 1 + 3 + 2, "each group's first three: {lines:?}");
+    for (group, id, ahead) in &lines {
+        let taken_at = popped.iter().position(|popped| popped == id).unwrap() as u64;
+        assert_eq!(*ahead, taken_at, "the line of group {group}");
+    }
+}
+
 /// A Redis queue under a prefix of its own, deleted by `clean_up`.
 struct RedisFixture {
     queue: RedisQueue,
@@ -388,6 +432,7 @@ conformance! {
     priorities_hold_within_a_group_among_others(capacity = CAPACITY);
     a_due_delayed_job_joins_its_groups_turn(capacity = CAPACITY);
     withdrawn_jobs_leave_and_replaced_ones_rejoin_at_the_back(capacity = CAPACITY);
+    places_in_line_match_the_order_pops_take(capacity = CAPACITY);
 }
 
 #[tokio::test]

@@ -96,8 +96,50 @@ pub fn job_json(job: &pb::Job) -> Value {
         "finished_at": time_json(job.finished_at.as_ref()),
         "not_before": time_json(job.not_before.as_ref()),
         "paused": job.paused.as_ref().map_or(Value::Null, pause_json),
+        "estimate": job.estimate.as_ref().map_or(Value::Null, estimate_json),
         "attempts": job.attempts.iter().map(attempt_json).collect::<Vec<_>>(),
     })
+}
+
+pub fn estimate_json(estimate: &pb::JobEstimate) -> Value {
+    json!({
+        "jobs_ahead": estimate.jobs_ahead,
+        "start": time_json(estimate.start.as_ref()),
+        "finish": time_json(estimate.finish.as_ref()),
+    })
+}
+
+/// An estimate as people read it, e.g. `3 jobs ahead, starts in ~2m 5s,
+/// done in ~3m 5s`; empty when it says nothing.
+pub fn estimate_line(estimate: &pb::JobEstimate) -> String {
+    let now = Utc::now();
+    let within = |at: Option<&prost_types::Timestamp>| {
+        let wait = (utc(at)? - now).to_std().unwrap_or_default();
+        Some(format!("~{}", humantime_short(wait)))
+    };
+    let mut parts = Vec::new();
+    match estimate.jobs_ahead {
+        Some(1) => parts.push("1 job ahead".to_string()),
+        Some(ahead) => parts.push(format!("{ahead} jobs ahead")),
+        None => {}
+    }
+    if let Some(start) = within(estimate.start.as_ref()) {
+        parts.push(format!("starts in {start}"));
+    }
+    if let Some(finish) = within(estimate.finish.as_ref()) {
+        parts.push(format!("done in {finish}"));
+    }
+    parts.join(", ")
+}
+
+/// `2h 5m`, `3m 10s`, `42s`: the two largest units.
+fn humantime_short(wait: std::time::Duration) -> String {
+    let seconds = wait.as_secs();
+    match (seconds / 3600, seconds / 60 % 60, seconds % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, s) => format!("{m}m {s}s"),
+        (h, m, _) => format!("{h}h {m}m"),
+    }
 }
 
 fn attempt_json(attempt: &pb::Attempt) -> Value {
@@ -224,6 +266,9 @@ pub fn job_detail(job: &pb::Job) -> String {
     }
     if let Some(pause) = &job.paused {
         rows.push(("paused", pause_line(pause)));
+    }
+    if let Some(estimate) = job.estimate.as_ref().map(estimate_line).filter(|line| !line.is_empty()) {
+        rows.push(("estimate", estimate));
     }
     if !job.error.is_empty() {
         rows.push(("error", one_line(&job.error)));

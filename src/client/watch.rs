@@ -15,7 +15,7 @@ use tonic::Code;
 use super::args::WatchArgs;
 use super::connect::{JobClient, connect};
 use super::failure::{EXIT_FAILURE, Failure, Outcome};
-use super::output::{emit, is_final, job_json, job_summary, one_line, state_name, warn};
+use super::output::{emit, estimate_line, is_final, job_json, job_summary, one_line, state_name, warn};
 use crate::proto::v1 as pb;
 
 /// The exit status of a watch of named jobs stopped with Ctrl-C.
@@ -45,7 +45,7 @@ pub async fn follow(client: &mut JobClient, job_ids: Vec<String>, json: bool) ->
     'subscribe: loop {
         let job_ids = if named { pending.clone() } else { Vec::new() };
         let after_sequence = (last_sequence > 0).then_some(last_sequence);
-        let request = pb::WatchJobsRequest { job_ids, after_sequence, batch_id: String::new() };
+        let request = pb::WatchJobsRequest { job_ids, after_sequence, batch_id: String::new(), estimates: true };
         let response = tokio::select! {
             response = client.watch_jobs(request) => response,
             () = interrupted.cancelled() => return view.interrupted(named),
@@ -137,6 +137,10 @@ impl View {
 
     /// Shows the event; returns the job when this event is its ending.
     fn apply(&mut self, event: pb::JobEvent) -> Option<pb::Job> {
+        if let Some(estimate) = &event.estimate {
+            self.estimate(&event.job_id, estimate);
+            return None;
+        }
         let job = event.job?;
         let deleted = event.r#type == pb::JobEventType::Deleted as i32;
         if !(deleted || is_final(job.state)) {
@@ -175,6 +179,22 @@ impl View {
         });
         bar.set_position(u64::from(job.progress_percent.min(100)));
         bar.set_message(message);
+    }
+
+    /// A waiting job's new estimate: on its bar, or a line of its own.
+    fn estimate(&mut self, job_id: &str, estimate: &pb::JobEstimate) {
+        if self.reported.contains(job_id) {
+            return;
+        }
+        // JSON output is one line per finished job: estimates stay out of it.
+        if self.json {
+            return;
+        }
+        if let Some(bar) = self.bars.get(job_id) {
+            bar.set_message(format!("QUEUED {}", estimate_line(estimate)));
+        } else if self.multi.is_hidden() {
+            warn(&format!("{job_id} QUEUED {}", estimate_line(estimate)));
+        }
     }
 
     fn note(&self, text: &str) {

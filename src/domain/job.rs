@@ -72,6 +72,10 @@ impl JobState {
     pub fn is_finished(self) -> bool {
         !JobState::UNFINISHED.contains(&self)
     }
+
+    pub fn is_waiting(self) -> bool {
+        JobState::WAITING.contains(&self)
+    }
 }
 
 /// A job as users see it.

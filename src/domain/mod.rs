@@ -3,6 +3,7 @@
 //! policy, pauses, paging and the limits of a request.
 pub mod attempt;
 pub mod batch;
+pub mod estimate;
 pub mod event;
 pub mod failure;
 pub mod filter;
@@ -18,6 +19,7 @@ pub mod video_url;
 
 pub use attempt::{Failure, NewNote, Outcome, StageUpdate};
 pub use batch::{Batch, BatchCounts, BatchState};
+pub use estimate::{Estimate, RunRate};
 pub use event::{JobEvent, JobEventKind};
 pub use failure::{FailureFilter, FailureKind, PermanentPatterns};
 pub use filter::JobFilter;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
+use super::EstimateFeed;
 use crate::domain::{JobEvent, OutputChunk, UserId};
 
 /// Events one user's channel keeps for its slowest watcher. A watcher that
@@ -35,6 +36,7 @@ pub struct EventHub {
     /// off from the other nodes for a while): every watcher reads the log.
     catch_ups: watch::Sender<u64>,
     capacity: usize,
+    estimates: EstimateFeed,
 }
 
 impl EventHub {
@@ -46,6 +48,7 @@ impl EventHub {
             everyone: broadcast::channel(capacity).0,
             catch_ups: watch::channel(0).0,
             capacity,
+            estimates: EstimateFeed::default(),
         }
     }
 
@@ -61,6 +64,7 @@ impl EventHub {
 
     /// Sends the event to its owner's watchers on this node, if any.
     pub fn publish(&self, event: JobEvent) {
+        self.estimates.observe(&event);
         if self.everyone.receiver_count() > 0 {
             let _ = self.everyone.send(event.clone());
         }
@@ -78,6 +82,11 @@ impl EventHub {
         let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
         let capacity = self.capacity.min(USER_CHANNEL_CAPACITY);
         users.entry(user.clone()).or_insert_with(|| broadcast::channel(capacity).0).subscribe()
+    }
+
+    /// The estimator's side of the hub.
+    pub fn estimates(&self) -> &EstimateFeed {
+        &self.estimates
     }
 
     /// Every user's events (an admin's watch).

@@ -2,7 +2,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Batch, BatchState, FailureKind, Job, JobEvent, JobEventKind, JobState, Note, NoteKind, Pause, PauseTarget,
+    Batch, BatchState, Estimate, FailureKind, Job, JobEvent, JobEventKind, JobState, Note, NoteKind, Pause, PauseTarget,
 };
 use crate::proto::v1 as pb;
 
@@ -74,6 +74,7 @@ pub fn job_to_proto(job: &Job) -> pb::Job {
         not_before: job.not_before.map(timestamp),
         attempts: Vec::new(),
         paused: job.paused.as_ref().map(|pause| pause_to_proto(pause, true)),
+        estimate: None,
     }
 }
 
@@ -121,7 +122,34 @@ pub fn event_to_proto(event: &JobEvent) -> pb::JobEvent {
         r#type: kind as i32,
         job: Some(job_to_proto(&event.job)),
         batch: event.batch.as_deref().map(batch_to_proto),
+        estimate: None,
     }
+}
+
+/// An ESTIMATE event: not logged, so sequence 0, and no job (see the proto).
+pub fn estimate_event(job_id: uuid::Uuid, estimate: &Estimate) -> pb::JobEvent {
+    pb::JobEvent {
+        job_id: job_id.to_string(),
+        r#type: pb::JobEventType::Estimate as i32,
+        estimate: Some(estimate_to_proto(estimate)),
+        ..Default::default()
+    }
+}
+
+pub fn estimate_to_proto(estimate: &Estimate) -> pb::JobEstimate {
+    pb::JobEstimate {
+        jobs_ahead: estimate.jobs_ahead,
+        start: estimate.start.map(timestamp),
+        finish: estimate.finish.map(timestamp),
+    }
+}
+
+/// The jobs as answers show them: each with its estimate, if it has one.
+pub fn estimated_jobs_to_proto(jobs: &[Job], estimates: &[Option<Estimate>]) -> Vec<pb::Job> {
+    jobs.iter()
+        .zip(estimates)
+        .map(|(job, estimate)| pb::Job { estimate: estimate.as_ref().map(estimate_to_proto), ..job_to_proto(job) })
+        .collect()
 }
 
 pub fn note_to_proto(note: Note) -> pb::Note {

@@ -3,7 +3,9 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::convert::{job_to_proto, not_before_from_proto, state_from_proto};
+use super::convert::{
+    estimate_to_proto, estimated_jobs_to_proto, job_to_proto, not_before_from_proto, state_from_proto,
+};
 use super::{failures, node, parse_id};
 use crate::auth::caller;
 use crate::domain::job::{NewJob, Rerun, validate_idempotency_key, validate_priority};
@@ -58,7 +60,13 @@ impl JobService for JobApi {
         let id = parse_id("job_id", &request.get_ref().job_id)?;
         let (job, attempts) = self.jobs.job_with_attempts(&scope, id).await?;
         let attempts = attempts.iter().map(super::logs::attempt_to_proto).collect();
-        Ok(Response::new(pb::Job { log_tail: job.log_tail.clone(), attempts, ..job_to_proto(&job) }))
+        let estimate = self.jobs.estimates(std::slice::from_ref(&job)).await.pop().flatten();
+        Ok(Response::new(pb::Job {
+            log_tail: job.log_tail.clone(),
+            attempts,
+            estimate: estimate.as_ref().map(estimate_to_proto),
+            ..job_to_proto(&job)
+        }))
     }
 
     async fn list_jobs(&self, request: Request<pb::ListJobsRequest>) -> Result<Response<pb::ListJobsResponse>, Status> {
@@ -74,9 +82,10 @@ impl JobService for JobApi {
         let filter = JobFilter::parse(states, &body.batch_id, &body.text)?;
         let jobs = self.jobs.jobs(&scope, &filter, page).await?;
         let ids: Vec<_> = jobs.iter().map(|j| j.id).collect();
+        let estimates = self.jobs.estimates(&jobs).await;
         Ok(Response::new(pb::ListJobsResponse {
             next_page_token: page.next_token(&ids),
-            jobs: jobs.iter().map(job_to_proto).collect(),
+            jobs: estimated_jobs_to_proto(&jobs, &estimates),
         }))
     }
 
@@ -249,6 +258,7 @@ impl JobService for JobApi {
             job_ids,
             batch_id,
             after_sequence: body.after_sequence,
+            estimates: body.estimates,
             keepalive: self.watch_keepalive,
         };
         let stream = super::watch::watch(self.jobs.event_log(), watch, self.shutdown.clone()).await?;

@@ -6,6 +6,7 @@
 //! watcher never silently misses one. Named jobs, when not resuming, start
 //! with a snapshot each; a heartbeat keeps idle streams open through proxies.
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, watch};
@@ -16,10 +17,11 @@ use tokio_util::sync::CancellationToken;
 use tonic::Status;
 use uuid::Uuid;
 
-use super::convert::event_to_proto;
+use super::convert::{estimate_event, event_to_proto};
 use crate::auth::Caller;
 use crate::domain::{JobEvent, JobEventKind, UserId};
 use crate::error::{Error, Result};
+use crate::events::{EstimateFeed, EstimateRound, EstimateWatch};
 use crate::jobs::EventLog;
 use crate::proto::v1 as pb;
 
@@ -42,6 +44,8 @@ pub struct WatchRequest {
     /// Only the children of this batch.
     pub batch_id: Option<Uuid>,
     pub after_sequence: Option<u64>,
+    /// Also send ESTIMATE events (not on an admin's watch of every user).
+    pub estimates: bool,
     pub keepalive: Duration,
 }
 
@@ -85,7 +89,9 @@ pub async fn watch(log: &EventLog, request: WatchRequest, shutdown: Cancellation
         }
     }
     let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+    let estimates = (request.estimates && !caller.admin).then(|| EstimateFeed::watch(log.hub(), &user));
     let stream = Stream {
+        estimates,
         log: log.clone(),
         user,
         everyone: caller.admin,
@@ -97,6 +103,18 @@ pub async fn watch(log: &EventLog, request: WatchRequest, shutdown: Cancellation
     };
     log.tracker().spawn(stream.run(snapshots, live, catch_ups, request.keepalive));
     Ok(ReceiverStream::new(rx).map(unbox as fn(Outgoing) -> Result<pb::JobEvent, Status>))
+}
+
+/// The estimator's next round, for a watch that asked for estimates (never,
+/// for one that did not).
+async fn next_round(rounds: &mut Option<watch::Receiver<Arc<EstimateRound>>>) -> Option<Arc<EstimateRound>> {
+    match rounds {
+        Some(rounds) => {
+            rounds.changed().await.ok()?;
+            Some(Arc::clone(&rounds.borrow_and_update()))
+        }
+        None => std::future::pending().await,
+    }
 }
 
 fn unbox(item: Outgoing) -> Result<pb::JobEvent, Status> {
@@ -114,6 +132,8 @@ struct Stream {
     delivered: u64,
     tx: mpsc::Sender<Outgoing>,
     shutdown: CancellationToken,
+    /// Held while this watch wants ESTIMATE events.
+    estimates: Option<EstimateWatch>,
 }
 
 impl Stream {
@@ -126,7 +146,8 @@ impl Stream {
     ) {
         let streams = metrics::gauge!(crate::telemetry::WATCH_STREAMS);
         streams.increment(1.0);
-        let _ = self.serve(snapshots, &mut live, &mut catch_ups, keepalive).await;
+        let estimates = self.estimates.as_ref().map(|_| self.log.hub().estimates().rounds());
+        let _ = self.serve(snapshots, &mut live, &mut catch_ups, estimates, keepalive).await;
         streams.decrement(1.0);
     }
 
@@ -136,6 +157,7 @@ impl Stream {
         snapshots: Vec<JobEvent>,
         live: &mut broadcast::Receiver<JobEvent>,
         catch_ups: &mut watch::Receiver<u64>,
+        mut estimates: Option<watch::Receiver<Arc<EstimateRound>>>,
         keepalive: Duration,
     ) -> Option<()> {
         for event in &snapshots {
@@ -153,6 +175,10 @@ impl Stream {
                     if !self.everyone {
                         self.catch_up(None).await?;
                     }
+                    continue;
+                }
+                Some(round) = next_round(&mut estimates) => {
+                    self.deliver_estimates(&round).await?;
                     continue;
                 }
                 _ = heartbeat.tick() => {
@@ -219,6 +245,18 @@ impl Stream {
         let wanted_batch = self.batch_id.is_none() || self.batch_id == event.job.batch_id;
         if wanted_job && wanted_batch {
             self.send(Ok(event_to_proto(event))).await?;
+        }
+        Some(())
+    }
+
+    /// Sends this watch's part of an estimator round, as ESTIMATE events.
+    async fn deliver_estimates(&self, round: &EstimateRound) -> Option<()> {
+        for news in round.by_user.get(&self.user).into_iter().flatten() {
+            let wanted_job = self.only.is_empty() || self.only.contains(&news.job_id);
+            let wanted_batch = self.batch_id.is_none() || self.batch_id == news.batch_id;
+            if wanted_job && wanted_batch {
+                self.send(Ok(estimate_event(news.job_id, &news.estimate))).await?;
+            }
         }
         Some(())
     }

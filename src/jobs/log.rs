@@ -23,7 +23,7 @@ impl EventLog {
         EventLog { store, hub, streams }
     }
 
-    pub fn hub(&self) -> &EventHub {
+    pub fn hub(&self) -> &Arc<EventHub> {
         &self.hub
     }
 

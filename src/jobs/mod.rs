@@ -10,6 +10,7 @@
 mod attempt;
 mod commit;
 pub mod drain;
+mod estimate;
 mod failures;
 mod history;
 mod intake;
@@ -39,6 +40,7 @@ use intake::Intake;
 
 pub use attempt::Claimed;
 pub use drain::{Drain, NodeStatus};
+pub use estimate::WATCHED_LINE;
 pub use failures::{BulkRetry, FailureGroup, FailureGroups};
 pub use log::EventLog;
 pub use output::OutputPage;
@@ -55,6 +57,8 @@ pub struct Rules {
     pub per_user_cap: Option<u32>,
     /// How far ahead a submission may schedule its start.
     pub max_schedule_ahead: Duration,
+    /// This node's workers: estimates count at least these as slots.
+    pub workers: usize,
 }
 
 /// What the core is built on.
@@ -88,6 +92,7 @@ pub struct Jobs {
     node: String,
     /// Woken when this node pauses or resumes, for its resumer.
     pause_changes: tokio::sync::Notify,
+    rate: estimate::RateCache,
 }
 
 impl Jobs {
@@ -119,6 +124,7 @@ impl Jobs {
             drain: Drain::default(),
             node: history::node_name(),
             pause_changes: tokio::sync::Notify::new(),
+            rate: estimate::RateCache::default(),
         }
     }
 

@@ -3,8 +3,10 @@
 //! no notification): the [`Reaper`] hands back jobs whose lease expired, the
 //! [`Reconciler`] queues what the database says is waiting but the queue
 //! lacks, [`Retention`] removes what is old enough, and the [`Resumer`]
-//! tidies away pauses whose resume time has come. Each runs on the
+//! tidies away pauses whose resume time has come; the [`Estimator`] tells
+//! watchers when their waiting jobs' estimates move. Each runs on the
 //! node's task tracker until its stop token fires.
+mod estimator;
 mod reaper;
 mod reconciler;
 mod resumer;
@@ -15,6 +17,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+pub use estimator::Estimator;
 pub use reaper::Reaper;
 pub use reconciler::Reconciler;
 pub use resumer::Resumer;

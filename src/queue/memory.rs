@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::{JobQueue, QueueError, QueueItem};
+use super::{JobQueue, Place, QueueError, QueueItem, jobs_ahead};
 
 pub struct MemoryQueue {
     /// A std mutex: it is never held across an await, and every critical
@@ -124,6 +124,37 @@ impl State {
         before - self.waiting()
     }
 
+    /// Each ring group's ready count, in turn order.
+    fn ring_sizes(&self) -> Vec<usize> {
+        self.ring.iter().map(|group| self.groups.get(group).map_or(0, BinaryHeap::len)).collect()
+    }
+
+    /// The group's ready jobs, best (first to leave) first.
+    fn line_of(&self, group: &str) -> Vec<Uuid> {
+        let Some(heap) = self.groups.get(group) else { return Vec::new() };
+        let mut line: Vec<&Ready> = heap.iter().collect();
+        line.sort_by(|a, b| b.cmp(a));
+        line.into_iter().map(|ready| ready.job_id).collect()
+    }
+
+    fn place(&self, sizes: &[usize], job_id: Uuid, group: &str) -> Place {
+        let at = self.ring.iter().position(|g| g == group);
+        if let (Some(at), Some(heap)) = (at, self.groups.get(group))
+            && let Some(it) = heap.iter().find(|ready| ready.job_id == job_id)
+        {
+            let rank = heap.iter().filter(|ready| *ready > it).count();
+            return Place::Ready { ahead: jobs_ahead(sizes, at, rank) };
+        }
+        let delayed = self.delayed.iter().find(|d| d.0.job_id == job_id);
+        match delayed {
+            Some(Reverse(d)) => {
+                let wait = d.ready_at.saturating_duration_since(Instant::now());
+                Place::Delayed { until: chrono::Utc::now() + wait }
+            }
+            None => Place::Absent,
+        }
+    }
+
     /// Moves due delayed entries to their groups; returns the next deadline.
     fn promote_due(&mut self, now: Instant) -> Option<Instant> {
         while let Some(Reverse(next)) = self.delayed.peek() {
@@ -226,6 +257,27 @@ impl JobQueue for MemoryQueue {
             self.push(item.clone()).await?;
         }
         Ok(())
+    }
+
+    async fn places(&self, jobs: &[(Uuid, String)]) -> Result<Vec<Place>, QueueError> {
+        let mut state = self.state();
+        state.promote_due(Instant::now());
+        let sizes = state.ring_sizes();
+        Ok(jobs.iter().map(|(id, group)| state.place(&sizes, *id, group)).collect())
+    }
+
+    async fn lines(&self, groups: &[String], limit: usize) -> Result<Vec<(String, Uuid, u64)>, QueueError> {
+        let mut state = self.state();
+        state.promote_due(Instant::now());
+        let sizes = state.ring_sizes();
+        let mut lines = Vec::new();
+        for group in groups {
+            let Some(at) = state.ring.iter().position(|g| g == group) else { continue };
+            for (rank, id) in state.line_of(group).into_iter().take(limit).enumerate() {
+                lines.push((group.clone(), id, jobs_ahead(&sizes, at, rank)));
+            }
+        }
+        Ok(lines)
     }
 }
 

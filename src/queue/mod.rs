@@ -3,6 +3,7 @@
 //! no job: start-up puts back every job the database says is waiting.
 mod keys;
 mod memory;
+mod place;
 mod redis;
 mod scripts;
 
@@ -12,6 +13,7 @@ use uuid::Uuid;
 
 pub use keys::{Keys, hash_tag};
 pub use memory::MemoryQueue;
+pub use place::{Place, jobs_ahead};
 pub use redis::RedisQueue;
 
 /// One entry: a job, its group (the user it belongs to), its priority (higher
@@ -73,6 +75,11 @@ pub trait JobQueue: Send + Sync + 'static {
     /// its priority in its group (which joins the back of the ring if it
     /// was not in it), in the order given. A resume puts its jobs back so.
     async fn replace(&self, items: &[QueueItem]) -> Result<(), QueueError>;
+    /// Where each job waits; each pair is a job and its group.
+    async fn places(&self, jobs: &[(Uuid, String)]) -> Result<Vec<Place>, QueueError>;
+    /// The first `limit` ready jobs of each of these groups that has any,
+    /// each with how many jobs leave the queue before it: (group, job, ahead).
+    async fn lines(&self, groups: &[String], limit: usize) -> Result<Vec<(String, Uuid, u64)>, QueueError>;
     /// Returns when the queue's backing service is reachable again after it
     /// was lost (and may have lost what it held), so the reconciler puts
     /// back at once what the database says is waiting. Never returns for a

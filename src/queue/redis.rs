@@ -25,6 +25,8 @@
 //! it have ready ids and none. A pause parks jobs with the `withdraw` script
 //! (out of their group or the delayed set, and the index); a resume puts them
 //! back with `add`'s push, which moves an id it already holds.
+mod places;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -42,8 +44,8 @@ use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use super::keys::Keys;
-use super::scripts::{ADD, REQUEUE, Script, TAKE, WITHDRAW};
-use super::{JobQueue, QueueError, QueueItem};
+use super::scripts::{ADD, PLACE, REQUEUE, Script, TAKE, WITHDRAW};
+use super::{JobQueue, Place, QueueError, QueueItem};
 use crate::domain::job::MAX_PRIORITY;
 
 /// How long a pop blocks when nothing is delayed. A push wakes it anyway;
@@ -78,6 +80,7 @@ struct Inner {
     take: Script,
     requeue: Script,
     withdraw: Script,
+    place: Script,
     /// Idle dedicated clients for `BZPOPMIN`, which would stall every other
     /// command on the multiplexed client. A std mutex: held for a push or pop.
     idle: Mutex<Vec<Client>>,
@@ -125,9 +128,10 @@ impl RedisQueue {
                 Script::load(&client, TAKE).await?,
                 Script::load(&client, REQUEUE).await?,
                 Script::load(&client, WITHDRAW).await?,
+                Script::load(&client, PLACE).await?,
             ))
         };
-        let (add, take, requeue, withdraw) = match loaded.await {
+        let (add, take, requeue, withdraw, place) = match loaded.await {
             Ok(scripts) => scripts,
             Err(error) => {
                 let _ = client.quit().await;
@@ -144,6 +148,7 @@ impl RedisQueue {
                 take,
                 requeue,
                 withdraw,
+                place,
                 idle: Mutex::new(Vec::with_capacity(blocking_clients)),
                 permits: Arc::new(Semaphore::new(blocking_clients)),
                 closed: AtomicBool::new(false),
@@ -251,6 +256,14 @@ impl JobQueue for RedisQueue {
             self.inner.add("push", batch).await?;
         }
         Ok(())
+    }
+
+    async fn places(&self, jobs: &[(Uuid, String)]) -> Result<Vec<Place>, QueueError> {
+        self.inner.places(jobs).await
+    }
+
+    async fn lines(&self, groups: &[String], limit: usize) -> Result<Vec<(String, Uuid, u64)>, QueueError> {
+        self.inner.lines(groups, limit).await
     }
 }
 

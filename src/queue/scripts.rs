@@ -8,6 +8,7 @@ use fred::types::{FromValue, Value};
 pub const ADD: &str = concat!(include_str!("scripts/common.lua"), include_str!("scripts/add.lua"));
 pub const TAKE: &str = concat!(include_str!("scripts/common.lua"), include_str!("scripts/take.lua"));
 pub const REQUEUE: &str = concat!(include_str!("scripts/common.lua"), include_str!("scripts/requeue.lua"));
+pub const PLACE: &str = concat!(include_str!("scripts/common.lua"), include_str!("scripts/place.lua"));
 pub const WITHDRAW: &str = concat!(include_str!("scripts/common.lua"), include_str!("scripts/withdraw.lua"));
 
 /// A Lua script sent by `EVALSHA`, falling back to `EVAL` (which also caches

@@ -1,7 +1,11 @@
 //! Job statistics for one user: counts by state from one `GROUP BY`, and
-//! processing times over the latest completed jobs.
+//! processing times over the latest completed jobs; what the estimates
+//! read (jobs running on every node, the batches of jobs).
 use chrono::Utc;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use std::collections::HashMap;
+
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
 
 use super::entity::job;
 use super::{Store, owner};
@@ -34,6 +38,24 @@ impl JobStats {
 }
 
 impl Store {
+    /// How many jobs of every user are in `state` now.
+    pub async fn count_in_state(&self, state: JobState) -> Result<u64> {
+        Ok(job::Entity::find().filter(job::Column::State.eq(state.as_str())).count(&self.db).await?)
+    }
+
+    /// The batch of each of these jobs that still exists (`None`: no batch).
+    pub async fn batch_ids(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, Option<Uuid>>> {
+        let rows: Vec<(Uuid, Option<Uuid>)> = job::Entity::find()
+            .select_only()
+            .column(job::Column::Id)
+            .column(job::Column::BatchId)
+            .filter(job::Column::Id.is_in(ids.iter().copied()))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
     pub async fn job_stats(&self, scope: &Scope) -> Result<JobStats> {
         let counts: Vec<(String, i64)> = job::Entity::find()
             .select_only()

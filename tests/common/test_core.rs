@@ -52,7 +52,8 @@ impl TestCore {
             base_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(10),
         };
-        let rules = Rules { retry, lease, per_user_cap: None, max_schedule_ahead: Duration::from_secs(86_400) };
+        let rules =
+            Rules { retry, lease, per_user_cap: None, max_schedule_ahead: Duration::from_secs(86_400), workers: 1 };
         let writes = TaskTracker::new();
         let stops = Stops { intake: CancellationToken::new(), writes: CancellationToken::new() };
         let core_stops = Stops { intake: stops.intake.clone(), writes: stops.writes.clone() };

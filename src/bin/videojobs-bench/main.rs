@@ -33,6 +33,8 @@ pub struct Sizes {
     pub history_jobs: u64,
     pub history_users: u64,
     pub history_requests: usize,
+    pub eta_batch: usize,
+    pub eta_singles: usize,
 }
 
 impl Sizes {
@@ -51,6 +53,8 @@ impl Sizes {
             history_jobs: 1_000_000,
             history_users: 1_000,
             history_requests: 2_000,
+            eta_batch: 400,
+            eta_singles: 40,
         }
     }
 
@@ -69,6 +73,8 @@ impl Sizes {
             history_jobs: 20_000,
             history_users: 100,
             history_requests: 200,
+            eta_batch: 40,
+            eta_singles: 8,
         }
     }
 }
@@ -82,7 +88,7 @@ pub struct Args {
     /// Every scenario, small enough for CI (the numbers are not judged).
     #[arg(long, conflicts_with = "all")]
     quick: bool,
-    /// Only these scenarios (1-7); repeatable. Default: all of them.
+    /// Only these scenarios (1-8); repeatable. Default: all of them.
     #[arg(long = "scenario")]
     scenarios: Vec<u8>,
     /// Scenario 1 at these worker concurrencies only; repeatable.
@@ -142,6 +148,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if wanted(7) {
         scenarios::output::run(&bench, &mut report).await?;
+    }
+    if wanted(8) {
+        scenarios::eta::run(&bench, &mut report).await?;
     }
     let table = report.render(&bench.machine());
     println!("\n{table}");

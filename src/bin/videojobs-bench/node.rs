@@ -25,6 +25,8 @@ pub struct NodeOptions {
     pub concurrency: usize,
     /// PostgreSQL + Redis (the scaled-out stack) or the embedded default.
     pub embedded: bool,
+    /// The stand-in's delay per stage (0: as fast as it goes).
+    pub stage_delay_ms: u64,
 }
 
 pub struct Node {
@@ -49,7 +51,7 @@ impl Node {
         let dir = TempDir::new("node")?;
         let port = free_port()?;
         let addr = format!("127.0.0.1:{port}");
-        let standin = format!("{} --stage-delay-ms 0", bench.standin.display());
+        let standin = format!("{} --stage-delay-ms {}", bench.standin.display(), options.stage_delay_ms);
         let mut command = tokio::process::Command::new(&bench.server);
         command
             .arg("serve")

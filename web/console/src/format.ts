@@ -29,6 +29,7 @@ export const EVENT_NAMES: Record<JobEventType, string> = {
   [JobEventType.HEARTBEAT]: "heartbeat",
   [JobEventType.PAUSED]: "paused",
   [JobEventType.RESUMED]: "resumed",
+  [JobEventType.ESTIMATE]: "estimate",
 };
 
 export const KIND_NAMES: Record<FailureKind, string> = {

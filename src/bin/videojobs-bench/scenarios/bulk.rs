@@ -13,7 +13,7 @@ use crate::stats::median;
 
 pub async fn run(bench: &Bench, report: &mut Report) -> anyhow::Result<()> {
     let urls = bench.sizes.batch_urls;
-    let node = Node::start(bench, NodeOptions { concurrency: 0, embedded: false }).await?;
+    let node = Node::start(bench, NodeOptions { concurrency: 0, embedded: false, stage_delay_ms: 0 }).await?;
     let (mut ours, mut peers) = (vec![], vec![]);
     for repeat in 0..bench.sizes.repeats {
         ours.push(videojobs_jobs_per_second(&node, urls, &format!("bulk-{repeat}")).await?);

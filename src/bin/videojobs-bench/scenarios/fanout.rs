@@ -63,7 +63,7 @@ async fn fan_out(bench: &Bench) -> anyhow::Result<Measured> {
     let sizes = &bench.sizes;
     let (users, per_user) = (sizes.watch_users, sizes.streams_per_user);
     let events = (sizes.events_per_second * sizes.event_seconds) as usize;
-    let node = Node::start(bench, NodeOptions { concurrency: 0, embedded: false }).await?;
+    let node = Node::start(bench, NodeOptions { concurrency: 0, embedded: false, stage_delay_ms: 0 }).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_before = node.rss_bytes()?;
 

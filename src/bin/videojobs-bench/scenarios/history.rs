@@ -19,7 +19,7 @@ const CLIENTS: usize = 4;
 
 pub async fn run(bench: &Bench, report: &mut Report) -> anyhow::Result<()> {
     let (jobs, users) = (bench.sizes.history_jobs, bench.sizes.history_users);
-    let node = Node::start(bench, NodeOptions { concurrency: 0, embedded: false }).await?;
+    let node = Node::start(bench, NodeOptions { concurrency: 0, embedded: false, stage_delay_ms: 0 }).await?;
     let seeding = Instant::now();
     seed(&node, jobs, users).await?;
     println!("seeded {jobs} jobs for {users} users in {:.1} s", seeding.elapsed().as_secs_f64());

@@ -14,7 +14,7 @@ pub async fn run(bench: &Bench, report: &mut Report) -> anyhow::Result<()> {
     for embedded in [false, true] {
         let mut samples = Vec::new();
         for _ in 0..bench.sizes.repeats {
-            let node = Node::start(bench, NodeOptions { concurrency: 3, embedded }).await?;
+            let node = Node::start(bench, NodeOptions { concurrency: 3, embedded, stage_delay_ms: 0 }).await?;
             tokio::time::sleep(SETTLE).await;
             samples.push(node.rss_bytes()? as f64 / 1e6);
             node.stop().await?;

@@ -1,6 +1,7 @@
-//! The seven scenarios of the benchmark, and what they share: where the
+//! The eight scenarios of the benchmark, and what they share: where the
 //! binaries are, the servers to use, the sizes and the installed peer.
 pub mod bulk;
+pub mod eta;
 pub mod fanout;
 pub mod history;
 pub mod idle;

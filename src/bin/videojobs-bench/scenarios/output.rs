@@ -36,7 +36,7 @@ struct Figures {
 pub async fn run(bench: &Bench, report: &mut Report) -> anyhow::Result<()> {
     let mut runs = Vec::new();
     for repeat in 0..bench.sizes.repeats {
-        let options = NodeOptions { concurrency: PROGRAMS, embedded: false };
+        let options = NodeOptions { concurrency: PROGRAMS, embedded: false, stage_delay_ms: 0 };
         let node = Node::start_with(bench, options, &["--log-head-bytes", HEAD_BYTES]).await?;
         runs.push(measure(&node, repeat).await?);
         node.stop().await?;

@@ -24,7 +24,7 @@ const SUBJECT: &str = "Physics";
 pub async fn run(bench: &Bench, report: &mut Report) -> anyhow::Result<()> {
     let jobs = bench.sizes.throughput_jobs;
     for &concurrency in &bench.sizes.concurrencies {
-        let node = Node::start(bench, NodeOptions { concurrency, embedded: false }).await?;
+        let node = Node::start(bench, NodeOptions { concurrency, embedded: false, stage_delay_ms: 0 }).await?;
         let (mut ours, mut peers, mut floors) = (vec![], vec![], vec![]);
         for repeat in 0..bench.sizes.repeats {
             ours.push(videojobs_jobs_per_second(&node, jobs, &format!("throughput-{concurrency}-{repeat}")).await?);

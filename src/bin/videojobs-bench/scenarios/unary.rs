@@ -19,7 +19,7 @@ pub async fn run(bench: &Bench, report: &mut Report) -> anyhow::Result<()> {
     let (clients, seconds) = (bench.sizes.unary_clients, bench.sizes.unary_seconds);
     let (mut rates, mut p50s, mut p99s, mut floors) = (vec![], vec![], vec![], vec![]);
     for repeat in 0..bench.sizes.repeats {
-        let node = Node::start(bench, NodeOptions { concurrency: 0, embedded: false }).await?;
+        let node = Node::start(bench, NodeOptions { concurrency: 0, embedded: false, stage_delay_ms: 0 }).await?;
         let (rate, mut latencies) = submissions(&node, clients, Duration::from_secs(seconds), repeat).await?;
         node.stop().await?;
         rates.push(rate);

@@ -25,7 +25,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file videojobs/v1/videojobs.proto.
  */
 export const file_videojobs_v1_videojobs: GenFile = /*@__PURE__*/
-  fileDesc("Chx2aWRlb2pvYnMvdjEvdmlkZW9qb2JzLnByb3RvEgx2aWRlb2pvYnMudjEi6QQKA0pvYhIKCgJpZBgBIAEoCRILCgN1cmwYAiABKAkSEAoIdmlkZW9faWQYAyABKAkSDwoHc3ViamVjdBgEIAEoCRIlCgVzdGF0ZRgFIAEoDjIWLnZpZGVvam9icy52MS5Kb2JTdGF0ZRINCgVzdGFnZRgGIAEoCRIYChBwcm9ncmVzc19wZXJjZW50GAcgASgNEg8KB2F0dGVtcHQYCCABKA0SFAoMbWF4X2F0dGVtcHRzGAkgASgNEg0KBWVycm9yGAogASgJEhAKCG5vdGVfaWRzGAsgAygJEi4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgthc3Nlc3NtZW50cxgPIAEoCBIQCghwcmlvcml0eRgQIAEoBRIQCghsb2dfdGFpbBgRIAEoCRIQCghiYXRjaF9pZBgSIAEoCRIvCgxmYWlsdXJlX2tpbmQYEyABKA4yGS52aWRlb2pvYnMudjEuRmFpbHVyZUtpbmQSLgoKbm90X2JlZm9yZRgVIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoIYXR0ZW1wdHMYFCADKAsyFS52aWRlb2pvYnMudjEuQXR0ZW1wdBIoCgZwYXVzZWQYFiABKAsyGC52aWRlb2pvYnMudjEuUGF1c2VTdGF0ZSKbAwoHQXR0ZW1wdBIPCgdhdHRlbXB0GAEgASgNEgwKBG5vZGUYAiABKAkSLgoKc3RhcnRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KB291dGNvbWUYBSABKA4yHC52aWRlb2pvYnMudjEuQXR0ZW1wdE91dGNvbWUSLwoMZmFpbHVyZV9raW5kGAYgASgOMhkudmlkZW9qb2JzLnYxLkZhaWx1cmVLaW5kEg4KBnJlYXNvbhgHIAEoCRIWCglleGl0X2NvZGUYCCABKAVIAIgBARITCgZzaWduYWwYCSABKAVIAYgBARIrCghkdXJhdGlvbhgKIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIwCg1zdGFnZV90aW1pbmdzGAsgAygLMhkudmlkZW9qb2JzLnYxLlN0YWdlVGltaW5nQgwKCl9leGl0X2NvZGVCCQoHX3NpZ25hbCItCgtTdGFnZVRpbWluZxINCgVzdGFnZRgBIAEoCRIPCgdzZWNvbmRzGAIgASgBIrcBChJTdWJtaXRWaWRlb1JlcXVlc3QSCwoDdXJsGAEgASgJEg8KB3N1YmplY3QYAiABKAkSGAoLYXNzZXNzbWVudHMYAyABKAhIAIgBARIQCghwcmlvcml0eRgEIAEoBRIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkSLgoKbm90X2JlZm9yZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCDgoMX2Fzc2Vzc21lbnRzIh8KDUdldEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIkUKD1JldHJ5Sm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSFQoIcHJpb3JpdHkYAiABKAVIAIgBAUILCglfcHJpb3JpdHkilQEKE1JlcHJvY2Vzc0pvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJEhQKB3N1YmplY3QYAiABKAlIAIgBARIYCgthc3Nlc3NtZW50cxgDIAEoCEgBiAEBEhUKCHByaW9yaXR5GAQgASgFSAKIAQFCCgoIX3N1YmplY3RCDgoMX2Fzc2Vzc21lbnRzQgsKCV9wcmlvcml0eSIiChBDYW5jZWxKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSIiChBEZWxldGVKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSKAAQoPTGlzdEpvYnNSZXF1ZXN0EiYKBnN0YXRlcxgBIAMoDjIWLnZpZGVvam9icy52MS5Kb2JTdGF0ZRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIQCghiYXRjaF9pZBgEIAEoCRIMCgR0ZXh0GAUgASgJIkwKEExpc3RKb2JzUmVzcG9uc2USHwoEam9icxgBIAMoCzIRLnZpZGVvam9icy52MS5Kb2ISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImUKEFdhdGNoSm9ic1JlcXVlc3QSDwoHam9iX2lkcxgBIAMoCRIbCg5hZnRlcl9zZXF1ZW5jZRgCIAEoBEgAiAEBEhAKCGJhdGNoX2lkGAMgASgJQhEKD19hZnRlcl9zZXF1ZW5jZSKaAQoISm9iRXZlbnQSEAoIc2VxdWVuY2UYASABKAQSDgoGam9iX2lkGAIgASgJEigKBHR5cGUYAyABKA4yGi52aWRlb2pvYnMudjEuSm9iRXZlbnRUeXBlEh4KA2pvYhgEIAEoCzIRLnZpZGVvam9icy52MS5Kb2ISIgoFYmF0Y2gYBSABKAsyEy52aWRlb2pvYnMudjEuQmF0Y2gilwIKBUJhdGNoEgoKAmlkGAEgASgJEg0KBXRvdGFsGAIgASgNEg4KBnF1ZXVlZBgDIAEoDRISCgpwcm9jZXNzaW5nGAQgASgNEhEKCWNvbXBsZXRlZBgFIAEoDRIOCgZmYWlsZWQYBiABKA0SEQoJY2FuY2VsbGVkGAcgASgNEicKBXN0YXRlGAggASgOMhgudmlkZW9qb2JzLnYxLkJhdGNoU3RhdGUSDwoHc3ViamVjdBgJIAEoCRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAinwEKElN1Ym1pdEJhdGNoUmVxdWVzdBIMCgR1cmxzGAEgAygJEg8KB3N1YmplY3QYAiABKAkSGAoLYXNzZXNzbWVudHMYAyABKAhIAIgBARIQCghwcmlvcml0eRgEIAEoBRIuCgpub3RfYmVmb3JlGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIOCgxfYXNzZXNzbWVudHMiNwoJQmF0Y2hJdGVtEgsKA3VybBgBIAEoCRIOCgZqb2JfaWQYAiABKAkSDQoFZXJyb3IYAyABKAkiYQoTU3VibWl0QmF0Y2hSZXNwb25zZRIiCgViYXRjaBgBIAEoCzITLnZpZGVvam9icy52MS5CYXRjaBImCgVpdGVtcxgCIAMoCzIXLnZpZGVvam9icy52MS5CYXRjaEl0ZW0iIwoPR2V0QmF0Y2hSZXF1ZXN0EhAKCGJhdGNoX2lkGAEgASgJIiYKEkNhbmNlbEJhdGNoUmVxdWVzdBIQCghiYXRjaF9pZBgBIAEoCSI7ChJMaXN0QmF0Y2hlc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiVAoTTGlzdEJhdGNoZXNSZXNwb25zZRIkCgdiYXRjaGVzGAEgAygLMhMudmlkZW9qb2JzLnYxLkJhdGNoEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSLLAQoETm90ZRIKCgJpZBgBIAEoCRIOCgZqb2JfaWQYAiABKAkSJAoEa2luZBgDIAEoDjIWLnZpZGVvam9icy52MS5Ob3RlS2luZBINCgV0aXRsZRgEIAEoCRIPCgdzdWJqZWN0GAUgASgJEhEKCXZpZGVvX3VybBgGIAEoCRIQCghtYXJrZG93bhgHIAEoCRIMCgRodG1sGAggASgJEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiEKDkdldE5vdGVSZXF1ZXN0Eg8KB25vdGVfaWQYASABKAkiSQoQTGlzdE5vdGVzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiTwoRTGlzdE5vdGVzUmVzcG9uc2USIQoFbm90ZXMYASADKAsyEi52aWRlb2pvYnMudjEuTm90ZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkixQEKDUZhaWx1cmVGaWx0ZXISJwoEa2luZBgBIAEoDjIZLnZpZGVvam9icy52MS5GYWlsdXJlS2luZBIUCgxyZWFzb25fZ3JvdXAYAiABKAkSMAoMZmFpbGVkX2FmdGVyGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1mYWlsZWRfYmVmb3JlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghiYXRjaF9pZBgFIAEoCSJ/CgxGYWlsdXJlR3JvdXASJwoEa2luZBgBIAEoDjIZLnZpZGVvam9icy52MS5GYWlsdXJlS2luZBIUCgxyZWFzb25fZ3JvdXAYAiABKAkSDQoFY291bnQYAyABKAQSIQoGbmV3ZXN0GAQgASgLMhEudmlkZW9qb2JzLnYxLkpvYiJHChhMaXN0RmFpbHVyZUdyb3Vwc1JlcXVlc3QSKwoGZmlsdGVyGAEgASgLMhsudmlkZW9qb2JzLnYxLkZhaWx1cmVGaWx0ZXIiWgoZTGlzdEZhaWx1cmVHcm91cHNSZXNwb25zZRIqCgZncm91cHMYASADKAsyGi52aWRlb2pvYnMudjEuRmFpbHVyZUdyb3VwEhEKCXRydW5jYXRlZBgCIAEoCCJFChZSZXRyeUZhaWxlZEpvYnNSZXF1ZXN0EisKBmZpbHRlchgBIAEoCzIbLnZpZGVvam9icy52MS5GYWlsdXJlRmlsdGVyIkkKF1JldHJ5RmFpbGVkSm9ic1Jlc3BvbnNlEg8KB3JldHJpZWQYASABKA0SDwoHc2tpcHBlZBgCIAEoDRIMCgRtb3JlGAMgASgIIiAKEERyYWluTm9kZVJlcXVlc3QSDAoEd2FpdBgBIAEoCCIWChRHZXROb2RlU3RhdHVzUmVxdWVzdCKIAQoQUGF1c2VKb2JzUmVxdWVzdBIQCghiYXRjaF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhIKCmV2ZXJ5dGhpbmcYAyABKAgSDgoGcmVhc29uGAQgASgJEi0KCXJlc3VtZV9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiSgoRUmVzdW1lSm9ic1JlcXVlc3QSEAoIYmF0Y2hfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRISCgpldmVyeXRoaW5nGAMgASgIItQBCgpQYXVzZVN0YXRlEg4KBnBhdXNlZBgBIAEoCBIQCghiYXRjaF9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEhIKCmV2ZXJ5dGhpbmcYBCABKAgSDgoGcmVhc29uGAUgASgJEi0KCXJlc3VtZV9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJcGF1c2VkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYXVzZWRfYnkYCCABKAkiTgoKTm9kZVN0YXR1cxIMCgRub2RlGAEgASgJEhAKCGRyYWluaW5nGAIgASgIEg8KB2RyYWluZWQYAyABKAgSDwoHcnVubmluZxgEIAEoDSJiCgpKb2JMb2dMaW5lEg8KB2F0dGVtcHQYASABKA0SDAoEbGluZRgCIAEoBBInCgZzdHJlYW0YAyABKA4yFy52aWRlb2pvYnMudjEuTG9nU3RyZWFtEgwKBHRleHQYBCABKAkiWgoQR2V0Sm9iTG9nUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDwoHYXR0ZW1wdBgCIAEoDRISCgphZnRlcl9saW5lGAMgASgEEhEKCXBhZ2Vfc2l6ZRgEIAEoBSJ9ChFHZXRKb2JMb2dSZXNwb25zZRIPCgdhdHRlbXB0GAEgASgNEicKBWxpbmVzGAIgAygLMhgudmlkZW9qb2JzLnYxLkpvYkxvZ0xpbmUSFwoPbmV4dF9hZnRlcl9saW5lGAMgASgEEhUKDWF0dGVtcHRfZW5kZWQYBCABKAgiSgoTV2F0Y2hKb2JMb2dzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDwoHYXR0ZW1wdBgCIAEoDRISCgphZnRlcl9saW5lGAMgASgEIhQKEkdldEpvYlN0YXRzUmVxdWVzdCKFAgoISm9iU3RhdHMSDgoGcXVldWVkGAEgASgEEhIKCnByb2Nlc3NpbmcYAiABKAQSEAoIcmV0cnlpbmcYAyABKAQSEQoJY29tcGxldGVkGAQgASgEEg4KBmZhaWxlZBgFIAEoBBIRCgljYW5jZWxsZWQYBiABKAQSFAoMc3VjY2Vzc19yYXRlGAcgASgBEiIKGmF2ZXJhZ2VfcHJvY2Vzc2luZ19zZWNvbmRzGAggASgBEh4KFnA5NV9wcm9jZXNzaW5nX3NlY29uZHMYCSABKAESEwoLcXVldWVfZGVwdGgYCiABKAQSHgoWb2xkZXN0X3dhaXRpbmdfc2Vjb25kcxgLIAEoASq1AQoISm9iU3RhdGUSGQoVSk9CX1NUQVRFX1VOU1BFQ0lGSUVEEAASFAoQSk9CX1NUQVRFX1FVRVVFRBABEhgKFEpPQl9TVEFURV9QUk9DRVNTSU5HEAISFgoSSk9CX1NUQVRFX1JFVFJZSU5HEAMSFwoTSk9CX1NUQVRFX0NPTVBMRVRFRBAEEhQKEEpPQl9TVEFURV9GQUlMRUQQBRIXChNKT0JfU1RBVEVfQ0FOQ0VMTEVEEAYqrAEKDkF0dGVtcHRPdXRjb21lEh8KG0FUVEVNUFRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEh0KGUFUVEVNUFRfT1VUQ09NRV9TVUNDRUVERUQQARIaChZBVFRFTVBUX09VVENPTUVfRkFJTEVEEAISHwobQVRURU1QVF9PVVRDT01FX0lOVEVSUlVQVEVEEAMSHQoZQVRURU1QVF9PVVRDT01FX0NBTkNFTExFRBAEKukBCgtGYWlsdXJlS2luZBIcChhGQUlMVVJFX0tJTkRfVU5TUEVDSUZJRUQQABIaChZGQUlMVVJFX0tJTkRfUEVSTUFORU5UEAESGgoWRkFJTFVSRV9LSU5EX1RSQU5TSUVOVBACEhgKFEZBSUxVUkVfS0lORF9USU1FT1VUEAMSGAoURkFJTFVSRV9LSU5EX1NUQUxMRUQQBBIYChRGQUlMVVJFX0tJTkRfQ1JBU0hFRBAFEhoKFkZBSUxVUkVfS0lORF9OT19PVVRQVVQQBhIaChZGQUlMVVJFX0tJTkRfQ0FOQ0VMTEVEEAcqhwMKDEpvYkV2ZW50VHlwZRIeChpKT0JfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhkKFUpPQl9FVkVOVF9UWVBFX1FVRVVFRBABEh0KGUpPQl9FVkVOVF9UWVBFX1BST0NFU1NJTkcQAhIbChdKT0JfRVZFTlRfVFlQRV9QUk9HUkVTUxADEhsKF0pPQl9FVkVOVF9UWVBFX1JFVFJZSU5HEAQSHAoYSk9CX0VWRU5UX1RZUEVfQ09NUExFVEVEEAUSGQoVSk9CX0VWRU5UX1RZUEVfRkFJTEVEEAYSHAoYSk9CX0VWRU5UX1RZUEVfQ0FOQ0VMTEVEEAcSGgoWSk9CX0VWRU5UX1RZUEVfREVMRVRFRBAIEhsKF0pPQl9FVkVOVF9UWVBFX1NOQVBTSE9UEAkSHAoYSk9CX0VWRU5UX1RZUEVfSEVBUlRCRUFUEAoSGQoVSk9CX0VWRU5UX1RZUEVfUEFVU0VEEAsSGgoWSk9CX0VWRU5UX1RZUEVfUkVTVU1FRBAMKrcBCgpCYXRjaFN0YXRlEhsKF0JBVENIX1NUQVRFX1VOU1BFQ0lGSUVEEAASFwoTQkFUQ0hfU1RBVEVfUlVOTklORxABEhkKFUJBVENIX1NUQVRFX0NPTVBMRVRFRBACEiUKIUJBVENIX1NUQVRFX0NPTVBMRVRFRF9XSVRIX0VSUk9SUxADEhYKEkJBVENIX1NUQVRFX0ZBSUxFRBAEEhkKFUJBVENIX1NUQVRFX0NBTkNFTExFRBAFKlQKCE5vdGVLaW5kEhkKFU5PVEVfS0lORF9VTlNQRUNJRklFRBAAEhMKD05PVEVfS0lORF9OT1RFUxABEhgKFE5PVEVfS0lORF9BU1NFU1NNRU5UEAIqhgEKCUxvZ1N0cmVhbRIaChZMT0dfU1RSRUFNX1VOU1BFQ0lGSUVEEAASFQoRTE9HX1NUUkVBTV9TVERPVVQQARIVChFMT0dfU1RSRUFNX1NUREVSUhACEhUKEUxPR19TVFJFQU1fTUFSS0VSEAMSGAoUTE9HX1NUUkVBTV9IRUFSVEJFQVQQBDKlDAoKSm9iU2VydmljZRJCCgtTdWJtaXRWaWRlbxIgLnZpZGVvam9icy52MS5TdWJtaXRWaWRlb1JlcXVlc3QaES52aWRlb2pvYnMudjEuSm9iEjgKBkdldEpvYhIbLnZpZGVvam9icy52MS5HZXRKb2JSZXF1ZXN0GhEudmlkZW9qb2JzLnYxLkpvYhJJCghMaXN0Sm9icxIdLnZpZGVvam9icy52MS5MaXN0Sm9ic1JlcXVlc3QaHi52aWRlb2pvYnMudjEuTGlzdEpvYnNSZXNwb25zZRI8CghSZXRyeUpvYhIdLnZpZGVvam9icy52MS5SZXRyeUpvYlJlcXVlc3QaES52aWRlb2pvYnMudjEuSm9iEkQKDFJlcHJvY2Vzc0pvYhIhLnZpZGVvam9icy52MS5SZXByb2Nlc3NKb2JSZXF1ZXN0GhEudmlkZW9qb2JzLnYxLkpvYhI+CglDYW5jZWxKb2ISHi52aWRlb2pvYnMudjEuQ2FuY2VsSm9iUmVxdWVzdBoRLnZpZGVvam9icy52MS5Kb2ISQwoJRGVsZXRlSm9iEh4udmlkZW9qb2JzLnYxLkRlbGV0ZUpvYlJlcXVlc3QaFi5nb29nbGUucHJvdG9idWYuRW1wdHkSRQoJV2F0Y2hKb2JzEh4udmlkZW9qb2JzLnYxLldhdGNoSm9ic1JlcXVlc3QaFi52aWRlb2pvYnMudjEuSm9iRXZlbnQwARJSCgtTdWJtaXRCYXRjaBIgLnZpZGVvam9icy52MS5TdWJtaXRCYXRjaFJlcXVlc3QaIS52aWRlb2pvYnMudjEuU3VibWl0QmF0Y2hSZXNwb25zZRI+CghHZXRCYXRjaBIdLnZpZGVvam9icy52MS5HZXRCYXRjaFJlcXVlc3QaEy52aWRlb2pvYnMudjEuQmF0Y2gSUgoLTGlzdEJhdGNoZXMSIC52aWRlb2pvYnMudjEuTGlzdEJhdGNoZXNSZXF1ZXN0GiEudmlkZW9qb2JzLnYxLkxpc3RCYXRjaGVzUmVzcG9uc2USRAoLQ2FuY2VsQmF0Y2gSIC52aWRlb2pvYnMudjEuQ2FuY2VsQmF0Y2hSZXF1ZXN0GhMudmlkZW9qb2JzLnYxLkJhdGNoEkcKC0dldEpvYlN0YXRzEiAudmlkZW9qb2JzLnYxLkdldEpvYlN0YXRzUmVxdWVzdBoWLnZpZGVvam9icy52MS5Kb2JTdGF0cxJkChFMaXN0RmFpbHVyZUdyb3VwcxImLnZpZGVvam9icy52MS5MaXN0RmFpbHVyZUdyb3Vwc1JlcXVlc3QaJy52aWRlb2pvYnMudjEuTGlzdEZhaWx1cmVHcm91cHNSZXNwb25zZRJeCg9SZXRyeUZhaWxlZEpvYnMSJC52aWRlb2pvYnMudjEuUmV0cnlGYWlsZWRKb2JzUmVxdWVzdBolLnZpZGVvam9icy52MS5SZXRyeUZhaWxlZEpvYnNSZXNwb25zZRJFCglEcmFpbk5vZGUSHi52aWRlb2pvYnMudjEuRHJhaW5Ob2RlUmVxdWVzdBoYLnZpZGVvam9icy52MS5Ob2RlU3RhdHVzEk0KDUdldE5vZGVTdGF0dXMSIi52aWRlb2pvYnMudjEuR2V0Tm9kZVN0YXR1c1JlcXVlc3QaGC52aWRlb2pvYnMudjEuTm9kZVN0YXR1cxJFCglQYXVzZUpvYnMSHi52aWRlb2pvYnMudjEuUGF1c2VKb2JzUmVxdWVzdBoYLnZpZGVvam9icy52MS5QYXVzZVN0YXRlEkcKClJlc3VtZUpvYnMSHy52aWRlb2pvYnMudjEuUmVzdW1lSm9ic1JlcXVlc3QaGC52aWRlb2pvYnMudjEuUGF1c2VTdGF0ZRJMCglHZXRKb2JMb2cSHi52aWRlb2pvYnMudjEuR2V0Sm9iTG9nUmVxdWVzdBofLnZpZGVvam9icy52MS5HZXRKb2JMb2dSZXNwb25zZRJNCgxXYXRjaEpvYkxvZ3MSIS52aWRlb2pvYnMudjEuV2F0Y2hKb2JMb2dzUmVxdWVzdBoYLnZpZGVvam9icy52MS5Kb2JMb2dMaW5lMAEymAEKC05vdGVTZXJ2aWNlEjsKB0dldE5vdGUSHC52aWRlb2pvYnMudjEuR2V0Tm90ZVJlcXVlc3QaEi52aWRlb2pvYnMudjEuTm90ZRJMCglMaXN0Tm90ZXMSHi52aWRlb2pvYnMudjEuTGlzdE5vdGVzUmVxdWVzdBofLnZpZGVvam9icy52MS5MaXN0Tm90ZXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_timestamp]);
+  fileDesc("Chx2aWRlb2pvYnMvdjEvdmlkZW9qb2JzLnByb3RvEgx2aWRlb2pvYnMudjEilgUKA0pvYhIKCgJpZBgBIAEoCRILCgN1cmwYAiABKAkSEAoIdmlkZW9faWQYAyABKAkSDwoHc3ViamVjdBgEIAEoCRIlCgVzdGF0ZRgFIAEoDjIWLnZpZGVvam9icy52MS5Kb2JTdGF0ZRINCgVzdGFnZRgGIAEoCRIYChBwcm9ncmVzc19wZXJjZW50GAcgASgNEg8KB2F0dGVtcHQYCCABKA0SFAoMbWF4X2F0dGVtcHRzGAkgASgNEg0KBWVycm9yGAogASgJEhAKCG5vdGVfaWRzGAsgAygJEi4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgthc3Nlc3NtZW50cxgPIAEoCBIQCghwcmlvcml0eRgQIAEoBRIQCghsb2dfdGFpbBgRIAEoCRIQCghiYXRjaF9pZBgSIAEoCRIvCgxmYWlsdXJlX2tpbmQYEyABKA4yGS52aWRlb2pvYnMudjEuRmFpbHVyZUtpbmQSLgoKbm90X2JlZm9yZRgVIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoIYXR0ZW1wdHMYFCADKAsyFS52aWRlb2pvYnMudjEuQXR0ZW1wdBIoCgZwYXVzZWQYFiABKAsyGC52aWRlb2pvYnMudjEuUGF1c2VTdGF0ZRIrCghlc3RpbWF0ZRgXIAEoCzIZLnZpZGVvam9icy52MS5Kb2JFc3RpbWF0ZSKMAQoLSm9iRXN0aW1hdGUSFwoKam9ic19haGVhZBgBIAEoBEgAiAEBEikKBXN0YXJ0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgZmaW5pc2gYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQg0KC19qb2JzX2FoZWFkIpsDCgdBdHRlbXB0Eg8KB2F0dGVtcHQYASABKA0SDAoEbm9kZRgCIAEoCRIuCgpzdGFydGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoHb3V0Y29tZRgFIAEoDjIcLnZpZGVvam9icy52MS5BdHRlbXB0T3V0Y29tZRIvCgxmYWlsdXJlX2tpbmQYBiABKA4yGS52aWRlb2pvYnMudjEuRmFpbHVyZUtpbmQSDgoGcmVhc29uGAcgASgJEhYKCWV4aXRfY29kZRgIIAEoBUgAiAEBEhMKBnNpZ25hbBgJIAEoBUgBiAEBEisKCGR1cmF0aW9uGAogASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjAKDXN0YWdlX3RpbWluZ3MYCyADKAsyGS52aWRlb2pvYnMudjEuU3RhZ2VUaW1pbmdCDAoKX2V4aXRfY29kZUIJCgdfc2lnbmFsIi0KC1N0YWdlVGltaW5nEg0KBXN0YWdlGAEgASgJEg8KB3NlY29uZHMYAiABKAEitwEKElN1Ym1pdFZpZGVvUmVxdWVzdBILCgN1cmwYASABKAkSDwoHc3ViamVjdBgCIAEoCRIYCgthc3Nlc3NtZW50cxgDIAEoCEgAiAEBEhAKCHByaW9yaXR5GAQgASgFEhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCRIuCgpub3RfYmVmb3JlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIOCgxfYXNzZXNzbWVudHMiHwoNR2V0Sm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiRQoPUmV0cnlKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIVCghwcmlvcml0eRgCIAEoBUgAiAEBQgsKCV9wcmlvcml0eSKVAQoTUmVwcm9jZXNzSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSFAoHc3ViamVjdBgCIAEoCUgAiAEBEhgKC2Fzc2Vzc21lbnRzGAMgASgISAGIAQESFQoIcHJpb3JpdHkYBCABKAVIAogBAUIKCghfc3ViamVjdEIOCgxfYXNzZXNzbWVudHNCCwoJX3ByaW9yaXR5IiIKEENhbmNlbEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIiIKEERlbGV0ZUpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIoABCg9MaXN0Sm9ic1JlcXVlc3QSJgoGc3RhdGVzGAEgAygOMhYudmlkZW9qb2JzLnYxLkpvYlN0YXRlEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJEhAKCGJhdGNoX2lkGAQgASgJEgwKBHRleHQYBSABKAkiTAoQTGlzdEpvYnNSZXNwb25zZRIfCgRqb2JzGAEgAygLMhEudmlkZW9qb2JzLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkieAoQV2F0Y2hKb2JzUmVxdWVzdBIPCgdqb2JfaWRzGAEgAygJEhsKDmFmdGVyX3NlcXVlbmNlGAIgASgESACIAQESEAoIYmF0Y2hfaWQYAyABKAkSEQoJZXN0aW1hdGVzGAQgASgIQhEKD19hZnRlcl9zZXF1ZW5jZSLHAQoISm9iRXZlbnQSEAoIc2VxdWVuY2UYASABKAQSDgoGam9iX2lkGAIgASgJEigKBHR5cGUYAyABKA4yGi52aWRlb2pvYnMudjEuSm9iRXZlbnRUeXBlEh4KA2pvYhgEIAEoCzIRLnZpZGVvam9icy52MS5Kb2ISIgoFYmF0Y2gYBSABKAsyEy52aWRlb2pvYnMudjEuQmF0Y2gSKwoIZXN0aW1hdGUYBiABKAsyGS52aWRlb2pvYnMudjEuSm9iRXN0aW1hdGUilwIKBUJhdGNoEgoKAmlkGAEgASgJEg0KBXRvdGFsGAIgASgNEg4KBnF1ZXVlZBgDIAEoDRISCgpwcm9jZXNzaW5nGAQgASgNEhEKCWNvbXBsZXRlZBgFIAEoDRIOCgZmYWlsZWQYBiABKA0SEQoJY2FuY2VsbGVkGAcgASgNEicKBXN0YXRlGAggASgOMhgudmlkZW9qb2JzLnYxLkJhdGNoU3RhdGUSDwoHc3ViamVjdBgJIAEoCRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAinwEKElN1Ym1pdEJhdGNoUmVxdWVzdBIMCgR1cmxzGAEgAygJEg8KB3N1YmplY3QYAiABKAkSGAoLYXNzZXNzbWVudHMYAyABKAhIAIgBARIQCghwcmlvcml0eRgEIAEoBRIuCgpub3RfYmVmb3JlGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIOCgxfYXNzZXNzbWVudHMiNwoJQmF0Y2hJdGVtEgsKA3VybBgBIAEoCRIOCgZqb2JfaWQYAiABKAkSDQoFZXJyb3IYAyABKAkiYQoTU3VibWl0QmF0Y2hSZXNwb25zZRIiCgViYXRjaBgBIAEoCzITLnZpZGVvam9icy52MS5CYXRjaBImCgVpdGVtcxgCIAMoCzIXLnZpZGVvam9icy52MS5CYXRjaEl0ZW0iIwoPR2V0QmF0Y2hSZXF1ZXN0EhAKCGJhdGNoX2lkGAEgASgJIiYKEkNhbmNlbEJhdGNoUmVxdWVzdBIQCghiYXRjaF9pZBgBIAEoCSI7ChJMaXN0QmF0Y2hlc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiVAoTTGlzdEJhdGNoZXNSZXNwb25zZRIkCgdiYXRjaGVzGAEgAygLMhMudmlkZW9qb2JzLnYxLkJhdGNoEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSLLAQoETm90ZRIKCgJpZBgBIAEoCRIOCgZqb2JfaWQYAiABKAkSJAoEa2luZBgDIAEoDjIWLnZpZGVvam9icy52MS5Ob3RlS2luZBINCgV0aXRsZRgEIAEoCRIPCgdzdWJqZWN0GAUgASgJEhEKCXZpZGVvX3VybBgGIAEoCRIQCghtYXJrZG93bhgHIAEoCRIMCgRodG1sGAggASgJEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiEKDkdldE5vdGVSZXF1ZXN0Eg8KB25vdGVfaWQYASABKAkiSQoQTGlzdE5vdGVzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiTwoRTGlzdE5vdGVzUmVzcG9uc2USIQoFbm90ZXMYASADKAsyEi52aWRlb2pvYnMudjEuTm90ZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkixQEKDUZhaWx1cmVGaWx0ZXISJwoEa2luZBgBIAEoDjIZLnZpZGVvam9icy52MS5GYWlsdXJlS2luZBIUCgxyZWFzb25fZ3JvdXAYAiABKAkSMAoMZmFpbGVkX2FmdGVyGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1mYWlsZWRfYmVmb3JlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghiYXRjaF9pZBgFIAEoCSJ/CgxGYWlsdXJlR3JvdXASJwoEa2luZBgBIAEoDjIZLnZpZGVvam9icy52MS5GYWlsdXJlS2luZBIUCgxyZWFzb25fZ3JvdXAYAiABKAkSDQoFY291bnQYAyABKAQSIQoGbmV3ZXN0GAQgASgLMhEudmlkZW9qb2JzLnYxLkpvYiJHChhMaXN0RmFpbHVyZUdyb3Vwc1JlcXVlc3QSKwoGZmlsdGVyGAEgASgLMhsudmlkZW9qb2JzLnYxLkZhaWx1cmVGaWx0ZXIiWgoZTGlzdEZhaWx1cmVHcm91cHNSZXNwb25zZRIqCgZncm91cHMYASADKAsyGi52aWRlb2pvYnMudjEuRmFpbHVyZUdyb3VwEhEKCXRydW5jYXRlZBgCIAEoCCJFChZSZXRyeUZhaWxlZEpvYnNSZXF1ZXN0EisKBmZpbHRlchgBIAEoCzIbLnZpZGVvam9icy52MS5GYWlsdXJlRmlsdGVyIkkKF1JldHJ5RmFpbGVkSm9ic1Jlc3BvbnNlEg8KB3JldHJpZWQYASABKA0SDwoHc2tpcHBlZBgCIAEoDRIMCgRtb3JlGAMgASgIIiAKEERyYWluTm9kZVJlcXVlc3QSDAoEd2FpdBgBIAEoCCIWChRHZXROb2RlU3RhdHVzUmVxdWVzdCKIAQoQUGF1c2VKb2JzUmVxdWVzdBIQCghiYXRjaF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhIKCmV2ZXJ5dGhpbmcYAyABKAgSDgoGcmVhc29uGAQgASgJEi0KCXJlc3VtZV9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiSgoRUmVzdW1lSm9ic1JlcXVlc3QSEAoIYmF0Y2hfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRISCgpldmVyeXRoaW5nGAMgASgIItQBCgpQYXVzZVN0YXRlEg4KBnBhdXNlZBgBIAEoCBIQCghiYXRjaF9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEhIKCmV2ZXJ5dGhpbmcYBCABKAgSDgoGcmVhc29uGAUgASgJEi0KCXJlc3VtZV9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJcGF1c2VkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYXVzZWRfYnkYCCABKAkiTgoKTm9kZVN0YXR1cxIMCgRub2RlGAEgASgJEhAKCGRyYWluaW5nGAIgASgIEg8KB2RyYWluZWQYAyABKAgSDwoHcnVubmluZxgEIAEoDSJiCgpKb2JMb2dMaW5lEg8KB2F0dGVtcHQYASABKA0SDAoEbGluZRgCIAEoBBInCgZzdHJlYW0YAyABKA4yFy52aWRlb2pvYnMudjEuTG9nU3RyZWFtEgwKBHRleHQYBCABKAkiWgoQR2V0Sm9iTG9nUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDwoHYXR0ZW1wdBgCIAEoDRISCgphZnRlcl9saW5lGAMgASgEEhEKCXBhZ2Vfc2l6ZRgEIAEoBSJ9ChFHZXRKb2JMb2dSZXNwb25zZRIPCgdhdHRlbXB0GAEgASgNEicKBWxpbmVzGAIgAygLMhgudmlkZW9qb2JzLnYxLkpvYkxvZ0xpbmUSFwoPbmV4dF9hZnRlcl9saW5lGAMgASgEEhUKDWF0dGVtcHRfZW5kZWQYBCABKAgiSgoTV2F0Y2hKb2JMb2dzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDwoHYXR0ZW1wdBgCIAEoDRISCgphZnRlcl9saW5lGAMgASgEIhQKEkdldEpvYlN0YXRzUmVxdWVzdCKFAgoISm9iU3RhdHMSDgoGcXVldWVkGAEgASgEEhIKCnByb2Nlc3NpbmcYAiABKAQSEAoIcmV0cnlpbmcYAyABKAQSEQoJY29tcGxldGVkGAQgASgEEg4KBmZhaWxlZBgFIAEoBBIRCgljYW5jZWxsZWQYBiABKAQSFAoMc3VjY2Vzc19yYXRlGAcgASgBEiIKGmF2ZXJhZ2VfcHJvY2Vzc2luZ19zZWNvbmRzGAggASgBEh4KFnA5NV9wcm9jZXNzaW5nX3NlY29uZHMYCSABKAESEwoLcXVldWVfZGVwdGgYCiABKAQSHgoWb2xkZXN0X3dhaXRpbmdfc2Vjb25kcxgLIAEoASq1AQoISm9iU3RhdGUSGQoVSk9CX1NUQVRFX1VOU1BFQ0lGSUVEEAASFAoQSk9CX1NUQVRFX1FVRVVFRBABEhgKFEpPQl9TVEFURV9QUk9DRVNTSU5HEAISFgoSSk9CX1NUQVRFX1JFVFJZSU5HEAMSFwoTSk9CX1NUQVRFX0NPTVBMRVRFRBAEEhQKEEpPQl9TVEFURV9GQUlMRUQQBRIXChNKT0JfU1RBVEVfQ0FOQ0VMTEVEEAYqrAEKDkF0dGVtcHRPdXRjb21lEh8KG0FUVEVNUFRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEh0KGUFUVEVNUFRfT1VUQ09NRV9TVUNDRUVERUQQARIaChZBVFRFTVBUX09VVENPTUVfRkFJTEVEEAISHwobQVRURU1QVF9PVVRDT01FX0lOVEVSUlVQVEVEEAMSHQoZQVRURU1QVF9PVVRDT01FX0NBTkNFTExFRBAEKukBCgtGYWlsdXJlS2luZBIcChhGQUlMVVJFX0tJTkRfVU5TUEVDSUZJRUQQABIaChZGQUlMVVJFX0tJTkRfUEVSTUFORU5UEAESGgoWRkFJTFVSRV9LSU5EX1RSQU5TSUVOVBACEhgKFEZBSUxVUkVfS0lORF9USU1FT1VUEAMSGAoURkFJTFVSRV9LSU5EX1NUQUxMRUQQBBIYChRGQUlMVVJFX0tJTkRfQ1JBU0hFRBAFEhoKFkZBSUxVUkVfS0lORF9OT19PVVRQVVQQBhIaChZGQUlMVVJFX0tJTkRfQ0FOQ0VMTEVEEAcqpAMKDEpvYkV2ZW50VHlwZRIeChpKT0JfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhkKFUpPQl9FVkVOVF9UWVBFX1FVRVVFRBABEh0KGUpPQl9FVkVOVF9UWVBFX1BST0NFU1NJTkcQAhIbChdKT0JfRVZFTlRfVFlQRV9QUk9HUkVTUxADEhsKF0pPQl9FVkVOVF9UWVBFX1JFVFJZSU5HEAQSHAoYSk9CX0VWRU5UX1RZUEVfQ09NUExFVEVEEAUSGQoVSk9CX0VWRU5UX1RZUEVfRkFJTEVEEAYSHAoYSk9CX0VWRU5UX1RZUEVfQ0FOQ0VMTEVEEAcSGgoWSk9CX0VWRU5UX1RZUEVfREVMRVRFRBAIEhsKF0pPQl9FVkVOVF9UWVBFX1NOQVBTSE9UEAkSHAoYSk9CX0VWRU5UX1RZUEVfSEVBUlRCRUFUEAoSGQoVSk9CX0VWRU5UX1RZUEVfUEFVU0VEEAsSGgoWSk9CX0VWRU5UX1RZUEVfUkVTVU1FRBAMEhsKF0pPQl9FVkVOVF9UWVBFX0VTVElNQVRFEA0qtwEKCkJhdGNoU3RhdGUSGwoXQkFUQ0hfU1RBVEVfVU5TUEVDSUZJRUQQABIXChNCQVRDSF9TVEFURV9SVU5OSU5HEAESGQoVQkFUQ0hfU1RBVEVfQ09NUExFVEVEEAISJQohQkFUQ0hfU1RBVEVfQ09NUExFVEVEX1dJVEhfRVJST1JTEAMSFgoSQkFUQ0hfU1RBVEVfRkFJTEVEEAQSGQoVQkFUQ0hfU1RBVEVfQ0FOQ0VMTEVEEAUqVAoITm90ZUtpbmQSGQoVTk9URV9LSU5EX1VOU1BFQ0lGSUVEEAASEwoPTk9URV9LSU5EX05PVEVTEAESGAoUTk9URV9LSU5EX0FTU0VTU01FTlQQAiqGAQoJTG9nU3RyZWFtEhoKFkxPR19TVFJFQU1fVU5TUEVDSUZJRUQQABIVChFMT0dfU1RSRUFNX1NURE9VVBABEhUKEUxPR19TVFJFQU1fU1RERVJSEAISFQoRTE9HX1NUUkVBTV9NQVJLRVIQAxIYChRMT0dfU1RSRUFNX0hFQVJUQkVBVBAEMqUMCgpKb2JTZXJ2aWNlEkIKC1N1Ym1pdFZpZGVvEiAudmlkZW9qb2JzLnYxLlN1Ym1pdFZpZGVvUmVxdWVzdBoRLnZpZGVvam9icy52MS5Kb2ISOAoGR2V0Sm9iEhsudmlkZW9qb2JzLnYxLkdldEpvYlJlcXVlc3QaES52aWRlb2pvYnMudjEuSm9iEkkKCExpc3RKb2JzEh0udmlkZW9qb2JzLnYxLkxpc3RKb2JzUmVxdWVzdBoeLnZpZGVvam9icy52MS5MaXN0Sm9ic1Jlc3BvbnNlEjwKCFJldHJ5Sm9iEh0udmlkZW9qb2JzLnYxLlJldHJ5Sm9iUmVxdWVzdBoRLnZpZGVvam9icy52MS5Kb2ISRAoMUmVwcm9jZXNzSm9iEiEudmlkZW9qb2JzLnYxLlJlcHJvY2Vzc0pvYlJlcXVlc3QaES52aWRlb2pvYnMudjEuSm9iEj4KCUNhbmNlbEpvYhIeLnZpZGVvam9icy52MS5DYW5jZWxKb2JSZXF1ZXN0GhEudmlkZW9qb2JzLnYxLkpvYhJDCglEZWxldGVKb2ISHi52aWRlb2pvYnMudjEuRGVsZXRlSm9iUmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eRJFCglXYXRjaEpvYnMSHi52aWRlb2pvYnMudjEuV2F0Y2hKb2JzUmVxdWVzdBoWLnZpZGVvam9icy52MS5Kb2JFdmVudDABElIKC1N1Ym1pdEJhdGNoEiAudmlkZW9qb2JzLnYxLlN1Ym1pdEJhdGNoUmVxdWVzdBohLnZpZGVvam9icy52MS5TdWJtaXRCYXRjaFJlc3BvbnNlEj4KCEdldEJhdGNoEh0udmlkZW9qb2JzLnYxLkdldEJhdGNoUmVxdWVzdBoTLnZpZGVvam9icy52MS5CYXRjaBJSCgtMaXN0QmF0Y2hlcxIgLnZpZGVvam9icy52MS5MaXN0QmF0Y2hlc1JlcXVlc3QaIS52aWRlb2pvYnMudjEuTGlzdEJhdGNoZXNSZXNwb25zZRJECgtDYW5jZWxCYXRjaBIgLnZpZGVvam9icy52MS5DYW5jZWxCYXRjaFJlcXVlc3QaEy52aWRlb2pvYnMudjEuQmF0Y2gSRwoLR2V0Sm9iU3RhdHMSIC52aWRlb2pvYnMudjEuR2V0Sm9iU3RhdHNSZXF1ZXN0GhYudmlkZW9qb2JzLnYxLkpvYlN0YXRzEmQKEUxpc3RGYWlsdXJlR3JvdXBzEiYudmlkZW9qb2JzLnYxLkxpc3RGYWlsdXJlR3JvdXBzUmVxdWVzdBonLnZpZGVvam9icy52MS5MaXN0RmFpbHVyZUdyb3Vwc1Jlc3BvbnNlEl4KD1JldHJ5RmFpbGVkSm9icxIkLnZpZGVvam9icy52MS5SZXRyeUZhaWxlZEpvYnNSZXF1ZXN0GiUudmlkZW9qb2JzLnYxLlJldHJ5RmFpbGVkSm9ic1Jlc3BvbnNlEkUKCURyYWluTm9kZRIeLnZpZGVvam9icy52MS5EcmFpbk5vZGVSZXF1ZXN0GhgudmlkZW9qb2JzLnYxLk5vZGVTdGF0dXMSTQoNR2V0Tm9kZVN0YXR1cxIiLnZpZGVvam9icy52MS5HZXROb2RlU3RhdHVzUmVxdWVzdBoYLnZpZGVvam9icy52MS5Ob2RlU3RhdHVzEkUKCVBhdXNlSm9icxIeLnZpZGVvam9icy52MS5QYXVzZUpvYnNSZXF1ZXN0GhgudmlkZW9qb2JzLnYxLlBhdXNlU3RhdGUSRwoKUmVzdW1lSm9icxIfLnZpZGVvam9icy52MS5SZXN1bWVKb2JzUmVxdWVzdBoYLnZpZGVvam9icy52MS5QYXVzZVN0YXRlEkwKCUdldEpvYkxvZxIeLnZpZGVvam9icy52MS5HZXRKb2JMb2dSZXF1ZXN0Gh8udmlkZW9qb2JzLnYxLkdldEpvYkxvZ1Jlc3BvbnNlEk0KDFdhdGNoSm9iTG9ncxIhLnZpZGVvam9icy52MS5XYXRjaEpvYkxvZ3NSZXF1ZXN0GhgudmlkZW9qb2JzLnYxLkpvYkxvZ0xpbmUwATKYAQoLTm90ZVNlcnZpY2USOwoHR2V0Tm90ZRIcLnZpZGVvam9icy52MS5HZXROb3RlUmVxdWVzdBoSLnZpZGVvam9icy52MS5Ob3RlEkwKCUxpc3ROb3RlcxIeLnZpZGVvam9icy52MS5MaXN0Tm90ZXNSZXF1ZXN0Gh8udmlkZW9qb2JzLnYxLkxpc3ROb3Rlc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message videojobs.v1.Job
@@ -166,6 +166,14 @@ export type Job = Message<"videojobs.v1.Job"> & {
    * @generated from field: videojobs.v1.PauseState paused = 22;
    */
   paused?: PauseState | undefined;
+
+  /**
+   * Where the job stands in line and when it should start and finish; set
+   * by GetJob and ListJobs while the job is QUEUED, RETRYING or PROCESSING.
+   *
+   * @generated from field: videojobs.v1.JobEstimate estimate = 23;
+   */
+  estimate?: JobEstimate | undefined;
 };
 
 /**
@@ -174,6 +182,48 @@ export type Job = Message<"videojobs.v1.Job"> & {
  */
 export const JobSchema: GenMessage<Job> = /*@__PURE__*/
   messageDesc(file_videojobs_v1_videojobs, 0);
+
+/**
+ * An estimate, not a promise: from the job's place in the fair scheduler's
+ * real order (the ring of users, each user's best job per turn) and recent
+ * run times. Jobs submitted later by other users take turns too, so a place
+ * can grow; a job of the same user with a higher priority can overtake.
+ *
+ * @generated from message videojobs.v1.JobEstimate
+ */
+export type JobEstimate = Message<"videojobs.v1.JobEstimate"> & {
+  /**
+   * How many jobs start before this one: set while it waits ready in the
+   * queue, unset while its start is delayed (a retry's backoff, not_before)
+   * or it runs.
+   *
+   * @generated from field: optional uint64 jobs_ahead = 1;
+   */
+  jobsAhead?: bigint | undefined;
+
+  /**
+   * When it should start: unset once it runs, and while no run time is
+   * known yet (no job completed recently).
+   *
+   * @generated from field: google.protobuf.Timestamp start = 2;
+   */
+  start?: Timestamp | undefined;
+
+  /**
+   * When it should finish: from its progress while it runs, else its
+   * estimated start plus the recent mean run time.
+   *
+   * @generated from field: google.protobuf.Timestamp finish = 3;
+   */
+  finish?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message videojobs.v1.JobEstimate.
+ * Use `create(JobEstimateSchema)` to create a new message.
+ */
+export const JobEstimateSchema: GenMessage<JobEstimate> = /*@__PURE__*/
+  messageDesc(file_videojobs_v1_videojobs, 1);
 
 /**
  * One ended attempt of a job.
@@ -260,7 +310,7 @@ export type Attempt = Message<"videojobs.v1.Attempt"> & {
  * Use `create(AttemptSchema)` to create a new message.
  */
 export const AttemptSchema: GenMessage<Attempt> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 1);
+  messageDesc(file_videojobs_v1_videojobs, 2);
 
 /**
  * @generated from message videojobs.v1.StageTiming
@@ -282,7 +332,7 @@ export type StageTiming = Message<"videojobs.v1.StageTiming"> & {
  * Use `create(StageTimingSchema)` to create a new message.
  */
 export const StageTimingSchema: GenMessage<StageTiming> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 2);
+  messageDesc(file_videojobs_v1_videojobs, 3);
 
 /**
  * @generated from message videojobs.v1.SubmitVideoRequest
@@ -342,7 +392,7 @@ export type SubmitVideoRequest = Message<"videojobs.v1.SubmitVideoRequest"> & {
  * Use `create(SubmitVideoRequestSchema)` to create a new message.
  */
 export const SubmitVideoRequestSchema: GenMessage<SubmitVideoRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 3);
+  messageDesc(file_videojobs_v1_videojobs, 4);
 
 /**
  * job_id: the job's id (at most 45 characters, like every id field).
@@ -361,7 +411,7 @@ export type GetJobRequest = Message<"videojobs.v1.GetJobRequest"> & {
  * Use `create(GetJobRequestSchema)` to create a new message.
  */
 export const GetJobRequestSchema: GenMessage<GetJobRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 4);
+  messageDesc(file_videojobs_v1_videojobs, 5);
 
 /**
  * @generated from message videojobs.v1.RetryJobRequest
@@ -385,7 +435,7 @@ export type RetryJobRequest = Message<"videojobs.v1.RetryJobRequest"> & {
  * Use `create(RetryJobRequestSchema)` to create a new message.
  */
 export const RetryJobRequestSchema: GenMessage<RetryJobRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 5);
+  messageDesc(file_videojobs_v1_videojobs, 6);
 
 /**
  * @generated from message videojobs.v1.ReprocessJobRequest
@@ -421,7 +471,7 @@ export type ReprocessJobRequest = Message<"videojobs.v1.ReprocessJobRequest"> & 
  * Use `create(ReprocessJobRequestSchema)` to create a new message.
  */
 export const ReprocessJobRequestSchema: GenMessage<ReprocessJobRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 6);
+  messageDesc(file_videojobs_v1_videojobs, 7);
 
 /**
  * @generated from message videojobs.v1.CancelJobRequest
@@ -438,7 +488,7 @@ export type CancelJobRequest = Message<"videojobs.v1.CancelJobRequest"> & {
  * Use `create(CancelJobRequestSchema)` to create a new message.
  */
 export const CancelJobRequestSchema: GenMessage<CancelJobRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 7);
+  messageDesc(file_videojobs_v1_videojobs, 8);
 
 /**
  * @generated from message videojobs.v1.DeleteJobRequest
@@ -455,7 +505,7 @@ export type DeleteJobRequest = Message<"videojobs.v1.DeleteJobRequest"> & {
  * Use `create(DeleteJobRequestSchema)` to create a new message.
  */
 export const DeleteJobRequestSchema: GenMessage<DeleteJobRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 8);
+  messageDesc(file_videojobs_v1_videojobs, 9);
 
 /**
  * @generated from message videojobs.v1.ListJobsRequest
@@ -504,7 +554,7 @@ export type ListJobsRequest = Message<"videojobs.v1.ListJobsRequest"> & {
  * Use `create(ListJobsRequestSchema)` to create a new message.
  */
 export const ListJobsRequestSchema: GenMessage<ListJobsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 9);
+  messageDesc(file_videojobs_v1_videojobs, 10);
 
 /**
  * @generated from message videojobs.v1.ListJobsResponse
@@ -528,7 +578,7 @@ export type ListJobsResponse = Message<"videojobs.v1.ListJobsResponse"> & {
  * Use `create(ListJobsResponseSchema)` to create a new message.
  */
 export const ListJobsResponseSchema: GenMessage<ListJobsResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 10);
+  messageDesc(file_videojobs_v1_videojobs, 11);
 
 /**
  * @generated from message videojobs.v1.WatchJobsRequest
@@ -558,6 +608,16 @@ export type WatchJobsRequest = Message<"videojobs.v1.WatchJobsRequest"> & {
    * @generated from field: string batch_id = 3;
    */
   batchId: string;
+
+  /**
+   * Also send ESTIMATE events: the caller's waiting jobs' places in line
+   * and start and finish estimates, when they move meaningfully (the first
+   * 100 jobs of the caller's line; GetJob and ListJobs estimate any job).
+   * Not for an admin's watch of every user.
+   *
+   * @generated from field: bool estimates = 4;
+   */
+  estimates: boolean;
 };
 
 /**
@@ -565,7 +625,7 @@ export type WatchJobsRequest = Message<"videojobs.v1.WatchJobsRequest"> & {
  * Use `create(WatchJobsRequestSchema)` to create a new message.
  */
 export const WatchJobsRequestSchema: GenMessage<WatchJobsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 11);
+  messageDesc(file_videojobs_v1_videojobs, 12);
 
 /**
  * @generated from message videojobs.v1.JobEvent
@@ -603,6 +663,13 @@ export type JobEvent = Message<"videojobs.v1.JobEvent"> & {
    * @generated from field: videojobs.v1.Batch batch = 5;
    */
   batch?: Batch | undefined;
+
+  /**
+   * ESTIMATE events only.
+   *
+   * @generated from field: videojobs.v1.JobEstimate estimate = 6;
+   */
+  estimate?: JobEstimate | undefined;
 };
 
 /**
@@ -610,7 +677,7 @@ export type JobEvent = Message<"videojobs.v1.JobEvent"> & {
  * Use `create(JobEventSchema)` to create a new message.
  */
 export const JobEventSchema: GenMessage<JobEvent> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 12);
+  messageDesc(file_videojobs_v1_videojobs, 13);
 
 /**
  * @generated from message videojobs.v1.Batch
@@ -679,7 +746,7 @@ export type Batch = Message<"videojobs.v1.Batch"> & {
  * Use `create(BatchSchema)` to create a new message.
  */
 export const BatchSchema: GenMessage<Batch> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 13);
+  messageDesc(file_videojobs_v1_videojobs, 14);
 
 /**
  * @generated from message videojobs.v1.SubmitBatchRequest
@@ -723,7 +790,7 @@ export type SubmitBatchRequest = Message<"videojobs.v1.SubmitBatchRequest"> & {
  * Use `create(SubmitBatchRequestSchema)` to create a new message.
  */
 export const SubmitBatchRequestSchema: GenMessage<SubmitBatchRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 14);
+  messageDesc(file_videojobs_v1_videojobs, 15);
 
 /**
  * @generated from message videojobs.v1.BatchItem
@@ -754,7 +821,7 @@ export type BatchItem = Message<"videojobs.v1.BatchItem"> & {
  * Use `create(BatchItemSchema)` to create a new message.
  */
 export const BatchItemSchema: GenMessage<BatchItem> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 15);
+  messageDesc(file_videojobs_v1_videojobs, 16);
 
 /**
  * @generated from message videojobs.v1.SubmitBatchResponse
@@ -778,7 +845,7 @@ export type SubmitBatchResponse = Message<"videojobs.v1.SubmitBatchResponse"> & 
  * Use `create(SubmitBatchResponseSchema)` to create a new message.
  */
 export const SubmitBatchResponseSchema: GenMessage<SubmitBatchResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 16);
+  messageDesc(file_videojobs_v1_videojobs, 17);
 
 /**
  * @generated from message videojobs.v1.GetBatchRequest
@@ -795,7 +862,7 @@ export type GetBatchRequest = Message<"videojobs.v1.GetBatchRequest"> & {
  * Use `create(GetBatchRequestSchema)` to create a new message.
  */
 export const GetBatchRequestSchema: GenMessage<GetBatchRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 17);
+  messageDesc(file_videojobs_v1_videojobs, 18);
 
 /**
  * @generated from message videojobs.v1.CancelBatchRequest
@@ -812,7 +879,7 @@ export type CancelBatchRequest = Message<"videojobs.v1.CancelBatchRequest"> & {
  * Use `create(CancelBatchRequestSchema)` to create a new message.
  */
 export const CancelBatchRequestSchema: GenMessage<CancelBatchRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 18);
+  messageDesc(file_videojobs_v1_videojobs, 19);
 
 /**
  * @generated from message videojobs.v1.ListBatchesRequest
@@ -838,7 +905,7 @@ export type ListBatchesRequest = Message<"videojobs.v1.ListBatchesRequest"> & {
  * Use `create(ListBatchesRequestSchema)` to create a new message.
  */
 export const ListBatchesRequestSchema: GenMessage<ListBatchesRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 19);
+  messageDesc(file_videojobs_v1_videojobs, 20);
 
 /**
  * @generated from message videojobs.v1.ListBatchesResponse
@@ -860,7 +927,7 @@ export type ListBatchesResponse = Message<"videojobs.v1.ListBatchesResponse"> & 
  * Use `create(ListBatchesResponseSchema)` to create a new message.
  */
 export const ListBatchesResponseSchema: GenMessage<ListBatchesResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 20);
+  messageDesc(file_videojobs_v1_videojobs, 21);
 
 /**
  * @generated from message videojobs.v1.Note
@@ -922,7 +989,7 @@ export type Note = Message<"videojobs.v1.Note"> & {
  * Use `create(NoteSchema)` to create a new message.
  */
 export const NoteSchema: GenMessage<Note> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 21);
+  messageDesc(file_videojobs_v1_videojobs, 22);
 
 /**
  * @generated from message videojobs.v1.GetNoteRequest
@@ -939,7 +1006,7 @@ export type GetNoteRequest = Message<"videojobs.v1.GetNoteRequest"> & {
  * Use `create(GetNoteRequestSchema)` to create a new message.
  */
 export const GetNoteRequestSchema: GenMessage<GetNoteRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 22);
+  messageDesc(file_videojobs_v1_videojobs, 23);
 
 /**
  * @generated from message videojobs.v1.ListNotesRequest
@@ -972,7 +1039,7 @@ export type ListNotesRequest = Message<"videojobs.v1.ListNotesRequest"> & {
  * Use `create(ListNotesRequestSchema)` to create a new message.
  */
 export const ListNotesRequestSchema: GenMessage<ListNotesRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 23);
+  messageDesc(file_videojobs_v1_videojobs, 24);
 
 /**
  * @generated from message videojobs.v1.ListNotesResponse
@@ -994,7 +1061,7 @@ export type ListNotesResponse = Message<"videojobs.v1.ListNotesResponse"> & {
  * Use `create(ListNotesResponseSchema)` to create a new message.
  */
 export const ListNotesResponseSchema: GenMessage<ListNotesResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 24);
+  messageDesc(file_videojobs_v1_videojobs, 25);
 
 /**
  * Which FAILED jobs; every field narrows, an unset one means any.
@@ -1035,7 +1102,7 @@ export type FailureFilter = Message<"videojobs.v1.FailureFilter"> & {
  * Use `create(FailureFilterSchema)` to create a new message.
  */
 export const FailureFilterSchema: GenMessage<FailureFilter> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 25);
+  messageDesc(file_videojobs_v1_videojobs, 26);
 
 /**
  * @generated from message videojobs.v1.FailureGroup
@@ -1067,7 +1134,7 @@ export type FailureGroup = Message<"videojobs.v1.FailureGroup"> & {
  * Use `create(FailureGroupSchema)` to create a new message.
  */
 export const FailureGroupSchema: GenMessage<FailureGroup> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 26);
+  messageDesc(file_videojobs_v1_videojobs, 27);
 
 /**
  * @generated from message videojobs.v1.ListFailureGroupsRequest
@@ -1084,7 +1151,7 @@ export type ListFailureGroupsRequest = Message<"videojobs.v1.ListFailureGroupsRe
  * Use `create(ListFailureGroupsRequestSchema)` to create a new message.
  */
 export const ListFailureGroupsRequestSchema: GenMessage<ListFailureGroupsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 27);
+  messageDesc(file_videojobs_v1_videojobs, 28);
 
 /**
  * @generated from message videojobs.v1.ListFailureGroupsResponse
@@ -1108,7 +1175,7 @@ export type ListFailureGroupsResponse = Message<"videojobs.v1.ListFailureGroupsR
  * Use `create(ListFailureGroupsResponseSchema)` to create a new message.
  */
 export const ListFailureGroupsResponseSchema: GenMessage<ListFailureGroupsResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 28);
+  messageDesc(file_videojobs_v1_videojobs, 29);
 
 /**
  * @generated from message videojobs.v1.RetryFailedJobsRequest
@@ -1125,7 +1192,7 @@ export type RetryFailedJobsRequest = Message<"videojobs.v1.RetryFailedJobsReques
  * Use `create(RetryFailedJobsRequestSchema)` to create a new message.
  */
 export const RetryFailedJobsRequestSchema: GenMessage<RetryFailedJobsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 29);
+  messageDesc(file_videojobs_v1_videojobs, 30);
 
 /**
  * @generated from message videojobs.v1.RetryFailedJobsResponse
@@ -1157,7 +1224,7 @@ export type RetryFailedJobsResponse = Message<"videojobs.v1.RetryFailedJobsRespo
  * Use `create(RetryFailedJobsResponseSchema)` to create a new message.
  */
 export const RetryFailedJobsResponseSchema: GenMessage<RetryFailedJobsResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 30);
+  messageDesc(file_videojobs_v1_videojobs, 31);
 
 /**
  * @generated from message videojobs.v1.DrainNodeRequest
@@ -1174,7 +1241,7 @@ export type DrainNodeRequest = Message<"videojobs.v1.DrainNodeRequest"> & {
  * Use `create(DrainNodeRequestSchema)` to create a new message.
  */
 export const DrainNodeRequestSchema: GenMessage<DrainNodeRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 31);
+  messageDesc(file_videojobs_v1_videojobs, 32);
 
 /**
  * @generated from message videojobs.v1.GetNodeStatusRequest
@@ -1187,7 +1254,7 @@ export type GetNodeStatusRequest = Message<"videojobs.v1.GetNodeStatusRequest"> 
  * Use `create(GetNodeStatusRequestSchema)` to create a new message.
  */
 export const GetNodeStatusRequestSchema: GenMessage<GetNodeStatusRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 32);
+  messageDesc(file_videojobs_v1_videojobs, 33);
 
 /**
  * What to pause or resume: at most one of batch_id, user_id and everything;
@@ -1236,7 +1303,7 @@ export type PauseJobsRequest = Message<"videojobs.v1.PauseJobsRequest"> & {
  * Use `create(PauseJobsRequestSchema)` to create a new message.
  */
 export const PauseJobsRequestSchema: GenMessage<PauseJobsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 33);
+  messageDesc(file_videojobs_v1_videojobs, 34);
 
 /**
  * What to resume, as in PauseJobsRequest.
@@ -1265,7 +1332,7 @@ export type ResumeJobsRequest = Message<"videojobs.v1.ResumeJobsRequest"> & {
  * Use `create(ResumeJobsRequestSchema)` to create a new message.
  */
 export const ResumeJobsRequestSchema: GenMessage<ResumeJobsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 34);
+  messageDesc(file_videojobs_v1_videojobs, 35);
 
 /**
  * A pause, of exactly one target: batch_id, user_id (set for a batch too:
@@ -1324,7 +1391,7 @@ export type PauseState = Message<"videojobs.v1.PauseState"> & {
  * Use `create(PauseStateSchema)` to create a new message.
  */
 export const PauseStateSchema: GenMessage<PauseState> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 35);
+  messageDesc(file_videojobs_v1_videojobs, 36);
 
 /**
  * @generated from message videojobs.v1.NodeStatus
@@ -1364,7 +1431,7 @@ export type NodeStatus = Message<"videojobs.v1.NodeStatus"> & {
  * Use `create(NodeStatusSchema)` to create a new message.
  */
 export const NodeStatusSchema: GenMessage<NodeStatus> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 36);
+  messageDesc(file_videojobs_v1_videojobs, 37);
 
 /**
  * One line the program printed.
@@ -1403,7 +1470,7 @@ export type JobLogLine = Message<"videojobs.v1.JobLogLine"> & {
  * Use `create(JobLogLineSchema)` to create a new message.
  */
 export const JobLogLineSchema: GenMessage<JobLogLine> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 37);
+  messageDesc(file_videojobs_v1_videojobs, 38);
 
 /**
  * @generated from message videojobs.v1.GetJobLogRequest
@@ -1441,7 +1508,7 @@ export type GetJobLogRequest = Message<"videojobs.v1.GetJobLogRequest"> & {
  * Use `create(GetJobLogRequestSchema)` to create a new message.
  */
 export const GetJobLogRequestSchema: GenMessage<GetJobLogRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 38);
+  messageDesc(file_videojobs_v1_videojobs, 39);
 
 /**
  * @generated from message videojobs.v1.GetJobLogResponse
@@ -1480,7 +1547,7 @@ export type GetJobLogResponse = Message<"videojobs.v1.GetJobLogResponse"> & {
  * Use `create(GetJobLogResponseSchema)` to create a new message.
  */
 export const GetJobLogResponseSchema: GenMessage<GetJobLogResponse> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 39);
+  messageDesc(file_videojobs_v1_videojobs, 40);
 
 /**
  * @generated from message videojobs.v1.WatchJobLogsRequest
@@ -1511,7 +1578,7 @@ export type WatchJobLogsRequest = Message<"videojobs.v1.WatchJobLogsRequest"> & 
  * Use `create(WatchJobLogsRequestSchema)` to create a new message.
  */
 export const WatchJobLogsRequestSchema: GenMessage<WatchJobLogsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 40);
+  messageDesc(file_videojobs_v1_videojobs, 41);
 
 /**
  * @generated from message videojobs.v1.GetJobStatsRequest
@@ -1524,7 +1591,7 @@ export type GetJobStatsRequest = Message<"videojobs.v1.GetJobStatsRequest"> & {
  * Use `create(GetJobStatsRequestSchema)` to create a new message.
  */
 export const GetJobStatsRequestSchema: GenMessage<GetJobStatsRequest> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 41);
+  messageDesc(file_videojobs_v1_videojobs, 42);
 
 /**
  * @generated from message videojobs.v1.JobStats
@@ -1600,7 +1667,7 @@ export type JobStats = Message<"videojobs.v1.JobStats"> & {
  * Use `create(JobStatsSchema)` to create a new message.
  */
 export const JobStatsSchema: GenMessage<JobStats> = /*@__PURE__*/
-  messageDesc(file_videojobs_v1_videojobs, 42);
+  messageDesc(file_videojobs_v1_videojobs, 43);
 
 /**
  * @generated from enum videojobs.v1.JobState
@@ -1849,6 +1916,19 @@ export enum JobEventType {
    * @generated from enum value: JOB_EVENT_TYPE_RESUMED = 12;
    */
   RESUMED = 12,
+
+  /**
+   * Not a change and not logged (sequence 0): the waiting job's estimate
+   * moved meaningfully (its place by a tenth, at least one within its first
+   * ten; its start by a tenth of the wait, at least 30 s). Carries job_id
+   * and estimate, no job. At most one round per second per node; a watch of
+   * every user (admin) gets none; only watches that ask for them
+   * (WatchJobsRequest.estimates). An estimate for a job that no longer
+   * waits is stale: ignore it.
+   *
+   * @generated from enum value: JOB_EVENT_TYPE_ESTIMATE = 13;
+   */
+  ESTIMATE = 13,
 }
 
 /**
