@@ -20,6 +20,10 @@ export VIDEOJOBS_TOKEN="$("$bin" token --user ci-user --data-dir "$data")"
 
 field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(d$1)"; }
 expect() { grep -- "$1" >/dev/null || { echo "FAIL: expected $1 in output of $2"; exit 1; }; }
+wait_state() {
+  for _ in $(seq 150); do "$here/get-job.sh" "$1" | grep -q -- "$2" && return 0; sleep 0.2; done
+  echo "FAIL: job $1 never reached $2"; exit 1
+}
 
 "$here/health.sh" | expect SERVING health.sh
 "$here/health.sh" videojobs.v1.JobService | expect SERVING "health.sh JobService"
@@ -36,7 +40,7 @@ for line in sys.stdin:
     buf += line
     if line.startswith("}"):
         event = json.loads(buf); buf = ""
-        if event["job"]["state"] == "JOB_STATE_COMPLETED":
+        if event.get("job", {}).get("state") == "JOB_STATE_COMPLETED":
             print("completed"); sys.exit(0)
 sys.exit("watch-jobs.sh never showed JOB_STATE_COMPLETED")' | expect completed watch-jobs.sh
 "$here/list-jobs.sh" JOB_STATE_COMPLETED | expect "$job" list-jobs.sh
@@ -48,6 +52,26 @@ timeout 30 "$here/watch-job-logs.sh" "$job" | expect "COMPLETE: 1/1" watch-job-l
 note=$("$here/list-notes.sh" "$job" | field "['notes'][[n['kind'] for n in d['notes']].index('NOTE_KIND_NOTES')]['id']")
 "$here/get-note.sh" "$note" | field "['html']" | expect "<h2>Key Points</h2>" get-note.sh
 
+# Run the completed job again with another subject; it completes again.
+"$here/reprocess-job.sh" "$job" "Chemistry" | expect '"subject": "Chemistry"' reprocess-job.sh
+wait_state "$job" JOB_STATE_COMPLETED
+("$here/reprocess-job.sh" "$(uuidgen 2>/dev/null || python3 -c 'import uuid; print(uuid.uuid4())')" 2>&1 || true) | expect NotFound "reprocess-job.sh unknown job"
+
+# Pause your own work: a job submitted now waits and says why; resumed, it runs.
+"$here/pause-jobs.sh" "" "maintenance window" | expect '"reason": "maintenance window"' pause-jobs.sh
+held=$("$here/submit-video.sh" "https://youtu.be/pausedjob01" | field "['id']")
+"$here/get-job.sh" "$held" | expect "maintenance window" "get-job.sh while paused"
+"$here/resume-jobs.sh" | expect '"userId": "ci-user"' resume-jobs.sh
+wait_state "$held" JOB_STATE_COMPLETED
+
+# Three hanging jobs hold the three workers: a fourth waits, with its place
+# in line and estimates.
+hangs=()
+for n in 1 2 3; do hangs+=("$("$here/submit-video.sh" "https://youtu.be/hangwait00$n" | field "['id']")"); done
+waiting=$("$here/submit-video.sh" "https://youtu.be/hangwait009" | field "['id']")
+"$here/get-job.sh" "$waiting" | expect '"jobsAhead"' "get-job.sh estimate"
+for id in "${hangs[@]}" "$waiting"; do "$here/cancel-job.sh" "$id" >/dev/null; done
+
 hung=$("$here/submit-video.sh" "https://youtu.be/hang0000001" | field "['id']")
 "$here/cancel-job.sh" "$hung" | expect JOB_STATE_CANCELLED cancel-job.sh
 "$here/retry-job.sh" "$hung" | expect JOB_STATE_QUEUED retry-job.sh
@@ -56,4 +80,4 @@ hung=$("$here/submit-video.sh" "https://youtu.be/hang0000001" | field "['id']")
 ("$here/get-job.sh" "$job" 2>&1 || true) | expect NotFound "get-job.sh after delete"
 ("$here/submit-video.sh" "https://vimeo.com/1" 2>&1 || true) | expect InvalidArgument "submit-video.sh bad url"
 (VIDEOJOBS_TOKEN=bad "$here/list-jobs.sh" 2>&1 || true) | expect Unauthenticated "list-jobs.sh bad token"
-echo "grpcurl examples: 21 passed, 0 failed"
+echo "grpcurl examples: 29 passed, 0 failed"
