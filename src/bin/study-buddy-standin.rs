@@ -32,7 +32,9 @@
 //! lines as fast as it can, then works. `tidy…` prints its first lines and
 //! `waiting to be stopped`, then waits for SIGTERM; when it comes it prints
 //! `caught SIGTERM, cleaning up` and a few more lines (the cleanup a real
-//! program does on its way out), then exits 143.
+//! program does on its way out), then exits 143. `stubborn…` does the same
+//! but never finishes cleaning up (`still cleaning up` each stage delay)
+//! until SIGKILL.
 //!
 //! `escape…` and `setsid…` write `<video id>.pids` to the state directory:
 //! `program <pid>` and `escapee <pid>` lines, once the escapee is in its own
@@ -186,8 +188,8 @@ fn process_video(options: &Options, number: usize, url: &str) -> Result<(), Stri
         );
         std::process::exit(1);
     }
-    if mode.starts_with("tidy") {
-        stop_tidily(options);
+    if mode.starts_with("tidy") || mode.starts_with("stubborn") {
+        stop_tidily(options, mode.starts_with("stubborn"));
     }
     if mode.starts_with("hang") {
         loop {
@@ -338,14 +340,20 @@ fn be_escapee() -> ! {
 
 /// Waits for SIGTERM, then says so and cleans up for a while (each line a
 /// stage delay apart, well within the kill grace), and exits as a shell
-/// reports SIGTERM (143).
-fn stop_tidily(options: &Options) -> ! {
+/// reports SIGTERM (143); `forever`: cleans up until SIGKILL.
+fn stop_tidily(options: &Options, forever: bool) -> ! {
     let mut term = nix::sys::signal::SigSet::empty();
     term.add(nix::sys::signal::Signal::SIGTERM);
     term.thread_block().expect("block SIGTERM");
     log("INFO", "waiting to be stopped");
     term.wait().expect("wait for SIGTERM");
     log("WARNING", "caught SIGTERM, cleaning up");
+    if forever {
+        loop {
+            std::thread::sleep(options.stage_delay);
+            log("INFO", "still cleaning up");
+        }
+    }
     for step in ["removed the partial transcript", "closed the API session"] {
         std::thread::sleep(options.stage_delay);
         log("INFO", step);
