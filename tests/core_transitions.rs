@@ -8,7 +8,8 @@ use std::time::Duration;
 use common::*;
 use sea_orm::EntityTrait;
 use videojobs::domain::job::NewJob;
-use videojobs::domain::{JobEventKind, JobState, Scope};
+use videojobs::domain::{AttemptOutcome, JobEventKind, JobState, Outcome, Scope};
+use videojobs::jobs::Lease;
 use videojobs::queue::JobQueue;
 use videojobs::store::entity::job;
 
@@ -29,7 +30,7 @@ fn new_job(video: &str) -> NewJob {
 
 on_both_backends!(
     one_push_the_full_queue_refuses_during_a_reap_stops_none_of_the_others,
-    a_cancelled_batch_child_keeps_no_lease
+    a_cancelled_batch_child_keeps_a_lease_only_while_its_program_is_stopped
 );
 
 async fn one_push_the_full_queue_refuses_during_a_reap_stops_none_of_the_others(backend: Backend) {
@@ -75,7 +76,11 @@ async fn one_push_the_full_queue_refuses_during_a_reap_stops_none_of_the_others(
     core.stop().await;
 }
 
-async fn a_cancelled_batch_child_keeps_no_lease(backend: Backend) {
+/// A batch cancel ends every child at once; the running child keeps its
+/// lease only while its program is being stopped (so its attempt's watchers
+/// wait for what the program prints meanwhile), and its attempt's end,
+/// recorded CANCELLED, clears it.
+async fn a_cancelled_batch_child_keeps_a_lease_only_while_its_program_is_stopped(backend: Backend) {
     let core = TestCore::start(&backend, 100, Duration::from_secs(30)).await;
     let alice = Scope::Own("alice".into());
     let children = vec![new_job("childAAAA01"), new_job("childBBBB01")];
@@ -87,12 +92,28 @@ async fn a_cancelled_batch_child_keeps_no_lease(backend: Backend) {
     assert_eq!(cancelled.counts.cancelled, 2);
     assert!(running.stop.is_cancelled(), "the running child's program is stopped");
     let db = sea_orm::Database::connect(core.database_url.as_str()).await.unwrap();
+    let row = |id| {
+        let db = &db;
+        async move { job::Entity::find_by_id(id).one(db).await.unwrap().unwrap() }
+    };
     for child in &jobs {
-        let row = job::Entity::find_by_id(child.id).one(&db).await.unwrap().unwrap();
+        let row = row(child.id).await;
         assert_eq!(row.state, "cancelled");
-        assert_eq!((row.lease_until, row.run_after), (None, None), "a cancelled child holds no lease");
+        assert_eq!(row.lease_until.is_some(), child.id == running.job.id, "only the running child keeps its lease");
+        assert_eq!(row.run_after, None);
         assert!(row.finished_at.is_some());
     }
+    assert!(!core.jobs.attempt_ended(&alice, running.job.id, 1).await.unwrap(), "its program is being stopped");
+    assert_eq!(core.jobs.renew_lease(&running.job).await.unwrap(), Lease::Stopping);
+
+    core.jobs.finish(&running, &Outcome::Stopped, "", &Default::default(), &Default::default()).await.unwrap();
+    let ended = row(running.job.id).await;
+    assert_eq!((ended.state.as_str(), ended.lease_until), ("cancelled", None), "its end clears the lease");
+    assert!(core.jobs.attempt_ended(&alice, running.job.id, 1).await.unwrap());
+    assert_eq!(core.jobs.renew_lease(&running.job).await.unwrap(), Lease::Lost);
+    let (_, attempts) = core.jobs.job_with_attempts(&alice, running.job.id).await.unwrap();
+    let kept: Vec<_> = attempts.iter().map(|a| (a.attempt, a.outcome, a.reason.as_str())).collect();
+    assert_eq!(kept, [(1, AttemptOutcome::Cancelled, "the batch was cancelled")]);
     db.close().await.unwrap();
     drop(running);
     core.stop().await;

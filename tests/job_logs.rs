@@ -20,7 +20,72 @@ on_both_backends!(
     every_attempt_is_kept_and_its_output_is_paged_for_its_owner_only,
     a_flood_keeps_its_head_and_tail_and_a_watcher_sees_the_marker,
     a_watcher_of_a_silent_program_gets_heartbeats_and_the_stream_ends_with_the_attempt,
+    a_watcher_sees_what_a_cancelled_program_prints_while_it_is_stopped,
 );
+
+/// What the `tidy…` stand-in prints once SIGTERM comes, in order.
+const STOP_LINES: [&str; 4] = [
+    "caught SIGTERM, cleaning up",
+    "removed the partial transcript",
+    "closed the API session",
+    "cleanup done; exiting",
+];
+
+/// A cancel ends the job at once but not its attempt: a watcher attached to
+/// the running program gets what the program prints while it is being
+/// stopped (after SIGTERM), and only then does its stream end. The job stays
+/// CANCELLED, its attempt is kept as CANCELLED, GetJobLog reads the same
+/// lines and says the attempt ended, and no process is left.
+async fn a_watcher_sees_what_a_cancelled_program_prints_while_it_is_stopped(backend: Backend) {
+    let (server, _dir) = TestServer::on(&backend).start().await;
+    let mut jobs = server.jobs("alice").await;
+    let job = jobs.submit_video(submit("tidy0000001")).await.unwrap().into_inner();
+    let request = pb::WatchJobLogsRequest { job_id: job.id.clone(), attempt: 1, after_line: 0 };
+    let mut stream = jobs.watch_job_logs(request).await.unwrap().into_inner();
+    let mut watched = Vec::new();
+    let waiting = tokio::time::timeout(WAIT, async {
+        while let Some(line) = stream.message().await.unwrap() {
+            let waits = line.text.ends_with("waiting to be stopped");
+            keep_printed(&mut watched, line);
+            if waits {
+                return;
+            }
+        }
+        panic!("the stream ended before the program waited to be stopped");
+    });
+    waiting.await.expect("the program waits to be stopped");
+
+    jobs.cancel_job(pb::CancelJobRequest { job_id: job.id.clone() }).await.unwrap();
+    let ended = tokio::time::timeout(WAIT, async {
+        while let Some(line) = stream.message().await.unwrap() {
+            keep_printed(&mut watched, line);
+        }
+    });
+    ended.await.expect("the stream ends once the attempt has");
+
+    let texts: Vec<&str> = watched.iter().map(|line| line.text.as_str()).collect();
+    let waited = texts.iter().position(|text| text.ends_with("waiting to be stopped")).unwrap();
+    let after: Vec<&str> = texts[waited + 1..].iter().map(|text| text.rsplit(" - ").next().unwrap()).collect();
+    assert_eq!(after, STOP_LINES, "the watcher saw what the program printed while it was stopped");
+    let numbers: Vec<u64> = watched.iter().map(|line| line.line).collect();
+    assert_eq!(numbers, (1..=watched.len() as u64).collect::<Vec<_>>(), "every line, once, in order");
+
+    let stored = jobs.get_job(pb::GetJobRequest { job_id: job.id.clone() }).await.unwrap().into_inner();
+    assert_eq!(state(&stored), pb::JobState::Cancelled);
+    let attempts: Vec<_> = stored.attempts.iter().map(|a| (a.attempt, a.outcome(), a.failure_kind())).collect();
+    assert_eq!(attempts, [(1, pb::AttemptOutcome::Cancelled, pb::FailureKind::Cancelled)]);
+    let (logged, _) = read_log(&mut jobs, &job.id, 1, 1000).await;
+    assert_eq!(logged, watched, "GetJobLog reads what the watcher saw");
+    assert_no_processes_under(&server.data_dir, WAIT).await;
+    server.stop().await;
+}
+
+/// Keeps a line the program printed (heartbeats aside).
+fn keep_printed(lines: &mut Vec<pb::JobLogLine>, line: pb::JobLogLine) {
+    if line.stream() != pb::LogStream::Heartbeat {
+        lines.push(line);
+    }
+}
 
 /// A program that prints and then hangs silently: its watcher gets the lines,
 /// then HEARTBEAT lines (the last line sent, no text) while nothing comes, and

@@ -9,6 +9,7 @@ use std::time::Duration;
 use common::*;
 use videojobs::domain::job::NewJob;
 use videojobs::domain::{JobEventKind, JobState, NewNote, NoteKind, Outcome, Scope, StageUpdate};
+use videojobs::jobs::Lease;
 
 fn new_job() -> NewJob {
     NewJob {
@@ -40,13 +41,13 @@ async fn an_expired_lease_is_reaped_and_the_old_attempt_is_fenced_out(backend: B
     let (job, _) = core.jobs.submit(new_job()).await.unwrap();
     let first = core.jobs.claim(job.id, &core.node).await.unwrap().expect("claimed");
     assert_eq!((first.job.state, first.job.attempt), (JobState::Processing, 1));
-    assert!(core.jobs.renew_lease(&first.job).await.unwrap());
+    assert_eq!(core.jobs.renew_lease(&first.job).await.unwrap(), Lease::Held);
     assert_eq!(core.jobs.reap().await.unwrap(), 0, "a renewed lease is not reaped");
 
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(core.jobs.reap().await.unwrap(), 1);
     assert_eq!(core.jobs.job(&alice, job.id).await.unwrap().state, JobState::Queued);
-    assert!(!core.jobs.renew_lease(&first.job).await.unwrap(), "the old attempt lost its lease");
+    assert_eq!(core.jobs.renew_lease(&first.job).await.unwrap(), Lease::Lost, "the old attempt lost its lease");
 
     let second = core.jobs.claim(job.id, &core.node).await.unwrap().expect("claimed again");
     assert_eq!(second.job.attempt, 2);

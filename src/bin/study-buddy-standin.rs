@@ -29,7 +29,12 @@
 //! when the rest of its output comes), then prints its API key on stderr,
 //! waits for `<video id>.finish` likewise and goes on as a good video does.
 //! `chatty<N>` (N: the rest of the id, in thousands) prints N thousand log
-//! lines as fast as it can, then works.
+//! lines as fast as it can, then works. `tidy…` prints its first lines and
+//! `waiting to be stopped`, then waits for SIGTERM; when it comes it prints
+//! `caught SIGTERM, cleaning up` and a few more lines (the cleanup a real
+//! program does on its way out), then exits 143. `stubborn…` does the same
+//! but never finishes cleaning up (`still cleaning up` each stage delay)
+//! until SIGKILL.
 //!
 //! `escape…` and `setsid…` write `<video id>.pids` to the state directory:
 //! `program <pid>` and `escapee <pid>` lines, once the escapee is in its own
@@ -183,6 +188,9 @@ fn process_video(options: &Options, number: usize, url: &str) -> Result<(), Stri
         );
         std::process::exit(1);
     }
+    if mode.starts_with("tidy") || mode.starts_with("stubborn") {
+        stop_tidily(options, mode.starts_with("stubborn"));
+    }
     if mode.starts_with("hang") {
         loop {
             std::thread::sleep(Duration::from_secs(3600));
@@ -328,6 +336,30 @@ fn be_escapee() -> ! {
     loop {
         std::thread::sleep(Duration::from_secs(3600));
     }
+}
+
+/// Waits for SIGTERM, then says so and cleans up for a while (each line a
+/// stage delay apart, well within the kill grace), and exits as a shell
+/// reports SIGTERM (143); `forever`: cleans up until SIGKILL.
+fn stop_tidily(options: &Options, forever: bool) -> ! {
+    let mut term = nix::sys::signal::SigSet::empty();
+    term.add(nix::sys::signal::Signal::SIGTERM);
+    term.thread_block().expect("block SIGTERM");
+    log("INFO", "waiting to be stopped");
+    term.wait().expect("wait for SIGTERM");
+    log("WARNING", "caught SIGTERM, cleaning up");
+    if forever {
+        loop {
+            std::thread::sleep(options.stage_delay);
+            log("INFO", "still cleaning up");
+        }
+    }
+    for step in ["removed the partial transcript", "closed the API session"] {
+        std::thread::sleep(options.stage_delay);
+        log("INFO", step);
+    }
+    log("INFO", "cleanup done; exiting");
+    std::process::exit(143);
 }
 
 /// The key the server handed over, which `leak…` prints.

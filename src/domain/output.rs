@@ -90,4 +90,8 @@ pub struct OutputChunk {
     pub attempt: u32,
     /// In line order; a marker first when lines were dropped.
     pub lines: Vec<OutputLine>,
+    /// The attempt's end is stored: these are its last lines (maybe none),
+    /// so its watchers read storage once more and end.
+    #[serde(default)]
+    pub ended: bool,
 }

@@ -6,8 +6,12 @@
 //! skips ahead, a lag behind the hub's bounded buffer, or a catch-up signal
 //! sends the watcher back to storage from its last line, so a slow watcher
 //! is caught up rather than slowing the program or anyone else. A change of
-//! the job's state may end the attempt: then storage is read one last time
-//! (the attempt's output is all stored before its end is) and the stream ends.
+//! the job's state, or the chunk that says the attempt's end is stored, may
+//! end the attempt: then storage is read one last time (the attempt's output
+//! is all stored with its end) and the stream ends. A cancel ends the job at
+//! once but not its attempt: the stream goes on with what the program prints
+//! while it is stopped, until that attempt's end is stored (or its node is
+//! found lost, by the reaper).
 //! While nothing is sent for the keepalive interval a HEARTBEAT line goes out,
 //! so proxies keep the idle stream open.
 use std::sync::Arc;
@@ -126,6 +130,10 @@ impl Follower {
                     Ok(chunk) if chunk.attempt == self.attempt => {
                         if let Some(next) = self.deliver(&chunk).await {
                             return next;
+                        }
+                        if chunk.ended {
+                            // Its end is stored: storage has all of it.
+                            return Next::CatchUp;
                         }
                     }
                     Ok(_) => {}

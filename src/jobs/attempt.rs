@@ -16,12 +16,12 @@ use super::running::RunningJobs;
 use crate::domain::attempt::storable;
 use crate::domain::retry::RetryPolicy;
 use crate::domain::{
-    AttemptFacts, AttemptOutcome, AttemptRecord, Failure, FailureKind, Job, JobEventKind, JobState, NewNote, Outcome,
+    AttemptFacts, AttemptOutcome, AttemptRecord, Failure, FailureKind, Job, JobEventKind, NewNote, Outcome,
     OutputGroup, StageUpdate,
 };
 use crate::error::Result;
 use crate::queue::QueueItem;
-use crate::store::{Claim, Store, Txn};
+use crate::store::{Claim, Lease, Store, Txn};
 use crate::telemetry;
 
 /// A job whose owner is at the per-user cap is offered again after this.
@@ -121,9 +121,10 @@ impl Jobs {
         }
     }
 
-    /// Extends the attempt's lease; `false` means the attempt lost the job
-    /// (cancelled, or reaped after this node stalled).
-    pub async fn renew_lease(&self, job: &Job) -> Result<bool> {
+    /// Extends the attempt's lease: held, kept while its cancelled program is
+    /// being stopped, or lost (reaped after this node stalled, or a newer
+    /// attempt took the job).
+    pub async fn renew_lease(&self, job: &Job) -> Result<Lease> {
         self.store.renew_lease(job.id, job.attempt, self.rules.lease).await
     }
 
@@ -197,7 +198,7 @@ impl Jobs {
         let record = self.attempt_record(job, AttemptOutcome::Succeeded, None, facts);
         let notes: Arc<Vec<NewNote>> = Arc::new(notes.iter().map(NewNote::storable).collect());
         let done = self
-            .end_attempt(job, rest, move |txn| {
+            .end_attempt(job, rest, facts, move |txn| {
                 let (notes, log_tail, record) = (Arc::clone(&notes), log_tail.clone(), record.clone());
                 Box::pin(async move {
                     let done = Store::complete(txn, id, attempt, &notes, &log_tail).await?;
@@ -234,7 +235,7 @@ impl Jobs {
         let (id, attempt, log_tail, why) = (job.id, job.attempt, log_tail.to_string(), failure.clone());
         let record = self.attempt_record(job, AttemptOutcome::Failed, Some(&failure), facts);
         let waiting = self
-            .end_attempt(job, rest, move |txn| {
+            .end_attempt(job, rest, facts, move |txn| {
                 let (why, log_tail, record) = (why.clone(), log_tail.clone(), record.clone());
                 Box::pin(async move {
                     let waiting = Store::schedule_retry(txn, id, attempt, &why, run_after, &log_tail).await?;
@@ -264,7 +265,7 @@ impl Jobs {
         let (id, attempt, why, log_tail) = (job.id, job.attempt, failure.clone(), log_tail.to_string());
         let record = self.attempt_record(job, AttemptOutcome::Failed, Some(&failure), facts);
         let failed = self
-            .end_attempt(job, rest, move |txn| {
+            .end_attempt(job, rest, facts, move |txn| {
                 let (why, log_tail, record) = (why.clone(), log_tail.clone(), record.clone());
                 Box::pin(async move {
                     let failed = Store::fail(txn, id, attempt, &why, &log_tail).await?;
@@ -282,31 +283,19 @@ impl Jobs {
         Ok(())
     }
 
-    /// Cancelled (the row already says so, and this changes nothing) or the
-    /// node is stopping: QUEUED again, the interrupted attempt not counted
-    /// against the job, and queued for any node that still takes jobs.
-    /// The attempt is kept as INTERRUPTED, or CANCELLED when a person's
-    /// cancel ended it.
+    /// Cancelled (the row already says so, and this changes nothing: see
+    /// [`Jobs::end_attempt`]) or the node is stopping: QUEUED again, the
+    /// interrupted attempt not counted against the job, kept as INTERRUPTED,
+    /// and queued for any node that still takes jobs.
     async fn release(&self, job: &Job, facts: &AttemptFacts, rest: &Arc<OutputGroup>) -> Result<()> {
         let (id, attempt) = (job.id, job.attempt);
         let interrupted = self.attempt_record(job, AttemptOutcome::Interrupted, None, facts);
         let queued = self
-            .end_attempt(job, rest, move |txn| {
+            .end_attempt(job, rest, facts, move |txn| {
                 let interrupted = interrupted.clone();
                 Box::pin(async move {
                     let queued = Store::release(txn, id, attempt).await?;
-                    if queued.is_some() {
-                        Store::record_attempt(txn, &interrupted).await?;
-                    } else if Store::state_at_attempt(txn, id, attempt).await? == Some(JobState::Cancelled) {
-                        let cancelled = Failure::new(FailureKind::Cancelled, "cancelled by the user");
-                        let record = AttemptRecord {
-                            outcome: AttemptOutcome::Cancelled,
-                            failure_kind: Some(cancelled.kind),
-                            reason: cancelled.reason,
-                            ..interrupted
-                        };
-                        Store::record_attempt(txn, &record).await?;
-                    }
+                    record_if(txn, queued.is_some(), &interrupted).await?;
                     let logged = Logged::each(JobEventKind::Queued, queued.iter().cloned());
                     Ok((queued, logged))
                 })
@@ -322,30 +311,42 @@ impl Jobs {
 
 impl Jobs {
     /// Commits an attempt's end (`change`) with `rest`, the attempt's last
-    /// output lines, written first in the same transaction; sends those lines
-    /// live once they are stored.
-    async fn end_attempt<T, F>(&self, job: &Job, rest: &Arc<OutputGroup>, change: F) -> Result<T>
+    /// output lines, written first in the same transaction. If a person's
+    /// cancel had taken the job while it ran (`change` then finds nothing to
+    /// end), the attempt is recorded CANCELLED and the lease its stop held
+    /// is cleared, in that transaction too. Then its watchers are told, with
+    /// those lines, that the attempt's end is stored.
+    async fn end_attempt<T, F>(&self, job: &Job, rest: &Arc<OutputGroup>, facts: &AttemptFacts, change: F) -> Result<T>
     where
         T: Send + 'static,
         F: for<'t> Fn(&'t Txn) -> BoxFuture<'t, Result<Applied<T>>> + Send + Sync + 'static,
     {
         let (id, attempt, shared, change) = (job.id, job.attempt, Arc::clone(rest), Arc::new(change));
+        let cancelled = self.attempt_record(job, AttemptOutcome::Cancelled, None, facts);
         let (ended, stored) = self
             .committer
             .commit(move |txn| {
-                let (rest, change) = (Arc::clone(&shared), Arc::clone(&change));
+                let (rest, change, cancelled) = (Arc::clone(&shared), Arc::clone(&change), cancelled.clone());
                 Box::pin(async move {
                     let stored = store_output_in(txn, id, attempt, &rest).await?;
                     let (ended, logged) = change(txn).await?;
+                    if let Some(stopped) = Store::end_stop(txn, id, attempt).await? {
+                        Store::record_attempt(txn, &cancelled_record(cancelled, &stopped)).await?;
+                    }
                     Ok(((ended, stored), logged))
                 })
             })
             .await?;
-        if stored {
-            self.send_output(job, rest).await;
-        }
+        self.send_last_output(job, stored.then_some(rest.as_ref())).await;
         Ok(ended)
     }
+}
+
+/// The record of an attempt a cancel ended: `record` with the job's reason
+/// (the user's cancel, or the batch's).
+fn cancelled_record(record: AttemptRecord, job: &Job) -> AttemptRecord {
+    let reason = if job.error.is_empty() { "cancelled by the user".to_string() } else { job.error.clone() };
+    AttemptRecord { failure_kind: Some(FailureKind::Cancelled), reason, ..record }
 }
 
 /// Keeps the attempt's record when its end was written (the attempt still

@@ -41,8 +41,9 @@ impl Jobs {
 
 /// The records of attempts handed back without their node (it stopped
 /// renewing their leases, or stopped): INTERRUPTED when the job runs again,
-/// FAILED (CRASHED, with the job's reason) when that was its last attempt.
-/// Their node is not known: empty.
+/// FAILED (CRASHED, with the job's reason) when that was its last attempt,
+/// CANCELLED (with the job's reason) when a cancel had ended the job while
+/// the node was stopping the program. Their node is not known: empty.
 pub(super) fn lost_attempts(reaped: &Reaped) -> Vec<AttemptRecord> {
     let now = Utc::now();
     let record = |job: &Job, outcome, failure: Option<Failure>| AttemptRecord {
@@ -65,7 +66,11 @@ pub(super) fn lost_attempts(reaped: &Reaped) -> Vec<AttemptRecord> {
         let failure = Failure::new(job.failure_kind.unwrap_or(FailureKind::Crashed), job.error.clone());
         record(job, AttemptOutcome::Failed, Some(failure))
     });
-    requeued.chain(failed).filter(|record| record.attempt > 0).collect()
+    let stopped = reaped.stopped.iter().map(|job| {
+        let failure = Failure::new(FailureKind::Cancelled, job.error.clone());
+        record(job, AttemptOutcome::Cancelled, Some(failure))
+    });
+    requeued.chain(failed).chain(stopped).filter(|record| record.attempt > 0).collect()
 }
 
 /// This node's name in attempt records: `<host>:<process id>`.

@@ -38,6 +38,7 @@ use crate::store::{JobStats, Store};
 use commit::Committer;
 use intake::Intake;
 
+pub use crate::store::Lease;
 pub use attempt::Claimed;
 pub use drain::{Drain, NodeStatus};
 pub use estimate::WATCHED_LINE;

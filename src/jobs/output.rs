@@ -4,8 +4,11 @@
 //! has one writer) and then sent to watchers on every node. The last group,
 //! what gathered when the program ended, is stored in the transaction that
 //! ends the attempt (see `attempt.rs`): a short program's output costs no
-//! write of its own. Readers page through what is stored, and learn
-//! whether the attempt has ended, so a follower knows when to stop.
+//! write of its own. Every end of an attempt is announced the way its lines
+//! go (a chunk marked `ended`), once it is stored. Readers page through
+//! what is stored, and learn whether the attempt has ended, so a follower
+//! knows when to stop: not before a cancelled attempt's program has been
+//! stopped and what it printed meanwhile is stored.
 use std::sync::Arc;
 
 use uuid::Uuid;
@@ -54,13 +57,26 @@ impl Jobs {
 
     /// Sends lines just stored to watchers on every node.
     pub(super) async fn send_output(&self, job: &Job, group: &OutputGroup) {
-        if group.is_empty() {
-            return;
+        if !group.is_empty() {
+            self.deliver_output(job, Some(group), false).await;
         }
-        let mut sent = Vec::with_capacity(group.lines.len() + 1);
-        sent.extend(group.dropped.map(|dropped| dropped.marker()));
-        sent.extend(group.lines.iter().cloned());
-        self.transport.deliver_output(OutputChunk { job_id: job.id, attempt: job.attempt, lines: sent }).await;
+    }
+
+    /// Tells the attempt's watchers on every node that its end is stored,
+    /// with `last`, its last lines, if that end stored any.
+    pub(super) async fn send_last_output(&self, job: &Job, last: Option<&OutputGroup>) {
+        self.deliver_output(job, last, true).await;
+    }
+
+    async fn deliver_output(&self, job: &Job, group: Option<&OutputGroup>, ended: bool) {
+        let mut sent = Vec::new();
+        if let Some(group) = group {
+            sent.reserve(group.lines.len() + 1);
+            sent.extend(group.dropped.map(|dropped| dropped.marker()));
+            sent.extend(group.lines.iter().cloned());
+        }
+        let chunk = OutputChunk { job_id: job.id, attempt: job.attempt, lines: sent, ended };
+        self.transport.deliver_output(chunk).await;
     }
 
     /// The job as `scope` may see it, and which attempt `attempt` names
@@ -96,13 +112,17 @@ impl Jobs {
         self.store.output_marker(job_id, attempt).await
     }
 
-    /// Whether the attempt is over: a later one has started, the job no
-    /// longer runs it, or it will never start. A job deleted meanwhile is NOT_FOUND.
+    /// Whether the attempt is over: a later one has started, it will never
+    /// start, or the job no longer runs it and its program is not being
+    /// stopped any more (a cancel leaves the attempt's lease in place until
+    /// its end, last lines included, is stored; a lease that expired means
+    /// its node was lost). A job deleted meanwhile is NOT_FOUND.
     pub async fn attempt_ended(&self, scope: &Scope, job_id: Uuid, attempt: u32) -> Result<bool> {
         let job = self.store.job_for_user(scope, job_id).await?;
         let over = match job.attempt.cmp(&attempt) {
             std::cmp::Ordering::Greater => true,
-            std::cmp::Ordering::Equal => job.state != JobState::Processing,
+            std::cmp::Ordering::Equal if job.state == JobState::Processing => false,
+            std::cmp::Ordering::Equal => !self.store.stopping_attempt(job_id, attempt).await?,
             // Not started yet: over only if it never will be.
             std::cmp::Ordering::Less => job.state.is_finished(),
         };

@@ -1,6 +1,8 @@
 //! Transitions that recover jobs nobody holds: the reaper's (a lease
 //! expired), start-up's (an embedded node was stopped mid-run) and the
-//! reconciler's (the queue lost what the database says is waiting).
+//! reconciler's (the queue lost what the database says is waiting). The
+//! first two also end the attempts of cancelled jobs whose node was lost
+//! while it stopped their programs, and tell those attempts' watchers.
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -20,13 +22,14 @@ impl Jobs {
     /// Hands back every job whose lease expired: QUEUED again (each with
     /// its event, then queued together; a job the queue refuses now is
     /// queued by the reconciler), or FAILED if that was its last attempt.
-    /// Returns how many it handed back.
+    /// A cancelled job whose program's stop was never recorded has that
+    /// attempt recorded CANCELLED. Returns how many it handed back or ended.
     pub async fn reap(&self) -> Result<usize> {
         let reaped = self.hand_back(|txn| Box::pin(Store::reap_expired_leases(txn))).await?;
         for job in &reaped.requeued {
             tracing::warn!(job_id = %job.id, attempt = job.attempt, "lease expired; job queued again");
         }
-        Ok(reaped.requeued.len() + reaped.failed.len())
+        Ok(reaped.requeued.len() + reaped.failed.len() + reaped.stopped.len())
     }
 
     /// Whether the database answers now.
@@ -38,7 +41,7 @@ impl Jobs {
     /// it runs again now rather than when its lease would have expired.
     pub async fn requeue_interrupted(&self) -> Result<usize> {
         let reaped = self.hand_back(|txn| Box::pin(Store::requeue_interrupted(txn))).await?;
-        Ok(reaped.requeued.len() + reaped.failed.len())
+        Ok(reaped.requeued.len() + reaped.failed.len() + reaped.stopped.len())
     }
 
     async fn hand_back<F>(&self, select: F) -> Result<Reaped>
@@ -62,6 +65,10 @@ impl Jobs {
             .await?;
         for job in &reaped.failed {
             tracing::warn!(job_id = %job.id, attempt = job.attempt, "lease expired on the last attempt; job failed");
+        }
+        for job in &reaped.stopped {
+            tracing::warn!(job_id = %job.id, attempt = job.attempt, "the node stopping a cancelled job's program was lost");
+            self.send_last_output(job, None).await;
         }
         metrics::counter!(telemetry::JOBS_FINISHED, "outcome" => "failed").increment(reaped.failed.len() as u64);
         let items: Vec<QueueItem> = reaped.requeued.iter().map(QueueItem::of).collect();

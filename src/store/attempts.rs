@@ -2,6 +2,9 @@
 //! number as fencing token), renew the lease, record progress, and end the
 //! attempt. Every write names the attempt it holds, so a superseded attempt
 //! changes nothing; the reaper and start-up hand back jobs nobody holds.
+//! A cancel of a running job leaves its lease in place while the attempt's
+//! program is being stopped: the attempt's end (recorded with its last
+//! lines) clears it, or the reaper does once it expires (its node was lost).
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -75,14 +78,33 @@ impl Store {
                 .filter(job::Column::State.eq(JobState::Processing.as_str()))
                 .filter(job::Column::LeaseUntil.lt(Utc::now()))
         };
-        Store::hand_back(txn, expired, "lease expired; queued again").await
+        let mut reaped = Store::hand_back(txn, expired, "lease expired; queued again").await?;
+        reaped.stopped = Store::end_lost_stops(txn, Some(Utc::now())).await?;
+        Ok(reaped)
     }
 
     /// Hands back every job a stopped embedded node was running, like the
     /// reaper does (there is no other node whose lease could still be live).
     pub async fn requeue_interrupted(txn: &Txn) -> Result<Reaped> {
         let interrupted = || job::Entity::update_many().filter(job::Column::State.eq(JobState::Processing.as_str()));
-        Store::hand_back(txn, interrupted, "interrupted; queued again").await
+        let mut reaped = Store::hand_back(txn, interrupted, "interrupted; queued again").await?;
+        reaped.stopped = Store::end_lost_stops(txn, None).await?;
+        Ok(reaped)
+    }
+
+    /// Ends the leases of attempts whose programs were being stopped after a
+    /// cancel when their node was lost (the lease expired before `before`;
+    /// every such lease without it): nobody will record those attempts' ends.
+    async fn end_lost_stops(txn: &Txn, before: Option<DateTime<Utc>>) -> Result<Vec<Job>> {
+        let mut lost = stopping();
+        if let Some(before) = before {
+            lost = lost.filter(job::Column::LeaseUntil.lt(before));
+        }
+        let rows = lost
+            .col_expr(job::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .exec_with_returning(txn)
+            .await?;
+        jobs(rows)
     }
 
     async fn hand_back(txn: &Txn, which: impl Fn() -> sea_orm::UpdateMany<job::Entity>, stage: &str) -> Result<Reaped> {
@@ -99,15 +121,57 @@ impl Store {
             .col_expr(job::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
             .exec_with_returning(txn)
             .await?;
-        Ok(Reaped { requeued: jobs(requeued)?, failed: jobs(failed)? })
+        Ok(Reaped { requeued: jobs(requeued)?, failed: jobs(failed)?, stopped: Vec::new() })
     }
 
-    /// Extends the lease of a job the attempt still holds; `false` means the
-    /// attempt lost it (cancelled, reaped, or taken by a newer attempt).
-    pub async fn renew_lease(&self, id: Uuid, attempt: u32, lease: std::time::Duration) -> Result<bool> {
-        let result =
-            held(id, attempt).col_expr(job::Column::LeaseUntil, Expr::value(Utc::now() + lease)).exec(&self.db).await?;
-        Ok(result.rows_affected == 1)
+    /// Extends the attempt's lease: [`Lease::Held`] while the attempt holds
+    /// the job, [`Lease::Stopping`] while a person's cancel (or a retry
+    /// after it) has taken the job but the attempt's program is still being
+    /// stopped, [`Lease::Lost`] once the attempt's lease is gone (reaped, or
+    /// a newer attempt took the job).
+    pub async fn renew_lease(&self, id: Uuid, attempt: u32, lease: std::time::Duration) -> Result<Lease> {
+        let rows = job::Entity::update_many()
+            .filter(job::Column::Id.eq(id))
+            .filter(job::Column::Attempt.eq(attempt as i32))
+            .filter(job::Column::LeaseUntil.is_not_null())
+            .col_expr(job::Column::LeaseUntil, Expr::value(Utc::now() + lease))
+            .exec_with_returning(&self.db)
+            .await?;
+        Ok(match rows.first() {
+            None => Lease::Lost,
+            Some(row) if row.state == JobState::Processing.as_str() => Lease::Held,
+            Some(_) => Lease::Stopping,
+        })
+    }
+
+    /// Ends the lease of an attempt whose program was being stopped after a
+    /// cancel (the job is no longer PROCESSING but the lease remains):
+    /// returns the job, so its end can be recorded, or `None` when there
+    /// was no such lease (the attempt ended otherwise, or the reaper ended
+    /// it first).
+    pub async fn end_stop(txn: &Txn, id: Uuid, attempt: u32) -> Result<Option<Job>> {
+        let rows = stopping()
+            .filter(job::Column::Id.eq(id))
+            .filter(job::Column::Attempt.eq(attempt as i32))
+            .col_expr(job::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .exec_with_returning(txn)
+            .await?;
+        first_job(rows)
+    }
+
+    /// Whether the attempt's program may still be being stopped: the job
+    /// still names the attempt and holds a lease that has not expired
+    /// (though the job itself has ended, e.g. CANCELLED).
+    pub async fn stopping_attempt(&self, id: Uuid, attempt: u32) -> Result<bool> {
+        let found = job::Entity::find_by_id(id)
+            .filter(job::Column::Attempt.eq(attempt as i32))
+            .filter(job::Column::LeaseUntil.gt(Utc::now()))
+            .select_only()
+            .column(job::Column::Id)
+            .into_tuple::<Uuid>()
+            .one(&self.db)
+            .await?;
+        Ok(found.is_some())
     }
 
     /// Takes a waiting job for a worker: PROCESSING, next attempt. With a
@@ -254,12 +318,26 @@ impl Store {
     }
 }
 
-/// What a reap did: the jobs queued again and those that had used their
-/// last attempt.
+/// What a reap did: the jobs queued again, those that had used their last
+/// attempt, and the cancelled ones whose program's stop was never recorded
+/// (their node was lost while stopping it).
 #[derive(Debug, Default)]
 pub struct Reaped {
     pub requeued: Vec<Job>,
     pub failed: Vec<Job>,
+    pub stopped: Vec<Job>,
+}
+
+/// What renewing an attempt's lease found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lease {
+    /// The attempt still holds the job: keep running.
+    Held,
+    /// The job was cancelled (maybe retried since) while the attempt ran:
+    /// stop its program; the lease is kept until its end is recorded.
+    Stopping,
+    /// The attempt has lost the job and its lease.
+    Lost,
 }
 
 /// The reason a job whose last attempt never reported back ends with.
@@ -270,6 +348,14 @@ const NOTES_PER_INSERT: usize = 500;
 
 fn jobs(rows: Vec<job::Model>) -> Result<Vec<Job>> {
     rows.into_iter().map(|row| Ok(job_from_row(row, Vec::new())?)).collect()
+}
+
+/// An update of jobs whose attempt's program is being stopped: they are no
+/// longer PROCESSING but keep the lease a cancel left them.
+fn stopping() -> sea_orm::UpdateMany<job::Entity> {
+    job::Entity::update_many()
+        .filter(job::Column::State.ne(JobState::Processing.as_str()))
+        .filter(job::Column::LeaseUntil.is_not_null())
 }
 
 /// An update of a job that the attempt `attempt` still holds.

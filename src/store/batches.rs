@@ -12,11 +12,11 @@ use uuid::Uuid;
 
 use super::convert::job_from_row;
 use super::entity::{batch, job};
-use super::jobs::{finish, new_job_row, states};
+use super::jobs::{cancelled, new_job_row, states};
 use super::{Store, Txn, owner};
 use crate::domain::job::NewJob;
 use crate::domain::page::PageRequest;
-use crate::domain::{Batch, BatchCounts, BatchState, FailureKind, Job, JobState, Scope, UserId};
+use crate::domain::{Batch, BatchCounts, BatchState, Job, JobState, Scope, UserId};
 use crate::error::{Error, Result};
 
 /// Children inserted per statement.
@@ -108,10 +108,7 @@ impl Store {
             .filter(job::Column::BatchId.eq(id))
             .filter(owner(job::Column::UserId, scope))
             .filter(job::Column::State.is_in(states(&JobState::UNFINISHED)));
-        let rows = finish(unfinished, JobState::Cancelled, "the batch was cancelled", Some(FailureKind::Cancelled))
-            .col_expr(job::Column::Stage, Expr::value("cancelled"))
-            .exec_with_returning(txn)
-            .await?;
+        let rows = cancelled(unfinished, "the batch was cancelled").exec_with_returning(txn).await?;
         // A batch whose children had all finished already has ended.
         if !rows.is_empty() {
             batch::Entity::update_many()

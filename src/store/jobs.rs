@@ -80,17 +80,12 @@ impl Store {
             .collect()
     }
 
-    /// CANCELLED, from any unfinished state.
+    /// CANCELLED, from any unfinished state (a running job keeps its lease
+    /// while its program is stopped).
     pub async fn cancel(txn: &Txn, scope: &Scope, id: Uuid) -> Result<Job> {
-        let rows = finish(
-            owned_in(scope, id, &JobState::UNFINISHED),
-            JobState::Cancelled,
-            "cancelled by the user",
-            Some(FailureKind::Cancelled),
-        )
-        .col_expr(job::Column::Stage, Expr::value("cancelled"))
-        .exec_with_returning(txn)
-        .await?;
+        let rows = cancelled(owned_in(scope, id, &JobState::UNFINISHED), "cancelled by the user")
+            .exec_with_returning(txn)
+            .await?;
         changed_or_explain(txn, scope, id, rows, "only a queued, processing or retrying job can be cancelled").await
     }
 
@@ -339,11 +334,30 @@ pub(super) fn finish(
     error: &str,
     kind: Option<FailureKind>,
 ) -> sea_orm::UpdateMany<job::Entity> {
+    ended(update, state, error, kind).col_expr(job::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+}
+
+/// CANCELLED with `reason`. A job that was PROCESSING keeps its lease: its
+/// attempt's program is being stopped, and the attempt's end (or the
+/// reaper, if its node is lost meanwhile) clears the lease.
+pub(super) fn cancelled(update: sea_orm::UpdateMany<job::Entity>, reason: &str) -> sea_orm::UpdateMany<job::Entity> {
+    let kept = "CASE WHEN state = 'processing' THEN lease_until ELSE NULL END";
+    ended(update, JobState::Cancelled, reason, Some(FailureKind::Cancelled))
+        .col_expr(job::Column::LeaseUntil, Expr::cust(kept))
+        .col_expr(job::Column::Stage, Expr::value("cancelled"))
+}
+
+/// The columns every end of a job sets, its lease aside.
+fn ended(
+    update: sea_orm::UpdateMany<job::Entity>,
+    state: JobState,
+    error: &str,
+    kind: Option<FailureKind>,
+) -> sea_orm::UpdateMany<job::Entity> {
     update
         .col_expr(job::Column::State, Expr::value(state.as_str()))
         .col_expr(job::Column::Error, Expr::value(error))
         .col_expr(job::Column::FailureKind, Expr::value(kind.map(FailureKind::as_str)))
         .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
         .col_expr(job::Column::RunAfter, Expr::value(Option::<DateTime<Utc>>::None))
-        .col_expr(job::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
 }

@@ -20,7 +20,7 @@ use std::time::Duration;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, TransactionTrait};
 
-pub use attempts::{Claim, Reaped};
+pub use attempts::{Claim, Lease, Reaped};
 pub use events::{EventBounds, LogEntry, Sequences};
 pub use stats::JobStats;
 

@@ -217,13 +217,29 @@ impl Supervisor {
                 }
             }
         };
-        let keeper_usable = match end {
-            End::Exited(_) => true,
-            End::KeeperLost => {
-                process::sweep(pgid, grace).await;
-                false
+        // What the program prints while it is being stopped is read as it
+        // comes (so it is followed live, and a chatty cleanup never blocks
+        // on a full pipe until SIGKILL).
+        let keeper_usable = {
+            let stopping = async {
+                match end {
+                    End::Exited(_) => true,
+                    End::KeeperLost => {
+                        process::sweep(pgid, grace).await;
+                        false
+                    }
+                    End::TimedOut | End::Stalled | End::Stopped => process::terminate(&mut keeper, pgid, grace).await,
+                }
+            };
+            tokio::pin!(stopping);
+            loop {
+                tokio::select! {
+                    usable = &mut stopping => break usable,
+                    Some((is_stderr, line)) = lines.recv() => {
+                        note_line(&mut parser, stderr_tail, output, is_stderr, line, &progress, redactor).await;
+                    }
+                }
             }
-            End::TimedOut | End::Stalled | End::Stopped => process::terminate(&mut keeper, pgid, grace).await,
         };
         if keeper_usable {
             self.keepers.give_back(keeper);

@@ -16,7 +16,7 @@ use tracing::Instrument;
 
 use crate::domain::{AttemptFacts, Job, OutputGroup, StageUpdate};
 use crate::error::{Error, Result};
-use crate::jobs::{Claimed, Jobs};
+use crate::jobs::{Claimed, Jobs, Lease};
 use crate::supervisor::output::{OutputBuffer, OutputLimits};
 use crate::supervisor::parse::Progress;
 use crate::supervisor::{Report, Supervisor};
@@ -231,17 +231,28 @@ impl Pool {
         }
     }
 
-    /// Renews the job's lease while it runs; if the lease is lost (the job
-    /// was cancelled, or reaped after this node stalled) the program is
-    /// stopped. Never returns: the caller drops it when the run ends.
+    /// Renews the job's lease while it runs. If the job was cancelled (the
+    /// cancel signal may not have reached this node) the program is stopped
+    /// and the lease still renewed: it says the stop is under way, so the
+    /// attempt's watchers wait for what the program prints meanwhile. If
+    /// the lease is lost (reaped after this node stalled, or a newer
+    /// attempt took the job) the program is stopped too. Never returns: the
+    /// caller drops it when the run ends.
     async fn keep_lease(&self, claimed: &Claimed) -> std::convert::Infallible {
         let beat = self.jobs.rules().lease / 3;
         let mut wait = beat;
         loop {
             tokio::time::sleep(wait).await;
             match self.jobs.renew_lease(&claimed.job).await {
-                Ok(true) => wait = beat,
-                Ok(false) => {
+                Ok(Lease::Held) => wait = beat,
+                Ok(Lease::Stopping) => {
+                    if !claimed.stop.is_cancelled() {
+                        tracing::info!("the job was cancelled; stopping its program");
+                        claimed.stop.cancel();
+                    }
+                    wait = beat;
+                }
+                Ok(Lease::Lost) => {
                     tracing::warn!("lost the job's lease; stopping its program");
                     claimed.stop.cancel();
                     return std::future::pending().await;
