@@ -310,34 +310,49 @@ impl Jobs {
 }
 
 impl Jobs {
-    /// Commits an attempt's end (`change`) with `rest`, the attempt's last
-    /// output lines, written first in the same transaction. If a person's
-    /// cancel had taken the job while it ran (`change` then finds nothing to
-    /// end), the attempt is recorded CANCELLED and the lease its stop held
-    /// is cleared, in that transaction too. Then its watchers are told, with
-    /// those lines, that the attempt's end is stored.
-    async fn end_attempt<T, F>(&self, job: &Job, rest: &Arc<OutputGroup>, facts: &AttemptFacts, change: F) -> Result<T>
+    /// Commits an attempt's end (`change`, which answers the job it ended)
+    /// with `rest`, the attempt's last output lines, written first in the
+    /// same transaction, and sends those lines live once stored. If a
+    /// person's cancel had taken the job while it ran (`change` then finds
+    /// nothing to end), the attempt is recorded CANCELLED and the lease its
+    /// stop held is cleared, in that transaction too, and its watchers are
+    /// told that the attempt's end is stored (any other end changes the
+    /// job's state, which tells them).
+    async fn end_attempt<F>(
+        &self,
+        job: &Job,
+        rest: &Arc<OutputGroup>,
+        facts: &AttemptFacts,
+        change: F,
+    ) -> Result<Option<Job>>
     where
-        T: Send + 'static,
-        F: for<'t> Fn(&'t Txn) -> BoxFuture<'t, Result<Applied<T>>> + Send + Sync + 'static,
+        F: for<'t> Fn(&'t Txn) -> BoxFuture<'t, Result<Applied<Option<Job>>>> + Send + Sync + 'static,
     {
         let (id, attempt, shared, change) = (job.id, job.attempt, Arc::clone(rest), Arc::new(change));
         let cancelled = self.attempt_record(job, AttemptOutcome::Cancelled, None, facts);
-        let (ended, stored) = self
+        let (ended, stored, stopped) = self
             .committer
             .commit(move |txn| {
                 let (rest, change, cancelled) = (Arc::clone(&shared), Arc::clone(&change), cancelled.clone());
                 Box::pin(async move {
                     let stored = store_output_in(txn, id, attempt, &rest).await?;
                     let (ended, logged) = change(txn).await?;
-                    if let Some(stopped) = Store::end_stop(txn, id, attempt).await? {
-                        Store::record_attempt(txn, &cancelled_record(cancelled, &stopped)).await?;
+                    let mut stopped = false;
+                    if ended.is_none()
+                        && let Some(job) = Store::end_stop(txn, id, attempt).await?
+                    {
+                        Store::record_attempt(txn, &cancelled_record(cancelled, &job)).await?;
+                        stopped = true;
                     }
-                    Ok(((ended, stored), logged))
+                    Ok(((ended, stored, stopped), logged))
                 })
             })
             .await?;
-        self.send_last_output(job, stored.then_some(rest.as_ref())).await;
+        if stopped {
+            self.send_last_output(job, stored.then_some(rest.as_ref())).await;
+        } else if stored {
+            self.send_output(job, rest).await;
+        }
         Ok(ended)
     }
 }
