@@ -4,9 +4,13 @@
 //! on both backends. The script signs in (a refused token goes back to
 //! sign-in; then by pasting a token, and with the link `videojobs console`
 //! prints), submits, watches a job to COMPLETED and reads its notes, sees a
-//! bad URL's error beside its line, cancels a hanging job, retries a failed
-//! one, filters, follows a batch; a second user sees none of the first's
-//! jobs, an admin sees both and retries a failure group. Midway this test
+//! bad URL's error beside its line, cancels a hanging job with the keyboard
+//! only, retries a failed one at a higher priority, reprocesses a completed
+//! one (new notes), filters, pauses the user's work (a job waits, paused, and
+//! completes once resumed) and a batch; a second user sees none of the
+//! first's jobs, an admin sees both, retries a failure group and pauses and
+//! resumes everything; axe-core audits each main view at 1280 and 360 px and
+//! the script fails on any WCAG 2 A/AA violation. Midway this test
 //! restarts the server (same address, same data) while a job runs: the page
 //! says "reconnecting…", resumes from its last sequence, and this test checks
 //! against the durable log that it saw every event of that job. The embedded

@@ -1,6 +1,6 @@
 // The shell: sign-in, the header (navigation, who is signed in, the live
 // stream's state) and the route's view.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { session } from "./session";
 import { live } from "./live";
 import { useRoute, useSignal } from "./hooks";
@@ -60,6 +60,14 @@ function Console() {
   const admin = session.isAdmin();
   const nav = admin ? [...NAV, ["admin", "Operations"] as [string, string]] : NAV;
   const [page, id] = route;
+  // A new view takes the focus (as a page load would), so Tab starts at its top, not at a link that is gone.
+  const main = useRef<HTMLElement>(null);
+  const shown = useRef("");
+  const where = `${page}/${id ?? ""}`;
+  useEffect(() => {
+    if (shown.current && shown.current !== where) main.current?.focus();
+    shown.current = where;
+  }, [where]);
   return (
     <>
       <header class="top">
@@ -79,7 +87,7 @@ function Console() {
       {live.connection === "reconnecting" && (
         <p class="banner" role="alert">Reconnecting… {live.connectionDetail} Updates resume where they stopped.</p>
       )}
-      <main>
+      <main ref={main} tabIndex={-1}>
         {page === "jobs" && id ? <JobView id={id} key={id} /> :
           page === "submit" ? <SubmitView /> :
           page === "batches" ? <BatchesView /> :

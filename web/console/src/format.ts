@@ -1,5 +1,6 @@
 // Names people read, for the API's enums.
-import { BatchState, FailureKind, JobEventType, JobState } from "./gen/videojobs/v1/videojobs_pb";
+import { BatchState, FailureKind, JobEventType, JobState, type PauseState } from "./gen/videojobs/v1/videojobs_pb";
+import { when } from "./api";
 
 export const STATE_NAMES: Record<JobState, string> = {
   [JobState.UNSPECIFIED]: "unknown",
@@ -57,4 +58,19 @@ export function seconds(value: number): string {
   if (value < 90) return `${value.toFixed(value < 10 ? 1 : 0)} s`;
   if (value < 5400) return `${(value / 60).toFixed(1)} min`;
   return `${(value / 3600).toFixed(1)} h`;
+}
+
+/** What a pause holds back, for the person reading it (`me`: who is signed in). */
+export function pauseWhat(pause: PauseState, me?: string): string {
+  if (pause.everything) return "everyone's work";
+  if (pause.batchId) return "this batch";
+  return pause.userId && pause.userId !== me ? `${pause.userId}'s work` : "your work";
+}
+
+/** A pause in force as one line: "Paused by ops since …: “reason”. Resumes by itself at …". */
+export function pauseSentence(pause: PauseState): string {
+  const by = pause.pausedBy ? ` by ${pause.pausedBy}` : "";
+  const reason = pause.reason ? `: “${pause.reason}”` : "";
+  const until = pause.resumeAt ? ` Resumes by itself at ${when(pause.resumeAt)}.` : " Until someone resumes it.";
+  return `Paused${by} since ${when(pause.pausedAt)}${reason}.${until}`;
 }

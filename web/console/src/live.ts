@@ -6,10 +6,15 @@
 // from the last sequence it saw, with backoff, so no event is missed; with
 // no sequence yet (or an admin's watch of everyone, which is live only) it
 // resubscribes and reloads the list after the new stream is subscribed.
+//
+// The pauses in force that the page knows of are kept here too: the API has
+// no call that only reads them, so they are learned from the answers of
+// PauseJobs / ResumeJobs and from the waiting jobs a pause holds back
+// (Job.paused, PAUSED and RESUMED events).
 import { Code, ConnectError } from "@connectrpc/connect";
 import { jobsApi, sentence, sleep } from "./api";
 import { session } from "./session";
-import { JobEventType, JobState, type Batch, type Job, type JobEvent } from "./gen/videojobs/v1/videojobs_pb";
+import { JobEventType, JobState, type Batch, type Job, type JobEvent, type PauseState } from "./gen/videojobs/v1/videojobs_pb";
 
 export type Connection = "connecting" | "live" | "reconnecting" | "stopped";
 export const PAGE_SIZE = 1000; // the server's largest page
@@ -44,6 +49,9 @@ export class LiveJobs {
   readonly list = new Listeners();
   readonly status = new Listeners();
   readonly batchChanged = new Listeners();
+  /** Pauses in force the page knows of, by target (see pauseKey). */
+  readonly pauses = new Map<string, PauseState>();
+  readonly pauseChanged = new Listeners();
   private readonly rows = new Map<string, Set<Listener>>();
   private pending: JobEvent[] = [];
   /** Counts list reads; only the latest one's answer is kept. */
@@ -83,6 +91,26 @@ export class LiveJobs {
     this.schedule();
   }
 
+  /** What a PauseJobs or ResumeJobs call answered for `key`'s target. */
+  notePause(key: string, state: PauseState) {
+    if (state.paused) this.pauses.set(key, state); else this.pauses.delete(key);
+    this.pauseChanged.emit();
+  }
+
+  /** A job as read or told: the pause holding it back is in force; a RESUMED job's former pause may have ended. */
+  private learnPause(job: Job, before: Job | undefined, type: JobEventType): boolean {
+    const now = job.paused?.paused ? job.paused : undefined;
+    if (now) {
+      const key = pauseKey(now);
+      const known = this.pauses.get(key);
+      if (known && known.reason === now.reason && known.pausedAt?.seconds === now.pausedAt?.seconds) return false;
+      this.pauses.set(key, now);
+      return true;
+    }
+    if (type === JobEventType.RESUMED && before?.paused?.paused) return this.pauses.delete(pauseKey(before.paused));
+    return false;
+  }
+
   /** Reloads the first page for `states` (empty: every state), `batch` and `text` (empty: any). */
   async reload(states = this.states, batch = this.batch, text = this.text): Promise<void> {
     this.states = states;
@@ -110,7 +138,13 @@ export class LiveJobs {
         // Keep what events changed while the page was being read: they are newer.
         for (const id of [...this.jobs.keys()]) if (!this.touched.has(id)) this.jobs.delete(id);
       }
-      for (const job of page.jobs) if (!this.touched.has(job.id)) this.jobs.set(job.id, job);
+      let paused = false;
+      for (const job of page.jobs) {
+        if (this.touched.has(job.id)) continue;
+        this.jobs.set(job.id, job);
+        paused = this.learnPause(job, undefined, JobEventType.SNAPSHOT) || paused;
+      }
+      if (paused) this.pauseChanged.emit();
       this.nextPageToken = page.nextPageToken;
       this.resort();
       for (const job of page.jobs) this.emitRow(job.id);
@@ -184,6 +218,7 @@ export class LiveJobs {
     const changed = new Set<string>();
     let listChanged = false;
     let batchChanged = false;
+    let pauseChanged = false;
     for (const event of events) {
       const id = event.jobId || event.job?.id || "";
       if (event.batch) { this.batches.set(event.batch.id, event.batch); batchChanged = true; }
@@ -194,6 +229,7 @@ export class LiveJobs {
       } else if (event.job) {
         const before = this.jobs.get(id);
         this.jobs.set(id, event.job);
+        pauseChanged = this.learnPause(event.job, before, event.type) || pauseChanged;
         if (!before || before.state !== event.job.state) listChanged = true;
         if (!before) this.insert(id);
       }
@@ -202,6 +238,7 @@ export class LiveJobs {
     for (const id of changed) this.emitRow(id);
     if (listChanged) this.list.emit();
     if (batchChanged) this.batchChanged.emit();
+    if (pauseChanged) this.pauseChanged.emit();
   }
 
   private emitRow(id: string) { for (const l of this.rows.get(id) ?? []) l(); }
@@ -223,4 +260,9 @@ export const live = new LiveJobs();
 
 export function isFinished(state: JobState): boolean {
   return state === JobState.COMPLETED || state === JobState.FAILED || state === JobState.CANCELLED;
+}
+
+/** The target a pause names: everything, a batch, or a user's work. */
+export function pauseKey(target: { everything?: boolean; batchId?: string; userId?: string }): string {
+  return target.everything ? "everything" : target.batchId ? `batch:${target.batchId}` : `user:${target.userId ?? ""}`;
 }

@@ -2,7 +2,9 @@
 // tests/console.rs, which starts the server and restarts it when this script
 // asks (lines on stdout: `STOP`, `START`; it answers on stdin: `STOPPED`,
 // `STARTED`). Every wait is for a condition (Playwright's auto-waiting
-// locators and expect-style polls), never a fixed sleep.
+// locators and expect-style polls), never a fixed sleep. axe-core audits each
+// main view at 1280 and 360 px wide (WCAG 2.0/2.1 A and AA rules, tests/a11y.mjs);
+// one flow (sign in, submit, open the job, cancel it) is done with the keyboard only.
 //
 // node console.mjs BASE_URL [SCREENSHOT_DIR]
 // env: ALICE_TOKEN, ALICE_LINK (what `videojobs console` printed), BOB_TOKEN,
@@ -12,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
+import { audit, violations } from "./a11y.mjs";
 
 const [base, shots] = process.argv.slice(2);
 const { ALICE_TOKEN, ALICE_LINK, BOB_TOKEN, ADMIN_TOKEN, FORGED_TOKEN } = process.env;
@@ -77,7 +80,24 @@ async function jobState(page, id, state) {
 
 async function openJob(page, id) {
   await page.goto(`${base}/#/jobs/${id}`);
-  await page.getByRole("heading", { level: 1 }).waitFor();
+  // The job's own heading (its notes, once shown, have headings of their own).
+  await page.locator("h1#job-title").waitFor();
+}
+
+/** Presses Tab (Shift+Tab: `back`) until `target` has the focus, as a person would. */
+async function tabTo(page, target, back = false) {
+  await target.waitFor();
+  for (let i = 0; i < 80; i++) {
+    await page.keyboard.press(back ? "Shift+Tab" : "Tab");
+    if (await target.evaluate((el) => el === document.activeElement)) return;
+  }
+  throw new Error(`Tab did not reach ${target}`);
+}
+
+/** `date` as a datetime-local field's value (the browser's local time, to the minute). */
+function localMinute(date) {
+  const p = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())}T${p(date.getHours())}:${p(date.getMinutes())}`;
 }
 
 const seenContiguous = () => {
@@ -139,6 +159,22 @@ try {
   await shot(page, "job-completed");
   say(`COMPLETED ${done}`);
 
+  // --- Reprocess it with another subject and no assessment: the new notes replace the old ones.
+  await page.locator('section.note[data-kind="notes"] .note-meta').getByText(/Subject: Physics/).waitFor();
+  await page.getByRole("button", { name: "Reprocess…" }).click();
+  const again = page.getByRole("group", { name: /Run this job again\?/ });
+  check(await again.getByLabel("Subject").inputValue() === "Physics", "the form starts from the job's subject");
+  await again.getByLabel("Subject").fill("Chemistry");
+  await again.getByLabel("Write an assessment too").uncheck();
+  await audit(page, "job-reprocess-form@1280");
+  await shot(page, "job-reprocess");
+  await again.getByRole("button", { name: "Yes, reprocess" }).click();
+  await page.locator('section.note[data-kind="notes"] .note-meta').getByText(/Subject: Chemistry/).waitFor();
+  await page.getByTestId("job-state").getByText("completed").waitFor();
+  check(await page.locator('section.note[data-kind="assessment"]').count() === 0, "the new run wrote no assessment");
+  check(await page.getByTestId("timeline").locator('li[data-type="completed"]').count() >= 2, "the timeline shows both runs");
+  say(`REPROCESSED ${done}`);
+
   // --- A bad URL shows its error beside its line; the good one is queued.
   const [good, bad] = await submit(page, ["https://youtu.be/9bZkp7q19f0", "https://example.com/not-youtube"]);
   check(good && !bad, "one line queued, one refused");
@@ -148,22 +184,53 @@ try {
   await shot(page, "submit-errors");
   say("BAD URL BESIDE ITS LINE");
 
-  // --- Cancel a hanging job, with a confirmation.
-  const [hang] = await submit(page, ["https://youtu.be/hang0000001"]);
-  await openJob(page, hang);
-  await page.getByTestId("job-state").getByText("processing").waitFor();
-  await page.getByRole("button", { name: "Cancel job" }).click();
-  await page.getByRole("button", { name: "Yes, cancel it" }).click();
-  await page.getByTestId("job-state").getByText("cancelled").waitFor();
-  say(`CANCELLED ${hang}`);
+  // --- With the keyboard only (Tab, Enter, Escape): sign in, submit a hanging job, open it, cancel it.
+  {
+    const { page: keys } = await open(null);
+    await keys.goto(base);
+    await tabTo(keys, keys.getByLabel("Your token"));
+    await keys.keyboard.insertText(ALICE_TOKEN); // as a paste would
+    await tabTo(keys, keys.getByRole("button", { name: "Sign in" }));
+    await keys.keyboard.press("Enter");
+    await keys.getByTestId("connection").getByText("live").waitFor();
+    await tabTo(keys, keys.getByRole("link", { name: "Submit", exact: true }));
+    await keys.keyboard.press("Enter");
+    await tabTo(keys, keys.getByLabel("YouTube URLs, one a line"));
+    await keys.keyboard.type("https://youtu.be/hang0000001");
+    await tabTo(keys, keys.getByLabel("Subject"));
+    await keys.keyboard.type("Keys");
+    await tabTo(keys, keys.getByRole("button", { name: "Submit", exact: true }));
+    await keys.keyboard.press("Enter");
+    const opener = keys.getByRole("link", { name: "queued — open the job" });
+    await tabTo(keys, opener);
+    const hang = (await opener.getAttribute("href")).split("/").pop();
+    await keys.keyboard.press("Enter");
+    await keys.getByTestId("job-state").getByText("processing").waitFor();
+    await tabTo(keys, keys.getByRole("button", { name: "Cancel job" }));
+    await keys.keyboard.press("Enter");
+    // The question takes the focus on its safe answer; Escape takes it back, focus on the button again.
+    await waitFor(keys, () => document.activeElement?.textContent === "No");
+    await keys.keyboard.press("Escape");
+    await waitFor(keys, () => document.activeElement?.textContent === "Cancel job");
+    check(await keys.getByTestId("job-state").textContent() === "processing", "Escape cancelled nothing");
+    await keys.keyboard.press("Enter");
+    await tabTo(keys, keys.getByRole("button", { name: "Yes, cancel it" }), true);
+    await keys.keyboard.press("Enter");
+    await keys.getByTestId("job-state").getByText("cancelled").waitFor();
+    say(`CANCELLED BY KEYBOARD ${hang}`);
+    await keys.close();
+  }
 
   // --- Retry a failed one: it runs again (and fails again, permanently).
   const [fail] = await submit(page, ["https://youtu.be/fail0000001"]);
   await openJob(page, fail);
   await page.getByTestId("job-state").getByText("failed").waitFor();
   await page.getByTestId("job-error").waitFor();
+  check(await page.getByTestId("job-priority").textContent() === "0", "submitted at priority 0");
   await page.getByRole("button", { name: "Retry" }).click();
+  await page.getByRole("group", { name: /Run this job again with fresh attempts/ }).getByLabel(/Priority/).fill("5");
   await page.getByRole("button", { name: "Yes, retry" }).click();
+  await page.getByTestId("job-priority").getByText("5", { exact: true }).waitFor();
   await waitFor(page, () => document.querySelectorAll('[data-testid="timeline"] li[data-type="failed"]').length >= 2);
   await page.getByTestId("job-state").getByText("failed").waitFor();
   await shot(page, "job-failed");
@@ -188,12 +255,56 @@ try {
   await shot(narrow.page, "job-360");
   await narrow.context.close();
 
-  // --- A batch, with its counts.
+  // --- Pause my work: a job submitted meanwhile stays queued and says it is paused, and why.
+  await page.goto(`${base}/#/jobs`);
+  const own = page.getByTestId("own-pause");
+  await own.getByRole("button", { name: "Pause my work…" }).click();
+  await own.getByLabel("Reason (optional)").fill("Lunch break");
+  await own.getByRole("button", { name: "Yes, pause" }).click();
+  await own.locator(".paused-note").getByText(/Your work is paused/).waitFor();
+  const [held] = await submit(page, ["https://youtu.be/pausd000001"]);
+  await page.getByRole("link", { name: "Jobs", exact: true }).click();
+  await page.getByLabel("Search").fill("");
+  const heldRow = page.locator(`li.job[data-job-id="${held}"][data-state="queued"][data-paused="true"]`);
+  await heldRow.getByText("paused (your work): Lunch break").waitFor();
+  await shot(page, "jobs-paused");
+  say(`PAUSED ${held}`);
+
+  // --- A batch, submitted while paused: it waits; paused on its own too, with a reason.
   await submit(page, ["https://youtu.be/aaaaaaaaaa1", "https://youtu.be/aaaaaaaaaa2", "https://youtu.be/aaaaaaaaaa3"], "Batch");
   await page.getByRole("link", { name: "Batches" }).click();
-  await page.locator("li.batch").getByText(/3 jobs: 0 waiting, 0 running, 3 completed/).waitFor();
+  const batch = page.locator("li.batch").first();
+  await batch.getByText(/3 jobs: 3 waiting, 0 running/).waitFor();
+  await batch.getByRole("button", { name: "Pause batch…" }).click();
+  await batch.getByLabel("Reason (optional)").fill("Waiting for the slides");
+  await batch.getByRole("button", { name: "Yes, pause" }).click();
+  await batch.locator(".paused-note").getByText(/This batch is paused/).waitFor();
+  await batch.getByText(/Waiting for the slides/).waitFor();
   await shot(page, "batches");
-  say("BATCH");
+  say("BATCH PAUSED");
+
+  // --- The held job's page says so; resuming my work from there lets it run to COMPLETED.
+  await openJob(page, held);
+  await page.getByTestId("job-state").getByText("queued").waitFor();
+  await page.getByTestId("job-paused").getByText(/Your work is paused/).waitFor();
+  await page.getByTestId("job-paused").getByText(/Lunch break/).waitFor();
+  await audit(page, "job-paused@1280");
+  await shot(page, "job-paused");
+  await page.getByTestId("job-paused").getByRole("button", { name: "Resume" }).click();
+  await page.getByRole("button", { name: "Yes, resume" }).click();
+  await page.getByTestId("job-state").getByText("completed").waitFor();
+  check(await page.getByTestId("job-paused").count() === 0, "no pause shown once it ran");
+  say(`RESUMED ${held}`);
+
+  // --- The batch's own pause still holds it; resumed, its jobs run.
+  await page.getByRole("link", { name: "Batches" }).click();
+  await batch.locator(".paused-note").getByText(/This batch is paused/).waitFor();
+  // Its jobs waited while the held job, free of its pause, ran to COMPLETED.
+  check(/3 jobs: 3 waiting, 0 running/.test(await batch.locator(".counts").textContent()), "the paused batch's jobs still wait");
+  await batch.getByRole("button", { name: "Resume batch" }).click();
+  await batch.getByRole("button", { name: "Yes, resume" }).click();
+  await batch.getByText(/3 jobs: 0 waiting, 0 running, 3 completed/).waitFor();
+  say("BATCH RESUMED");
 
   // --- Bob sees none of Alice's jobs; his own job only.
   const bob = await open(BOB_TOKEN);
@@ -222,6 +333,57 @@ try {
   await group.getByRole("button", { name: "Yes, retry them" }).click();
   await admin.page.getByRole("status").getByText(/Retried 1 job/).waitFor();
   say("ADMIN RETRIED A GROUP");
+
+  // --- The admin pauses everything (a reason, a time it ends by itself), sees it, and resumes.
+  const all = admin.page.getByTestId("pause-everything");
+  await all.getByText(/no waiting job shows a pause of everything/).waitFor();
+  await all.getByRole("button", { name: "Pause everything…" }).click();
+  await all.getByLabel("Reason (optional)").fill("Database upgrade");
+  await all.getByLabel("Resume by itself at (optional)").fill(localMinute(new Date(Date.now() + 2 * 3600_000)));
+  await all.getByRole("button", { name: "Yes, pause" }).click();
+  await all.locator(".paused-note").getByText(/Everyone's work is paused/).waitFor();
+  await all.getByText(/Database upgrade/).waitFor();
+  await all.getByText(/Resumes by itself at/).waitFor();
+  await shot(admin.page, "operations-paused");
+  await all.getByRole("button", { name: "Resume everything" }).click();
+  await all.getByRole("button", { name: "Yes, resume" }).click();
+  await all.getByText(/no waiting job shows a pause of everything/).waitFor();
+  say("ADMIN PAUSED AND RESUMED EVERYTHING");
+
+  // --- axe on each main view, on a desktop and at 360 px.
+  for (const width of [1280, 360]) {
+    const viewport = { width, height: width < 400 ? 740 : 800 };
+    const { page: signin } = await open(null, viewport);
+    await signin.goto(base);
+    await signin.getByLabel("Your token").waitFor();
+    await audit(signin, `sign-in@${width}`);
+    await signin.close();
+    const { page: a } = await open(ALICE_TOKEN, viewport);
+    await jobState(a, done, "completed");
+    await audit(a, `jobs@${width}`);
+    await openJob(a, done);
+    await a.locator("section.note").first().waitFor();
+    await a.getByText("the attempt has ended").waitFor();
+    await audit(a, `job-completed@${width}`);
+    await openJob(a, fail);
+    await a.getByTestId("job-error").waitFor();
+    await audit(a, `job-failed@${width}`);
+    await a.goto(`${base}/#/batches`);
+    await a.locator("li.batch").first().waitFor();
+    await audit(a, `batches@${width}`);
+    await a.goto(`${base}/#/submit`);
+    await a.getByLabel("YouTube URLs, one a line").waitFor();
+    await audit(a, `submit@${width}`);
+    await a.close();
+    const { page: o } = await open(ADMIN_TOKEN, viewport);
+    await o.goto(`${base}/#/admin`);
+    await o.getByTestId("stats").waitFor();
+    await o.getByTestId("pause-everything").waitFor();
+    await audit(o, `operations@${width}`);
+    await o.close();
+  }
+  check(violations().length === 0, `axe found violations:\n${violations().join("\n")}`);
+  say("AXE CLEAN");
   await admin.page.getByRole("button", { name: "Sign out" }).click();
   await admin.page.getByLabel("Your token").waitFor();
   say("SIGNED OUT");

@@ -1,7 +1,8 @@
 // Operations, for an admin token: every user's jobs are in the list already
 // (an admin's calls see everyone); here the queue (depth, oldest wait,
 // running) from GetJobStats, throughput and failure rate over time, and
-// the failure groups with a bulk retry.
+// the failure groups with a bulk retry, and a confirmed pause / resume of
+// everyone's work.
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { jobsApi, sentence, date } from "../api";
 import { live } from "../live";
@@ -10,6 +11,7 @@ import { KIND_NAMES, seconds } from "../format";
 import { JobState, type FailureGroup, type JobStats } from "../gen/videojobs/v1/videojobs_pb";
 import { Confirm } from "./confirm";
 import { Chart, type Series } from "./chart";
+import { PauseControl } from "./pause";
 
 const STATS_EVERY_MS = 5000;
 const BUCKET_S = 60;
@@ -43,6 +45,11 @@ export function AdminView() {
           <div><dt>p95 run time</dt><dd>{seconds(stats.p95ProcessingSeconds)}</dd></div>
         </dl>
       )}
+      <section aria-labelledby="pause-title" class="pause-all">
+        <h2 id="pause-title">Pause everything</h2>
+        <PauseControl target={{ everything: true }} what="everyone's work" pauseLabel="Pause everything…" resumeLabel="Resume everything"
+          unpaused="Not paused, as far as this page can tell: no waiting job shows a pause of everything." testId="pause-everything" />
+      </section>
       <Charts />
       <FailureGroups />
     </section>

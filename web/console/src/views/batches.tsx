@@ -1,12 +1,14 @@
 // Batches, newest first, with their counts kept live by the events of their
-// children, and a confirmed cancel.
+// children, a confirmed pause (with a reason and an optional time it ends by
+// itself) and resume, and a confirmed cancel.
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { jobsApi, sentence, when } from "../api";
 import { live } from "../live";
 import { useSignal } from "../hooks";
 import { BATCH_NAMES } from "../format";
-import { BatchState, type Batch } from "../gen/videojobs/v1/videojobs_pb";
+import { BatchState, JobState, type Batch } from "../gen/videojobs/v1/videojobs_pb";
 import { Confirm } from "./confirm";
+import { PauseControl } from "./pause";
 
 export function BatchesView() {
   const [batches, setBatches] = useState<Batch[]>([]);
@@ -17,6 +19,12 @@ export function BatchesView() {
       const page = await jobsApi.listBatches({ pageSize: 50, pageToken: token });
       setBatches((b) => (token ? [...b, ...page.batches] : page.batches));
       setNext(page.nextPageToken);
+      // No call reads a batch's pause; a waiting child shows it (Job.paused).
+      for (const batch of page.batches) {
+        if (batch.state !== BatchState.RUNNING || !batch.queued) continue;
+        void jobsApi.listJobs({ batchId: batch.id, states: [JobState.QUEUED, JobState.RETRYING], pageSize: 1 })
+          .then((r) => { const p = r.jobs[0]?.paused; if (p?.paused && p.batchId === batch.id) live.notePause(`batch:${batch.id}`, p); }, () => {});
+      }
     } catch (e) { setError(sentence(e)); }
   };
   useEffect(() => { void load(""); }, []);
@@ -35,6 +43,9 @@ export function BatchesView() {
               <span class="state">{BATCH_NAMES[batch.state]}</span>
             </div>
             <Counts batch={batch} />
+            {batch.state === BatchState.RUNNING && (
+              <PauseControl target={{ batchId: batch.id }} what="this batch" pauseLabel="Pause batch…" resumeLabel="Resume batch" />
+            )}
             {batch.state === BatchState.RUNNING && (
               <Confirm label="Cancel batch" danger question="Cancel every job of this batch that has not finished?" yes="Yes, cancel them"
                 onYes={async () => {

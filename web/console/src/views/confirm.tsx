@@ -1,23 +1,55 @@
-// A button that asks first: the question and two buttons appear in place,
-// keyboard-reachable, with the safe choice focused.
+// A button that asks first: the question (and, for some, a few fields: a
+// reason, a priority) and two buttons appear in place, keyboard-reachable,
+// with the safe choice focused (or the first field). Escape or "No" puts the
+// button back and focus on it; Enter in a field says yes.
+import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 
-export function Confirm(props: { label: string; question: string; yes: string; danger?: boolean; disabled?: boolean; onYes: () => Promise<void> | void }) {
+export function Confirm(props: {
+  label: string; question: string; yes: string; danger?: boolean; disabled?: boolean;
+  /** Fields asked with the question; rendered each time it opens (their state is the caller's). */
+  fields?: () => ComponentChildren;
+  /** Called when the question opens (to reset the fields). */
+  onOpen?: () => void;
+  onYes: () => Promise<void> | void;
+}) {
   const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState(false);
   const keep = useRef<HTMLButtonElement>(null);
-  useEffect(() => { if (asking) keep.current?.focus(); }, [asking]);
+  const opener = useRef<HTMLButtonElement>(null);
+  const box = useRef<HTMLFormElement>(null);
+  const wasAsking = useRef(false);
+  useEffect(() => {
+    if (asking) {
+      const field = box.current?.querySelector<HTMLElement>("input, select, textarea");
+      (field ?? keep.current)?.focus();
+    } else if (wasAsking.current) {
+      opener.current?.focus();
+    }
+    wasAsking.current = asking;
+  }, [asking]);
   if (!asking) {
-    return <button type="button" class={props.danger ? "danger" : ""} disabled={props.disabled} onClick={() => setAsking(true)}>{props.label}</button>;
-  }
-  return (
-    <span class="confirm" role="group" aria-label={props.question}>
-      <span>{props.question}</span>
-      <button type="button" class={props.danger ? "danger" : "primary"} disabled={busy}
-        onClick={async () => { setBusy(true); try { await props.onYes(); } finally { setBusy(false); setAsking(false); } }}>
-        {props.yes}
+    return (
+      <button type="button" ref={opener} class={props.danger ? "danger" : ""} disabled={props.disabled}
+        onClick={() => { props.onOpen?.(); setAsking(true); }}>
+        {props.label}
       </button>
-      <button type="button" ref={keep} onClick={() => setAsking(false)}>No</button>
-    </span>
+    );
+  }
+  const yes = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    try { await props.onYes(); } finally { setBusy(false); setAsking(false); }
+  };
+  return (
+    <form class={props.fields ? "confirm with-fields" : "confirm"} role="group" aria-label={props.question} ref={box}
+      onSubmit={yes} onKeyDown={(e) => { if (e.key === "Escape" && !busy) { e.preventDefault(); setAsking(false); } }}>
+      <span class="question">{props.question}</span>
+      {props.fields?.()}
+      <span class="buttons">
+        <button type="submit" class={props.danger ? "danger" : "primary"} disabled={busy}>{props.yes}</button>
+        <button type="button" ref={keep} onClick={() => setAsking(false)}>No</button>
+      </span>
+    </form>
   );
 }

@@ -2,15 +2,19 @@
 // event log (WatchJobs for this job from sequence 0, then live), the
 // program's output in its latest attempt (WatchJobLogs: what is stored, then
 // live until the attempt ends), its notes rendered (copy, download .md), and
-// retry / cancel / delete, each confirmed.
+// retry (at a priority) / reprocess (with another subject, assessments,
+// priority) / cancel / delete, each confirmed; while a pause holds it back,
+// that pause and its Resume.
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { Code } from "@connectrpc/connect";
 import { date, isCode, jobsApi, notesApi, sentence, when } from "../api";
 import { live, isFinished } from "../live";
 import { useSignal, go } from "../hooks";
-import { EVENT_NAMES, KIND_NAMES, STATE_NAMES } from "../format";
+import { EVENT_NAMES, KIND_NAMES, STATE_NAMES, pauseSentence, pauseWhat } from "../format";
+import { session } from "../session";
 import { JobEventType, JobState, LogStream, NoteKind, type Job, type JobLogLine, type Note } from "../gen/videojobs/v1/videojobs_pb";
 import { Confirm } from "./confirm";
+import { PauseControl } from "./pause";
 
 /** `seen` is when the page received it: a time only for events logged after the page opened. */
 interface Step { sequence: bigint; type: JobEventType; job: Job; seen?: Date }
@@ -20,6 +24,10 @@ export function JobView({ id }: { id: string }) {
   const [fetched, setFetched] = useState<Job | undefined>();
   const [error, setError] = useState("");
   const [message, setMessage] = useState("");
+  // The fields of the retry and reprocess questions.
+  const [subject, setSubject] = useState("");
+  const [assessments, setAssessments] = useState(true);
+  const [priority, setPriority] = useState("0");
   const timeline = useTimeline(id);
   const job = newest(live.job(id), timeline.steps.at(-1)?.job, fetched);
 
@@ -37,25 +45,65 @@ export function JobView({ id }: { id: string }) {
   };
   const name = STATE_NAMES[job.state];
   const canRetry = job.state === JobState.FAILED || job.state === JobState.CANCELLED;
+  const canReprocess = job.state === JobState.COMPLETED || job.state === JobState.FAILED;
+  const pause = job.paused?.paused ? job.paused : undefined;
+  const me = session.claims()?.sub;
+  // Who may end the pause holding the job: a batch's or one's own work, anyone's for an admin.
+  const mayResume = pause && (session.isAdmin() || (!pause.everything && (pause.batchId !== "" || pause.userId === me)));
   return (
     <article class="job-page" aria-labelledby="job-title" data-state={name}>
       <p><a href="#/jobs">← All jobs</a></p>
       <h1 id="job-title">{job.url.replace(/^https:\/\/(www\.)?/, "")}</h1>
       <dl class="facts">
-        <div><dt>State</dt><dd><span class={`state state-${name}`} data-testid="job-state">{name}</span></dd></div>
+        <div><dt>State</dt><dd><span class={`state state-${name}`} data-testid="job-state">{name}</span>
+          {pause && <> <span class="state state-paused">paused</span></>}</dd></div>
         <div><dt>Progress</dt><dd><progress max={100} value={job.progressPercent} aria-label="Progress" /> {job.progressPercent}%</dd></div>
         <div><dt>Stage</dt><dd>{job.stage || "—"}</dd></div>
         <div><dt>Attempt</dt><dd>{job.attempt} of {job.maxAttempts}</dd></div>
         <div><dt>Subject</dt><dd>{job.subject || "—"}</dd></div>
-        <div><dt>Priority</dt><dd>{job.priority}</dd></div>
+        <div><dt>Priority</dt><dd data-testid="job-priority">{job.priority}</dd></div>
         <div><dt>Created</dt><dd>{when(job.createdAt)}</dd></div>
         <div><dt>Finished</dt><dd>{when(job.finishedAt)}</dd></div>
         {job.batchId && <div><dt>Batch</dt><dd><a href={`#/jobs?batch=${job.batchId}`}>{job.batchId.slice(0, 13)}…</a></dd></div>}
+        {pause && (
+          <div class="wide"><dt>Paused</dt>
+            <dd data-testid="job-paused">
+              {mayResume
+                ? <PauseControl target={pause.everything ? { everything: true } : pause.batchId ? { batchId: pause.batchId } : { userId: pause.userId }}
+                    what={pauseWhat(pause, me)} pauseLabel="" resumeLabel="Resume" resumeOnly known={pause} />
+                : <p class="paused-note"><strong>{pauseWhat(pause, me)[0].toUpperCase() + pauseWhat(pause, me).slice(1)} is paused.</strong> {pauseSentence(pause)}</p>}
+              <p class="help">It waits, queued, until the pause ends; then it takes its turn again.</p>
+            </dd>
+          </div>
+        )}
         {job.error && <div class="wide"><dt>Why it failed</dt><dd class="reason" data-testid="job-error">{KIND_NAMES[job.failureKind] && <strong>{KIND_NAMES[job.failureKind]}: </strong>}{job.error}</dd></div>}
       </dl>
       <div class="actions">
         {canRetry && <Confirm label="Retry" question="Run this job again with fresh attempts?" yes="Yes, retry"
-          onYes={() => act("Queued again.", () => jobsApi.retryJob({ jobId: id }))} />}
+          onOpen={() => setPriority(String(job.priority))}
+          fields={() => <PriorityField value={priority} onInput={setPriority} />}
+          onYes={() => act("Queued again.", () => jobsApi.retryJob({ jobId: id, priority: changedPriority(priority, job.priority) }))} />}
+        {canReprocess && <Confirm label="Reprocess…" question="Run this job again? Its notes stay until the new run stores its own, which replace them."
+          yes="Yes, reprocess"
+          onOpen={() => { setSubject(job.subject); setAssessments(job.assessments); setPriority(String(job.priority)); }}
+          fields={() => (
+            <>
+              <label>Subject
+                <input value={subject} maxLength={100} onInput={(e) => setSubject((e.currentTarget as HTMLInputElement).value)} />
+              </label>
+              <PriorityField value={priority} onInput={setPriority} />
+              <label class="check">
+                <input type="checkbox" checked={assessments} onChange={(e) => setAssessments((e.currentTarget as HTMLInputElement).checked)} />
+                Write an assessment too
+              </label>
+            </>
+          )}
+          onYes={() => act("Queued again; its notes are replaced once the new run stores its own.", () => jobsApi.reprocessJob({
+            jobId: id,
+            subject: subject.trim() !== job.subject ? subject.trim() : undefined,
+            assessments: assessments !== job.assessments ? assessments : undefined,
+            priority: changedPriority(priority, job.priority),
+          }))} />}
         {!isFinished(job.state) && <Confirm label="Cancel job" danger question="Cancel this job? A running program is stopped." yes="Yes, cancel it"
           onYes={() => act("Cancelled.", () => jobsApi.cancelJob({ jobId: id }))} />}
         {isFinished(job.state) && <Confirm label="Delete" danger question="Delete this job and its notes for good?" yes="Yes, delete"
@@ -73,9 +121,24 @@ export function JobView({ id }: { id: string }) {
         </section>
         <Output jobId={id} attempt={job.attempt} />
       </div>
-      {job.state === JobState.COMPLETED && <Notes jobId={id} />}
+      {(job.state === JobState.COMPLETED || job.noteIds.length > 0) && <Notes jobId={id} key={job.noteIds.join(",")} />}
     </article>
   );
+}
+
+function PriorityField({ value, onInput }: { value: string; onInput: (v: string) => void }) {
+  return (
+    <label>Priority (−100 to 100, higher runs first)
+      <input type="number" min={-100} max={100} step={1} value={value} required
+        onInput={(e) => onInput((e.currentTarget as HTMLInputElement).value)} />
+    </label>
+  );
+}
+
+/** The priority to send: unset when it is the job's own. */
+function changedPriority(value: string, current: number): number | undefined {
+  const n = Math.trunc(Number(value));
+  return Number.isFinite(n) && n !== current ? n : undefined;
 }
 
 function newest(...jobs: (Job | undefined)[]): Job | undefined {
@@ -85,7 +148,8 @@ function newest(...jobs: (Job | undefined)[]): Job | undefined {
 
 function stepTime(step: Step): string {
   const job = step.job;
-  const known = step.type === JobEventType.QUEUED ? date(job.createdAt)
+  // Queued again (a retry, a reprocess) is not when the job was created.
+  const known = step.type === JobEventType.QUEUED && job.attempt === 0 ? date(job.createdAt)
     : step.type === JobEventType.PROCESSING ? date(job.startedAt)
     : isFinished(job.state) && step.type !== JobEventType.PROGRESS ? date(job.finishedAt) : undefined;
   // A replayed progress event carries no time of its own.
@@ -100,6 +164,7 @@ function TimelineStep({ step }: { step: Step }) {
       <strong>{EVENT_NAMES[step.type]}</strong>
       <span>attempt {job.attempt}</span>
       {step.type === JobEventType.PROGRESS && <span>{job.stage} · {job.progressPercent}%</span>}
+      {step.type === JobEventType.PAUSED && job.paused?.reason && <span>{job.paused.reason}</span>}
       {(step.type === JobEventType.FAILED || step.type === JobEventType.RETRYING) && job.error &&
         <span class="reason">{KIND_NAMES[job.failureKind] ? `${KIND_NAMES[job.failureKind]}: ` : ""}{job.error}</span>}
     </li>
@@ -157,7 +222,7 @@ function Output({ jobId, attempt }: { jobId: string; attempt: number }) {
         {lines.length >= MAX_SHOWN_LINES ? ` The newest ${MAX_SHOWN_LINES} are shown; videojobs logs prints them all.` : ""}
       </p>
       {error && <p class="error" role="alert">{error}</p>}
-      <pre tabIndex={0} aria-label="Program output" data-testid="job-log">
+      <pre tabIndex={0} role="region" aria-label="Program output" data-testid="job-log">
         {lines.length ? lines.map((l) => (l.stream === LogStream.MARKER ? `-- ${l.text} --` : l.text)).join("\n") : "No output yet."}
       </pre>
     </section>
@@ -250,6 +315,7 @@ function NoteView({ note }: { note: Note }) {
           <span role="status">{copied}</span>
         </span>
       </div>
+      <p class="help note-meta">{note.subject ? `Subject: ${note.subject} · ` : ""}written {when(note.createdAt)}</p>
       {/* The server renders the markdown with raw HTML escaped, never passed through. */}
       <div class="markdown" dangerouslySetInnerHTML={{ __html: note.html }} />
     </section>

@@ -6,8 +6,10 @@ import { memo } from "preact/compat";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { live, PAGE_SIZE } from "../live";
 import { useSignal } from "../hooks";
-import { FILTER_STATES, KIND_NAMES, STATE_NAMES } from "../format";
+import { FILTER_STATES, KIND_NAMES, STATE_NAMES, pauseWhat } from "../format";
+import { session } from "../session";
 import { JobState, type Job } from "../gen/videojobs/v1/videojobs_pb";
+import { PauseControl } from "./pause";
 
 const subscribeList = (l: () => void) => live.list.add(l);
 
@@ -43,6 +45,7 @@ export function JobsView() {
         <h1 id="jobs-title">Jobs</h1>
         <a class="button primary" href="#/submit">Submit videos</a>
       </div>
+      <PauseControl target={{}} what="your work" pauseLabel="Pause my work…" resumeLabel="Resume my work" testId="own-pause" />
       <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
         <label>State
           <select value={state} onChange={(e) => setState(Number((e.currentTarget as HTMLSelectElement).value))}>
@@ -85,9 +88,13 @@ export const JobRow = memo(function JobRow({ id }: { id: string }) {
 export function JobLine({ job }: { job: Job }) {
   const name = STATE_NAMES[job.state];
   const kind = KIND_NAMES[job.failureKind];
+  const pause = job.paused?.paused ? job.paused : undefined;
   return (
-    <li class="job" data-job-id={job.id} data-state={name}>
-      <span class={`state state-${name}`}>{name}</span>
+    <li class="job" data-job-id={job.id} data-state={name} data-paused={pause ? "true" : undefined}>
+      <span class="badges">
+        <span class={`state state-${name}`}>{name}</span>
+        {pause && <span class="state state-paused">paused</span>}
+      </span>
       <a class="what" href={`#/jobs/${job.id}`}>
         <span class="url">{job.url.replace(/^https:\/\/(www\.)?/, "")}</span>
         {job.subject && <span class="subject">{job.subject}</span>}
@@ -96,8 +103,16 @@ export function JobLine({ job }: { job: Job }) {
         <progress max={100} value={job.progressPercent} aria-label={`Progress of ${job.videoId}`}>{job.progressPercent}%</progress>
         <span class="pct">{job.progressPercent}%</span>
       </span>
-      <span class="stage">{job.error ? <span class="reason">{kind ? `${kind}: ` : ""}{job.error}</span> : job.stage || "—"}</span>
+      <span class="stage">
+        {pause ? <span class="paused-why" title={pause.reason}>{pauseRow(pause, session.claims()?.sub)}</span>
+          : job.error ? <span class="reason" title={job.error}>{kind ? `${kind}: ` : ""}{job.error}</span> : job.stage || "—"}
+      </span>
       <span class="attempt">attempt {job.attempt}/{job.maxAttempts}</span>
     </li>
   );
+}
+
+/** "paused (your work): Lunch break" — short, for a row. */
+function pauseRow(pause: NonNullable<Job["paused"]>, me?: string): string {
+  return `paused (${pauseWhat(pause, me).replace(/^this batch$/, "its batch")})${pause.reason ? `: ${pause.reason}` : ""}`;
 }
