@@ -59,6 +59,7 @@ wait_state "$job" JOB_STATE_COMPLETED
 
 # Pause your own work: a job submitted now waits and says why; resumed, it runs.
 "$here/pause-jobs.sh" "" "maintenance window" | expect '"reason": "maintenance window"' pause-jobs.sh
+"$here/list-pauses.sh" | expect "maintenance window" list-pauses.sh
 held=$("$here/submit-video.sh" "https://youtu.be/pausedjob01" | field "['id']")
 "$here/get-job.sh" "$held" | expect "maintenance window" "get-job.sh while paused"
 "$here/resume-jobs.sh" | expect '"userId": "ci-user"' resume-jobs.sh
@@ -80,4 +81,4 @@ hung=$("$here/submit-video.sh" "https://youtu.be/hang0000001" | field "['id']")
 ("$here/get-job.sh" "$job" 2>&1 || true) | expect NotFound "get-job.sh after delete"
 ("$here/submit-video.sh" "https://vimeo.com/1" 2>&1 || true) | expect InvalidArgument "submit-video.sh bad url"
 (VIDEOJOBS_TOKEN=bad "$here/list-jobs.sh" 2>&1 || true) | expect Unauthenticated "list-jobs.sh bad token"
-echo "grpcurl examples: 29 passed, 0 failed"
+echo "grpcurl examples: 30 passed, 0 failed"

@@ -36,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Node(args) => videojobs::client::node(args).await,
         Command::Pause(args) => videojobs::client::pause(args).await,
         Command::Resume(args) => videojobs::client::resume(args).await,
+        Command::Pauses(args) => videojobs::client::pauses(args).await,
         Command::Console(args) => {
             println!("{}", videojobs::client::console_link(&args)?);
             Ok(())

@@ -19,6 +19,7 @@ on_both_backends!(
     bad_pauses_are_refused_with_the_right_code,
     a_users_paused_work_stays_paused_across_a_restart,
     a_pause_with_a_resume_time_ends_by_itself,
+    each_caller_lists_the_pauses_that_hold_their_work,
 );
 
 type Events = tonic::Streaming<pb::JobEvent>;
@@ -298,4 +299,49 @@ async fn pausing_everything_on_one_node_stops_every_node_until_resumed() {
     until_each(&mut everyone, &ids, pb::JobEventType::Completed).await;
     first.stop().await;
     second.stop().await;
+}
+
+fn pause_of(request: pb::PauseJobsRequest) -> pb::PauseJobsRequest {
+    pb::PauseJobsRequest { reason: "listed".into(), ..request }
+}
+
+async fn listed(client: &mut JobsClient) -> Vec<(String, String, bool)> {
+    let pauses = client.list_pauses(pb::ListPausesRequest {}).await.unwrap().into_inner().pauses;
+    assert!(pauses.iter().all(|pause| pause.paused && pause.reason == "listed"), "{pauses:?}");
+    pauses.into_iter().map(|pause| (pause.batch_id, pause.user_id, pause.everything)).collect()
+}
+
+/// ListPauses: a user sees the pauses that hold their own work (theirs,
+/// their batches', everyone's), not another user's; an admin sees all; a
+/// resumed pause is gone from the list.
+async fn each_caller_lists_the_pauses_that_hold_their_work(backend: Backend) {
+    let (node, _dir) = TestServer::on(&backend).with(|c| c.worker.concurrency = 0).start().await;
+    let (mut alice, mut bob, mut admin) = (node.jobs("alice").await, node.jobs("bob").await, node.admin().await);
+    assert!(listed(&mut alice).await.is_empty(), "nothing is paused yet");
+
+    let urls = vec![url("listbatch01"), url("listbatch02")];
+    let batch = alice.submit_batch(pb::SubmitBatchRequest { urls, ..Default::default() }).await.unwrap().into_inner();
+    let batch_id = batch.batch.unwrap().id;
+    alice
+        .pause_jobs(pause_of(pb::PauseJobsRequest { batch_id: batch_id.clone(), ..Default::default() }))
+        .await
+        .unwrap();
+    alice.pause_jobs(pause_of(pb::PauseJobsRequest::default())).await.unwrap();
+    bob.pause_jobs(pause_of(pb::PauseJobsRequest::default())).await.unwrap();
+    admin.pause_jobs(pause_of(pb::PauseJobsRequest { everything: true, ..Default::default() })).await.unwrap();
+
+    let alices = listed(&mut alice).await;
+    assert_eq!(alices.len(), 3, "alice's batch, alice's work, everything: {alices:?}");
+    assert!(alices.contains(&(batch_id.clone(), "alice".into(), false)), "{alices:?}");
+    assert!(alices.contains(&(String::new(), "alice".into(), false)), "{alices:?}");
+    assert!(alices.contains(&(String::new(), String::new(), true)), "{alices:?}");
+    assert!(alices.iter().all(|(_, user, _)| user != "bob"), "alice does not see bob's pause: {alices:?}");
+    let mut bobs = listed(&mut bob).await;
+    bobs.sort();
+    assert_eq!(bobs, vec![(String::new(), String::new(), true), (String::new(), "bob".into(), false)]);
+    assert_eq!(listed(&mut admin).await.len(), 4, "an admin sees every pause");
+
+    alice.resume_jobs(pb::ResumeJobsRequest { batch_id, ..Default::default() }).await.unwrap();
+    assert_eq!(listed(&mut alice).await.len(), 2, "the resumed batch's pause is gone");
+    node.stop().await;
 }

@@ -44,6 +44,8 @@ pub enum Command {
     Pause(crate::client::PauseArgs),
     /// Resume what `pause` paused: its jobs take their turn again.
     Resume(crate::client::ResumeArgs),
+    /// List the pauses that hold your work back (an admin token: all).
+    Pauses(crate::client::PausesArgs),
     /// Print a link that opens the browser console signed in (a short-lived
     /// token in the URL fragment, never sent to the server).
     Console(crate::client::ConsoleArgs),

@@ -229,6 +229,12 @@ pub struct PauseArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct PausesArgs {
+    #[command(flatten)]
+    pub options: ClientOptions,
+}
+
+#[derive(Debug, Args)]
 pub struct ResumeArgs {
     #[command(flatten)]
     pub target: PauseTargetArgs,

@@ -19,7 +19,7 @@ mod watch;
 
 pub use args::{
     ClientOptions, DEFAULT_ADDR, JobsArgs, JobsCommand, LogsArgs, NodeArgs, NodeCommand, NotesArgs, NotesCommand,
-    PauseArgs, ResumeArgs, StateArg, SubmitArgs, WatchArgs,
+    PauseArgs, PausesArgs, ResumeArgs, StateArg, SubmitArgs, WatchArgs,
 };
 pub use console::{ConsoleArgs, link as console_link};
 pub use failure::{EXIT_FAILURE, EXIT_USAGE, Failure, Outcome, code_name};
@@ -53,6 +53,11 @@ pub async fn pause(args: PauseArgs) -> anyhow::Result<()> {
 /// `videojobs resume …`; see [`submit`] for how it ends.
 pub async fn resume(args: ResumeArgs) -> anyhow::Result<()> {
     finish(pause::resume(&args).await)
+}
+
+/// `videojobs pauses`; see [`submit`] for how it ends.
+pub async fn pauses(args: PausesArgs) -> anyhow::Result<()> {
+    finish(pause::list(&args).await)
 }
 
 /// `videojobs notes …`; see [`submit`] for how it ends.

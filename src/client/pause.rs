@@ -1,6 +1,7 @@
 //! `pause` and `resume`: a batch (`--batch`), a user's work (`--user`, or
-//! the caller's own by default) or everyone's (`--all`, an admin token).
-use super::args::{PauseArgs, PauseTargetArgs, ResumeArgs};
+//! the caller's own by default) or everyone's (`--all`, an admin token);
+//! `pauses` lists the pauses in force.
+use super::args::{PauseArgs, PauseTargetArgs, PausesArgs, ResumeArgs};
 use super::connect::connect;
 use super::failure::Outcome;
 use super::output::{emit, pause_json, pause_line};
@@ -31,6 +32,17 @@ pub async fn resume(args: &ResumeArgs) -> Outcome {
     };
     let state = client.resume_jobs(request).await?.into_inner();
     show(&state, args.options.json);
+    Ok(())
+}
+
+/// The pauses in force the caller sees, one a line (a JSON object each with
+/// `--json`); nothing when none.
+pub async fn list(args: &PausesArgs) -> Outcome {
+    let mut client = connect(&args.options).await?.jobs;
+    let pauses = client.list_pauses(pb::ListPausesRequest {}).await?.into_inner().pauses;
+    for state in &pauses {
+        show(state, args.options.json);
+    }
     Ok(())
 }
 

@@ -56,6 +56,16 @@ pub struct Pause {
 }
 
 impl Pause {
+    /// Whether a caller of `scope` sees this pause: it holds their work
+    /// (their own, a batch of theirs, everyone's); an admin sees every one.
+    pub fn seen_by(&self, scope: &super::job::Scope) -> bool {
+        match (scope.user(), &self.target) {
+            (None, _) | (Some(_), PauseTarget::Everything) => true,
+            (Some(me), PauseTarget::User(user)) => me == user,
+            (Some(me), PauseTarget::Batch { owner, .. }) => me == owner,
+        }
+    }
+
     /// Whether the pause still holds at `now`.
     pub fn in_force(&self, now: DateTime<Utc>) -> bool {
         self.resume_at.is_none_or(|at| at > now)

@@ -192,6 +192,14 @@ impl JobService for JobApi {
         Ok(Response::new(super::pause::resume(&self.jobs, &caller, request.into_inner()).await?))
     }
 
+    async fn list_pauses(
+        &self,
+        request: Request<pb::ListPausesRequest>,
+    ) -> Result<Response<pb::ListPausesResponse>, Status> {
+        let caller = caller(&request)?;
+        Ok(Response::new(super::pause::list(&self.jobs, &caller).await?))
+    }
+
     async fn get_job_stats(&self, request: Request<pb::GetJobStatsRequest>) -> Result<Response<pb::JobStats>, Status> {
         let scope = caller(&request)?.scope();
         let stats = self.jobs.stats(&scope).await?;

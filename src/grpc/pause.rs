@@ -1,5 +1,6 @@
 //! `PauseJobs` and `ResumeJobs`: check the target, the reason and the
-//! resume time, make one core call, answer the pause.
+//! resume time, make one core call, answer the pause. `ListPauses`: the
+//! pauses the caller sees.
 use super::convert::{pause_to_proto, time_from_proto};
 use super::parse_id;
 use crate::auth::{Caller, valid_user_id};
@@ -28,6 +29,11 @@ pub async fn resume(jobs: &Jobs, caller: &Caller, body: pb::ResumeJobsRequest) -
             PauseOf::Everything => pb::PauseState { everything: true, ..Default::default() },
         },
     })
+}
+
+pub async fn list(jobs: &Jobs, caller: &Caller) -> Result<pb::ListPausesResponse> {
+    let pauses = jobs.pauses(&caller.scope()).await?;
+    Ok(pb::ListPausesResponse { pauses: pauses.iter().map(|pause| pause_to_proto(pause, true)).collect() })
 }
 
 /// At most one of the three; none: the caller's own work.

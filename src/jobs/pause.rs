@@ -93,6 +93,16 @@ impl Jobs {
 
     /// Resumes `what`; answers the pause it ended, or `None` if it was not
     /// paused. Its jobs that no other pause holds take their turn again.
+    /// The pauses in force that `scope` sees (see [`Pause::seen_by`]),
+    /// oldest first.
+    pub async fn pauses(&self, scope: &Scope) -> Result<Vec<Pause>> {
+        let now = Utc::now();
+        let mut pauses: Vec<Pause> =
+            self.store.pauses().await?.into_iter().filter(|p| p.in_force(now) && p.seen_by(scope)).collect();
+        pauses.sort_by_key(|pause| pause.paused_at);
+        Ok(pauses)
+    }
+
     pub async fn resume(&self, scope: &Scope, what: PauseOf) -> Result<Option<Pause>> {
         let target = self.pause_target(scope, what, false).await?;
         let (removed, changed) = self
