@@ -20,6 +20,7 @@ on_both_backends!(
     a_users_paused_work_stays_paused_across_a_restart,
     a_pause_with_a_resume_time_ends_by_itself,
     each_caller_lists_the_pauses_that_hold_their_work,
+    a_job_submitted_during_a_pause_never_starts_its_program_until_resumed,
 );
 
 type Events = tonic::Streaming<pb::JobEvent>;
@@ -344,4 +345,28 @@ async fn each_caller_lists_the_pauses_that_hold_their_work(backend: Backend) {
     alice.resume_jobs(pb::ResumeJobsRequest { batch_id, ..Default::default() }).await.unwrap();
     assert_eq!(listed(&mut alice).await.len(), 2, "the resumed batch's pause is gone");
     node.stop().await;
+}
+
+/// How often the stand-in was started for `video_id` on this server.
+fn runs_of(server: &TestServer, video_id: &str) -> usize {
+    let runs = server.data_dir.join("standin-state").join(format!("{video_id}.runs"));
+    std::fs::read_to_string(runs).map_or(0, |runs| runs.lines().count())
+}
+
+/// A job that starts waiting while its user's work is paused hears PAUSED
+/// when a worker reaches it, and its program is not started (not even to be
+/// stopped at once); resumed, it runs once.
+async fn a_job_submitted_during_a_pause_never_starts_its_program_until_resumed(backend: Backend) {
+    let (server, _dir) = TestServer::on(&backend).start().await;
+    let mut alice = server.jobs("alice").await;
+    let mut events = watch(&mut alice).await;
+    alice.pause_jobs(pb::PauseJobsRequest { reason: "later".into(), ..Default::default() }).await.unwrap();
+    let held = alice.submit_video(submit("pausedrun01")).await.unwrap().into_inner();
+    until_each(&mut events, &[&held.id], pb::JobEventType::Paused).await;
+    assert_eq!(runs_of(&server, "pausedrun01"), 0, "the program of a paused job was started");
+
+    alice.resume_jobs(pb::ResumeJobsRequest::default()).await.unwrap();
+    until_each(&mut events, &[&held.id], pb::JobEventType::Completed).await;
+    assert_eq!(runs_of(&server, "pausedrun01"), 1, "resumed, the program ran once");
+    server.stop().await;
 }

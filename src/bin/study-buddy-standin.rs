@@ -143,6 +143,7 @@ fn process_video(options: &Options, number: usize, url: &str) -> Result<(), Stri
     let video_id = video_id(url);
     let mode = video_id.to_ascii_lowercase();
     let pause = || std::thread::sleep(options.stage_delay);
+    note_run(options, &video_id);
     let leaked = if mode.starts_with("leak") { api_key() } else { String::new() };
     let key_note = if leaked.is_empty() { String::new() } else { format!(" (key {leaked})") };
     if !leaked.is_empty() {
@@ -280,6 +281,18 @@ fn link_notes_folder_outside(options: &Options, video_id: &str, subject: &str) {
 fn video_id(url: &str) -> String {
     let after = url.split(['=', '/']).next_back().unwrap_or_default();
     after.split(['&', '?', '#']).next().unwrap_or_default().to_string()
+}
+
+/// With `--state-dir`, appends a line to `<video id>.runs` for each run
+/// of that video, so a test can count how often the program was started.
+fn note_run(options: &Options, video_id: &str) {
+    use std::io::Write;
+    let Some(dir) = &options.state_dir else { return };
+    let _ = std::fs::create_dir_all(dir);
+    let runs = std::fs::OpenOptions::new().create(true).append(true).open(dir.join(format!("{video_id}.runs")));
+    if let Ok(mut runs) = runs {
+        let _ = runs.write_all(b"run\n");
+    }
 }
 
 fn first_time(options: &Options, video_id: &str) -> bool {

@@ -74,7 +74,8 @@ impl Jobs {
 
     /// The job as it waits, read without taking it, as its next attempt
     /// will run it: so a worker can start the program while the claim
-    /// commits. `None` when it no longer waits.
+    /// commits. `None` when it no longer waits or a pause holds it (then a
+    /// claim, which parks it, tells which).
     pub async fn next_attempt(&self, job_id: Uuid) -> Result<Option<Job>> {
         let waiting = self.store.waiting_job(job_id).await?;
         Ok(waiting.map(|job| Job { attempt: job.attempt + 1, ..job }))

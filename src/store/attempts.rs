@@ -59,10 +59,12 @@ impl Store {
             .collect()
     }
 
-    /// The job, if it still waits to run (QUEUED or RETRYING); a plain read.
+    /// The job, if it still waits to run (QUEUED or RETRYING) and no pause
+    /// holds it back; a plain read.
     pub async fn waiting_job(&self, id: Uuid) -> Result<Option<Job>> {
         let row = job::Entity::find_by_id(id)
             .filter(job::Column::State.is_in(states(&JobState::WAITING)))
+            .filter(super::pauses::not_paused(Utc::now()))
             .one(&self.db)
             .await?;
         Ok(row.map(|row| job_from_row(row, Vec::new())).transpose()?)

@@ -161,7 +161,15 @@ impl Pool {
         }
         let planned = match self.jobs.next_attempt(job_id).await {
             Ok(Some(planned)) => planned,
-            Ok(None) => return Next::Nothing,
+            // Gone, or paused: the claim parks a paused job and logs that,
+            // and no program is started for it.
+            Ok(None) => {
+                return match self.jobs.claim_held(held).await {
+                    Ok(Some(claimed)) => self.run_attempt(claimed.job.clone(), stop, async { Ok(Some(claimed)) }).await,
+                    Ok(None) => Next::Nothing,
+                    Err(error) => claim_failed(job_id, &error),
+                };
+            }
             Err(error) => return claim_failed(job_id, &error),
         };
         self.run_attempt(planned, stop, self.jobs.claim_held(held)).await
