@@ -91,8 +91,6 @@ impl Jobs {
         Ok(pause)
     }
 
-    /// Resumes `what`; answers the pause it ended, or `None` if it was not
-    /// paused. Its jobs that no other pause holds take their turn again.
     /// The pauses in force that `scope` sees (see [`Pause::seen_by`]),
     /// oldest first.
     pub async fn pauses(&self, scope: &Scope) -> Result<Vec<Pause>> {
@@ -103,6 +101,8 @@ impl Jobs {
         Ok(pauses)
     }
 
+    /// Resumes `what`; answers the pause it ended, or `None` if it was not
+    /// paused. Its jobs that no other pause holds take their turn again.
     pub async fn resume(&self, scope: &Scope, what: PauseOf) -> Result<Option<Pause>> {
         let target = self.pause_target(scope, what, false).await?;
         let (removed, changed) = self
