@@ -76,7 +76,19 @@ async function submit(page, urls, subject = "Physics") {
 }
 
 async function jobState(page, id, state) {
-  await page.locator(`li.job[data-job-id="${id}"][data-state="${state}"]`).waitFor();
+  await page.locator(`li.job[data-job-id="${id}"][data-state="${state}"]`).waitFor().catch(async (error) => {
+    // What the page's store holds, to tell a missed event from a filtered or unrendered row.
+    const store = await page.evaluate((id) => {
+      const live = window.__videojobs;
+      const job = live.jobs.get(id);
+      return `job ${job ? `state ${job.state} attempt ${job.attempt}` : "unknown"}, in order ${live.order.includes(id)}, ` +
+        `${live.jobs.size} loaded, filters ${JSON.stringify({ states: live.states, batch: live.batch, text: live.text })}, ` +
+        `connection ${live.connection} ${live.connectionDetail}, last sequence ${live.lastSequence}, seen …${live.seen.slice(-5).join(",")}, ` +
+        `rows ${document.querySelectorAll("li.job").length}, view ${location.hash}`;
+    }, id).catch((e) => `unreadable: ${e.message}`);
+    say(`STORE ${id}: ${store}`);
+    throw error;
+  });
 }
 
 async function openJob(page, id) {
@@ -260,8 +272,10 @@ try {
   // a worker frees (the test cancels the hanging jobs through the API: this page keeps its
   // streams open, and Chromium gives one host only six HTTP/1.1 connections), and once it
   // runs its estimate goes.
+  // The search typed last is asked of the server once the person pauses: wait for its answer
+  // (the first jobs again), or leaving the view would drop it.
   await page.getByLabel("Search").fill("");
-  await page.getByLabel("State").selectOption({ label: "all" });
+  await jobState(page, done, "completed");
   const [hangA] = await submit(page, ["https://youtu.be/hang0000002"], "Line");
   const [hangB] = await submit(page, ["https://youtu.be/hang0000003"], "Line");
   await page.getByRole("link", { name: "Jobs", exact: true }).click();
