@@ -6,10 +6,12 @@
 //! prints), submits, watches a job to COMPLETED and reads its notes, sees a
 //! bad URL's error beside its line, cancels a hanging job with the keyboard
 //! only, retries a failed one at a higher priority, reprocesses a completed
-//! one (new notes), filters, pauses the user's work (a job waits, paused, and
-//! completes once resumed) and a batch; a second user sees none of the
-//! first's jobs, an admin sees both, retries a failure group and pauses and
-//! resumes everything; axe-core audits each main view at 1280 and 360 px and
+//! one (new notes), filters, waits in line behind hanging jobs (a job's row
+//! and page show its place, which moves up live as this test cancels one
+//! through the API and a worker frees), pauses
+//! the user's work (a job waits, paused, and completes once resumed) and a
+//! batch; a second user sees none of the first's jobs, an admin sees both,
+//! retries a failure group and pauses and resumes everything; axe-core audits each main view at 1280 and 360 px and
 //! the script fails on any WCAG 2 A/AA violation. Midway this test
 //! restarts the server (same address, same data) while a job runs: the page
 //! says "reconnecting…", resumes from its last sequence, and this test checks
@@ -37,8 +39,11 @@ fn console_dir() -> PathBuf {
 }
 
 /// Short heartbeats, and `slow` stages (long enough to restart mid-job).
+/// Hanging jobs wait to be cancelled (one step keeps two workers busy with
+/// them while others wait in line), so the programs' timeout is far off.
 fn configure(config: &mut ServeConfig, slow: bool) {
     config.watch.keepalive = Duration::from_millis(500);
+    config.supervisor.timeout = Duration::from_secs(120);
     set_stage_delay(config, Duration::from_millis(if slow { 4000 } else { 40 }));
 }
 
@@ -107,6 +112,12 @@ async fn the_console_in_a_browser(backend: Backend) {
                 "START" => {
                     server = Some(start(&backend, dir.path(), Some(addr), false).await);
                     stdin.write_all(b"STARTED\n").await.unwrap();
+                }
+                _ if line.starts_with("CANCEL ") => {
+                    let job_id = line["CANCEL ".len()..].to_string();
+                    let mut jobs = server.as_ref().unwrap().jobs("alice").await;
+                    jobs.cancel_job(pb::CancelJobRequest { job_id }).await.unwrap();
+                    stdin.write_all(b"CANCELLED\n").await.unwrap();
                 }
                 _ => {}
             }

@@ -11,10 +11,19 @@
 // no call that only reads them, so they are learned from the answers of
 // PauseJobs / ResumeJobs and from the waiting jobs a pause holds back
 // (Job.paused, PAUSED and RESUMED events).
+//
+// Estimates (Job.estimate: a waiting job's place in line and its estimated
+// start and finish, a running job's finish) come with the jobs ListJobs and
+// GetJob answer, and as ESTIMATE events on the stream, which carry only
+// job_id and estimate (sequence 0, no job). An estimate only ever replaces
+// the estimate of a job the page knows and that still waits: it never
+// touches the job's state, so it cannot undo a newer event. Events that
+// keep the job's state (progress) keep its estimate; a change of state, a
+// pause or a resume drops it (the place it was for is gone).
 import { Code, ConnectError } from "@connectrpc/connect";
 import { jobsApi, sentence, sleep } from "./api";
 import { session } from "./session";
-import { JobEventType, JobState, type Batch, type Job, type JobEvent, type PauseState } from "./gen/videojobs/v1/videojobs_pb";
+import { JobEventType, JobState, type Batch, type Job, type JobEstimate, type JobEvent, type PauseState } from "./gen/videojobs/v1/videojobs_pb";
 
 export type Connection = "connecting" | "live" | "reconnecting" | "stopped";
 export const PAGE_SIZE = 1000; // the server's largest page
@@ -58,6 +67,8 @@ export class LiveJobs {
   private generation = 0;
   private frame = 0;
   private touched = new Set<string>();
+  /** Jobs given an ESTIMATE event while a page was being read (its estimate is newer than the page's). */
+  private estimated = new Set<string>();
   private abort = new AbortController();
 
   start() {
@@ -89,6 +100,18 @@ export class LiveJobs {
   put(job: Job) {
     this.pending.push({ sequence: 0n, jobId: job.id, type: JobEventType.SNAPSHOT, job } as JobEvent);
     this.schedule();
+  }
+
+  /**
+   * Keeps the estimate a call answered with (GetJob) for a job the page
+   * knows, if the job still stands as the answer saw it; nothing else of the
+   * answer is taken (the stream's events are newer).
+   */
+  keepEstimate(answer: Job) {
+    const known = this.jobs.get(answer.id);
+    if (!answer.estimate || !known || !sameStanding(known, answer)) return;
+    this.jobs.set(answer.id, { ...known, estimate: answer.estimate });
+    this.emitRow(answer.id);
   }
 
   /** What a PauseJobs or ResumeJobs call answered for `key`'s target. */
@@ -130,6 +153,7 @@ export class LiveJobs {
     this.loadError = "";
     this.list.emit();
     this.touched = new Set();
+    this.estimated = new Set();
     try {
       const asked = { states: this.states, batchId: this.batch, text: this.text };
       const page = await jobsApi.listJobs({ ...asked, pageSize: PAGE_SIZE, pageToken: first ? "" : this.nextPageToken });
@@ -140,8 +164,14 @@ export class LiveJobs {
       }
       let paused = false;
       for (const job of page.jobs) {
-        if (this.touched.has(job.id)) continue;
-        this.jobs.set(job.id, job);
+        const known = this.jobs.get(job.id);
+        if (this.touched.has(job.id)) {
+          // An event told of it meanwhile; the page's estimate may still be the only one.
+          if (known && !known.estimate && job.estimate && sameStanding(known, job)) this.jobs.set(job.id, { ...known, estimate: job.estimate });
+          continue;
+        }
+        const newer = this.estimated.has(job.id) && known?.estimate && sameStanding(known, job);
+        this.jobs.set(job.id, newer ? { ...job, estimate: known.estimate } : job);
         paused = this.learnPause(job, undefined, JobEventType.SNAPSHOT) || paused;
       }
       if (paused) this.pauseChanged.emit();
@@ -163,7 +193,8 @@ export class LiveJobs {
     while (!signal.aborted && session.token()) {
       const resume = this.lastSequence !== undefined && !session.isAdmin();
       try {
-        const stream = jobsApi.watchJobs(resume ? { afterSequence: this.lastSequence } : {}, {
+        // With the waiting jobs' estimates (a user's watch; an admin's watch of everyone gets none).
+        const stream = jobsApi.watchJobs({ ...(resume ? { afterSequence: this.lastSequence } : {}), estimates: true }, {
           signal,
           // Headers come once the server has subscribed: from here on no event is missed.
           onHeader: () => {
@@ -222,16 +253,25 @@ export class LiveJobs {
     for (const event of events) {
       const id = event.jobId || event.job?.id || "";
       if (event.batch) { this.batches.set(event.batch.id, event.batch); batchChanged = true; }
+      if (!id) continue;
+      if (event.type === JobEventType.ESTIMATE) {
+        if (this.applyEstimate(id, event.estimate)) changed.add(id);
+        continue;
+      }
       if (event.sequence === 0n && this.jobs.has(id)) continue; // a call's answer, older than the stream
-      this.touched.add(id);
       if (event.type === JobEventType.DELETED) {
+        this.touched.add(id);
         if (this.jobs.delete(id)) listChanged = true;
       } else if (event.job) {
+        this.touched.add(id);
         const before = this.jobs.get(id);
-        this.jobs.set(id, event.job);
-        pauseChanged = this.learnPause(event.job, before, event.type) || pauseChanged;
-        if (!before || before.state !== event.job.state) listChanged = true;
+        const job = keptEstimate(event.job, before, event.type);
+        this.jobs.set(id, job);
+        pauseChanged = this.learnPause(job, before, event.type) || pauseChanged;
+        if (!before || before.state !== job.state) listChanged = true;
         if (!before) this.insert(id);
+      } else {
+        continue; // no job to apply: nothing of the known one changes
       }
       changed.add(id);
     }
@@ -239,6 +279,18 @@ export class LiveJobs {
     if (listChanged) this.list.emit();
     if (batchChanged) this.batchChanged.emit();
     if (pauseChanged) this.pauseChanged.emit();
+  }
+
+  /**
+   * An ESTIMATE event: only for a job the page knows that still waits, and
+   * only its estimate; one for a job that runs, ended or is paused is stale.
+   */
+  private applyEstimate(id: string, estimate: JobEstimate | undefined): boolean {
+    const known = this.jobs.get(id);
+    if (!estimate || !known || !isWaiting(known.state) || known.paused?.paused) return false;
+    this.jobs.set(id, { ...known, estimate });
+    this.estimated.add(id);
+    return true;
   }
 
   private emitRow(id: string) { for (const l of this.rows.get(id) ?? []) l(); }
@@ -257,6 +309,26 @@ export class LiveJobs {
 
 export const live = new LiveJobs();
 (window as unknown as { __videojobs: LiveJobs }).__videojobs = live;
+
+/** QUEUED or RETRYING: the states a job waits in (and has a place in line). */
+export function isWaiting(state: JobState): boolean {
+  return state === JobState.QUEUED || state === JobState.RETRYING;
+}
+
+/** Two copies of a job in the same state and pause, so an estimate of one holds for the other. */
+function sameStanding(a: Job, b: Job): boolean {
+  return a.state === b.state && a.attempt === b.attempt && !!a.paused?.paused === !!b.paused?.paused;
+}
+
+/**
+ * The job an event tells of, with the estimate the page had for it when the
+ * event leaves it standing where it was (progress of a running job); events
+ * carry no estimate of their own.
+ */
+function keptEstimate(job: Job, before: Job | undefined, type: JobEventType): Job {
+  if (job.estimate || !before?.estimate || type === JobEventType.PAUSED || type === JobEventType.RESUMED) return job;
+  return sameStanding(before, job) ? { ...job, estimate: before.estimate } : job;
+}
 
 export function isFinished(state: JobState): boolean {
   return state === JobState.COMPLETED || state === JobState.FAILED || state === JobState.CANCELLED;

@@ -1,7 +1,8 @@
 // The console in headless Chromium against a real videojobs, driven by
 // tests/console.rs, which starts the server and restarts it when this script
 // asks (lines on stdout: `STOP`, `START`; it answers on stdin: `STOPPED`,
-// `STARTED`). Every wait is for a condition (Playwright's auto-waiting
+// `STARTED`), and cancels one of Alice's jobs through the API (`CANCEL id`,
+// answered `CANCELLED`). Every wait is for a condition (Playwright's auto-waiting
 // locators and expect-style polls), never a fixed sleep. axe-core audits each
 // main view at 1280 and 360 px wide (WCAG 2.0/2.1 A and AA rules, tests/a11y.mjs);
 // one flow (sign in, submit, open the job, cancel it) is done with the keyboard only.
@@ -75,7 +76,19 @@ async function submit(page, urls, subject = "Physics") {
 }
 
 async function jobState(page, id, state) {
-  await page.locator(`li.job[data-job-id="${id}"][data-state="${state}"]`).waitFor();
+  await page.locator(`li.job[data-job-id="${id}"][data-state="${state}"]`).waitFor().catch(async (error) => {
+    // What the page's store holds, to tell a missed event from a filtered or unrendered row.
+    const store = await page.evaluate((id) => {
+      const live = window.__videojobs;
+      const job = live.jobs.get(id);
+      return `job ${job ? `state ${job.state} attempt ${job.attempt}` : "unknown"}, in order ${live.order.includes(id)}, ` +
+        `${live.jobs.size} loaded, filters ${JSON.stringify({ states: live.states, batch: live.batch, text: live.text })}, ` +
+        `connection ${live.connection} ${live.connectionDetail}, last sequence ${live.lastSequence}, seen …${live.seen.slice(-5).join(",")}, ` +
+        `rows ${document.querySelectorAll("li.job").length}, view ${location.hash}`;
+    }, id).catch((e) => `unreadable: ${e.message}`);
+    say(`STORE ${id}: ${store}`);
+    throw error;
+  });
 }
 
 async function openJob(page, id) {
@@ -253,7 +266,56 @@ try {
   await openJob(narrow.page, done);
   await narrow.page.locator("section.note").first().waitFor();
   await shot(narrow.page, "job-360");
+
+  // --- Waiting in line: hanging jobs take both workers, two more wait; the second's row and page
+  // show "1 ahead" (from ESTIMATE events on the page's stream), its place moves up live when
+  // a worker frees (the test cancels the hanging jobs through the API: this page keeps its
+  // streams open, and Chromium gives one host only six HTTP/1.1 connections), and once it
+  // runs its estimate goes.
+  // The search typed last is asked of the server once the person pauses: wait for its answer
+  // (the first jobs again), or leaving the view would drop it.
+  await page.getByLabel("Search").fill("");
+  await jobState(page, done, "completed");
+  const [hangA] = await submit(page, ["https://youtu.be/hang0000002"], "Line");
+  const [hangB] = await submit(page, ["https://youtu.be/hang0000003"], "Line");
+  await page.getByRole("link", { name: "Jobs", exact: true }).click();
+  await jobState(page, hangA, "processing");
+  await jobState(page, hangB, "processing");
+  const [hangC] = await submit(page, ["https://youtu.be/hang0000004"], "Line");
+  const [waits] = await submit(page, ["https://youtu.be/line0000001"], "Line");
+  await page.getByRole("link", { name: "Jobs", exact: true }).click();
+  await page.locator(`li.job[data-job-id="${hangC}"][data-state="queued"] .eta`).getByText(/^next in line/).waitFor();
+  await page.locator(`li.job[data-job-id="${waits}"][data-state="queued"] .eta`).getByText(/^1 ahead/).waitFor();
+  await audit(page, "jobs-waiting@1280");
+  await shot(page, "jobs-waiting");
+  await narrow.page.goto(`${base}/#/jobs`);
+  await narrow.page.locator(`li.job[data-job-id="${waits}"] .eta`).getByText(/^1 ahead/).waitFor();
+  await audit(narrow.page, "jobs-waiting@360");
+  await shot(narrow.page, "jobs-waiting-360");
+  await openJob(narrow.page, waits);
+  await narrow.page.getByTestId("job-estimate").getByText(/^Place in line: 1 job ahead\./).waitFor();
+  await audit(narrow.page, "job-waiting@360");
+  await shot(narrow.page, "job-waiting-360");
   await narrow.context.close();
+  // A running job's page has its estimated finish (GetJob's answer).
+  await openJob(page, hangA);
+  await page.getByTestId("job-estimate").getByText(/^Estimated finish ~/).waitFor();
+  await openJob(page, waits);
+  await page.getByTestId("job-estimate").getByText(/^Place in line: 1 job ahead\./).waitFor();
+  await audit(page, "job-waiting@1280");
+  await shot(page, "job-waiting");
+  say(`WAITING 1 AHEAD ${waits}`);
+  // A worker frees: the third hanging job starts, and this page moves up, live.
+  await ask(`CANCEL ${hangA}`, "CANCELLED");
+  await page.getByTestId("job-estimate").getByText(/^Place in line: next, no job ahead\./).waitFor();
+  check(await page.getByTestId("job-state").textContent() === "queued", "it still waits");
+  say(`MOVED UP LIVE ${waits}`);
+  // Both workers free: it runs to COMPLETED, and no estimate is left on its page.
+  await ask(`CANCEL ${hangB}`, "CANCELLED");
+  await ask(`CANCEL ${hangC}`, "CANCELLED");
+  await page.getByTestId("job-state").getByText("completed").waitFor();
+  check(await page.getByTestId("job-estimate").count() === 0, "a finished job has no estimate");
+  say(`WAITED AND RAN ${waits}`);
 
   // --- Pause my work: a job submitted meanwhile stays queued and says it is paused, and why.
   await page.goto(`${base}/#/jobs`);

@@ -4,13 +4,14 @@
 // live until the attempt ends), its notes rendered (copy, download .md), and
 // retry (at a priority) / reprocess (with another subject, assessments,
 // priority) / cancel / delete, each confirmed; while a pause holds it back,
-// that pause and its Resume.
+// that pause and its Resume; while it waits, its place in line and estimated
+// start and finish (while it runs, its finish), live from the page's stream.
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { Code } from "@connectrpc/connect";
 import { date, isCode, jobsApi, notesApi, sentence, when } from "../api";
 import { live, isFinished } from "../live";
-import { useSignal, go } from "../hooks";
-import { EVENT_NAMES, KIND_NAMES, STATE_NAMES, pauseSentence, pauseWhat } from "../format";
+import { useSignal, useTimeText, go } from "../hooks";
+import { EVENT_NAMES, KIND_NAMES, STATE_NAMES, estimateSentence, estimateTicks, pauseSentence, pauseWhat } from "../format";
 import { session } from "../session";
 import { JobEventType, JobState, LogStream, NoteKind, type Job, type JobLogLine, type Note } from "../gen/videojobs/v1/videojobs_pb";
 import { Confirm } from "./confirm";
@@ -29,12 +30,15 @@ export function JobView({ id }: { id: string }) {
   const [assessments, setAssessments] = useState(true);
   const [priority, setPriority] = useState("0");
   const timeline = useTimeline(id);
-  const job = newest(live.job(id), timeline.steps.at(-1)?.job, fetched);
+  const found = newest(live.job(id), timeline.steps.at(-1)?.job, fetched);
+  // The estimate: the page's (kept from answers and ESTIMATE events), else GetJob's while the job stands as it answered.
+  const job = found && !found.estimate && fetched?.estimate && fetched.state === found.state && fetched.attempt === found.attempt
+    && !!fetched.paused?.paused === !!found.paused?.paused ? { ...found, estimate: fetched.estimate } : found;
 
   // GetJob finds a job the page has not loaded (or says it is not the person's), again on each change of state.
   const state = job?.state;
   useEffect(() => {
-    jobsApi.getJob({ jobId: id }).then(setFetched, (e) => setError(isCode(e, Code.NotFound) ? "This job does not exist, or it is not yours." : sentence(e)));
+    jobsApi.getJob({ jobId: id }).then((answer) => { live.keepEstimate(answer); setFetched(answer); }, (e) => setError(isCode(e, Code.NotFound) ? "This job does not exist, or it is not yours." : sentence(e)));
   }, [id, state, job?.attempt]);
 
   if (!job) return <p class={error ? "error" : ""} role={error ? "alert" : "status"}>{error || "Loading the job…"}</p>;
@@ -64,6 +68,7 @@ export function JobView({ id }: { id: string }) {
         <div><dt>Priority</dt><dd data-testid="job-priority">{job.priority}</dd></div>
         <div><dt>Created</dt><dd>{when(job.createdAt)}</dd></div>
         <div><dt>Finished</dt><dd>{when(job.finishedAt)}</dd></div>
+        {job.estimate && <EstimateLine job={job} />}
         {job.batchId && <div><dt>Batch</dt><dd><a href={`#/jobs?batch=${job.batchId}`}>{job.batchId.slice(0, 13)}…</a></dd></div>}
         {pause && (
           <div class="wide"><dt>Paused</dt>
@@ -123,6 +128,20 @@ export function JobView({ id }: { id: string }) {
       </div>
       {(job.state === JobState.COMPLETED || job.noteIds.length > 0) && <Notes jobId={id} key={job.noteIds.join(",")} />}
     </article>
+  );
+}
+
+/** "Place in line: 3 jobs ahead. Estimated start ~14:05 (in 2 min), finish ~14:07." — kept true as time passes. */
+function EstimateLine({ job }: { job: Job }) {
+  const text = useTimeText((now) => estimateSentence(job, now), estimateTicks(job));
+  if (!text) return null;
+  return (
+    <div class="wide estimate"><dt>Estimate</dt>
+      <dd>
+        <p data-testid="job-estimate">{text}</p>
+        <p class="help">An estimate from how fast jobs get done now, not a promise: it moves as jobs start and finish, and jobs others submit take turns too.</p>
+      </dd>
+    </div>
   );
 }
 

@@ -1,12 +1,14 @@
 // The jobs list: live from the one WatchJobs stream, filtered by state, batch
 // and text (asked of the server, with its page tokens, and applied to live
 // events as they come), one keyed row per job that re-renders only when its
-// job changes.
+// job changes. A waiting job's row shows its place and start ("3 ahead ·
+// starts in ~2 min"), a running one's finish; only that text follows the
+// page's one clock, and re-renders only when it reads differently.
 import { memo } from "preact/compat";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { live, PAGE_SIZE } from "../live";
-import { useSignal } from "../hooks";
-import { FILTER_STATES, KIND_NAMES, STATE_NAMES, pauseWhat } from "../format";
+import { useSignal, useTimeText } from "../hooks";
+import { FILTER_STATES, KIND_NAMES, STATE_NAMES, estimateShort, estimateTicks, pauseWhat } from "../format";
 import { session } from "../session";
 import { JobState, type Job } from "../gen/videojobs/v1/videojobs_pb";
 import { PauseControl } from "./pause";
@@ -105,11 +107,18 @@ export function JobLine({ job }: { job: Job }) {
       </span>
       <span class="stage">
         {pause ? <span class="paused-why" title={pause.reason}>{pauseRow(pause, session.claims()?.sub)}</span>
-          : job.error ? <span class="reason" title={job.error}>{kind ? `${kind}: ` : ""}{job.error}</span> : job.stage || "—"}
+          : job.error ? <span class="reason" title={job.error}>{kind ? `${kind}: ` : ""}{job.error}</span> : job.stage || (job.estimate ? "" : "—")}
+        {job.estimate && !pause && <Eta job={job} />}
       </span>
       <span class="attempt">attempt {job.attempt}/{job.maxAttempts}</span>
     </li>
   );
+}
+
+/** The row's estimate, kept true as time passes (on the page's clock, not a timer of its own). */
+function Eta({ job }: { job: Job }) {
+  const text = useTimeText((now) => estimateShort(job, now), estimateTicks(job));
+  return text ? <span class="eta" title="An estimate, not a promise">{text}</span> : null;
 }
 
 /** "paused (your work): Lunch break" — short, for a row. */
