@@ -7,11 +7,13 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
 use crate::domain::{Estimate, JobEvent, JobEventKind, UserId};
 
+/// Rounds a watcher may fall behind before it skips the oldest.
+pub const ROUNDS_KEPT: usize = 16;
 /// Run times the mean is taken over.
 const RUN_TIMES_KEPT: usize = 100;
 
@@ -36,7 +38,7 @@ pub struct EstimateFeed {
     /// many such watches each has.
     watchers: Mutex<HashMap<UserId, usize>>,
     fresh: Mutex<HashSet<UserId>>,
-    rounds: watch::Sender<Arc<EstimateRound>>,
+    rounds: broadcast::Sender<Arc<EstimateRound>>,
 }
 
 /// A watch that asked for estimates; dropping it withdraws the request.
@@ -64,16 +66,18 @@ impl Default for EstimateFeed {
             moved: Notify::new(),
             watchers: Mutex::new(HashMap::new()),
             fresh: Mutex::new(HashSet::new()),
-            rounds: watch::channel(Arc::default()).0,
+            rounds: broadcast::channel(ROUNDS_KEPT).0,
         }
     }
 }
 
 impl EstimateFeed {
-    /// Learns from an event passing through the hub.
-    pub fn observe(&self, event: &JobEvent) {
+    /// Learns from an event passing through the hub; `true` when it may
+    /// have moved waiting lines (a job arrived, started, ended or left):
+    /// then call [`EstimateFeed::lines_moved`] once it is delivered.
+    pub fn observe(&self, event: &JobEvent) -> bool {
         match event.kind {
-            JobEventKind::Progress | JobEventKind::Snapshot => return,
+            JobEventKind::Progress | JobEventKind::Snapshot => false,
             JobEventKind::Completed => {
                 if let (Some(started), Some(finished)) = (event.job.started_at, event.job.finished_at)
                     && let Ok(run) = (finished - started).to_std()
@@ -84,10 +88,14 @@ impl EstimateFeed {
                     }
                     times.push_back(run);
                 }
+                true
             }
-            _ => {}
+            _ => true,
         }
-        // A job started, ended, arrived or left: lines may have moved.
+    }
+
+    /// Wakes the estimator: waiting lines may have moved.
+    pub fn lines_moved(&self) {
         self.moved.notify_one();
     }
 
@@ -125,14 +133,13 @@ impl EstimateFeed {
     }
 
     pub fn send_round(&self, round: EstimateRound) {
-        self.rounds.send_replace(Arc::new(round));
+        let _ = self.rounds.send(Arc::new(round));
     }
 
-    /// The latest round, and each one after it.
-    pub fn rounds(&self) -> watch::Receiver<Arc<EstimateRound>> {
-        let mut rounds = self.rounds.subscribe();
-        rounds.mark_unchanged();
-        rounds
+    /// Every round from now on (a watcher more than [`ROUNDS_KEPT`] rounds
+    /// behind skips the oldest).
+    pub fn rounds(&self) -> broadcast::Receiver<Arc<EstimateRound>> {
+        self.rounds.subscribe()
     }
 }
 

@@ -64,7 +64,16 @@ impl EventHub {
 
     /// Sends the event to its owner's watchers on this node, if any.
     pub fn publish(&self, event: JobEvent) {
-        self.estimates.observe(&event);
+        // Learned before, told after: by the time the estimator's round
+        // reaches a watcher, the event that moved the line is in its channel.
+        let moved = self.estimates.observe(&event);
+        self.deliver(event);
+        if moved {
+            self.estimates.lines_moved();
+        }
+    }
+
+    fn deliver(&self, event: JobEvent) {
         if self.everyone.receiver_count() > 0 {
             let _ = self.everyone.send(event.clone());
         }

@@ -106,14 +106,16 @@ pub async fn watch(log: &EventLog, request: WatchRequest, shutdown: Cancellation
 }
 
 /// The estimator's next round, for a watch that asked for estimates (never,
-/// for one that did not).
-async fn next_round(rounds: &mut Option<watch::Receiver<Arc<EstimateRound>>>) -> Option<Arc<EstimateRound>> {
-    match rounds {
-        Some(rounds) => {
-            rounds.changed().await.ok()?;
-            Some(Arc::clone(&rounds.borrow_and_update()))
+/// for one that did not). A watcher that fell behind skips the rounds it
+/// missed: estimates are advisory, and the next round brings what moved.
+async fn next_round(rounds: &mut Option<broadcast::Receiver<Arc<EstimateRound>>>) -> Option<Arc<EstimateRound>> {
+    let Some(rounds) = rounds else { return std::future::pending().await };
+    loop {
+        match rounds.recv().await {
+            Ok(round) => return Some(round),
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return std::future::pending().await,
         }
-        None => std::future::pending().await,
     }
 }
 
@@ -157,7 +159,7 @@ impl Stream {
         snapshots: Vec<JobEvent>,
         live: &mut broadcast::Receiver<JobEvent>,
         catch_ups: &mut watch::Receiver<u64>,
-        mut estimates: Option<watch::Receiver<Arc<EstimateRound>>>,
+        mut estimates: Option<broadcast::Receiver<Arc<EstimateRound>>>,
         keepalive: Duration,
     ) -> Option<()> {
         for event in &snapshots {
@@ -168,7 +170,12 @@ impl Stream {
         }
         let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
         loop {
+            // In this order: a logged event that moved a line is delivered
+            // before the estimates of that move (the hub queues the event
+            // before it wakes the estimator), so a client never gets an
+            // estimate for a job it has not heard of yet.
             let received = tokio::select! {
+                biased;
                 _ = self.shutdown.cancelled() => return None,
                 _ = self.tx.closed() => return None,
                 _ = catch_ups.changed() => {
@@ -177,6 +184,7 @@ impl Stream {
                     }
                     continue;
                 }
+                received = live.recv() => received,
                 Some(round) = next_round(&mut estimates) => {
                     self.deliver_estimates(&round).await?;
                     continue;
@@ -186,7 +194,6 @@ impl Stream {
                     self.send(Ok(beat)).await?;
                     continue;
                 }
-                received = live.recv() => received,
             };
             match received {
                 Ok(event) if event.sequence == 0 || self.everyone => self.deliver(&event).await?,

@@ -137,22 +137,38 @@ impl State {
         line.into_iter().map(|ready| ready.job_id).collect()
     }
 
-    fn place(&self, sizes: &[usize], job_id: Uuid, group: &str) -> Place {
-        let at = self.ring.iter().position(|g| g == group);
-        if let (Some(at), Some(heap)) = (at, self.groups.get(group))
-            && let Some(it) = heap.iter().find(|ready| ready.job_id == job_id)
-        {
-            let rank = heap.iter().filter(|ready| *ready > it).count();
-            return Place::Ready { ahead: jobs_ahead(sizes, at, rank) };
-        }
-        let delayed = self.delayed.iter().find(|d| d.0.job_id == job_id);
-        match delayed {
-            Some(Reverse(d)) => {
-                let wait = d.ready_at.saturating_duration_since(Instant::now());
-                Place::Delayed { until: chrono::Utc::now() + wait }
+    /// Where each job waits: each group asked about is ranked once (a sort
+    /// of its ready jobs), the delayed jobs are looked through once.
+    fn places(&self, jobs: &[(Uuid, String)]) -> Vec<Place> {
+        let sizes = self.ring_sizes();
+        let mut ranks: HashMap<&str, (usize, HashMap<Uuid, usize>)> = HashMap::new();
+        for (_, group) in jobs {
+            if ranks.contains_key(group.as_str()) {
+                continue;
             }
-            None => Place::Absent,
+            let Some(at) = self.ring.iter().position(|g| g == group) else { continue };
+            let line = self.line_of(group).into_iter().enumerate().map(|(rank, id)| (id, rank)).collect();
+            ranks.insert(group.as_str(), (at, line));
         }
+        let mut delayed: Option<HashMap<Uuid, Instant>> = None;
+        jobs.iter()
+            .map(|(id, group)| {
+                if let Some((at, line)) = ranks.get(group.as_str())
+                    && let Some(&rank) = line.get(id)
+                {
+                    return Place::Ready { ahead: jobs_ahead(&sizes, *at, rank) };
+                }
+                let delayed =
+                    delayed.get_or_insert_with(|| self.delayed.iter().map(|d| (d.0.job_id, d.0.ready_at)).collect());
+                match delayed.get(id) {
+                    Some(ready_at) => {
+                        let wait = ready_at.saturating_duration_since(Instant::now());
+                        Place::Delayed { until: chrono::Utc::now() + wait }
+                    }
+                    None => Place::Absent,
+                }
+            })
+            .collect()
     }
 
     /// Moves due delayed entries to their groups; returns the next deadline.
@@ -262,8 +278,7 @@ impl JobQueue for MemoryQueue {
     async fn places(&self, jobs: &[(Uuid, String)]) -> Result<Vec<Place>, QueueError> {
         let mut state = self.state();
         state.promote_due(Instant::now());
-        let sizes = state.ring_sizes();
-        Ok(jobs.iter().map(|(id, group)| state.place(&sizes, *id, group)).collect())
+        Ok(state.places(jobs))
     }
 
     async fn lines(&self, groups: &[String], limit: usize) -> Result<Vec<(String, Uuid, u64)>, QueueError> {
