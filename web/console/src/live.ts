@@ -7,10 +7,12 @@
 // no sequence yet (or an admin's watch of everyone, which is live only) it
 // resubscribes and reloads the list after the new stream is subscribed.
 //
-// The pauses in force that the page knows of are kept here too: the API has
-// no call that only reads them, so they are learned from the answers of
-// PauseJobs / ResumeJobs and from the waiting jobs a pause holds back
-// (Job.paused, PAUSED and RESUMED events).
+// The pauses in force that hold the person's work back are kept here too:
+// read with ListPauses when the stream subscribes (the page's start, and
+// each reconnect) and again when one of them is due to end by itself, and
+// kept current between reads from the answers of PauseJobs / ResumeJobs and
+// from the waiting jobs a pause holds back (Job.paused, PAUSED and RESUMED
+// events).
 //
 // Estimates (Job.estimate: a waiting job's place in line and its estimated
 // start and finish, a running job's finish) come with the jobs ListJobs and
@@ -21,7 +23,7 @@
 // keep the job's state (progress) keep its estimate; a change of state, a
 // pause or a resume drops it (the place it was for is gone).
 import { Code, ConnectError } from "@connectrpc/connect";
-import { jobsApi, sentence, sleep } from "./api";
+import { date, jobsApi, sentence, sleep } from "./api";
 import { session } from "./session";
 import { JobEventType, JobState, type Batch, type Job, type JobEstimate, type JobEvent, type PauseState } from "./gen/videojobs/v1/videojobs_pb";
 
@@ -60,7 +62,15 @@ export class LiveJobs {
   readonly batchChanged = new Listeners();
   /** Pauses in force the page knows of, by target (see pauseKey). */
   readonly pauses = new Map<string, PauseState>();
+  /** Whether `pauses` came from a ListPauses answer (else: only what calls and jobs told). */
+  pausesRead = false;
+  /** Why the last ListPauses read failed ("" if it did not). */
+  pausesError = "";
   readonly pauseChanged = new Listeners();
+  /** The targets whose pause a call or an event told of while a ListPauses read was on its way (newer than its answer). */
+  private pausesTold: Set<string> | undefined;
+  private pauseReads = 0;
+  private pauseTimer = 0;
   private readonly rows = new Map<string, Set<Listener>>();
   private pending: JobEvent[] = [];
   /** Counts list reads; only the latest one's answer is kept. */
@@ -79,6 +89,12 @@ export class LiveJobs {
 
   stop() {
     this.abort.abort();
+    window.clearTimeout(this.pauseTimer);
+    // The next person signed in on this tab sees their own pauses only.
+    this.pauseReads++;
+    this.pauses.clear();
+    this.pausesRead = false;
+    this.pausesError = "";
     this.connection = "stopped";
   }
 
@@ -117,7 +133,53 @@ export class LiveJobs {
   /** What a PauseJobs or ResumeJobs call answered for `key`'s target. */
   notePause(key: string, state: PauseState) {
     if (state.paused) this.pauses.set(key, state); else this.pauses.delete(key);
+    this.pausesTold?.add(key);
     this.pauseChanged.emit();
+  }
+
+  /**
+   * Reads the pauses in force (ListPauses) and puts them in place of the
+   * ones the page knew, except for the targets a call or an event told of
+   * meanwhile (theirs is newer). Read again when the first of them is due
+   * to end by itself. A failed read keeps what the page knew.
+   */
+  async loadPauses(): Promise<void> {
+    const read = ++this.pauseReads;
+    const told = (this.pausesTold = new Set());
+    try {
+      const { pauses } = await jobsApi.listPauses({});
+      if (read !== this.pauseReads) return; // a newer read owns the answer
+      const known = new Map(this.pauses);
+      this.pauses.clear();
+      for (const pause of pauses) if (pause.paused) this.pauses.set(pauseKey(pause), pause);
+      for (const key of told) {
+        const newer = known.get(key);
+        if (newer) this.pauses.set(key, newer); else this.pauses.delete(key);
+      }
+      this.pausesRead = true;
+      this.pausesError = "";
+      this.pauseChanged.emit();
+      this.readPausesWhenOneEnds();
+    } catch (error) {
+      // Keep what the page knew (its pauses come from calls and jobs meanwhile).
+      if (read === this.pauseReads) { this.pausesError = sentence(error); this.pauseChanged.emit(); }
+    } finally {
+      if (read === this.pauseReads) this.pausesTold = undefined;
+    }
+  }
+
+  /** A pause that ends by itself may leave no job to tell of it: read them again once the first one is due. */
+  private readPausesWhenOneEnds() {
+    window.clearTimeout(this.pauseTimer);
+    let first = Infinity;
+    for (const pause of this.pauses.values()) {
+      const at = date(pause.resumeAt)?.getTime();
+      if (at !== undefined && at < first) first = at;
+    }
+    if (first === Infinity) return;
+    // A second late, so the server has let it go; at most a day ahead (setTimeout's range), then again.
+    const wait = Math.min(Math.max(first - Date.now() + 1000, 1000), 86_400_000);
+    this.pauseTimer = window.setTimeout(() => { if (this.connection !== "stopped") void this.loadPauses(); }, wait);
   }
 
   /** A job as read or told: the pause holding it back is in force; a RESUMED job's former pause may have ended. */
@@ -128,9 +190,14 @@ export class LiveJobs {
       const known = this.pauses.get(key);
       if (known && known.reason === now.reason && known.pausedAt?.seconds === now.pausedAt?.seconds) return false;
       this.pauses.set(key, now);
+      this.pausesTold?.add(key);
       return true;
     }
-    if (type === JobEventType.RESUMED && before?.paused?.paused) return this.pauses.delete(pauseKey(before.paused));
+    if (type === JobEventType.RESUMED && before?.paused?.paused) {
+      const key = pauseKey(before.paused);
+      this.pausesTold?.add(key);
+      return this.pauses.delete(key);
+    }
     return false;
   }
 
@@ -200,6 +267,8 @@ export class LiveJobs {
           onHeader: () => {
             backoff = 250;
             this.setConnection("live", "");
+            // The pauses in force, read afresh: one may have begun or ended while the page was away.
+            void this.loadPauses();
             if (!resume) void this.reload();
           },
         });
