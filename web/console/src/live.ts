@@ -21,7 +21,12 @@
 // the estimate of a job the page knows and that still waits: it never
 // touches the job's state, so it cannot undo a newer event. Events that
 // keep the job's state (progress) keep its estimate; a change of state, a
-// pause or a resume drops it (the place it was for is gone).
+// pause or a resume drops it (the place it was for is gone). The server's
+// estimator and its event log race: a new job's first ESTIMATE can come
+// before the page knows the job (before its QUEUED event, or the submit's
+// answer), and the estimator sends it only once unless it moves; so an
+// ESTIMATE for an unknown job is held (the latest 256) and given to the job
+// when the page learns of it still waiting, unpaused, with no estimate.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { date, jobsApi, sentence, sleep } from "./api";
 import { session } from "./session";
@@ -30,6 +35,7 @@ import { JobEventType, JobState, type Batch, type Job, type JobEstimate, type Jo
 export type Connection = "connecting" | "live" | "reconnecting" | "stopped";
 export const PAGE_SIZE = 1000; // the server's largest page
 const MAX_BACKOFF_MS = 5000;
+const EARLY_ESTIMATES = 256;
 
 type Listener = () => void;
 
@@ -79,6 +85,8 @@ export class LiveJobs {
   private touched = new Set<string>();
   /** Jobs given an ESTIMATE event while a page was being read (its estimate is newer than the page's). */
   private estimated = new Set<string>();
+  /** ESTIMATE events for jobs the page did not know yet, by job id (the latest EARLY_ESTIMATES). */
+  private early = new Map<string, JobEstimate>();
   private abort = new AbortController();
 
   start() {
@@ -238,7 +246,7 @@ export class LiveJobs {
           continue;
         }
         const newer = this.estimated.has(job.id) && known?.estimate && sameStanding(known, job);
-        this.jobs.set(job.id, newer ? { ...job, estimate: known.estimate } : job);
+        this.jobs.set(job.id, newer ? { ...job, estimate: known.estimate } : known ? job : this.withEarlyEstimate(job));
         paused = this.learnPause(job, undefined, JobEventType.SNAPSHOT) || paused;
       }
       if (paused) this.pauseChanged.emit();
@@ -334,7 +342,7 @@ export class LiveJobs {
       } else if (event.job) {
         this.touched.add(id);
         const before = this.jobs.get(id);
-        const job = keptEstimate(event.job, before, event.type);
+        const job = before ? keptEstimate(event.job, before, event.type) : this.withEarlyEstimate(event.job);
         this.jobs.set(id, job);
         pauseChanged = this.learnPause(job, before, event.type) || pauseChanged;
         if (!before || before.state !== job.state) listChanged = true;
@@ -356,10 +364,27 @@ export class LiveJobs {
    */
   private applyEstimate(id: string, estimate: JobEstimate | undefined): boolean {
     const known = this.jobs.get(id);
+    if (estimate && !known) {
+      // The job's QUEUED event (or the call's answer) may still be on its way: hold it.
+      this.early.delete(id);
+      this.early.set(id, estimate);
+      if (this.early.size > EARLY_ESTIMATES) this.early.delete(this.early.keys().next().value!);
+      return false;
+    }
     if (!estimate || !known || !isWaiting(known.state) || known.paused?.paused) return false;
     this.jobs.set(id, { ...known, estimate });
     this.estimated.add(id);
     return true;
+  }
+
+  /** A job new to the page, with the ESTIMATE that came before it if it still waits for it. */
+  private withEarlyEstimate(job: Job): Job {
+    const estimate = this.early.get(job.id);
+    if (!estimate) return job;
+    this.early.delete(job.id);
+    if (job.estimate || !isWaiting(job.state) || job.paused?.paused) return job;
+    this.estimated.add(job.id);
+    return { ...job, estimate };
   }
 
   private emitRow(id: string) { for (const l of this.rows.get(id) ?? []) l(); }
