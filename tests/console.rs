@@ -10,9 +10,13 @@
 //! and page show its place, which moves up live as this test cancels one
 //! through the API and a worker frees), pauses
 //! the user's work (a job waits, paused, and completes once resumed) and a
-//! batch; a second user sees none of the first's jobs, an admin sees both,
-//! retries a failure group and pauses and resumes everything; axe-core audits each main view at 1280 and 360 px and
-//! the script fails on any WCAG 2 A/AA violation. Midway this test
+//! batch; a pause this test makes through the API (`PAUSE ALICE reason`,
+//! answered `PAUSED`) shows on a page opened afterwards (ListPauses), and is
+//! resumed there; a second user sees none of the first's jobs, an admin sees both,
+//! retries a failure group, pauses and resumes everything and sees the node
+//! serving; axe-core audits each main view at 1280 and 360 px and
+//! the script fails on any WCAG 2 A/AA violation; last, the admin drains the
+//! node (nothing after that needs a job to run). Midway this test
 //! restarts the server (same address, same data) while a job runs: the page
 //! says "reconnecting…", resumes from its last sequence, and this test checks
 //! against the durable log that it saw every event of that job. The embedded
@@ -112,6 +116,13 @@ async fn the_console_in_a_browser(backend: Backend) {
                 "START" => {
                     server = Some(start(&backend, dir.path(), Some(addr), false).await);
                     stdin.write_all(b"STARTED\n").await.unwrap();
+                }
+                _ if line.starts_with("PAUSE ALICE ") => {
+                    // A pause made elsewhere (as the terminal client would), not through the page.
+                    let reason = line["PAUSE ALICE ".len()..].to_string();
+                    let mut jobs = server.as_ref().unwrap().jobs("alice").await;
+                    jobs.pause_jobs(pb::PauseJobsRequest { reason, ..Default::default() }).await.unwrap();
+                    stdin.write_all(b"PAUSED\n").await.unwrap();
                 }
                 _ if line.starts_with("CANCEL ") => {
                     let job_id = line["CANCEL ".len()..].to_string();

@@ -7,10 +7,12 @@
 // no sequence yet (or an admin's watch of everyone, which is live only) it
 // resubscribes and reloads the list after the new stream is subscribed.
 //
-// The pauses in force that the page knows of are kept here too: the API has
-// no call that only reads them, so they are learned from the answers of
-// PauseJobs / ResumeJobs and from the waiting jobs a pause holds back
-// (Job.paused, PAUSED and RESUMED events).
+// The pauses in force that hold the person's work back are kept here too:
+// read with ListPauses when the stream subscribes (the page's start, and
+// each reconnect) and again when one of them is due to end by itself, and
+// kept current between reads from the answers of PauseJobs / ResumeJobs and
+// from the waiting jobs a pause holds back (Job.paused, PAUSED and RESUMED
+// events).
 //
 // Estimates (Job.estimate: a waiting job's place in line and its estimated
 // start and finish, a running job's finish) come with the jobs ListJobs and
@@ -19,15 +21,21 @@
 // the estimate of a job the page knows and that still waits: it never
 // touches the job's state, so it cannot undo a newer event. Events that
 // keep the job's state (progress) keep its estimate; a change of state, a
-// pause or a resume drops it (the place it was for is gone).
+// pause or a resume drops it (the place it was for is gone). The server's
+// estimator and its event log race: a new job's first ESTIMATE can come
+// before the page knows the job (before its QUEUED event, or the submit's
+// answer), and the estimator sends it only once unless it moves; so an
+// ESTIMATE for an unknown job is held (the latest 256) and given to the job
+// when the page learns of it still waiting, unpaused, with no estimate.
 import { Code, ConnectError } from "@connectrpc/connect";
-import { jobsApi, sentence, sleep } from "./api";
+import { date, jobsApi, sentence, sleep } from "./api";
 import { session } from "./session";
 import { JobEventType, JobState, type Batch, type Job, type JobEstimate, type JobEvent, type PauseState } from "./gen/videojobs/v1/videojobs_pb";
 
 export type Connection = "connecting" | "live" | "reconnecting" | "stopped";
 export const PAGE_SIZE = 1000; // the server's largest page
 const MAX_BACKOFF_MS = 5000;
+const EARLY_ESTIMATES = 256;
 
 type Listener = () => void;
 
@@ -60,7 +68,15 @@ export class LiveJobs {
   readonly batchChanged = new Listeners();
   /** Pauses in force the page knows of, by target (see pauseKey). */
   readonly pauses = new Map<string, PauseState>();
+  /** Whether `pauses` came from a ListPauses answer (else: only what calls and jobs told). */
+  pausesRead = false;
+  /** Why the last ListPauses read failed ("" if it did not). */
+  pausesError = "";
   readonly pauseChanged = new Listeners();
+  /** The targets whose pause a call or an event told of while a ListPauses read was on its way (newer than its answer). */
+  private pausesTold: Set<string> | undefined;
+  private pauseReads = 0;
+  private pauseTimer = 0;
   private readonly rows = new Map<string, Set<Listener>>();
   private pending: JobEvent[] = [];
   /** Counts list reads; only the latest one's answer is kept. */
@@ -69,6 +85,8 @@ export class LiveJobs {
   private touched = new Set<string>();
   /** Jobs given an ESTIMATE event while a page was being read (its estimate is newer than the page's). */
   private estimated = new Set<string>();
+  /** ESTIMATE events for jobs the page did not know yet, by job id (the latest EARLY_ESTIMATES). */
+  private early = new Map<string, JobEstimate>();
   private abort = new AbortController();
 
   start() {
@@ -79,6 +97,12 @@ export class LiveJobs {
 
   stop() {
     this.abort.abort();
+    window.clearTimeout(this.pauseTimer);
+    // The next person signed in on this tab sees their own pauses only.
+    this.pauseReads++;
+    this.pauses.clear();
+    this.pausesRead = false;
+    this.pausesError = "";
     this.connection = "stopped";
   }
 
@@ -117,7 +141,53 @@ export class LiveJobs {
   /** What a PauseJobs or ResumeJobs call answered for `key`'s target. */
   notePause(key: string, state: PauseState) {
     if (state.paused) this.pauses.set(key, state); else this.pauses.delete(key);
+    this.pausesTold?.add(key);
     this.pauseChanged.emit();
+  }
+
+  /**
+   * Reads the pauses in force (ListPauses) and puts them in place of the
+   * ones the page knew, except for the targets a call or an event told of
+   * meanwhile (theirs is newer). Read again when the first of them is due
+   * to end by itself. A failed read keeps what the page knew.
+   */
+  async loadPauses(): Promise<void> {
+    const read = ++this.pauseReads;
+    const told = (this.pausesTold = new Set());
+    try {
+      const { pauses } = await jobsApi.listPauses({});
+      if (read !== this.pauseReads) return; // a newer read owns the answer
+      const known = new Map(this.pauses);
+      this.pauses.clear();
+      for (const pause of pauses) if (pause.paused) this.pauses.set(pauseKey(pause), pause);
+      for (const key of told) {
+        const newer = known.get(key);
+        if (newer) this.pauses.set(key, newer); else this.pauses.delete(key);
+      }
+      this.pausesRead = true;
+      this.pausesError = "";
+      this.pauseChanged.emit();
+      this.readPausesWhenOneEnds();
+    } catch (error) {
+      // Keep what the page knew (its pauses come from calls and jobs meanwhile).
+      if (read === this.pauseReads) { this.pausesError = sentence(error); this.pauseChanged.emit(); }
+    } finally {
+      if (read === this.pauseReads) this.pausesTold = undefined;
+    }
+  }
+
+  /** A pause that ends by itself may leave no job to tell of it: read them again once the first one is due. */
+  private readPausesWhenOneEnds() {
+    window.clearTimeout(this.pauseTimer);
+    let first = Infinity;
+    for (const pause of this.pauses.values()) {
+      const at = date(pause.resumeAt)?.getTime();
+      if (at !== undefined && at < first) first = at;
+    }
+    if (first === Infinity) return;
+    // A second late, so the server has let it go; at most a day ahead (setTimeout's range), then again.
+    const wait = Math.min(Math.max(first - Date.now() + 1000, 1000), 86_400_000);
+    this.pauseTimer = window.setTimeout(() => { if (this.connection !== "stopped") void this.loadPauses(); }, wait);
   }
 
   /** A job as read or told: the pause holding it back is in force; a RESUMED job's former pause may have ended. */
@@ -128,9 +198,14 @@ export class LiveJobs {
       const known = this.pauses.get(key);
       if (known && known.reason === now.reason && known.pausedAt?.seconds === now.pausedAt?.seconds) return false;
       this.pauses.set(key, now);
+      this.pausesTold?.add(key);
       return true;
     }
-    if (type === JobEventType.RESUMED && before?.paused?.paused) return this.pauses.delete(pauseKey(before.paused));
+    if (type === JobEventType.RESUMED && before?.paused?.paused) {
+      const key = pauseKey(before.paused);
+      this.pausesTold?.add(key);
+      return this.pauses.delete(key);
+    }
     return false;
   }
 
@@ -171,7 +246,7 @@ export class LiveJobs {
           continue;
         }
         const newer = this.estimated.has(job.id) && known?.estimate && sameStanding(known, job);
-        this.jobs.set(job.id, newer ? { ...job, estimate: known.estimate } : job);
+        this.jobs.set(job.id, newer ? { ...job, estimate: known.estimate } : known ? job : this.withEarlyEstimate(job));
         paused = this.learnPause(job, undefined, JobEventType.SNAPSHOT) || paused;
       }
       if (paused) this.pauseChanged.emit();
@@ -200,6 +275,8 @@ export class LiveJobs {
           onHeader: () => {
             backoff = 250;
             this.setConnection("live", "");
+            // The pauses in force, read afresh: one may have begun or ended while the page was away.
+            void this.loadPauses();
             if (!resume) void this.reload();
           },
         });
@@ -265,7 +342,7 @@ export class LiveJobs {
       } else if (event.job) {
         this.touched.add(id);
         const before = this.jobs.get(id);
-        const job = keptEstimate(event.job, before, event.type);
+        const job = before ? keptEstimate(event.job, before, event.type) : this.withEarlyEstimate(event.job);
         this.jobs.set(id, job);
         pauseChanged = this.learnPause(job, before, event.type) || pauseChanged;
         if (!before || before.state !== job.state) listChanged = true;
@@ -287,10 +364,27 @@ export class LiveJobs {
    */
   private applyEstimate(id: string, estimate: JobEstimate | undefined): boolean {
     const known = this.jobs.get(id);
+    if (estimate && !known) {
+      // The job's QUEUED event (or the call's answer) may still be on its way: hold it.
+      this.early.delete(id);
+      this.early.set(id, estimate);
+      if (this.early.size > EARLY_ESTIMATES) this.early.delete(this.early.keys().next().value!);
+      return false;
+    }
     if (!estimate || !known || !isWaiting(known.state) || known.paused?.paused) return false;
     this.jobs.set(id, { ...known, estimate });
     this.estimated.add(id);
     return true;
+  }
+
+  /** A job new to the page, with the ESTIMATE that came before it if it still waits for it. */
+  private withEarlyEstimate(job: Job): Job {
+    const estimate = this.early.get(job.id);
+    if (!estimate) return job;
+    this.early.delete(job.id);
+    if (job.estimate || !isWaiting(job.state) || job.paused?.paused) return job;
+    this.estimated.add(job.id);
+    return { ...job, estimate };
   }
 
   private emitRow(id: string) { for (const l of this.rows.get(id) ?? []) l(); }

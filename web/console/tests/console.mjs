@@ -1,8 +1,9 @@
 // The console in headless Chromium against a real videojobs, driven by
 // tests/console.rs, which starts the server and restarts it when this script
 // asks (lines on stdout: `STOP`, `START`; it answers on stdin: `STOPPED`,
-// `STARTED`), and cancels one of Alice's jobs through the API (`CANCEL id`,
-// answered `CANCELLED`). Every wait is for a condition (Playwright's auto-waiting
+// `STARTED`), cancels one of Alice's jobs through the API (`CANCEL id`,
+// answered `CANCELLED`) and pauses her work through the API (`PAUSE ALICE
+// reason`, answered `PAUSED`). Every wait is for a condition (Playwright's auto-waiting
 // locators and expect-style polls), never a fixed sleep. axe-core audits each
 // main view at 1280 and 360 px wide (WCAG 2.0/2.1 A and AA rules, tests/a11y.mjs);
 // one flow (sign in, submit, open the job, cancel it) is done with the keyboard only.
@@ -368,6 +369,24 @@ try {
   await batch.getByText(/3 jobs: 0 waiting, 0 running, 3 completed/).waitFor();
   say("BATCH RESUMED");
 
+  // --- A pause made elsewhere (through the API, as the terminal client would), with nothing of
+  // Alice's waiting: a page opened afterwards shows it (ListPauses), reason and all, and resumes it.
+  await ask("PAUSE ALICE Paused from the terminal", "PAUSED");
+  {
+    const fresh = await open(ALICE_TOKEN);
+    const mine = fresh.page.getByTestId("own-pause");
+    await mine.locator(".paused-note").getByText(/Your work is paused/).waitFor();
+    await mine.getByText(/Paused from the terminal/).waitFor();
+    check(await fresh.page.locator('li.job[data-paused="true"]').count() === 0, "no job shows the pause: the page read it");
+    say("PAUSE FROM THE API SHOWN ON LOAD");
+    await mine.getByRole("button", { name: "Resume my work" }).click();
+    await mine.getByRole("button", { name: "Yes, resume" }).click();
+    await fresh.page.locator('[data-testid="own-pause"][data-paused="false"]').waitFor();
+    await mine.getByRole("button", { name: "Pause my work…" }).waitFor();
+    say("PAUSE FROM THE API RESUMED");
+    await fresh.context.close();
+  }
+
   // --- Bob sees none of Alice's jobs; his own job only.
   const bob = await open(BOB_TOKEN);
   const [bobs] = await submit(bob.page, ["https://youtu.be/bobbbbbbbb1"], "Biology");
@@ -390,6 +409,8 @@ try {
   await admin.page.locator("figure.chart canvas").first().waitFor();
   const group = admin.page.locator('li.group[data-kind="permanent"]');
   await group.waitFor();
+  const node = admin.page.getByTestId("node");
+  await node.getByTestId("node-state").getByText("serving", { exact: true }).waitFor();
   await shot(admin.page, "operations");
   await group.getByRole("button", { name: "Retry all" }).click();
   await group.getByRole("button", { name: "Yes, retry them" }).click();
@@ -398,7 +419,7 @@ try {
 
   // --- The admin pauses everything (a reason, a time it ends by itself), sees it, and resumes.
   const all = admin.page.getByTestId("pause-everything");
-  await all.getByText(/no waiting job shows a pause of everything/).waitFor();
+  await all.getByText(/^Not paused/).waitFor();
   await all.getByRole("button", { name: "Pause everything…" }).click();
   await all.getByLabel("Reason (optional)").fill("Database upgrade");
   await all.getByLabel("Resume by itself at (optional)").fill(localMinute(new Date(Date.now() + 2 * 3600_000)));
@@ -409,8 +430,14 @@ try {
   await shot(admin.page, "operations-paused");
   await all.getByRole("button", { name: "Resume everything" }).click();
   await all.getByRole("button", { name: "Yes, resume" }).click();
-  await all.getByText(/no waiting job shows a pause of everything/).waitFor();
+  await all.getByText(/^Not paused/).waitFor();
   say("ADMIN PAUSED AND RESUMED EVERYTHING");
+
+  // --- This node: serving, and (refreshed every 5 s) running nothing once the retried job has failed again.
+  await node.getByTestId("node-running").getByText("0", { exact: true }).waitFor();
+  check(await node.getByTestId("node-state").textContent() === "serving", "the node serves");
+  check((await node.locator(".node-name dd").textContent()).includes(":"), "the node's name, host:pid");
+  say("ADMIN SEES THE NODE SERVING");
 
   // --- axe on each main view, on a desktop and at 360 px.
   for (const width of [1280, 360]) {
@@ -440,10 +467,25 @@ try {
     const { page: o } = await open(ADMIN_TOKEN, viewport);
     await o.goto(`${base}/#/admin`);
     await o.getByTestId("stats").waitFor();
-    await o.getByTestId("pause-everything").waitFor();
+    await o.getByTestId("pause-everything").getByText(/^Not paused/).waitFor();
+    await o.getByTestId("node-state").getByText("serving", { exact: true }).waitFor();
     await audit(o, `operations@${width}`);
+    if (width < 400) await shot(o, "operations-360");
     await o.close();
   }
+
+  // --- Last (nothing after it needs a job to run): the admin drains the node; it says so.
+  await node.getByRole("button", { name: "Drain this node…" }).click();
+  await node.getByRole("group", { name: /Drain this node\? It finishes the jobs it runs and takes no new ones/ }).waitFor();
+  await audit(admin.page, "operations-drain-question@1280");
+  await node.getByRole("button", { name: "Yes, drain it" }).click();
+  await node.getByTestId("node-state").getByText(/^(draining|drained)$/).waitFor();
+  await node.getByRole("status").getByText(/^(Draining|Drained):/).waitFor();
+  check(await node.getByRole("button", { name: "Drain this node…" }).count() === 0, "no second drain");
+  await node.getByTestId("node-state").getByText("drained", { exact: true }).waitFor();
+  await shot(admin.page, "operations-drained");
+  say("ADMIN DRAINED THE NODE");
+
   check(violations().length === 0, `axe found violations:\n${violations().join("\n")}`);
   say("AXE CLEAN");
   await admin.page.getByRole("button", { name: "Sign out" }).click();

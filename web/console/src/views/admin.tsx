@@ -1,14 +1,15 @@
 // Operations, for an admin token: every user's jobs are in the list already
 // (an admin's calls see everyone); here the queue (depth, oldest wait,
 // running) from GetJobStats, throughput and failure rate over time, and
-// the failure groups with a bulk retry, and a confirmed pause / resume of
-// everyone's work.
+// the failure groups with a bulk retry, a confirmed pause / resume of
+// everyone's work, and the node serving the page (GetNodeStatus, read with
+// the stats) with a confirmed drain (DrainNode).
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { jobsApi, sentence, date } from "../api";
 import { live } from "../live";
 import { useSignal } from "../hooks";
 import { KIND_NAMES, seconds } from "../format";
-import { JobState, type FailureGroup, type JobStats } from "../gen/videojobs/v1/videojobs_pb";
+import { JobState, type FailureGroup, type JobStats, type NodeStatus } from "../gen/videojobs/v1/videojobs_pb";
 import { Confirm } from "./confirm";
 import { Chart, type Series } from "./chart";
 import { PauseControl } from "./pause";
@@ -20,10 +21,15 @@ const WINDOW_BUCKETS = 60;
 export function AdminView() {
   const [stats, setStats] = useState<JobStats | undefined>();
   const [error, setError] = useState("");
+  const [node, setNode] = useState<NodeStatus | undefined>();
+  const [nodeError, setNodeError] = useState("");
   useEffect(() => {
     let stop = false;
     const read = async () => {
+      const readNode = jobsApi.getNodeStatus({}).then((n) => { if (!stop) { setNode(n); setNodeError(""); } },
+        (e) => { if (!stop) setNodeError(sentence(e)); });
       try { setStats(await jobsApi.getJobStats({})); setError(""); } catch (e) { setError(sentence(e)); }
+      await readNode;
       if (!stop) timer = window.setTimeout(read, STATS_EVERY_MS);
     };
     let timer = window.setTimeout(read, 0);
@@ -48,10 +54,52 @@ export function AdminView() {
       <section aria-labelledby="pause-title" class="pause-all">
         <h2 id="pause-title">Pause everything</h2>
         <PauseControl target={{ everything: true }} what="everyone's work" pauseLabel="Pause everything…" resumeLabel="Resume everything"
-          unpaused="Not paused, as far as this page can tell: no waiting job shows a pause of everything." testId="pause-everything" />
+          unpaused="Not paused: no pause of everyone's work is in force." testId="pause-everything" />
       </section>
+      <ThisNode node={node} error={nodeError} onStatus={setNode} />
       <Charts />
       <FailureGroups />
+    </section>
+  );
+}
+
+function nodeState(node: NodeStatus): string {
+  return node.drained ? "drained" : node.draining ? "draining" : "serving";
+}
+
+/**
+ * The node that answered the page's calls (behind a balancer, whichever one
+ * did): its name, state and running programs, and a confirmed drain.
+ */
+function ThisNode(props: { node: NodeStatus | undefined; error: string; onStatus: (node: NodeStatus) => void }) {
+  const { node } = props;
+  const [error, setError] = useState("");
+  const drain = async () => {
+    setError("");
+    try { props.onStatus(await jobsApi.drainNode({ wait: false })); } catch (e) { setError(sentence(e)); }
+  };
+  const state = node && nodeState(node);
+  const after = "Waiting jobs run on another node, or here once this node restarts (only a restart undoes a drain).";
+  return (
+    <section aria-labelledby="node-title" class="this-node" data-testid="node" data-state={state}>
+      <h2 id="node-title">This node</h2>
+      {(error || props.error) && <p class="error" role="alert">{error || props.error}</p>}
+      {node && (
+        <>
+          <dl class="stats node-stats">
+            <div class="node-name"><dt>Node</dt><dd>{node.node}</dd></div>
+            <div><dt>State</dt><dd data-testid="node-state">{state}</dd></div>
+            <div><dt>Programs running</dt><dd data-testid="node-running">{node.running}</dd></div>
+          </dl>
+          {node.draining
+            ? <p class="help" role="status">{node.drained
+              ? `Drained: it runs nothing and takes no new job. ${after}`
+              : `Draining: it finishes the ${node.running} job${node.running === 1 ? "" : "s"} it runs and takes no new one. ${after}`}</p>
+            : <Confirm label="Drain this node…" danger yes="Yes, drain it"
+                question="Drain this node? It finishes the jobs it runs and takes no new ones; waiting jobs then need another node, or a restart of this one (only a restart undoes a drain)."
+                onYes={drain} />}
+        </>
+      )}
     </section>
   );
 }

@@ -1,7 +1,8 @@
 // Pause and resume (PauseJobs / ResumeJobs): a batch, the person's own work,
-// or (admin token) everyone's. Shows the pause in force as far as the page
-// knows it (see live.pauses), a confirmed Pause with an optional reason and
-// an optional time it ends by itself, and a confirmed Resume.
+// or (admin token) everyone's. Shows the pause in force (live.pauses: read
+// with ListPauses, kept current by the calls' answers and the jobs' events),
+// a confirmed Pause with an optional reason and an optional time it ends by
+// itself, and a confirmed Resume.
 import { useCallback, useState } from "preact/hooks";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { jobsApi, sentence } from "../api";
@@ -22,7 +23,7 @@ export interface PauseTarget { batchId?: string; userId?: string; everything?: b
  */
 export function PauseControl(props: {
   target: PauseTarget; what: string; pauseLabel: string; resumeLabel: string;
-  /** Said when the page knows of no pause of the target. */
+  /** Said when the pauses in force were read and none is of the target. */
   unpaused?: string;
   resumeOnly?: boolean; testId?: string;
   /** The pause as a job showed it, until the page learns better. */
@@ -32,7 +33,8 @@ export function PauseControl(props: {
   const { target } = props;
   const key = pauseKey({ ...target, userId: target.userId ?? session.claims()?.sub });
   const [answered, setAnswered] = useState(false);
-  const pause = live.pauses.has(key) || answered ? live.pauses.get(key) : props.known;
+  // Once the pauses in force were read (or a call answered), the page knows; until then, the job's word.
+  const pause = live.pauses.has(key) || answered || live.pausesRead ? live.pauses.get(key) : props.known;
   const [reason, setReason] = useState("");
   const [until, setUntil] = useState("");
   const [error, setError] = useState("");
@@ -72,7 +74,9 @@ export function PauseControl(props: {
     <div class="pause" data-testid={props.testId} data-paused={pause ? "true" : "false"}>
       {pause
         ? <p class="paused-note"><strong>{props.what[0].toUpperCase() + props.what.slice(1)} is paused.</strong> {pauseSentence(pause)}</p>
-        : props.unpaused && <p class="help">{props.unpaused}</p>}
+        : props.unpaused && (live.pausesRead
+          ? <p class="help">{props.unpaused}</p>
+          : live.pausesError && <p class="help">Not paused as far as this page can tell (no waiting job shows a pause): it could not read the pauses in force. {live.pausesError}</p>)}
       <div class="actions">
         {pause
           ? <Confirm label={props.resumeLabel} question={`Resume ${props.what}?`} yes="Yes, resume" onYes={doResume} />
