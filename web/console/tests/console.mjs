@@ -65,7 +65,11 @@ async function submit(page, urls, subject = "Physics") {
   await page.getByRole("link", { name: "Submit", exact: true }).click();
   await page.getByLabel("YouTube URLs, one a line").fill(urls.join("\n"));
   await page.getByLabel("Subject").fill(subject);
+  // A submission from this view before shows its lines until this one's
+  // answer replaces them: wait for those to go, or they would be read.
+  const before = await page.$('ol[aria-label="Submitted lines"]');
   await page.getByRole("button", { name: "Submit", exact: true }).click();
+  if (before) await page.waitForFunction((list) => !list.isConnected, before);
   const lines = page.getByRole("list", { name: "Submitted lines" }).locator("li");
   await lines.nth(urls.length - 1).waitFor();
   const ids = [];
