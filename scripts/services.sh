@@ -35,8 +35,13 @@ if ! PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -tAc 'select 
 fi
 redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432 \
   && echo "services: PostgreSQL and Redis ready"
-# Each test creates its own database; drop those left by earlier runs.
+# Each test creates its own database; drop those left by earlier runs: only
+# those made more than six hours ago (the name is vj_test_ and a UUIDv7,
+# whose first 48 bits are its creation in ms), and never by force, so a
+# suite or a benchmark running beside this one keeps its databases.
 PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -tAc \
-  "select datname from pg_database where datname like 'vj_test_%'" | while read -r db; do
-  [ -n "$db" ] && PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists $db with (force)"
-done
+  "select datname from pg_database where datname ~ '^vj_test_[0-9a-f]{32}$'
+     and to_timestamp(('x' || substr(datname, 9, 12))::bit(48)::bigint / 1000.0) < now() - interval '6 hours'" |
+  while read -r db; do
+    [ -n "$db" ] && PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists $db" 2>/dev/null || true
+  done
