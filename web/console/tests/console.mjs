@@ -103,6 +103,16 @@ async function openJob(page, id) {
 }
 
 /** Presses Tab (Shift+Tab: `back`) until `target` has the focus, as a person would. */
+/** Waits for the focus to be on the element reading `text`; on a timeout, says where it is. */
+async function focusOn(page, text) {
+  await waitFor(page, (text) => document.activeElement?.textContent === text, text).catch(async (error) => {
+    const where = await page.evaluate(() =>
+      `focus on ${document.activeElement?.outerHTML.slice(0, 120) ?? "nothing"}; page: ${document.querySelector("main, body")?.innerText.slice(0, 200)}`,
+    ).catch((e) => `unreadable: ${e.message}`);
+    throw new Error(`the focus never reached "${text}": ${where}\n${error.message}`);
+  });
+}
+
 async function tabTo(page, target, back = false) {
   await target.waitFor();
   for (let i = 0; i < 80; i++) {
@@ -227,9 +237,9 @@ try {
     await tabTo(keys, keys.getByRole("button", { name: "Cancel job" }));
     await keys.keyboard.press("Enter");
     // The question takes the focus on its safe answer; Escape takes it back, focus on the button again.
-    await waitFor(keys, () => document.activeElement?.textContent === "No");
+    await focusOn(keys, "No");
     await keys.keyboard.press("Escape");
-    await waitFor(keys, () => document.activeElement?.textContent === "Cancel job");
+    await focusOn(keys, "Cancel job");
     check(await keys.getByTestId("job-state").textContent() === "processing", "Escape cancelled nothing");
     await keys.keyboard.press("Enter");
     await tabTo(keys, keys.getByRole("button", { name: "Yes, cancel it" }), true);
