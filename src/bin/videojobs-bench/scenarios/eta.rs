@@ -88,18 +88,8 @@ async fn run_to_completion(client: &mut JobClient, urls: Vec<String>, jobs: usiz
 }
 
 async fn count_completions(events: &mut tonic::Streaming<pb::JobEvent>, jobs: usize) -> anyhow::Result<()> {
-    let mut completed = 0;
-    while completed < jobs {
-        let event = tokio::time::timeout(Duration::from_secs(120), events.message())
-            .await
-            .map_err(|_| anyhow::anyhow!("no event for 120 s ({completed} of {jobs} completed)"))??
-            .ok_or_else(|| anyhow::anyhow!("the watch stream ended"))?;
-        match pb::JobEventType::try_from(event.r#type) {
-            Ok(pb::JobEventType::Completed) => completed += 1,
-            Ok(pb::JobEventType::Failed | pb::JobEventType::Cancelled) => anyhow::bail!("a job did not complete"),
-            _ => {}
-        }
-    }
+    let failed = super::throughput::until_ended(events, jobs).await?;
+    anyhow::ensure!(failed == 0, "{failed} of {jobs} jobs did not complete");
     Ok(())
 }
 

@@ -58,6 +58,17 @@ async fn videojobs_jobs_per_second(node: &Node, jobs: usize, user: &str) -> anyh
     let submitted = client.submit_batch(batch).await?.into_inner();
     let rejected: Vec<_> = submitted.items.iter().filter(|item| !item.error.is_empty()).collect();
     anyhow::ensure!(rejected.is_empty(), "the batch refused items: {:?}", rejected.first());
+    let failed = until_ended(&mut events, jobs).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(failed == 0, "{failed} of {jobs} jobs did not complete");
+    let with_notes = completed_jobs_with_notes(&mut client).await?;
+    anyhow::ensure!(with_notes == jobs, "{with_notes} of {jobs} jobs are COMPLETED with notes stored");
+    Ok(jobs as f64 / seconds)
+}
+
+/// Reads `events` until `jobs` jobs have ended; answers how many of them
+/// failed or were cancelled.
+pub async fn until_ended(events: &mut tonic::Streaming<pb::JobEvent>, jobs: usize) -> anyhow::Result<usize> {
     let (mut completed, mut failed) = (0, 0);
     while completed + failed < jobs {
         let event = tokio::time::timeout(Duration::from_secs(120), events.message())
@@ -70,11 +81,7 @@ async fn videojobs_jobs_per_second(node: &Node, jobs: usize, user: &str) -> anyh
             _ => {}
         }
     }
-    let seconds = started.elapsed().as_secs_f64();
-    anyhow::ensure!(failed == 0, "{failed} of {jobs} jobs did not complete");
-    let with_notes = completed_jobs_with_notes(&mut client).await?;
-    anyhow::ensure!(with_notes == jobs, "{with_notes} of {jobs} jobs are COMPLETED with notes stored");
-    Ok(jobs as f64 / seconds)
+    Ok(failed)
 }
 
 /// Pages through the caller's COMPLETED jobs; counts those with notes.
