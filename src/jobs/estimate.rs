@@ -45,6 +45,11 @@ impl Jobs {
     pub async fn estimates(&self, jobs: &[Job]) -> Vec<Option<Estimate>> {
         let waiting: Vec<(Uuid, String)> =
             jobs.iter().filter(|job| job.state.is_waiting()).map(|job| (job.id, job.user_id.clone())).collect();
+        let in_play = |job: &Job| job.state.is_waiting() || job.state == JobState::Processing;
+        if !jobs.iter().any(in_play) {
+            // A page of ended jobs: no estimate, and no count of running jobs.
+            return vec![None; jobs.len()];
+        }
         let Ok(rate) = self.run_rate().await else { return vec![None; jobs.len()] };
         let places = if waiting.is_empty() {
             Vec::new()
