@@ -6,6 +6,9 @@
 // from the last sequence it saw, with backoff, so no event is missed; with
 // no sequence yet (or an admin's watch of everyone, which is live only) it
 // resubscribes and reloads the list after the new stream is subscribed.
+// A tab hidden for a few seconds closes the stream, and opens it again the
+// same way once it is seen (visible.ts: over HTTP/1.1 a stream holds one of
+// the six connections Chromium gives this host across all tabs).
 //
 // The pauses in force that hold the person's work back are kept here too:
 // read with ListPauses when the stream subscribes (the page's start, and
@@ -30,6 +33,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { date, jobsApi, sentence, sleep } from "./api";
 import { session } from "./session";
+import { untilVisible, whileVisible } from "./visible";
 import { JobEventType, JobState, type Batch, type Job, type JobEstimate, type JobEvent, type PauseState } from "./gen/videojobs/v1/videojobs_pb";
 
 export type Connection = "connecting" | "live" | "reconnecting" | "stopped";
@@ -266,11 +270,15 @@ export class LiveJobs {
   private async watch(signal: AbortSignal) {
     let backoff = 250;
     while (!signal.aborted && session.token()) {
+      await untilVisible(signal);
+      if (signal.aborted) return;
       const resume = this.lastSequence !== undefined && !session.isAdmin();
+      // Closed while the tab is hidden (see visible.ts), then resumed as after a drop.
+      const held = whileVisible(signal);
       try {
         // With the waiting jobs' estimates (a user's watch; an admin's watch of everyone gets none).
         const stream = jobsApi.watchJobs({ ...(resume ? { afterSequence: this.lastSequence } : {}), estimates: true }, {
-          signal,
+          signal: held.signal,
           // Headers come once the server has subscribed: from here on no event is missed.
           onHeader: () => {
             backoff = 250;
@@ -281,12 +289,22 @@ export class LiveJobs {
           },
         });
         for await (const event of stream) this.receive(event);
-        if (!signal.aborted) this.setConnection("reconnecting", "The connection to the server was lost.");
+        if (!signal.aborted && !held.released()) this.setConnection("reconnecting", "The connection to the server was lost.");
       } catch (error) {
         if (signal.aborted) return;
-        if (error instanceof ConnectError && error.code === Code.Unauthenticated) return;
-        if (error instanceof ConnectError && error.code === Code.OutOfRange) this.lastSequence = undefined;
-        this.setConnection("reconnecting", sentence(error));
+        if (!held.released()) {
+          if (error instanceof ConnectError && error.code === Code.Unauthenticated) return;
+          if (error instanceof ConnectError && error.code === Code.OutOfRange) this.lastSequence = undefined;
+          this.setConnection("reconnecting", sentence(error));
+        }
+      } finally {
+        held.end();
+      }
+      if (held.released()) {
+        // Given back while the tab is hidden: open again, from the last sequence, once it is seen.
+        backoff = 250;
+        this.setConnection("connecting", "Updates pause while this tab is hidden; they resume where they stopped.");
+        continue;
       }
       await sleep(backoff + Math.random() * backoff * 0.3, signal);
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);

@@ -102,7 +102,6 @@ async function openJob(page, id) {
   await page.locator("h1#job-title").waitFor();
 }
 
-/** Presses Tab (Shift+Tab: `back`) until `target` has the focus, as a person would. */
 /** Waits for the focus to be on the element reading `text`; on a timeout, says where it is. */
 async function focusOn(page, text) {
   await waitFor(page, (text) => document.activeElement?.textContent === text, text).catch(async (error) => {
@@ -113,6 +112,21 @@ async function focusOn(page, text) {
   });
 }
 
+/** Emulates the tab being hidden (or seen again): headless Chromium shows every tab. */
+async function setHidden(page, hidden) {
+  await page.evaluate((hidden) => {
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => (hidden ? "hidden" : "visible") });
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+    document.dispatchEvent(new Event("visibilitychange"));
+  }, hidden);
+}
+
+/** Waits for the job page's program output to show `text`. */
+async function outputShows(page, text) {
+  await waitFor(page, (text) => document.querySelector('[data-testid="job-log"]')?.textContent.includes(text), text);
+}
+
+/** Presses Tab (Shift+Tab: `back`) until `target` has the focus, as a person would. */
 async function tabTo(page, target, back = false) {
   await target.waitFor();
   for (let i = 0; i < 80; i++) {
@@ -247,6 +261,37 @@ try {
     await keys.getByTestId("job-state").getByText("cancelled").waitFor();
     say(`CANCELLED BY KEYBOARD ${hang}`);
     await keys.close();
+  }
+
+  // --- Two tabs on a running job's page hold three streams each and this tab's list one: more
+  // than the six connections Chromium gives one host over HTTP/1.1, so calls would wait. A tab
+  // hidden for a few seconds gives its streams back: the other tab's output shows and its
+  // Cancel answers. Seen again, the hidden tab picks up where it stopped and misses nothing.
+  {
+    const [spin] = await submit(page, ["https://youtu.be/hang0000005"], "Tabs");
+    const first = await open(ALICE_TOKEN);
+    await openJob(first.page, spin);
+    await first.page.getByTestId("job-state").getByText("processing").waitFor();
+    await outputShows(first.page, "Study Buddy");
+    await setHidden(first.page, true);
+    const second = await open(ALICE_TOKEN);
+    await openJob(second.page, spin);
+    await outputShows(second.page, "Study Buddy");
+    await second.page.getByRole("button", { name: "Cancel job" }).click();
+    await second.page.getByRole("button", { name: "Yes, cancel it" }).click();
+    await second.page.getByRole("status").getByText("Cancelled.").waitFor();
+    await second.page.getByTestId("job-state").getByText("cancelled").waitFor();
+    await setHidden(first.page, false);
+    await first.page.getByTestId("job-state").getByText("cancelled").waitFor();
+    await first.page.getByTestId("timeline").locator('li[data-type="cancelled"]').waitFor();
+    await first.page.getByTestId("connection").getByText("live").waitFor();
+    const steps = await first.page.$$eval('[data-testid="timeline"] li', (items) => items.map((li) => Number(li.dataset.sequence)));
+    check(steps.length >= 3 && steps.every((s, i) => i === 0 || s > steps[i - 1]),
+      `the hidden tab's timeline resumed where it stopped, each event once: ${steps}`);
+    check(await first.page.evaluate(seenContiguous), "the hidden tab's list resumed from its last sequence");
+    say(`HIDDEN TAB GAVE ITS STREAMS BACK ${spin}`);
+    await first.page.close();
+    await second.page.close();
   }
 
   // --- Retry a failed one: it runs again (and fails again, permanently).

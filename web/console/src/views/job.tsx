@@ -6,6 +6,8 @@
 // priority) / cancel / delete, each confirmed; while a pause holds it back,
 // that pause and its Resume; while it waits, its place in line and estimated
 // start and finish (while it runs, its finish), live from the page's stream.
+// Its streams close while the tab is hidden and resume where they stopped
+// once it is seen again (visible.ts).
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { Code } from "@connectrpc/connect";
 import { date, isCode, jobsApi, notesApi, sentence, when } from "../api";
@@ -14,6 +16,7 @@ import { useSignal, useTimeText, go } from "../hooks";
 import { EVENT_NAMES, KIND_NAMES, STATE_NAMES, estimateSentence, estimateTicks, pauseSentence, pauseWhat } from "../format";
 import { session } from "../session";
 import { JobEventType, JobState, LogStream, NoteKind, type Job, type JobLogLine, type Note } from "../gen/videojobs/v1/videojobs_pb";
+import { untilVisible, whileVisible } from "../visible";
 import { Confirm } from "./confirm";
 import { PauseControl } from "./pause";
 
@@ -201,8 +204,11 @@ function useTimeline(id: string) {
     const opened = live.lastSequence ?? -1n;
     const run = async () => {
       for (let backoff = 250; !abort.signal.aborted; backoff = Math.min(backoff * 2, 5000)) {
+        await untilVisible(abort.signal);
+        // Closed while the tab is hidden, then resumed from the last sequence, as after a drop.
+        const held = whileVisible(abort.signal);
         try {
-          const stream = jobsApi.watchJobs({ jobIds: [id], afterSequence: last }, { signal: abort.signal });
+          const stream = jobsApi.watchJobs({ jobIds: [id], afterSequence: last }, { signal: held.signal });
           for await (const event of stream) {
             if (event.type === JobEventType.HEARTBEAT || !event.job) continue;
             if (event.sequence > 0n) last = event.sequence;
@@ -214,12 +220,16 @@ function useTimeline(id: string) {
           }
         } catch (e) {
           if (abort.signal.aborted) return;
-          if (isCode(e, Code.Unauthenticated) || isCode(e, Code.NotFound)) { setError(sentence(e)); return; }
-          // The log no longer reaches back to the start: show the job from now on.
-          if (isCode(e, Code.OutOfRange) || isCode(e, Code.InvalidArgument)) last = undefined;
-          setError(`Reconnecting… ${sentence(e)}`);
+          if (!held.released()) {
+            if (isCode(e, Code.Unauthenticated) || isCode(e, Code.NotFound)) { setError(sentence(e)); return; }
+            // The log no longer reaches back to the start: show the job from now on.
+            if (isCode(e, Code.OutOfRange) || isCode(e, Code.InvalidArgument)) last = undefined;
+            setError(`Reconnecting… ${sentence(e)}`);
+          }
+        } finally {
+          held.end();
         }
-        await new Promise((r) => setTimeout(r, backoff));
+        if (!held.released()) await new Promise((r) => setTimeout(r, backoff));
       }
     };
     void run();
@@ -268,8 +278,11 @@ function useJobLog(jobId: string, attempt: number) {
     };
     const run = async () => {
       for (let backoff = 250; !abort.signal.aborted; backoff = Math.min(backoff * 2, 5000)) {
+        await untilVisible(abort.signal);
+        // Closed while the tab is hidden, then resumed after the last line, as after a drop.
+        const held = whileVisible(abort.signal);
         try {
-          const stream = jobsApi.watchJobLogs({ jobId, attempt, afterLine: after }, { signal: abort.signal });
+          const stream = jobsApi.watchJobLogs({ jobId, attempt, afterLine: after }, { signal: held.signal });
           for await (const line of stream) {
             if (line.stream === LogStream.HEARTBEAT) continue;
             if (line.stream !== LogStream.MARKER && line.line > after) after = line.line;
@@ -278,14 +291,17 @@ function useJobLog(jobId: string, attempt: number) {
             pending.current.push(line);
             if (!frame) frame = requestAnimationFrame(flush);
           }
-          setEnded(true);
-          return;
+          if (!held.released()) { setEnded(true); return; }
         } catch (e) {
           if (abort.signal.aborted) return;
-          if (isCode(e, Code.Unauthenticated) || isCode(e, Code.NotFound)) { setError(sentence(e)); return; }
-          setError(`Reconnecting… ${sentence(e)}`);
+          if (!held.released()) {
+            if (isCode(e, Code.Unauthenticated) || isCode(e, Code.NotFound)) { setError(sentence(e)); return; }
+            setError(`Reconnecting… ${sentence(e)}`);
+          }
+        } finally {
+          held.end();
         }
-        await new Promise((r) => setTimeout(r, backoff));
+        if (!held.released()) await new Promise((r) => setTimeout(r, backoff));
       }
     };
     void run();
