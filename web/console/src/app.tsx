@@ -1,6 +1,6 @@
 // The shell: sign-in, the header (navigation, who is signed in, the live
 // stream's state) and the route's view.
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { session } from "./session";
 import { live } from "./live";
 import { useRoute, useSignal } from "./hooks";
@@ -61,11 +61,14 @@ function Console() {
   const nav = admin ? [...NAV, ["admin", "Operations"] as [string, string]] : NAV;
   const [page, id] = route;
   // A new view takes the focus (as a page load would), so Tab starts at its top, not at a link that is gone.
+  // At once, as the view renders: done after the next frame, it could take the focus back from a control
+  // the person had already moved to in the new view (Enter would then press nothing).
   const main = useRef<HTMLElement>(null);
   const shown = useRef("");
   const where = `${page}/${id ?? ""}`;
-  useEffect(() => {
-    if (shown.current && shown.current !== where) main.current?.focus();
+  useLayoutEffect(() => {
+    const inside = main.current?.contains(document.activeElement) && document.activeElement !== main.current;
+    if (shown.current && shown.current !== where && !inside) main.current?.focus();
     shown.current = where;
   }, [where]);
   return (

@@ -3,7 +3,7 @@
 // with the safe choice focused (or the first field). Escape or "No" puts the
 // button back and focus on it; Enter in a field says yes.
 import type { ComponentChildren } from "preact";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 
 export function Confirm(props: {
   label: string; question: string; yes: string; danger?: boolean; disabled?: boolean;
@@ -19,7 +19,8 @@ export function Confirm(props: {
   const opener = useRef<HTMLButtonElement>(null);
   const box = useRef<HTMLFormElement>(null);
   const wasAsking = useRef(false);
-  useEffect(() => {
+  // As the question renders, not a frame later: a late focus could undo a key the person already pressed.
+  useLayoutEffect(() => {
     if (asking) {
       const field = box.current?.querySelector<HTMLElement>("input, select, textarea");
       (field ?? keep.current)?.focus();

@@ -33,7 +33,11 @@ export function JobView({ id }: { id: string }) {
   const [assessments, setAssessments] = useState(true);
   const [priority, setPriority] = useState("0");
   const timeline = useTimeline(id);
-  const found = newest(live.job(id), timeline.steps.at(-1)?.job, fetched);
+  // Once shown, the job stays shown (its last known copy) whatever its sources do meanwhile:
+  // "Loading the job…" in its place would unmount the page, an open question and the focus.
+  const shown = useRef<Job>();
+  const found = newest(live.job(id), timeline.steps.at(-1)?.job, fetched) ?? shown.current;
+  shown.current = found;
   // The estimate: the page's (kept from answers and ESTIMATE events), else GetJob's while the job stands as it answered.
   const job = found && !found.estimate && fetched?.estimate && fetched.state === found.state && fetched.attempt === found.attempt
     && !!fetched.paused?.paused === !!found.paused?.paused ? { ...found, estimate: fetched.estimate } : found;
