@@ -24,20 +24,27 @@ function matches(job: Job, states: JobState[], batch: string, text: string): boo
     job.videoId.toLowerCase().includes(t) || job.stage.toLowerCase().includes(t) || job.error.toLowerCase().includes(t);
 }
 
+/** Reads the list for `batch` and the typed `text` unless it was read for them (or no one is signed in). */
+function ask(batch: string, text: string) {
+  const t = text.trim().toLowerCase();
+  if ((batch !== live.batch || t !== live.text) && session.token()) void live.reload(live.states, batch, t);
+}
+
 export function JobsView() {
   useSignal(subscribeList);
   const params = new URLSearchParams(location.hash.split("?")[1] ?? "");
   const [batch, setBatch] = useState(params.get("batch") ?? live.batch);
   const [text, setText] = useState(live.text);
   const state = live.states[0] ?? JobState.UNSPECIFIED;
-  // Typing asks the server once the person pauses, not per key.
-  const typing = useRef(0);
+  // Typing asks the server once the person pauses, not per key; leaving the view sooner asks at
+  // once, so what was typed last holds (and is in the fields again on the way back).
+  const typed = useRef({ batch, text });
+  typed.current = { batch, text };
   useEffect(() => {
-    if (batch === live.batch && text.trim().toLowerCase() === live.text) return;
-    window.clearTimeout(typing.current);
-    typing.current = window.setTimeout(() => void live.reload(live.states, batch, text.trim().toLowerCase()), 250);
-    return () => window.clearTimeout(typing.current);
+    const timer = window.setTimeout(() => ask(batch, text), 250);
+    return () => window.clearTimeout(timer);
   }, [batch, text]);
+  useEffect(() => () => ask(typed.current.batch, typed.current.text), []);
   // The list re-renders only when membership or a state changes (not per progress event).
   const visible = live.order.filter((id) => { const job = live.jobs.get(id); return job && matches(job, live.states, batch, text); });
   const setState = (value: number) => void live.reload(value ? [value as JobState] : []);
