@@ -13,6 +13,7 @@ fn batch_state(batch: &pb::Batch) -> pb::BatchState {
 on_both_backends!(
     a_batch_of_fifty_with_ten_failing_ends_completed_with_errors_with_exact_counts,
     cancelling_a_batch_cancels_every_unfinished_child,
+    a_batchs_counts_follow_every_change_of_its_children,
     ten_thousand_urls_are_stored_and_queued_in_bulk,
 );
 
@@ -91,6 +92,70 @@ async fn cancelling_a_batch_cancels_every_unfinished_child(backend: Backend) {
     let mut bob = node.jobs("bob").await;
     assert_eq!(bob.get_batch(pb::GetBatchRequest { batch_id: id.clone() }).await.unwrap_err().code(), Code::NotFound);
     assert_eq!(bob.cancel_batch(pb::CancelBatchRequest { batch_id: id }).await.unwrap_err().code(), Code::NotFound);
+    node.stop().await;
+}
+
+/// The batch's counts as (queued, processing, completed, failed, cancelled),
+/// checked against its children's states as `ListJobs` gives them.
+async fn counts(client: &mut JobsClient, batch_id: &str) -> (u32, u32, u32, u32, u32) {
+    let batch = client.get_batch(pb::GetBatchRequest { batch_id: batch_id.into() }).await.unwrap().into_inner();
+    let counted = (batch.queued, batch.processing, batch.completed, batch.failed, batch.cancelled);
+    let request = pb::ListJobsRequest { batch_id: batch_id.into(), ..Default::default() };
+    let children = client.list_jobs(request).await.unwrap().into_inner().jobs;
+    let mut tally = (0, 0, 0, 0, 0);
+    for child in &children {
+        match state(child) {
+            pb::JobState::Queued | pb::JobState::Retrying => tally.0 += 1,
+            pb::JobState::Processing => tally.1 += 1,
+            pb::JobState::Completed => tally.2 += 1,
+            pb::JobState::Failed => tally.3 += 1,
+            pb::JobState::Cancelled => tally.4 += 1,
+            pb::JobState::Unspecified => panic!("a child without a state"),
+        }
+    }
+    assert_eq!(counted, tally, "the batch's counts against its children");
+    counted
+}
+
+async fn a_batchs_counts_follow_every_change_of_its_children(backend: Backend) {
+    let (node, _dir) = TestServer::on(&backend)
+        .with(|c| {
+            c.retry.max_attempts = 1;
+            c.worker.concurrency = 1;
+        })
+        .start()
+        .await;
+    let mut client = node.jobs("alice").await;
+    let urls = ["hangcount01", "waitcount01", "goodcount01", "failcount01"].map(url).to_vec();
+    let response =
+        client.submit_batch(pb::SubmitBatchRequest { urls, ..Default::default() }).await.unwrap().into_inner();
+    let batch_id = response.batch.unwrap().id;
+    let [hang, waiting, good, fail] = [0, 1, 2, 3].map(|i| response.items[i].job_id.clone());
+    wait_until_processing(&mut client, &hang).await;
+    assert_eq!(counts(&mut client, &batch_id).await, (3, 1, 0, 0, 0));
+
+    client.cancel_job(pb::CancelJobRequest { job_id: waiting.clone() }).await.unwrap();
+    assert_eq!(counts(&mut client, &batch_id).await, (2, 1, 0, 0, 1), "a waiting child cancelled");
+
+    client.cancel_job(pb::CancelJobRequest { job_id: hang.clone() }).await.unwrap();
+    assert_eq!(state(&wait_final(&mut client, &good).await), pb::JobState::Completed);
+    assert_eq!(state(&wait_final(&mut client, &fail).await), pb::JobState::Failed);
+    assert_eq!(state(&wait_final(&mut client, &hang).await), pb::JobState::Cancelled);
+    assert_eq!(counts(&mut client, &batch_id).await, (0, 0, 1, 1, 2), "a running child cancelled, two run");
+    let ended = client.get_batch(pb::GetBatchRequest { batch_id: batch_id.clone() }).await.unwrap().into_inner();
+    assert_eq!(batch_state(&ended), pb::BatchState::CompletedWithErrors);
+    assert!(ended.finished_at.is_some());
+
+    client.retry_job(pb::RetryJobRequest { job_id: waiting.clone(), ..Default::default() }).await.unwrap();
+    assert_eq!(state(&wait_final(&mut client, &waiting).await), pb::JobState::Completed);
+    assert_eq!(counts(&mut client, &batch_id).await, (0, 0, 2, 1, 1), "a cancelled child retried and run");
+
+    client.delete_job(pb::DeleteJobRequest { job_id: fail.clone() }).await.unwrap();
+    assert_eq!(counts(&mut client, &batch_id).await, (0, 0, 2, 0, 1), "a failed child deleted");
+    let listed = client.list_batches(pb::ListBatchesRequest::default()).await.unwrap().into_inner().batches;
+    let batch = listed.iter().find(|b| b.id == batch_id).unwrap();
+    assert_eq!((batch.total, batch.completed, batch.failed, batch.cancelled), (4, 2, 0, 1));
+    assert_eq!(batch_state(batch), pb::BatchState::CompletedWithErrors);
     node.stop().await;
 }
 

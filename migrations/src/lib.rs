@@ -11,6 +11,7 @@ mod m20261123_000007_notes_outlive_jobs;
 mod m20261201_000008_failure_kind;
 mod m20261206_000009_attempts_and_output;
 mod m20261206_000010_pauses;
+mod m20261206_000011_batch_counts;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_failure_kind::Migration),
             Box::new(m20261206_000009_attempts_and_output::Migration),
             Box::new(m20261206_000010_pauses::Migration),
+            Box::new(m20261206_000011_batch_counts::Migration),
         ]
     }
 }

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
-use crate::domain::{Batch, Job, JobEvent, JobEventKind};
+use crate::domain::{Batch, Job, JobEvent, JobEventKind, JobState};
 use crate::error::{Error, Result};
 use crate::events::EventTransport;
 use crate::store::{LogEntry, Store, Txn};
@@ -33,18 +33,28 @@ const GROUP_MAX: usize = 256;
 const WAITING_MAX: usize = 4096;
 
 /// An event a transition logs: what happened to which job. A change of
-/// state of a batch's child also carries its batch, counted once per group.
+/// state of a batch's child also carries its batch, whose counts move once
+/// per group.
 pub struct Logged {
     kind: JobEventKind,
     job: Job,
     count_batch: Option<Uuid>,
+    /// A deleted child: the state its batch last counted it in.
+    uncount: Option<JobState>,
 }
 
 impl Logged {
     pub fn new(kind: JobEventKind, job: Job) -> Logged {
         // Counts change with states only, so progress skips the count.
         let count_batch = job.batch_id.filter(|_| kind != JobEventKind::Progress);
-        Logged { kind, job, count_batch }
+        Logged { kind, job, count_batch, uncount: None }
+    }
+
+    /// A deleted job; a batch's child is taken off its batch's counts in
+    /// `counted`, the state they last counted it in.
+    pub fn deleted(job: Job, counted: Option<JobState>) -> Logged {
+        let count_batch = job.batch_id;
+        Logged { kind: JobEventKind::Deleted, job, count_batch, uncount: counted }
     }
 
     /// One event per job, all of one kind.
@@ -247,10 +257,11 @@ pub(super) async fn next_group<T>(
     }
 }
 
-/// Appends the events to their owners' logs in the transaction, each
-/// batch they carry counted once. The owners' sequences are reserved first:
-/// that waits for every other transaction changing these owners' jobs, so
-/// the counts see them all and a batch's events never count backwards.
+/// Appends the events to their owners' logs in the transaction, with the
+/// counts of the batches they carry moved once. The owners' sequences are
+/// reserved first: that waits for every other transaction changing these
+/// owners' jobs, so one batch's counts move in the order of its events and
+/// never count backwards.
 async fn log(txn: &Txn, logged: Vec<Logged>) -> Result<Vec<JobEvent>> {
     if logged.is_empty() {
         return Ok(Vec::new());
@@ -258,8 +269,20 @@ async fn log(txn: &Txn, logged: Vec<Logged>) -> Result<Vec<JobEvent>> {
     let reserved = Store::reserve_sequences(txn, logged.iter().map(|event| event.job.user_id.as_str())).await?;
     let ids: Vec<Uuid> =
         logged.iter().filter_map(|event| event.count_batch).collect::<HashSet<_>>().into_iter().collect();
-    let batches: HashMap<Uuid, Arc<Batch>> =
-        Store::batches_now(txn, &ids).await?.into_iter().map(|(id, batch)| (id, Arc::new(batch))).collect();
+    let changed: Vec<Uuid> = logged
+        .iter()
+        .filter(|event| event.count_batch.is_some() && event.uncount.is_none() && event.kind != JobEventKind::Deleted)
+        .map(|event| event.job.id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let deleted: Vec<(Uuid, JobState)> =
+        logged.iter().filter_map(|event| Some((event.count_batch?, event.uncount?))).collect();
+    let batches: HashMap<Uuid, Arc<Batch>> = Store::count_batches(txn, &changed, &deleted, &ids)
+        .await?
+        .into_iter()
+        .map(|(id, batch)| (id, Arc::new(batch)))
+        .collect();
     let batch_of = |event: &Logged| event.count_batch.and_then(|id| batches.get(&id));
     let entries: Vec<LogEntry> = logged
         .iter()

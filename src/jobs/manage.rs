@@ -198,8 +198,8 @@ impl Jobs {
             .commit(move |txn| {
                 let scope = scope.clone();
                 Box::pin(async move {
-                    let job = Store::delete(txn, &scope, id).await?;
-                    Ok((job.clone(), vec![Logged::new(JobEventKind::Deleted, job)]))
+                    let (job, counted) = Store::delete(txn, &scope, id).await?;
+                    Ok((job.clone(), vec![Logged::deleted(job, counted)]))
                 })
             })
             .await

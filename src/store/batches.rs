@@ -1,11 +1,10 @@
 //! Batch queries. Children are inserted in bulk with their parent in one
-//! transaction; counts come from a `GROUP BY` over the children, so they are
-//! exact under any number of concurrent workers. A batch's state follows
-//! from its children too (only a cancel is written to the batch's row): no
-//! transition has to settle it, lock it or race another node to end it.
-use std::collections::HashMap;
-
-use chrono::{DateTime, Utc};
+//! transaction, counted QUEUED on the batch's row. From then on the counts
+//! on the row move with the children (see `batch_counts`),
+//! and a batch's state follows from them (only a cancel is written to the
+//! batch's row): no transition has to settle it or race another node to end
+//! it.
+use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
@@ -42,6 +41,12 @@ impl Store {
             state: Set(BatchState::Running.as_str().into()),
             created_at: Set(now),
             finished_at: Set(None),
+            queued: Set(total as i32),
+            processing: Set(0),
+            completed: Set(0),
+            failed: Set(0),
+            cancelled: Set(0),
+            last_finished_at: Set(None),
         };
         batch::Entity::insert(parent).exec_without_returning(txn).await?;
         let mut jobs = Vec::with_capacity(children.len());
@@ -89,14 +94,7 @@ impl Store {
             query = query.filter(batch::Column::Id.lt(after));
         }
         let rows = query.order_by_desc(batch::Column::Id).limit(page.size).all(&self.db).await?;
-        with_children(&self.db, rows).await
-    }
-
-    /// The batches now, by id (those that exist): one count of their
-    /// children and one read of their rows, whatever their number.
-    pub async fn batches_now(txn: &Txn, ids: &[Uuid]) -> Result<HashMap<Uuid, Batch>> {
-        let rows = batch::Entity::find().filter(batch::Column::Id.is_in(ids.iter().copied())).all(txn).await?;
-        Ok(with_children(txn, rows).await?.into_iter().map(|batch| (batch.id, batch)).collect())
+        rows.into_iter().map(batch_from_row).collect()
     }
 
     /// Cancels every child that has not finished (ended like any cancelled
@@ -123,84 +121,31 @@ impl Store {
     }
 }
 
-/// What a batch's children say: how many are in each state, and when the
-/// last of them finished.
-#[derive(Debug, Default)]
-struct Children {
-    counts: BatchCounts,
-    last_finished: Option<DateTime<Utc>>,
-}
-
-/// Batch, state, how many children are in it, when the last of them finished.
-type ChildrenRow = (Option<Uuid>, String, i64, Option<DateTime<Utc>>);
-
-/// The children of each batch, in one query.
-async fn batch_children(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, Children>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<ChildrenRow> = job::Entity::find()
-        .select_only()
-        .column(job::Column::BatchId)
-        .column(job::Column::State)
-        .column_as(Expr::cust("COUNT(*)"), "count")
-        .column_as(Expr::cust("MAX(finished_at)"), "last_finished")
-        .filter(job::Column::BatchId.is_in(ids.iter().copied()))
-        .group_by(job::Column::BatchId)
-        .group_by(job::Column::State)
-        .into_tuple()
-        .all(conn)
-        .await?;
-    let mut by_batch: HashMap<Uuid, Children> = HashMap::new();
-    for (batch_id, state, count, last_finished) in rows {
-        let Some(batch_id) = batch_id else { continue };
-        let children = by_batch.entry(batch_id).or_default();
-        children.last_finished = children.last_finished.max(last_finished);
-        let counts = &mut children.counts;
-        let count = count as u32;
-        match JobState::parse(&state) {
-            Some(JobState::Queued | JobState::Retrying) => counts.queued += count,
-            Some(JobState::Processing) => counts.processing += count,
-            Some(JobState::Completed) => counts.completed += count,
-            Some(JobState::Failed) => counts.failed += count,
-            Some(JobState::Cancelled) => counts.cancelled += count,
-            None => {}
-        }
-    }
-    Ok(by_batch)
-}
-
 pub(super) async fn batch_for_user(conn: &impl ConnectionTrait, scope: &Scope, id: Uuid) -> Result<Batch> {
     let row = batch::Entity::find_by_id(id)
         .filter(owner(batch::Column::UserId, scope))
         .one(conn)
         .await?
         .ok_or(Error::NotFound("batch"))?;
-    with_children(conn, vec![row]).await?.pop().ok_or(Error::NotFound("batch"))
-}
-
-/// The batches of `rows`, in their order, with their children counted in
-/// one query for all of them.
-async fn with_children(conn: &impl ConnectionTrait, rows: Vec<batch::Model>) -> Result<Vec<Batch>> {
-    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-    let mut children = batch_children(conn, &ids).await?;
-    rows.into_iter()
-        .map(|row| {
-            let of_row = children.remove(&row.id).unwrap_or_default();
-            batch_from_row(row, of_row)
-        })
-        .collect()
+    batch_from_row(row)
 }
 
 /// A cancelled batch stays cancelled; any other has ended once its children
 /// all have, when the last of them did.
-fn batch_from_row(row: batch::Model, children: Children) -> Result<Batch> {
+pub(super) fn batch_from_row(row: batch::Model) -> Result<Batch> {
     let written = BatchState::parse(&row.state)
         .ok_or_else(|| anyhow::anyhow!("batch {} has unknown state {:?}", row.id, row.state))?;
-    let Children { counts, last_finished } = children;
+    let count = |n: i32| n.max(0) as u32;
+    let counts = BatchCounts {
+        queued: count(row.queued),
+        processing: count(row.processing),
+        completed: count(row.completed),
+        failed: count(row.failed),
+        cancelled: count(row.cancelled),
+    };
     let (state, finished_at) = match (written, counts.final_state()) {
         (BatchState::Cancelled, _) => (BatchState::Cancelled, row.finished_at),
-        (_, Some(end)) => (end, last_finished.or(row.finished_at)),
+        (_, Some(end)) => (end, row.last_finished_at.or(row.finished_at)),
         (_, None) => (BatchState::Running, None),
     };
     Ok(Batch {

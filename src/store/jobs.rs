@@ -119,8 +119,9 @@ impl Store {
         rows.into_iter().map(|row| Ok(job_from_row(row, Vec::new())?)).collect()
     }
 
-    /// Deletes a finished job with its notes and its events.
-    pub async fn delete(txn: &Txn, scope: &Scope, id: Uuid) -> Result<Job> {
+    /// Deletes a finished job with its notes and its events; returns it and,
+    /// for a batch's child, the state its batch last counted it in.
+    pub async fn delete(txn: &Txn, scope: &Scope, id: Uuid) -> Result<(Job, Option<JobState>)> {
         let finished = [JobState::Completed, JobState::Failed, JobState::Cancelled];
         let job = job_for_user(txn, scope, id).await?;
         if !job.state.is_finished() {
@@ -131,22 +132,23 @@ impl Store {
         }
         // The job row first, conditionally, so a job that changed meanwhile
         // loses nothing; its notes keep their ids to be deleted next.
-        let result = job::Entity::delete_many()
+        let deleted = job::Entity::delete_many()
             .filter(job::Column::Id.eq(id))
             .filter(owner(job::Column::UserId, scope))
             .filter(job::Column::State.is_in(states(&finished)))
-            .exec(txn)
+            .exec_with_returning(txn)
             .await?;
-        if result.rows_affected == 0 {
+        let Some(row) = deleted.into_iter().next() else {
             return Err(Error::FailedPrecondition("job changed while being deleted; try again".into()));
-        }
+        };
+        let counted = row.batch_id.and(row.counted_state.as_deref()).and_then(JobState::parse);
         if !job.note_ids.is_empty() {
             note::Entity::delete_many().filter(note::Column::Id.is_in(job.note_ids.iter().copied())).exec(txn).await?;
         }
         job_event::Entity::delete_many().filter(job_event::Column::JobId.eq(id)).exec(txn).await?;
         Store::delete_attempts(txn, &[id]).await?;
         Store::delete_output(txn, &[id]).await?;
-        Ok(job)
+        Ok((job, counted))
     }
 }
 
@@ -306,6 +308,8 @@ pub(super) fn new_job_row(new: NewJob) -> job::ActiveModel {
         lease_until: Set(None),
         log_tail: Set(None),
         idempotency_key: Set(new.idempotency_key),
+        // A batch's child is counted QUEUED as its batch is stored.
+        counted_state: Set(new.batch_id.map(|_| JobState::Queued.as_str().into())),
         batch_id: Set(new.batch_id),
     }
 }

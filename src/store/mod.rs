@@ -2,6 +2,7 @@
 //! PostgreSQL when `DATABASE_URL` says so, both through sea-orm and the same
 //! migrations.
 mod attempts;
+mod batch_counts;
 mod batches;
 mod convert;
 pub mod entity;

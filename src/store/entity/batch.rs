@@ -12,6 +12,14 @@ pub struct Model {
     pub state: String,
     pub created_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
+    /// Children waiting (QUEUED or RETRYING), kept by the transitions.
+    pub queued: i32,
+    pub processing: i32,
+    pub completed: i32,
+    pub failed: i32,
+    pub cancelled: i32,
+    /// When the last of its children finished.
+    pub last_finished_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -33,6 +33,8 @@ pub struct Model {
     /// The caller's key for safe resubmission; unique per user.
     pub idempotency_key: Option<String>,
     pub batch_id: Option<Uuid>,
+    /// A batch's child: the state its batch's counts last counted it in.
+    pub counted_state: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
