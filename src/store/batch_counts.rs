@@ -45,7 +45,7 @@ impl Store {
                 now.insert(row.id, batch_from_row(row)?);
             }
             job::Entity::update_many()
-                .col_expr(job::Column::CountedState, Expr::col(job::Column::State).into())
+                .col_expr(job::Column::CountedState, Expr::col(job::Column::State))
                 .filter(job::Column::Id.is_in(changed.iter().copied()))
                 .filter(job::Column::BatchId.is_not_null())
                 .filter(Expr::cust("(counted_state IS NULL OR counted_state <> state)"))
