@@ -39,6 +39,8 @@ pub struct Logged {
     kind: JobEventKind,
     job: Job,
     count_batch: Option<Uuid>,
+    /// Whether the job's state may have changed since its batch counted it.
+    recount: bool,
     /// A deleted child: the state its batch last counted it in.
     uncount: Option<JobState>,
 }
@@ -47,14 +49,20 @@ impl Logged {
     pub fn new(kind: JobEventKind, job: Job) -> Logged {
         // Counts change with states only, so progress skips the count.
         let count_batch = job.batch_id.filter(|_| kind != JobEventKind::Progress);
-        Logged { kind, job, count_batch, uncount: None }
+        Logged { kind, job, count_batch, recount: true, uncount: None }
+    }
+
+    /// A batch's children just stored with it (and counted as they were).
+    pub fn stored(jobs: impl IntoIterator<Item = Job>) -> Vec<Logged> {
+        let stored = |job: Job| Logged { recount: false, ..Logged::new(JobEventKind::Queued, job) };
+        jobs.into_iter().map(stored).collect()
     }
 
     /// A deleted job; a batch's child is taken off its batch's counts in
     /// `counted`, the state they last counted it in.
     pub fn deleted(job: Job, counted: Option<JobState>) -> Logged {
         let count_batch = job.batch_id;
-        Logged { kind: JobEventKind::Deleted, job, count_batch, uncount: counted }
+        Logged { kind: JobEventKind::Deleted, job, count_batch, recount: false, uncount: counted }
     }
 
     /// One event per job, all of one kind.
@@ -271,7 +279,7 @@ async fn log(txn: &Txn, logged: Vec<Logged>) -> Result<Vec<JobEvent>> {
         logged.iter().filter_map(|event| event.count_batch).collect::<HashSet<_>>().into_iter().collect();
     let changed: Vec<Uuid> = logged
         .iter()
-        .filter(|event| event.count_batch.is_some() && event.uncount.is_none() && event.kind != JobEventKind::Deleted)
+        .filter(|event| event.count_batch.is_some() && event.recount)
         .map(|event| event.job.id)
         .collect::<HashSet<_>>()
         .into_iter()

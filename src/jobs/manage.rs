@@ -100,7 +100,7 @@ impl Jobs {
                 let (user, subject, children) = (user.clone(), subject.clone(), children.clone());
                 Box::pin(async move {
                     let (batch, jobs) = Store::insert_batch(txn, &user, &subject, children).await?;
-                    let logged = Logged::each(JobEventKind::Queued, jobs.iter().cloned());
+                    let logged = Logged::stored(jobs.iter().cloned());
                     Ok(((batch, jobs), logged))
                 })
             })

@@ -19,6 +19,10 @@ use super::{Store, Txn};
 use crate::domain::{Batch, JobState};
 use crate::error::Result;
 
+/// Children looked at per statement, well within both databases' limits on
+/// bound values (a pause of everything logs an event per waiting job).
+const CHUNK: usize = 1000;
+
 /// Each count's column with the states it counts.
 const COUNTS: [(&str, &str); 5] = [
     ("queued", "'queued', 'retrying'"),
@@ -40,7 +44,8 @@ impl Store {
         ids: &[Uuid],
     ) -> Result<HashMap<Uuid, Batch>> {
         let mut now: HashMap<Uuid, Batch> = HashMap::new();
-        if !changed.is_empty() {
+        for changed in changed.chunks(CHUNK) {
+            // A later chunk's answer for a batch is the newer one.
             for row in move_counts(txn, changed).await? {
                 now.insert(row.id, batch_from_row(row)?);
             }
