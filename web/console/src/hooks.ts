@@ -1,10 +1,16 @@
 // Small hooks: re-render on a store's signal, the current route, and text
 // that depends on the time (relative times), kept true as time passes.
-import { useEffect, useReducer, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useReducer, useRef, useState } from "preact/hooks";
 
+/**
+ * Re-renders on each signal. Subscribed as the component renders (a layout
+ * effect), not after the next frame: a change told in between (the live
+ * store applies events once per frame) would be missed, and the component
+ * would show what it first read until the next change.
+ */
 export function useSignal(subscribe: (l: () => void) => () => void): void {
   const [, bump] = useReducer((n: number, _: void) => n + 1, 0);
-  useEffect(() => subscribe(() => bump()), [subscribe]);
+  useLayoutEffect(() => subscribe(() => bump()), [subscribe]);
 }
 
 /** How often text that depends on the time is looked at again. */
