@@ -80,20 +80,28 @@ async function submit(page, urls, subject = "Physics") {
   return ids;
 }
 
-async function jobState(page, id, state) {
-  await page.locator(`li.job[data-job-id="${id}"][data-state="${state}"]`).waitFor().catch(async (error) => {
+/** Waits for `row` (something in job `id`'s row); on a timeout, says what the page's store holds of the job. */
+async function rowShows(page, id, row) {
+  await row.waitFor().catch(async (error) => {
     // What the page's store holds, to tell a missed event from a filtered or unrendered row.
     const store = await page.evaluate((id) => {
       const live = window.__videojobs;
       const job = live.jobs.get(id);
-      return `job ${job ? `state ${job.state} attempt ${job.attempt}` : "unknown"}, in order ${live.order.includes(id)}, ` +
+      const ahead = job?.estimate ? `${job.estimate.jobsAhead ?? "?"} ahead` : "none";
+      return `job ${job ? `state ${job.state} attempt ${job.attempt} paused ${!!job.paused?.paused} estimate ${ahead}` : "unknown"}, ` +
+        `early estimate ${live.early?.has(id)}, in order ${live.order.includes(id)}, ` +
         `${live.jobs.size} loaded, filters ${JSON.stringify({ states: live.states, batch: live.batch, text: live.text })}, ` +
         `connection ${live.connection} ${live.connectionDetail}, last sequence ${live.lastSequence}, seen …${live.seen.slice(-5).join(",")}, ` +
-        `rows ${document.querySelectorAll("li.job").length}, view ${location.hash}`;
+        `rows ${document.querySelectorAll("li.job").length}, row "${document.querySelector(`li.job[data-job-id="${id}"]`)?.textContent ?? ""}", ` +
+        `view ${location.hash}`;
     }, id).catch((e) => `unreadable: ${e.message}`);
     say(`STORE ${id}: ${store}`);
     throw error;
   });
+}
+
+async function jobState(page, id, state) {
+  await rowShows(page, id, page.locator(`li.job[data-job-id="${id}"][data-state="${state}"]`));
 }
 
 async function openJob(page, id) {
@@ -348,12 +356,12 @@ try {
   const [hangC] = await submit(page, ["https://youtu.be/hang0000004"], "Line");
   const [waits] = await submit(page, ["https://youtu.be/line0000001"], "Line");
   await page.getByRole("link", { name: "Jobs", exact: true }).click();
-  await page.locator(`li.job[data-job-id="${hangC}"][data-state="queued"] .eta`).getByText(/^next in line/).waitFor();
-  await page.locator(`li.job[data-job-id="${waits}"][data-state="queued"] .eta`).getByText(/^1 ahead/).waitFor();
+  await rowShows(page, hangC, page.locator(`li.job[data-job-id="${hangC}"][data-state="queued"] .eta`).getByText(/^next in line/));
+  await rowShows(page, waits, page.locator(`li.job[data-job-id="${waits}"][data-state="queued"] .eta`).getByText(/^1 ahead/));
   await audit(page, "jobs-waiting@1280");
   await shot(page, "jobs-waiting");
   await narrow.page.goto(`${base}/#/jobs`);
-  await narrow.page.locator(`li.job[data-job-id="${waits}"] .eta`).getByText(/^1 ahead/).waitFor();
+  await rowShows(narrow.page, waits, narrow.page.locator(`li.job[data-job-id="${waits}"] .eta`).getByText(/^1 ahead/));
   await audit(narrow.page, "jobs-waiting@360");
   await shot(narrow.page, "jobs-waiting-360");
   await openJob(narrow.page, waits);
@@ -392,7 +400,7 @@ try {
   await page.getByRole("link", { name: "Jobs", exact: true }).click();
   await page.getByLabel("Search").fill("");
   const heldRow = page.locator(`li.job[data-job-id="${held}"][data-state="queued"][data-paused="true"]`);
-  await heldRow.getByText("paused (your work): Lunch break").waitFor();
+  await rowShows(page, held, heldRow.getByText("paused (your work): Lunch break"));
   await shot(page, "jobs-paused");
   say(`PAUSED ${held}`);
 
