@@ -5,8 +5,12 @@
 //! sign-in; then by pasting a token, and with the link `videojobs console`
 //! prints), submits, watches a job to COMPLETED and reads its notes, sees a
 //! bad URL's error beside its line, cancels a hanging job with the keyboard
-//! only, retries a failed one at a higher priority, reprocesses a completed
-//! one (new notes), filters, waits in line behind hanging jobs (a job's row
+//! only, opens a running job's page in two more tabs and hides one (the
+//! other's output shows and its cancel answers once the hidden tab has given
+//! its streams back; seen again, the hidden one missed nothing), retries a
+//! failed one at a higher priority, reprocesses a completed
+//! one (new notes), filters (a search typed just before leaving the list
+//! holds), waits in line behind hanging jobs (a job's row
 //! and page show its place, which moves up live as this test cancels one
 //! through the API and a worker frees), pauses
 //! the user's work (a job waits, paused, and completes once resumed) and a
