@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement, Value};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IdenStatic, QueryFilter, Statement, Value};
 use uuid::Uuid;
 
 use super::batches::batch_from_row;
@@ -24,12 +24,12 @@ use crate::error::Result;
 const CHUNK: usize = 1000;
 
 /// Each count's column with the states it counts.
-const COUNTS: [(&str, &str); 5] = [
-    ("queued", "'queued', 'retrying'"),
-    ("processing", "'processing'"),
-    ("completed", "'completed'"),
-    ("failed", "'failed'"),
-    ("cancelled", "'cancelled'"),
+const COUNTS: [(batch::Column, &str); 5] = [
+    (batch::Column::Queued, "'queued', 'retrying'"),
+    (batch::Column::Processing, "'processing'"),
+    (batch::Column::Completed, "'completed'"),
+    (batch::Column::Failed, "'failed'"),
+    (batch::Column::Cancelled, "'cancelled'"),
 ];
 
 impl Store {
@@ -45,8 +45,12 @@ impl Store {
     ) -> Result<HashMap<Uuid, Batch>> {
         let mut now: HashMap<Uuid, Batch> = HashMap::new();
         for changed in changed.chunks(CHUNK) {
+            let moved = move_counts(txn, changed).await?;
+            if moved.is_empty() {
+                continue; // no child's state changed since it was counted
+            }
             // A later chunk's answer for a batch is the newer one.
-            for row in move_counts(txn, changed).await? {
+            for row in moved {
                 now.insert(row.id, batch_from_row(row)?);
             }
             job::Entity::update_many()
@@ -62,7 +66,7 @@ impl Store {
             *gone.entry((*batch, count_of(*state))).or_default() += 1;
         }
         for ((batch_id, count), number) in gone {
-            let column = COLUMNS[count];
+            let column = COUNTS[count].0;
             batch::Entity::update_many()
                 .col_expr(column, Expr::col(column).sub(number))
                 .filter(batch::Column::Id.eq(batch_id))
@@ -89,14 +93,21 @@ async fn move_counts(txn: &Txn, changed: &[Uuid]) -> Result<Vec<batch::Model>> {
         .collect();
     let differences: Vec<String> = COUNTS
         .iter()
-        .map(|(name, states)| {
+        .map(|(column, states)| {
+            let name = column.as_str();
             format!(
                 "SUM(CASE WHEN state IN ({states}) THEN 1 ELSE 0 END) \
                  - SUM(CASE WHEN counted_state IN ({states}) THEN 1 ELSE 0 END) AS moved_{name}"
             )
         })
         .collect();
-    let moves: Vec<String> = COUNTS.iter().map(|(name, _)| format!("{name} = {name} + moved_{name}")).collect();
+    let moves: Vec<String> = COUNTS
+        .iter()
+        .map(|(column, _)| {
+            let name = column.as_str();
+            format!("{name} = {name} + moved_{name}")
+        })
+        .collect();
     let sql = format!(
         "UPDATE batches SET {moves}, \
            last_finished_at = CASE WHEN moved_last IS NOT NULL \
@@ -117,15 +128,6 @@ async fn move_counts(txn: &Txn, changed: &[Uuid]) -> Result<Vec<batch::Model>> {
     let statement = Statement::from_sql_and_values(backend, sql, values);
     Ok(batch::Entity::find().from_raw_sql(statement).all(txn).await?)
 }
-
-/// The columns of [`COUNTS`], in its order.
-const COLUMNS: [batch::Column; 5] = [
-    batch::Column::Queued,
-    batch::Column::Processing,
-    batch::Column::Completed,
-    batch::Column::Failed,
-    batch::Column::Cancelled,
-];
 
 /// The count (an index into [`COUNTS`]) a child in `state` is in.
 fn count_of(state: JobState) -> usize {
