@@ -21,7 +21,7 @@ use crate::domain::{
 };
 use crate::error::Result;
 use crate::queue::QueueItem;
-use crate::store::{Claim, Lease, Store, Txn};
+use crate::store::{Claim, GroupTxn, Lease, Store};
 use crate::telemetry;
 
 /// A job whose owner is at the per-user cap is offered again after this.
@@ -92,21 +92,25 @@ impl Jobs {
     pub async fn claim_held(&self, held: Held) -> Result<Option<Claimed>> {
         let Held { job_id, stop: token, registration } = held;
         let (lease, cap) = (self.rules.lease, self.rules.per_user_cap);
-        let claim = self
-            .committer
-            .commit(move |txn| {
-                Box::pin(async move {
-                    let claim = Store::claim(txn, job_id, lease, cap).await?;
-                    let logged = match &claim {
-                        Claim::Claimed(job) => vec![Logged::new(JobEventKind::Processing, job.clone())],
-                        // It started waiting during the pause: now it hears.
-                        Claim::Paused(job) => vec![Logged::new(JobEventKind::Paused, job.clone())],
-                        _ => Vec::new(),
-                    };
-                    Ok((claim, logged))
-                })
-            })
-            .await?;
+        let claim = match cap {
+            None => self.committer.claim(job_id, lease).await?,
+            Some(_) => {
+                self.committer
+                    .commit(move |txn| {
+                        Box::pin(async move {
+                            let claim = Store::claim(txn, job_id, lease, cap).await?;
+                            let logged = match &claim {
+                                Claim::Claimed(job) => vec![Logged::new(JobEventKind::Processing, job.clone())],
+                                // It started waiting during the pause: now it hears.
+                                Claim::Paused(job) => vec![Logged::new(JobEventKind::Paused, job.clone())],
+                                _ => Vec::new(),
+                            };
+                            Ok((claim, logged))
+                        })
+                    })
+                    .await?
+            }
+        };
         match claim {
             Claim::Claimed(job) => Ok(Some(Claimed { job, stop: token, _registration: registration })),
             Claim::OwnerAtCap(job) => {
@@ -135,25 +139,10 @@ impl Jobs {
     /// overtaken, since progress only changes a job its attempt still holds
     /// (a lost job is noticed by the lease renewal).
     pub async fn record_progress(&self, job: &Job, updates: Vec<StageUpdate>) -> Result<()> {
-        let Some(last) = updates.last().cloned() else { return Ok(()) };
-        let (id, attempt) = (job.id, job.attempt);
-        self.committer
-            .hand_over(move |txn| {
-                let (updates, last) = (updates.clone(), last.clone());
-                Box::pin(async move {
-                    let stage = storable(&last.stage);
-                    let Some(stored) = Store::record_progress(txn, id, attempt, &stage, last.percent).await? else {
-                        return Ok(((), Vec::new()));
-                    };
-                    let snapshots = updates.into_iter().map(|update| Job {
-                        stage: storable(&update.stage).into_owned(),
-                        progress_percent: update.percent,
-                        ..stored.clone()
-                    });
-                    Ok(((), Logged::each(JobEventKind::Progress, snapshots)))
-                })
-            })
-            .await
+        if updates.is_empty() {
+            return Ok(());
+        }
+        self.committer.progress(job.id, job.attempt, updates).await
     }
 
     /// Ends the attempt as its outcome says. Notes that cannot be stored
@@ -203,7 +192,7 @@ impl Jobs {
                 let (notes, log_tail, record) = (Arc::clone(&notes), log_tail.clone(), record.clone());
                 Box::pin(async move {
                     let done = Store::complete(txn, id, attempt, &notes, &log_tail).await?;
-                    record_if(txn, done.is_some(), &record).await?;
+                    record_if(txn, done.is_some(), &record);
                     let logged = Logged::each(JobEventKind::Completed, done.iter().cloned());
                     Ok((done, logged))
                 })
@@ -240,7 +229,7 @@ impl Jobs {
                 let (why, log_tail, record) = (why.clone(), log_tail.clone(), record.clone());
                 Box::pin(async move {
                     let waiting = Store::schedule_retry(txn, id, attempt, &why, run_after, &log_tail).await?;
-                    record_if(txn, waiting.is_some(), &record).await?;
+                    record_if(txn, waiting.is_some(), &record);
                     let logged = Logged::each(JobEventKind::Retrying, waiting.iter().cloned());
                     Ok((waiting, logged))
                 })
@@ -270,7 +259,7 @@ impl Jobs {
                 let (why, log_tail, record) = (why.clone(), log_tail.clone(), record.clone());
                 Box::pin(async move {
                     let failed = Store::fail(txn, id, attempt, &why, &log_tail).await?;
-                    record_if(txn, failed.is_some(), &record).await?;
+                    record_if(txn, failed.is_some(), &record);
                     let logged = Logged::each(JobEventKind::Failed, failed.iter().cloned());
                     Ok((failed, logged))
                 })
@@ -296,7 +285,7 @@ impl Jobs {
                 let interrupted = interrupted.clone();
                 Box::pin(async move {
                     let queued = Store::release(txn, id, attempt).await?;
-                    record_if(txn, queued.is_some(), &interrupted).await?;
+                    record_if(txn, queued.is_some(), &interrupted);
                     let logged = Logged::each(JobEventKind::Queued, queued.iter().cloned());
                     Ok((queued, logged))
                 })
@@ -327,7 +316,7 @@ impl Jobs {
         change: F,
     ) -> Result<Option<Job>>
     where
-        F: for<'t> Fn(&'t Txn) -> BoxFuture<'t, Result<Applied<Option<Job>>>> + Send + Sync + 'static,
+        F: for<'t> Fn(&'t GroupTxn) -> BoxFuture<'t, Result<Applied<Option<Job>>>> + Send + Sync + 'static,
     {
         let (id, attempt, shared, change) = (job.id, job.attempt, Arc::clone(rest), Arc::new(change));
         let cancelled = self.attempt_record(job, AttemptOutcome::Cancelled, None, facts);
@@ -336,15 +325,24 @@ impl Jobs {
             .commit(move |txn| {
                 let (rest, change, cancelled) = (Arc::clone(&shared), Arc::clone(&change), cancelled.clone());
                 Box::pin(async move {
-                    let stored = store_output_in(txn, id, attempt, &rest).await?;
                     let (ended, logged) = change(txn).await?;
                     let mut stopped = false;
                     if ended.is_none()
                         && let Some(job) = Store::end_stop(txn, id, attempt).await?
                     {
-                        Store::record_attempt(txn, &cancelled_record(cancelled, &job)).await?;
+                        txn.append_attempt(&cancelled_record(cancelled, &job));
                         stopped = true;
                     }
+                    // The attempt held the job when it ended or stopped, so
+                    // its lines need no check of their own.
+                    let stored = if rest.is_empty() {
+                        false
+                    } else if ended.is_some() || stopped {
+                        txn.append_output(id, attempt, &rest.lines, rest.dropped).await?;
+                        true
+                    } else {
+                        store_output_in(txn, id, attempt, &rest).await?
+                    };
                     Ok(((ended, stored, stopped), logged))
                 })
             })
@@ -367,6 +365,8 @@ fn cancelled_record(record: AttemptRecord, job: &Job) -> AttemptRecord {
 
 /// Keeps the attempt's record when its end was written (the attempt still
 /// held the job).
-async fn record_if(txn: &crate::store::Txn, ended: bool, record: &AttemptRecord) -> Result<()> {
-    if ended { Store::record_attempt(txn, record).await } else { Ok(()) }
+fn record_if(txn: &GroupTxn, ended: bool, record: &AttemptRecord) {
+    if ended {
+        txn.append_attempt(record);
+    }
 }

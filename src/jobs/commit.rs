@@ -13,6 +13,8 @@
 //! not disturb the group; a database error rolls the group back and each of
 //! its transitions is tried again alone, so one transition that cannot be
 //! stored (a NUL byte, a statement too large) fails only itself.
+mod fold;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
@@ -22,10 +24,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
-use crate::domain::{Batch, Job, JobEvent, JobEventKind, JobState};
+use crate::domain::{Batch, Job, JobEvent, JobEventKind, JobState, StageUpdate};
 use crate::error::{Error, Result};
 use crate::events::EventTransport;
-use crate::store::{LogEntry, Store, Txn};
+use crate::store::{Claim, GroupTxn, LogEntry, Store};
+use fold::{ClaimOf, Folded, ProgressOf};
 
 /// Transitions in one transaction at most.
 const GROUP_MAX: usize = 256;
@@ -97,19 +100,27 @@ impl Committer {
         Committer { pending }
     }
 
-    /// Hands `change` over like [`Committer::commit`] without waiting for
-    /// its commit: for a transition whose answer nobody needs and whose
-    /// order against the job's later transitions its own condition keeps
-    /// (progress is fenced by the attempt and the PROCESSING state, so once
-    /// the attempt has ended it changes and logs nothing).
-    pub async fn hand_over<F>(&self, change: F) -> Result<()>
-    where
-        F: for<'t> Fn(&'t Txn) -> BoxFuture<'t, Result<Applied<()>>> + Send + Sync + 'static,
-    {
-        let (reply, _unheard) = oneshot::channel();
-        let pending = Typed { change, answer: Mutex::new(None), reply };
+    /// Hands over the stages attempt `attempt` of job `id` passed through
+    /// (not empty), without waiting for their commit: the job's row ends at
+    /// the last, each is logged as a PROGRESS event, if the attempt still
+    /// holds the job. A group's progress is one statement. Their order
+    /// against the attempt's later transitions holds: those are handed over
+    /// after them.
+    pub async fn progress(&self, id: Uuid, attempt: u32, updates: Vec<StageUpdate>) -> Result<()> {
+        let pending = ProgressOf::new(id, attempt, updates);
         let stopped = || Error::Unavailable("the server is shutting down".into());
         self.pending.send(Box::new(pending)).await.map_err(|_| stopped())
+    }
+
+    /// Claims job `id` for a worker, under a lease of `lease`, once
+    /// committed (see [`Store::claim`], without a per-user cap). A group's
+    /// claims are one statement.
+    pub async fn claim(&self, id: Uuid, lease: std::time::Duration) -> Result<Claim> {
+        let (reply, answer) = oneshot::channel();
+        let pending = ClaimOf { id, lease, answer: Mutex::new(None), reply };
+        let stopped = || Error::Unavailable("the server is shutting down".into());
+        self.pending.send(Box::new(pending)).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 
     /// Runs `change` in a transaction with other transitions, logs the
@@ -118,7 +129,7 @@ impl Committer {
     pub async fn commit<T, F>(&self, change: F) -> Result<T>
     where
         T: Send + 'static,
-        F: for<'t> Fn(&'t Txn) -> BoxFuture<'t, Result<Applied<T>>> + Send + Sync + 'static,
+        F: for<'t> Fn(&'t GroupTxn) -> BoxFuture<'t, Result<Applied<T>>> + Send + Sync + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let pending = Typed { change, answer: Mutex::new(None), reply };
@@ -131,9 +142,14 @@ impl Committer {
 /// A transition with its answer type erased, so one group holds many kinds.
 trait Pending: Send + Sync {
     /// Applies the transition; an error here rolls the group back.
-    fn apply<'t>(&'t self, txn: &'t Txn) -> BoxFuture<'t, Result<Vec<Logged>>>;
+    fn apply<'t>(&'t self, txn: &'t GroupTxn) -> BoxFuture<'t, Result<Vec<Logged>>>;
     /// Answers the caller: with what `apply` kept, or with `failed`.
     fn settle(self: Box<Self>, failed: Option<Error>);
+    /// What this transition adds to one of the group's folded statements,
+    /// if it is of a kind the writer folds (see [`fold`]).
+    fn folded(&self) -> Option<Folded<'_>> {
+        None
+    }
 }
 
 struct Typed<T, F> {
@@ -146,14 +162,18 @@ struct Typed<T, F> {
 impl<T, F> Pending for Typed<T, F>
 where
     T: Send + 'static,
-    F: for<'t> Fn(&'t Txn) -> BoxFuture<'t, Result<Applied<T>>> + Send + Sync + 'static,
+    F: for<'t> Fn(&'t GroupTxn) -> BoxFuture<'t, Result<Applied<T>>> + Send + Sync + 'static,
 {
-    fn apply<'t>(&'t self, txn: &'t Txn) -> BoxFuture<'t, Result<Vec<Logged>>> {
+    fn apply<'t>(&'t self, txn: &'t GroupTxn) -> BoxFuture<'t, Result<Vec<Logged>>> {
         Box::pin(async move {
+            let mark = txn.mark();
             let (answer, logged) = match (self.change)(txn).await {
                 Ok((value, logged)) => (Ok(value), logged),
                 Err(error) if error.is_storage() => return Err(error),
-                Err(refusal) => (Err(refusal), Vec::new()),
+                Err(refusal) => {
+                    txn.undo(mark);
+                    (Err(refusal), Vec::new())
+                }
             };
             *self.answer.lock().unwrap_or_else(|p| p.into_inner()) = Some(answer);
             Ok(logged)
@@ -232,9 +252,9 @@ impl Writer {
 
     /// Applies the group in one transaction and logs its events in it.
     async fn try_commit(&self, group: &[Box<dyn Pending>]) -> Result<Vec<JobEvent>> {
-        let txn = self.store.begin().await?;
-        let mut logged = Vec::new();
-        for pending in group {
+        let txn = self.store.begin_group().await?;
+        let (mut logged, folded) = fold::apply_folded(&txn, group).await?;
+        for (pending, _) in group.iter().zip(folded).filter(|(_, folded)| !folded) {
             logged.extend(pending.apply(&txn).await?);
         }
         let events = log(&txn, logged).await?;
@@ -270,7 +290,7 @@ pub(super) async fn next_group<T>(
 /// reserved first: that waits for every other transaction changing these
 /// owners' jobs, so one batch's counts move in the order of its events and
 /// never count backwards.
-async fn log(txn: &Txn, logged: Vec<Logged>) -> Result<Vec<JobEvent>> {
+async fn log(txn: &GroupTxn, logged: Vec<Logged>) -> Result<Vec<JobEvent>> {
     if logged.is_empty() {
         return Ok(Vec::new());
     }

@@ -46,7 +46,10 @@ impl Jobs {
 
     async fn hand_back<F>(&self, select: F) -> Result<Reaped>
     where
-        F: for<'t> Fn(&'t crate::store::Txn) -> futures::future::BoxFuture<'t, Result<Reaped>> + Send + Sync + 'static,
+        F: for<'t> Fn(&'t crate::store::GroupTxn) -> futures::future::BoxFuture<'t, Result<Reaped>>
+            + Send
+            + Sync
+            + 'static,
     {
         let reaped = self
             .committer
@@ -55,7 +58,7 @@ impl Jobs {
                 Box::pin(async move {
                     let reaped = reaping.await?;
                     for record in super::history::lost_attempts(&reaped) {
-                        Store::record_attempt(txn, &record).await?;
+                        txn.append_attempt(&record);
                     }
                     let mut logged = Logged::each(JobEventKind::Queued, reaped.requeued.iter().cloned());
                     logged.extend(Logged::each(JobEventKind::Failed, reaped.failed.iter().cloned()));

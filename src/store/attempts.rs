@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::convert::job_from_row;
 use super::entity::{job, note};
 use super::jobs::{finish, states};
-use super::{Store, Txn};
+use super::{GroupTxn, Store, Txn};
 use crate::domain::{Failure, FailureKind, NewNote};
 use crate::domain::{Job, JobState};
 use crate::error::Result;
@@ -182,17 +182,7 @@ impl Store {
     /// lock, SQLite serialises all writes).
     pub async fn claim(txn: &Txn, id: Uuid, lease: std::time::Duration, cap: Option<u32>) -> Result<Claim> {
         let now = Utc::now();
-        let mut update = job::Entity::update_many()
-            .col_expr(job::Column::State, Expr::value(JobState::Processing.as_str()))
-            .col_expr(job::Column::Attempt, Expr::col(job::Column::Attempt).add(1))
-            .col_expr(job::Column::Stage, Expr::value("starting"))
-            .col_expr(job::Column::ProgressPercent, Expr::value(0))
-            .col_expr(job::Column::StartedAt, Expr::value(now))
-            .col_expr(job::Column::LeaseUntil, Expr::value(now + lease))
-            .col_expr(job::Column::RunAfter, Expr::value(Option::<DateTime<Utc>>::None))
-            .filter(job::Column::Id.eq(id))
-            .filter(job::Column::State.is_in(states(&JobState::WAITING)))
-            .filter(super::pauses::not_paused(now));
+        let mut update = claiming(lease, now).filter(job::Column::Id.eq(id));
         if let Some(cap) = cap {
             if txn.get_database_backend() == DbBackend::Postgres {
                 let lock = "SELECT pg_advisory_xact_lock(hashtext(user_id)) FROM jobs WHERE id = $1";
@@ -231,24 +221,31 @@ impl Store {
         first_job(rows)
     }
 
-    /// Marks the job COMPLETED and stores its notes, only if the attempt
-    /// still holds the job, so notes are stored once. A job that ran before
+    /// Marks the job COMPLETED and stores its notes (appended to the
+    /// group's), only if the attempt still holds the job, so notes are
+    /// stored once. A job that ran before
     /// (reprocessed) has its old notes replaced here, in the transaction that
     /// stores the new: until then they stay readable, and a run that fails
     /// leaves them.
-    pub async fn complete(txn: &Txn, id: Uuid, attempt: u32, notes: &[NewNote], log_tail: &str) -> Result<Option<Job>> {
+    pub async fn complete(
+        txn: &GroupTxn,
+        id: Uuid,
+        attempt: u32,
+        notes: &[NewNote],
+        log_tail: &str,
+    ) -> Result<Option<Job>> {
         let rows = finish(held(id, attempt), JobState::Completed, "", None)
             .col_expr(job::Column::LogTail, Expr::value(log_tail))
             .col_expr(job::Column::Stage, Expr::value("completed"))
             .col_expr(job::Column::ProgressPercent, Expr::value(100))
-            .exec_with_returning(txn)
+            .exec_with_returning(&**txn)
             .await?;
         let Some(row) = rows.into_iter().next() else {
             return Ok(None);
         };
         // Only a job that ran before can have notes (a first attempt cannot).
         if row.attempt > 1 {
-            note::Entity::delete_many().filter(note::Column::JobId.eq(Some(row.id))).exec(txn).await?;
+            note::Entity::delete_many().filter(note::Column::JobId.eq(Some(row.id))).exec(&**txn).await?;
         }
         let now = Utc::now();
         let note_rows: Vec<note::ActiveModel> = notes
@@ -266,9 +263,7 @@ impl Store {
             })
             .collect();
         let note_ids = note_rows.iter().map(|n| *n.id.as_ref()).collect();
-        for chunk in note_rows.chunks(NOTES_PER_INSERT) {
-            note::Entity::insert_many(chunk.to_vec()).exec_without_returning(txn).await?;
-        }
+        txn.append_notes(note_rows);
         Ok(Some(job_from_row(row, note_ids)?))
     }
 
@@ -320,6 +315,22 @@ impl Store {
     }
 }
 
+/// An update that takes the waiting jobs it selects for a worker:
+/// PROCESSING under their next attempt, leased from `now`, unless a pause
+/// holds them.
+pub(super) fn claiming(lease: std::time::Duration, now: DateTime<Utc>) -> sea_orm::UpdateMany<job::Entity> {
+    job::Entity::update_many()
+        .col_expr(job::Column::State, Expr::value(JobState::Processing.as_str()))
+        .col_expr(job::Column::Attempt, Expr::col(job::Column::Attempt).add(1))
+        .col_expr(job::Column::Stage, Expr::value("starting"))
+        .col_expr(job::Column::ProgressPercent, Expr::value(0))
+        .col_expr(job::Column::StartedAt, Expr::value(now))
+        .col_expr(job::Column::LeaseUntil, Expr::value(now + lease))
+        .col_expr(job::Column::RunAfter, Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(job::Column::State.is_in(states(&JobState::WAITING)))
+        .filter(super::pauses::not_paused(now))
+}
+
 /// What a reap did: the jobs queued again, those that had used their last
 /// attempt, and the cancelled ones whose program's stop was never recorded
 /// (their node was lost while stopping it).
@@ -346,9 +357,7 @@ pub enum Lease {
 const GAVE_UP: &str = "the last attempt never finished: its node stopped responding or could not store the results";
 
 /// Notes inserted per statement (a statement's bind parameters are bounded).
-const NOTES_PER_INSERT: usize = 500;
-
-fn jobs(rows: Vec<job::Model>) -> Result<Vec<Job>> {
+pub(super) fn jobs(rows: Vec<job::Model>) -> Result<Vec<Job>> {
     rows.into_iter().map(|row| Ok(job_from_row(row, Vec::new())?)).collect()
 }
 

@@ -3,7 +3,6 @@
 //! back for `GetJob`, and removed with the job.
 use std::time::Duration;
 
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
@@ -13,37 +12,6 @@ use crate::domain::{AttemptFacts, AttemptOutcome, AttemptRecord, FailureKind, Jo
 use crate::error::Result;
 
 impl Store {
-    /// Keeps the record of an ended attempt; a second record of the same
-    /// attempt changes nothing.
-    pub async fn record_attempt(txn: &Txn, record: &AttemptRecord) -> Result<()> {
-        let timings: Vec<(&str, f64)> = record.facts.timings.iter().map(|t| (t.stage.as_str(), t.seconds)).collect();
-        let (exit_code, signal) = match record.facts.exit {
-            Some(ProgramExit::Code(code)) => (Some(code), None),
-            Some(ProgramExit::Signal(signal)) => (None, Some(signal)),
-            None => (None, None),
-        };
-        let row = job_attempt::ActiveModel {
-            job_id: Set(record.job_id),
-            attempt: Set(record.attempt as i32),
-            node: Set(record.node.clone()),
-            started_at: Set(record.started_at),
-            ended_at: Set(record.ended_at),
-            outcome: Set(record.outcome.as_str().into()),
-            failure_kind: Set(record.failure_kind.map(|kind| kind.as_str().into())),
-            reason: Set(record.reason.clone()),
-            exit_code: Set(exit_code),
-            signal: Set(signal),
-            duration_ms: Set(record.facts.duration.as_millis().min(i64::MAX as u128) as i64),
-            timings: Set(serde_json::to_string(&timings).expect("timings serialize")),
-        };
-        let keep_first =
-            OnConflict::columns([job_attempt::Column::JobId, job_attempt::Column::Attempt]).do_nothing().to_owned();
-        match job_attempt::Entity::insert(row).on_conflict(keep_first).exec_without_returning(txn).await {
-            Ok(_) | Err(DbErr::RecordNotInserted) => Ok(()),
-            Err(error) => Err(error.into()),
-        }
-    }
-
     /// The job's state, if `attempt` is still its latest.
     pub async fn state_at_attempt(txn: &Txn, id: Uuid, attempt: u32) -> Result<Option<JobState>> {
         let found = job::Entity::find_by_id(id).filter(job::Column::Attempt.eq(attempt as i32)).one(txn).await?;
@@ -67,6 +35,30 @@ impl Store {
             .exec(conn)
             .await?;
         Ok(())
+    }
+}
+
+/// The row of an ended attempt's record.
+pub(super) fn attempt_row(record: &AttemptRecord) -> job_attempt::ActiveModel {
+    let timings: Vec<(&str, f64)> = record.facts.timings.iter().map(|t| (t.stage.as_str(), t.seconds)).collect();
+    let (exit_code, signal) = match record.facts.exit {
+        Some(ProgramExit::Code(code)) => (Some(code), None),
+        Some(ProgramExit::Signal(signal)) => (None, Some(signal)),
+        None => (None, None),
+    };
+    job_attempt::ActiveModel {
+        job_id: Set(record.job_id),
+        attempt: Set(record.attempt as i32),
+        node: Set(record.node.clone()),
+        started_at: Set(record.started_at),
+        ended_at: Set(record.ended_at),
+        outcome: Set(record.outcome.as_str().into()),
+        failure_kind: Set(record.failure_kind.map(|kind| kind.as_str().into())),
+        reason: Set(record.reason.clone()),
+        exit_code: Set(exit_code),
+        signal: Set(signal),
+        duration_ms: Set(record.facts.duration.as_millis().min(i64::MAX as u128) as i64),
+        timings: Set(serde_json::to_string(&timings).expect("timings serialize")),
     }
 }
 

@@ -8,6 +8,8 @@ mod convert;
 pub mod entity;
 mod events;
 mod failures;
+mod folded;
+mod group;
 mod history;
 mod jobs;
 mod notes;
@@ -23,6 +25,8 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 
 pub use attempts::{Claim, Lease, Reaped};
 pub use events::{EventBounds, LogEntry, Sequences};
+pub use folded::ProgressRow;
+pub use group::{AppendsMark, GroupTxn};
 pub use stats::JobStats;
 
 /// The transaction a transition runs in: its state change and its event

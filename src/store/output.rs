@@ -104,7 +104,7 @@ impl Store {
     }
 }
 
-fn row(job_id: Uuid, attempt: u32, output: &OutputLine) -> line::ActiveModel {
+pub(super) fn row(job_id: Uuid, attempt: u32, output: &OutputLine) -> line::ActiveModel {
     line::ActiveModel {
         job_id: Set(job_id),
         attempt: Set(attempt as i32),

@@ -1,0 +1,181 @@
+//! The transitions a group folds: a group's progress updates are one
+//! statement, and its claims (without a per-user cap) another, applied
+//! before the group's other transitions and logged first, in that order.
+//! Applied alone (a group that failed is tried one transition at a time)
+//! each does its own statement.
+//!
+//! Applying them first is one of the orders they could have arrived in: a
+//! progress update only changes the attempt that holds its job, which was
+//! claimed in an earlier group, and every later transition of that attempt
+//! was handed over after it; a claim only takes a job that waits.
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use super::{Logged, Pending};
+use crate::domain::attempt::storable;
+use crate::domain::{Job, JobEventKind, StageUpdate};
+use crate::error::{Error, Result};
+use crate::store::{Claim, GroupTxn, ProgressRow, Store};
+
+/// A transition the writer folds with others of its kind.
+pub(super) enum Folded<'a> {
+    Progress(&'a ProgressOf),
+    Claim(&'a ClaimOf),
+}
+
+/// The stages an attempt passed through: its job's row ends at the last,
+/// and each is logged as a PROGRESS event. Nobody waits for its answer.
+pub(super) struct ProgressOf {
+    pub id: Uuid,
+    pub attempt: u32,
+    /// Never empty.
+    pub updates: Vec<StageUpdate>,
+}
+
+impl ProgressOf {
+    fn last(&self) -> ProgressRow<'_> {
+        let last = self.updates.last().expect("a progress update has stages");
+        ProgressRow { id: self.id, attempt: self.attempt, stage: &last.stage, percent: last.percent }
+    }
+
+    /// An event per stage, each showing `stored` (the job as the update
+    /// left it) at that stage.
+    fn logged(&self, stored: &Job) -> Vec<Logged> {
+        let snapshots = self.updates.iter().map(|update| Job {
+            stage: update.stage.clone(),
+            progress_percent: update.percent,
+            ..stored.clone()
+        });
+        Logged::each(JobEventKind::Progress, snapshots)
+    }
+}
+
+impl Pending for ProgressOf {
+    fn apply<'t>(&'t self, txn: &'t GroupTxn) -> BoxFuture<'t, Result<Vec<Logged>>> {
+        Box::pin(async move {
+            let last = self.last();
+            let stored = Store::record_progress(txn, last.id, last.attempt, last.stage, last.percent).await?;
+            Ok(stored.map(|job| self.logged(&job)).unwrap_or_default())
+        })
+    }
+
+    fn settle(self: Box<Self>, _failed: Option<Error>) {}
+
+    fn folded(&self) -> Option<Folded<'_>> {
+        Some(Folded::Progress(self))
+    }
+}
+
+impl ProgressOf {
+    /// The stages, made storable.
+    pub fn new(id: Uuid, attempt: u32, updates: Vec<StageUpdate>) -> ProgressOf {
+        let updates = updates
+            .into_iter()
+            .map(|update| StageUpdate { stage: storable(&update.stage).into_owned(), percent: update.percent })
+            .collect();
+        ProgressOf { id, attempt, updates }
+    }
+}
+
+/// A worker's claim of a waiting job, under a lease of `lease`.
+pub(super) struct ClaimOf {
+    pub id: Uuid,
+    pub lease: Duration,
+    pub answer: Mutex<Option<Claim>>,
+    pub reply: oneshot::Sender<Result<Claim>>,
+}
+
+impl ClaimOf {
+    /// Keeps the claim's answer; returns what it logs.
+    fn answered(&self, claim: Claim) -> Vec<Logged> {
+        let logged = match &claim {
+            Claim::Claimed(job) => vec![Logged::new(JobEventKind::Processing, job.clone())],
+            // It started waiting during the pause: now it hears.
+            Claim::Paused(job) => vec![Logged::new(JobEventKind::Paused, job.clone())],
+            Claim::OwnerAtCap(_) | Claim::Gone => Vec::new(),
+        };
+        *self.answer.lock().unwrap_or_else(|p| p.into_inner()) = Some(claim);
+        logged
+    }
+}
+
+impl Pending for ClaimOf {
+    fn apply<'t>(&'t self, txn: &'t GroupTxn) -> BoxFuture<'t, Result<Vec<Logged>>> {
+        Box::pin(async move { Ok(self.answered(Store::claim(txn, self.id, self.lease, None).await?)) })
+    }
+
+    fn settle(self: Box<Self>, failed: Option<Error>) {
+        let answer = match failed {
+            Some(error) => Err(error),
+            None => self
+                .answer
+                .into_inner()
+                .unwrap_or_else(|p| p.into_inner())
+                .ok_or_else(|| Error::Internal(anyhow::anyhow!("a claim committed without an answer"))),
+        };
+        let _ = self.reply.send(answer);
+    }
+
+    fn folded(&self) -> Option<Folded<'_>> {
+        Some(Folded::Claim(self))
+    }
+}
+
+/// Applies the group's folded transitions: returns what they log, and for
+/// each of the group's transitions whether it was one of them.
+pub(super) async fn apply_folded(txn: &GroupTxn, group: &[Box<dyn Pending>]) -> Result<(Vec<Logged>, Vec<bool>)> {
+    let folded: Vec<Option<Folded<'_>>> = group.iter().map(|pending| pending.folded()).collect();
+    let mut progress = Vec::new();
+    let mut claims = Vec::new();
+    for each in folded.iter().flatten() {
+        match each {
+            Folded::Progress(update) => progress.push(*update),
+            Folded::Claim(claim) => claims.push(*claim),
+        }
+    }
+    let mut logged = record_progress(txn, &progress).await?;
+    logged.extend(claim(txn, &claims).await?);
+    Ok((logged, folded.iter().map(Option::is_some).collect()))
+}
+
+async fn record_progress(txn: &GroupTxn, updates: &[&ProgressOf]) -> Result<Vec<Logged>> {
+    if updates.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One row per attempt: the last of its updates.
+    let mut last: HashMap<(Uuid, u32), ProgressRow<'_>> = HashMap::new();
+    for update in updates {
+        last.insert((update.id, update.attempt), update.last());
+    }
+    let rows: Vec<ProgressRow<'_>> = last.into_values().collect();
+    let stored: HashMap<(Uuid, u32), Job> =
+        Store::record_progress_many(txn, &rows).await?.into_iter().map(|job| ((job.id, job.attempt), job)).collect();
+    Ok(updates
+        .iter()
+        .filter_map(|update| Some(update.logged(stored.get(&(update.id, update.attempt))?)))
+        .flatten()
+        .collect())
+}
+
+async fn claim(txn: &GroupTxn, claims: &[&ClaimOf]) -> Result<Vec<Logged>> {
+    let Some(first) = claims.first() else { return Ok(Vec::new()) };
+    let ids: Vec<Uuid> = claims.iter().filter(|claim| claim.lease == first.lease).map(|claim| claim.id).collect();
+    let mut claimed: HashMap<Uuid, Job> =
+        Store::claim_many(txn, &ids, first.lease).await?.into_iter().map(|job| (job.id, job)).collect();
+    let mut logged = Vec::new();
+    for each in claims {
+        // A job claimed once; a second claim of it (a stale queue entry), or
+        // one the statement did not take, tells why on its own.
+        let answer = match claimed.remove(&each.id) {
+            Some(job) => Claim::Claimed(job),
+            None => Store::claim(txn, each.id, each.lease, None).await?,
+        };
+        logged.extend(each.answered(answer));
+    }
+    Ok(logged)
+}
