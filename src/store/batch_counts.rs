@@ -1,7 +1,8 @@
 //! A batch's counts, moved by the transactions that change its children.
 //! Each child remembers the state it was last counted in; a transaction
 //! that changed children moves their batches' counts by the difference
-//! between each child's state now and its counted one, and marks it counted.
+//! between each child's state now and its counted one, and marks it counted
+//! (on PostgreSQL in the same statement).
 //! The caller runs this after reserving the owners' event sequences: a
 //! batch's children all belong to its owner, so that reservation already
 //! orders every transaction that moves one batch's counts (no lock waits on
@@ -53,6 +54,9 @@ impl Store {
             for row in moved {
                 now.insert(row.id, batch_from_row(row)?);
             }
+            if txn.get_database_backend() == DbBackend::Postgres {
+                continue; // the statement marked them
+            }
             job::Entity::update_many()
                 .col_expr(job::Column::CountedState, Expr::col(job::Column::State))
                 .filter(job::Column::Id.is_in(changed.iter().copied()))
@@ -85,7 +89,8 @@ impl Store {
 }
 
 /// One statement: the changed children's differences, summed per batch,
-/// added to their batches' counts; returns the batches it moved.
+/// added to their batches' counts; returns the batches it moved. On
+/// PostgreSQL the same statement marks those children counted.
 async fn move_counts(txn: &Txn, changed: &[Uuid]) -> Result<Vec<batch::Model>> {
     let backend = txn.get_database_backend();
     let placeholders: Vec<String> = (1..=changed.len())
@@ -97,7 +102,7 @@ async fn move_counts(txn: &Txn, changed: &[Uuid]) -> Result<Vec<batch::Model>> {
             let name = column.as_str();
             format!(
                 "SUM(CASE WHEN state IN ({states}) THEN 1 ELSE 0 END) \
-                 - SUM(CASE WHEN counted_state IN ({states}) THEN 1 ELSE 0 END) AS moved_{name}"
+                 - SUM(CASE WHEN was IN ({states}) THEN 1 ELSE 0 END) AS moved_{name}"
             )
         })
         .collect();
@@ -108,21 +113,32 @@ async fn move_counts(txn: &Txn, changed: &[Uuid]) -> Result<Vec<batch::Model>> {
             format!("{name} = {name} + moved_{name}")
         })
         .collect();
+    // The children whose state moved since they were counted.
+    let changed_children = format!(
+        "SELECT id AS child, batch_id, state, counted_state AS was, finished_at \
+         FROM jobs WHERE id IN ({ids}) AND batch_id IS NOT NULL \
+           AND (counted_state IS NULL OR counted_state <> state)",
+        ids = placeholders.join(", "),
+    );
+    let (with, children) = if backend == DbBackend::Postgres {
+        let mark =
+            "marked AS (UPDATE jobs SET counted_state = changed.state FROM changed WHERE jobs.id = changed.child)";
+        (format!("WITH changed AS ({changed_children}), {mark} "), "changed".to_string())
+    } else {
+        (String::new(), format!("({changed_children}) AS changed"))
+    };
     let sql = format!(
-        "UPDATE batches SET {moves}, \
+        "{with}UPDATE batches SET {moves}, \
            last_finished_at = CASE WHEN moved_last IS NOT NULL \
              AND (last_finished_at IS NULL OR moved_last > last_finished_at) \
              THEN moved_last ELSE last_finished_at END \
          FROM (SELECT batch_id AS moved_batch, {differences}, MAX(finished_at) AS moved_last \
-               FROM jobs WHERE id IN ({ids}) AND batch_id IS NOT NULL \
-                 AND (counted_state IS NULL OR counted_state <> state) \
-               GROUP BY batch_id) AS moved \
+               FROM {children} GROUP BY batch_id) AS moved \
          WHERE id = moved_batch \
          RETURNING id, user_id, subject, total, state, created_at, finished_at, \
            queued, processing, completed, failed, cancelled, last_finished_at",
         moves = moves.join(", "),
         differences = differences.join(", "),
-        ids = placeholders.join(", "),
     );
     let values: Vec<Value> = changed.iter().map(|id| (*id).into()).collect();
     let statement = Statement::from_sql_and_values(backend, sql, values);
