@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::Jobs;
-use super::commit::{Applied, Logged};
+use super::commit::{Applied, Completing, Logged};
 use super::output::{storable_group, store_output_in};
 use super::running::RunningJobs;
 use crate::domain::attempt::storable;
@@ -187,8 +187,9 @@ impl Jobs {
         let (id, attempt, log_tail) = (job.id, job.attempt, log_tail.to_string());
         let record = self.attempt_record(job, AttemptOutcome::Succeeded, None, facts);
         let notes: Arc<Vec<NewNote>> = Arc::new(notes.iter().map(NewNote::storable).collect());
+        let completing = Completing { id, attempt, log_tail: log_tail.clone() };
         let done = self
-            .end_attempt(job, rest, facts, move |txn| {
+            .end_attempt(job, rest, facts, Some(completing), move |txn| {
                 let (notes, log_tail, record) = (Arc::clone(&notes), log_tail.clone(), record.clone());
                 Box::pin(async move {
                     let done = Store::complete(txn, id, attempt, &notes, &log_tail).await?;
@@ -225,7 +226,7 @@ impl Jobs {
         let (id, attempt, log_tail, why) = (job.id, job.attempt, log_tail.to_string(), failure.clone());
         let record = self.attempt_record(job, AttemptOutcome::Failed, Some(&failure), facts);
         let waiting = self
-            .end_attempt(job, rest, facts, move |txn| {
+            .end_attempt(job, rest, facts, None, move |txn| {
                 let (why, log_tail, record) = (why.clone(), log_tail.clone(), record.clone());
                 Box::pin(async move {
                     let waiting = Store::schedule_retry(txn, id, attempt, &why, run_after, &log_tail).await?;
@@ -255,7 +256,7 @@ impl Jobs {
         let (id, attempt, why, log_tail) = (job.id, job.attempt, failure.clone(), log_tail.to_string());
         let record = self.attempt_record(job, AttemptOutcome::Failed, Some(&failure), facts);
         let failed = self
-            .end_attempt(job, rest, facts, move |txn| {
+            .end_attempt(job, rest, facts, None, move |txn| {
                 let (why, log_tail, record) = (why.clone(), log_tail.clone(), record.clone());
                 Box::pin(async move {
                     let failed = Store::fail(txn, id, attempt, &why, &log_tail).await?;
@@ -281,7 +282,7 @@ impl Jobs {
         let (id, attempt) = (job.id, job.attempt);
         let interrupted = self.attempt_record(job, AttemptOutcome::Interrupted, None, facts);
         let queued = self
-            .end_attempt(job, rest, facts, move |txn| {
+            .end_attempt(job, rest, facts, None, move |txn| {
                 let interrupted = interrupted.clone();
                 Box::pin(async move {
                     let queued = Store::release(txn, id, attempt).await?;
@@ -300,9 +301,9 @@ impl Jobs {
 }
 
 impl Jobs {
-    /// Commits an attempt's end (`change`, which answers the job it ended)
-    /// with `rest`, the attempt's last output lines, written first in the
-    /// same transaction, and sends those lines live once stored. If a
+    /// Commits an attempt's end (`change`, which answers the job it ended;
+    /// `completing` when it is a completion) with `rest`, the attempt's last
+    /// output lines, written in the same transaction, and sends those lines live once stored. If a
     /// person's cancel had taken the job while it ran (`change` then finds
     /// nothing to end), the attempt is recorded CANCELLED and the lease its
     /// stop held is cleared, in that transaction too, and its watchers are
@@ -313,6 +314,7 @@ impl Jobs {
         job: &Job,
         rest: &Arc<OutputGroup>,
         facts: &AttemptFacts,
+        completing: Option<Completing>,
         change: F,
     ) -> Result<Option<Job>>
     where
@@ -322,7 +324,7 @@ impl Jobs {
         let cancelled = self.attempt_record(job, AttemptOutcome::Cancelled, None, facts);
         let (ended, stored, stopped) = self
             .committer
-            .commit(move |txn| {
+            .commit_ending(completing, move |txn| {
                 let (rest, change, cancelled) = (Arc::clone(&shared), Arc::clone(&change), cancelled.clone());
                 Box::pin(async move {
                     let (ended, logged) = change(txn).await?;

@@ -123,6 +123,18 @@ impl Committer {
         answer.await.map_err(|_| stopped())?
     }
 
+    /// [`Committer::commit`] for an attempt's end. When it is a completion
+    /// (`completing`), `change` marks the attempt COMPLETED with
+    /// [`Store::complete`], which the writer does ahead for all of a
+    /// group's completions at once.
+    pub async fn commit_ending<T, F>(&self, completing: Option<Completing>, change: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'t> Fn(&'t GroupTxn) -> BoxFuture<'t, Result<Applied<T>>> + Send + Sync + 'static,
+    {
+        self.send(completing, change).await
+    }
+
     /// Runs `change` in a transaction with other transitions, logs the
     /// events it returns in the same transaction, and answers once that has
     /// committed (the events are then sent live).
@@ -131,12 +143,27 @@ impl Committer {
         T: Send + 'static,
         F: for<'t> Fn(&'t GroupTxn) -> BoxFuture<'t, Result<Applied<T>>> + Send + Sync + 'static,
     {
+        self.send(None, change).await
+    }
+
+    async fn send<T, F>(&self, completing: Option<Completing>, change: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'t> Fn(&'t GroupTxn) -> BoxFuture<'t, Result<Applied<T>>> + Send + Sync + 'static,
+    {
         let (reply, answer) = oneshot::channel();
-        let pending = Typed { change, answer: Mutex::new(None), reply };
+        let pending = Typed { change, completing, answer: Mutex::new(None), reply };
         let stopped = || Error::Unavailable("the server is shutting down".into());
         self.pending.send(Box::new(pending)).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
+}
+
+/// An attempt a transition completes, and the last lines its job keeps.
+pub struct Completing {
+    pub id: Uuid,
+    pub attempt: u32,
+    pub log_tail: String,
 }
 
 /// A transition with its answer type erased, so one group holds many kinds.
@@ -150,10 +177,15 @@ trait Pending: Send + Sync {
     fn folded(&self) -> Option<Folded<'_>> {
         None
     }
+    /// The attempt this transition completes, if it is a completion.
+    fn completing(&self) -> Option<&Completing> {
+        None
+    }
 }
 
 struct Typed<T, F> {
     change: F,
+    completing: Option<Completing>,
     /// The answer of the latest `apply`, sent once the group commits.
     answer: Mutex<Option<Result<T>>>,
     reply: oneshot::Sender<Result<T>>,
@@ -189,6 +221,10 @@ where
                 }),
             };
         let _ = self.reply.send(answer);
+    }
+
+    fn completing(&self) -> Option<&Completing> {
+        self.completing.as_ref()
     }
 }
 
@@ -253,8 +289,8 @@ impl Writer {
     /// Applies the group in one transaction and logs its events in it.
     async fn try_commit(&self, group: &[Box<dyn Pending>]) -> Result<Vec<JobEvent>> {
         let txn = self.store.begin_group().await?;
-        let (mut logged, folded) = fold::apply_folded(&txn, group).await?;
-        for (pending, _) in group.iter().zip(folded).filter(|(_, folded)| !folded) {
+        let (mut logged, rest) = fold::apply_folded(&txn, group).await?;
+        for pending in rest {
             logged.extend(pending.apply(&txn).await?);
         }
         let events = log(&txn, logged).await?;

@@ -234,13 +234,14 @@ impl Store {
         notes: &[NewNote],
         log_tail: &str,
     ) -> Result<Option<Job>> {
-        let rows = finish(held(id, attempt), JobState::Completed, "", None)
-            .col_expr(job::Column::LogTail, Expr::value(log_tail))
-            .col_expr(job::Column::Stage, Expr::value("completed"))
-            .col_expr(job::Column::ProgressPercent, Expr::value(100))
-            .exec_with_returning(&**txn)
-            .await?;
-        let Some(row) = rows.into_iter().next() else {
+        let row = match txn.completed_ahead(id, attempt) {
+            Some(ahead) => ahead,
+            None => {
+                let update = completed(held(id, attempt), Expr::value(log_tail));
+                update.exec_with_returning(&**txn).await?.into_iter().next()
+            }
+        };
+        let Some(row) = row else {
             return Ok(None);
         };
         // Only a job that ran before can have notes (a first attempt cannot).
@@ -313,6 +314,15 @@ impl Store {
             .await?;
         first_job(rows)
     }
+}
+
+/// An update that marks the jobs it selects COMPLETED, their log tails
+/// set to `log_tail`.
+pub(super) fn completed(update: sea_orm::UpdateMany<job::Entity>, log_tail: Expr) -> sea_orm::UpdateMany<job::Entity> {
+    finish(update, JobState::Completed, "", None)
+        .col_expr(job::Column::LogTail, log_tail)
+        .col_expr(job::Column::Stage, Expr::value("completed"))
+        .col_expr(job::Column::ProgressPercent, Expr::value(100))
 }
 
 /// An update that takes the waiting jobs it selects for a worker:

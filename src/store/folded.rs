@@ -1,12 +1,14 @@
 //! Transitions of many jobs in one statement, as a group of transitions
-//! folds them: the claims of a group, and the progress of its attempts.
+//! folds them: the claims of a group, the progress of its attempts, and
+//! their completions.
 use chrono::Utc;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement, Value};
+use sea_orm::sea_query::{CaseStatement, Expr};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement, Value};
 use uuid::Uuid;
 
-use super::attempts::claiming;
+use super::attempts::{claiming, completed};
 use super::entity::job;
-use super::{Store, Txn};
+use super::{GroupTxn, Store, Txn};
 use crate::domain::{Job, JobState};
 use crate::error::Result;
 
@@ -22,7 +24,35 @@ pub struct ProgressRow<'a> {
     pub percent: u32,
 }
 
+/// An attempt that ended well, with the last lines its job keeps.
+pub struct CompletedRow<'a> {
+    pub id: Uuid,
+    pub attempt: u32,
+    pub log_tail: &'a str,
+}
+
 impl Store {
+    /// Marks COMPLETED, in one statement, the jobs these attempts still
+    /// hold; [`Store::complete`] then finds each one's answer in the group
+    /// and stores its notes.
+    pub async fn complete_ahead(txn: &GroupTxn, rows: &[CompletedRow<'_>]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut log_tails = CaseStatement::new();
+        let mut held = Condition::any();
+        for row in rows {
+            log_tails = log_tails.case(job::Column::Id.eq(row.id), Expr::value(row.log_tail));
+            held = held
+                .add(Condition::all().add(job::Column::Id.eq(row.id)).add(job::Column::Attempt.eq(row.attempt as i32)));
+        }
+        let update =
+            job::Entity::update_many().filter(job::Column::State.eq(JobState::Processing.as_str())).filter(held);
+        let done = completed(update, log_tails.into()).exec_with_returning(&**txn).await?;
+        txn.complete_ahead(rows.iter().map(|row| (row.id, row.attempt)), done);
+        Ok(())
+    }
+
     /// Takes for workers those of `ids` that wait and no pause holds (see
     /// [`Store::claim`], without a per-user cap); returns them.
     pub async fn claim_many(txn: &Txn, ids: &[Uuid], lease: std::time::Duration) -> Result<Vec<Job>> {

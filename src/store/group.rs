@@ -3,6 +3,7 @@
 //! and inserted as the group commits, one statement per kind for the whole
 //! group rather than one per job: in one transaction, so they still commit
 //! with the changes they belong to, or not at all.
+use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::{Mutex, MutexGuard};
 
@@ -10,7 +11,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::entity::{job_attempt, job_output_line as line, note};
+use super::entity::{job, job_attempt, job_output_line as line, note};
 use super::{Store, Txn};
 use crate::domain::{AttemptRecord, Dropped, OutputLine};
 use crate::error::Result;
@@ -22,6 +23,9 @@ const ROWS_PER_INSERT: usize = 500;
 pub struct GroupTxn {
     txn: Txn,
     appends: Mutex<Appends>,
+    /// The group's completions, done ahead in one statement: each attempt's
+    /// job as it left it (`None`: the attempt no longer held the job).
+    completed: Mutex<HashMap<(Uuid, u32), Option<job::Model>>>,
 }
 
 /// The rows a group appends, inserted as it commits.
@@ -52,7 +56,7 @@ impl Deref for GroupTxn {
 impl Store {
     /// Opens the transaction of a group of transitions (see [`Store::begin`]).
     pub async fn begin_group(&self) -> Result<GroupTxn, DbErr> {
-        Ok(GroupTxn { txn: self.begin().await?, appends: Mutex::default() })
+        Ok(GroupTxn { txn: self.begin().await?, appends: Mutex::default(), completed: Mutex::default() })
     }
 }
 
@@ -90,6 +94,20 @@ impl GroupTxn {
         let rows = marker.iter().chain(lines).map(|output| super::output::row(job_id, attempt, output));
         self.appends().lines.extend(rows);
         Ok(())
+    }
+
+    /// Keeps what completing these attempts ahead did (`done`: the jobs it
+    /// changed), for [`GroupTxn::completed_ahead`].
+    pub(super) fn complete_ahead(&self, attempts: impl IntoIterator<Item = (Uuid, u32)>, done: Vec<job::Model>) {
+        let mut completed = self.completed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        completed.extend(attempts.into_iter().map(|attempt| (attempt, None)));
+        completed.extend(done.into_iter().map(|row| ((row.id, row.attempt.max(0) as u32), Some(row))));
+    }
+
+    /// What completing the attempt ahead did, if it was: `Some(None)` when
+    /// it no longer held its job. Taken once.
+    pub(super) fn completed_ahead(&self, id: Uuid, attempt: u32) -> Option<Option<job::Model>> {
+        self.completed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&(id, attempt))
     }
 
     pub fn mark(&self) -> AppendsMark {

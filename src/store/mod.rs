@@ -25,7 +25,7 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 
 pub use attempts::{Claim, Lease, Reaped};
 pub use events::{EventBounds, LogEntry, Sequences};
-pub use folded::ProgressRow;
+pub use folded::{CompletedRow, ProgressRow};
 pub use group::{AppendsMark, GroupTxn};
 pub use stats::JobStats;
 

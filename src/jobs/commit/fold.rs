@@ -1,13 +1,16 @@
 //! The transitions a group folds: a group's progress updates are one
 //! statement, and its claims (without a per-user cap) another, applied
 //! before the group's other transitions and logged first, in that order.
-//! Applied alone (a group that failed is tried one transition at a time)
-//! each does its own statement.
+//! Its completions come next: one statement marks them all COMPLETED, and
+//! then each stores the rest of its end. Applied alone (a group that failed
+//! is tried one transition at a time) each does its own statements.
 //!
-//! Applying them first is one of the orders they could have arrived in: a
-//! progress update only changes the attempt that holds its job, which was
-//! claimed in an earlier group, and every later transition of that attempt
-//! was handed over after it; a claim only takes a job that waits.
+//! This order is one the group's transitions could have arrived in. Every
+//! caller but progress waits for its commit before handing over anything
+//! else, and nobody sees a transition before it commits, so within a group
+//! any order is possible except after progress: a progress update is handed
+//! over without waiting, before every later transition of its attempt, and
+//! it is applied before all of them.
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -20,7 +23,7 @@ use super::{Logged, Pending};
 use crate::domain::attempt::storable;
 use crate::domain::{Job, JobEventKind, StageUpdate};
 use crate::error::{Error, Result};
-use crate::store::{Claim, GroupTxn, ProgressRow, Store};
+use crate::store::{Claim, CompletedRow, GroupTxn, ProgressRow, Store};
 
 /// A transition the writer folds with others of its kind.
 pub(super) enum Folded<'a> {
@@ -126,21 +129,34 @@ impl Pending for ClaimOf {
     }
 }
 
-/// Applies the group's folded transitions: returns what they log, and for
-/// each of the group's transitions whether it was one of them.
-pub(super) async fn apply_folded(txn: &GroupTxn, group: &[Box<dyn Pending>]) -> Result<(Vec<Logged>, Vec<bool>)> {
-    let folded: Vec<Option<Folded<'_>>> = group.iter().map(|pending| pending.folded()).collect();
+/// Applies the group's folded transitions and does its completions ahead:
+/// returns what the folded ones log, and the rest of the group to apply in
+/// order, its completions first.
+pub(super) async fn apply_folded<'g>(
+    txn: &GroupTxn,
+    group: &'g [Box<dyn Pending>],
+) -> Result<(Vec<Logged>, Vec<&'g dyn Pending>)> {
     let mut progress = Vec::new();
     let mut claims = Vec::new();
-    for each in folded.iter().flatten() {
-        match each {
-            Folded::Progress(update) => progress.push(*update),
-            Folded::Claim(claim) => claims.push(*claim),
+    let (mut completions, mut others) = (Vec::new(), Vec::new());
+    for pending in group {
+        match pending.folded() {
+            Some(Folded::Progress(update)) => progress.push(update),
+            Some(Folded::Claim(claim)) => claims.push(claim),
+            None if pending.completing().is_some() => completions.push(pending.as_ref()),
+            None => others.push(pending.as_ref()),
         }
     }
     let mut logged = record_progress(txn, &progress).await?;
     logged.extend(claim(txn, &claims).await?);
-    Ok((logged, folded.iter().map(Option::is_some).collect()))
+    let completed: Vec<CompletedRow<'_>> = completions
+        .iter()
+        .filter_map(|pending| pending.completing())
+        .map(|done| CompletedRow { id: done.id, attempt: done.attempt, log_tail: &done.log_tail })
+        .collect();
+    Store::complete_ahead(txn, &completed).await?;
+    completions.append(&mut others);
+    Ok((logged, completions))
 }
 
 async fn record_progress(txn: &GroupTxn, updates: &[&ProgressOf]) -> Result<Vec<Logged>> {
