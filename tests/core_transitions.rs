@@ -8,7 +8,10 @@ use std::time::Duration;
 use common::*;
 use sea_orm::EntityTrait;
 use videojobs::domain::job::NewJob;
-use videojobs::domain::{AttemptOutcome, JobEventKind, JobState, Outcome, Scope};
+use videojobs::domain::{
+    AttemptOutcome, JobEventKind, JobState, NewNote, NoteKind, Outcome, OutputGroup, OutputLine, OutputStream, Scope,
+    StageUpdate,
+};
 use videojobs::jobs::Lease;
 use videojobs::queue::JobQueue;
 use videojobs::store::entity::job;
@@ -30,7 +33,8 @@ fn new_job(video: &str) -> NewJob {
 
 on_both_backends!(
     one_push_the_full_queue_refuses_during_a_reap_stops_none_of_the_others,
-    a_cancelled_batch_child_keeps_a_lease_only_while_its_program_is_stopped
+    a_cancelled_batch_child_keeps_a_lease_only_while_its_program_is_stopped,
+    attempts_written_together_each_keep_their_own_progress_notes_lines_and_story
 );
 
 async fn one_push_the_full_queue_refuses_during_a_reap_stops_none_of_the_others(backend: Backend) {
@@ -116,5 +120,73 @@ async fn a_cancelled_batch_child_keeps_a_lease_only_while_its_program_is_stopped
     assert_eq!(kept, [(1, AttemptOutcome::Cancelled, "the batch was cancelled")]);
     db.close().await.unwrap();
     drop(running);
+    core.stop().await;
+}
+
+/// Twelve attempts claimed, progressing and completing at once: the writer
+/// folds their claims, their progress and their completions into shared
+/// statements, and each job still ends with its own log tail, notes,
+/// output and history, and its events in the order they happened.
+async fn attempts_written_together_each_keep_their_own_progress_notes_lines_and_story(backend: Backend) {
+    let core = TestCore::start(&backend, 100, Duration::from_secs(30)).await;
+    let alice = Scope::Own("alice".into());
+    let mut ids = Vec::new();
+    for number in 0..12 {
+        let (job, _) = core.jobs.submit(new_job(&format!("together{number:03}"))).await.unwrap();
+        ids.push(job.id);
+    }
+    let claims = ids.iter().map(|id| core.jobs.claim(*id, &core.node));
+    let claimed: Vec<_> = futures::future::join_all(claims).await.into_iter().map(|c| c.unwrap().unwrap()).collect();
+
+    let jobs = core.jobs.as_ref();
+    let stage = |name: String, percent| vec![StageUpdate { stage: name, percent }];
+    let progress = claimed.iter().enumerate().map(|(number, running)| async move {
+        jobs.record_progress(&running.job, stage(format!("fetching {number}"), 20)).await.unwrap();
+        jobs.record_progress(&running.job, stage(format!("writing {number}"), 80)).await.unwrap();
+    });
+    futures::future::join_all(progress).await;
+    let ends = claimed.iter().enumerate().map(|(number, running)| async move {
+        let note = NewNote { kind: NoteKind::Notes, title: format!("notes {number}"), markdown: "# n".into() };
+        let line = OutputLine { line: 1, stream: OutputStream::Stderr, text: format!("said {number}") };
+        let rest = OutputGroup { lines: vec![line], dropped: None };
+        let tail = format!("tail {number}");
+        jobs.finish(running, &Outcome::Succeeded(vec![note]), &tail, &Default::default(), &rest).await.unwrap();
+    });
+    futures::future::join_all(ends).await;
+
+    let db = sea_orm::Database::connect(core.database_url.as_str()).await.unwrap();
+    let log = core.jobs.event_log().events_after(&"alice".to_string(), 0, None, 1000).await.unwrap();
+    let page = videojobs::domain::page::PageRequest::parse(50, "").unwrap();
+    for (number, id) in ids.iter().enumerate() {
+        let row = job::Entity::find_by_id(*id).one(&db).await.unwrap().unwrap();
+        assert_eq!(row.state, "completed", "job {number}");
+        assert_eq!(row.log_tail.as_deref(), Some(format!("tail {number}").as_str()), "job {number}'s own log tail");
+        let notes = core.jobs.notes(&alice, Some(*id), page).await.unwrap();
+        let titles: Vec<_> = notes.iter().map(|note| note.title.as_str()).collect();
+        assert_eq!(titles, [format!("notes {number}")], "job {number}'s own notes");
+        let output = core.jobs.output_page(&alice, *id, 1, 0, 10).await.unwrap();
+        let said: Vec<_> = output.lines.iter().map(|line| line.text.as_str()).collect();
+        assert_eq!((said, output.ended), (vec![format!("said {number}").as_str()], true), "job {number}'s output");
+        let (_, attempts) = core.jobs.job_with_attempts(&alice, *id).await.unwrap();
+        let kept: Vec<_> = attempts.iter().map(|a| (a.attempt, a.outcome)).collect();
+        assert_eq!(kept, [(1, AttemptOutcome::Succeeded)], "job {number}'s history");
+        let story: Vec<_> = log
+            .iter()
+            .filter(|e| e.job.id == *id)
+            .map(|e| (e.kind, e.job.stage.clone(), e.job.progress_percent))
+            .collect();
+        let expected = [
+            (JobEventKind::Queued, String::new(), 0),
+            (JobEventKind::Processing, "starting".to_string(), 0),
+            (JobEventKind::Progress, format!("fetching {number}"), 20),
+            (JobEventKind::Progress, format!("writing {number}"), 80),
+            (JobEventKind::Completed, "completed".to_string(), 100),
+        ];
+        assert_eq!(story, expected, "job {number}'s events");
+    }
+    let sequences: Vec<u64> = log.iter().map(|event| event.sequence).collect();
+    assert!(sequences.windows(2).all(|pair| pair[0] < pair[1]), "the log is in sequence order");
+    db.close().await.unwrap();
+    drop(claimed);
     core.stop().await;
 }
