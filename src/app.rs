@@ -20,7 +20,7 @@ use crate::config::ServeConfig;
 use crate::domain::limits::MAX_REQUEST_BYTES;
 use crate::events::{CancelSink, EventHub, EventTransport, LocalTransport, RedisChannels, RedisTransport};
 use crate::grpc::{JobApi, NoteApi};
-use crate::jobs::{Jobs, Parts, Rules, RunningJobs, Stops};
+use crate::jobs::{CLAIM_GRACE, Jobs, Parts, Rules, RunningJobs, Stops};
 use crate::maintenance::{Estimator, Reaper, Reconciler, Resumer, Retention};
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::v1::job_service_server::JobServiceServer;
@@ -136,6 +136,7 @@ impl Node {
             per_user_cap: config.worker.per_user_concurrency,
             max_schedule_ahead: config.queue.max_schedule_ahead,
             workers: config.worker.concurrency,
+            claim_grace: config.worker.lease.min(CLAIM_GRACE),
         };
         let core_stops = Stops { intake: stops.intake.clone(), writes: stops.writes.clone() };
         let jobs = Arc::new(Jobs::start(parts, rules, &tasks.writes, &tasks.streams, core_stops));

@@ -154,6 +154,28 @@ async fn restore_adds_only_missing_items_and_twice_changes_nothing(queue: Arc<dy
     assert_eq!(queue.waiting().await.unwrap(), 0);
 }
 
+/// The reconciler's restore: a job a pop took moments ago is being claimed
+/// (the database still says it waits), so it stays out; once the grace has
+/// passed it is put back (its claim never came). A plain restore, as the
+/// core queues a job it hands back, adds it whenever it was taken.
+async fn a_restore_leaves_out_what_a_pop_took_within_the_grace(queue: Arc<dyn JobQueue>) {
+    let (claiming, handed_back, never_taken) = (ready(0), ready(0), ready(0));
+    queue.push(claiming.clone()).await.unwrap();
+    queue.push(handed_back.clone()).await.unwrap();
+    assert_eq!(pop_all(&*queue, 2).await, [claiming.job_id, handed_back.job_id]);
+
+    let listed = [claiming.clone(), never_taken.clone()];
+    assert_eq!(queue.restore_untaken(&listed, Duration::from_secs(10)).await.unwrap(), 1, "only the one never taken");
+    assert_eq!(queue.restore(std::slice::from_ref(&handed_back)).await.unwrap(), 1, "a plain restore adds it");
+    assert_eq!(queue.waiting().await.unwrap(), 2);
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(queue.restore_untaken(&listed, Duration::from_millis(200)).await.unwrap(), 1, "its claim never came");
+    let popped: HashSet<Uuid> = pop_all(&*queue, 3).await.into_iter().collect();
+    let expected: HashSet<Uuid> = [claiming.job_id, handed_back.job_id, never_taken.job_id].into();
+    assert_eq!(popped, expected);
+}
+
 /// More items than one restore script call takes (500).
 async fn restore_of_many_items_adds_each_missing_one_once(queue: Arc<dyn JobQueue>) {
     let items: Vec<QueueItem> = (0..1200).map(|n| ready(n % 5)).collect();
@@ -425,6 +447,7 @@ conformance! {
     refuses_a_push_when_full_counting_delayed_items(capacity = 3);
     restore_adds_only_missing_items_and_twice_changes_nothing(capacity = CAPACITY);
     restore_of_many_items_adds_each_missing_one_once(capacity = 2000);
+    a_restore_leaves_out_what_a_pop_took_within_the_grace(capacity = CAPACITY);
     concurrent_consumers_take_each_item_exactly_once(capacity = CAPACITY);
     a_cancelled_pop_takes_nothing(capacity = CAPACITY);
     a_big_batch_does_not_hold_back_another_groups_job(capacity = CAPACITY);

@@ -60,7 +60,15 @@ pub struct Rules {
     pub max_schedule_ahead: Duration,
     /// This node's workers: estimates count at least these as slots.
     pub workers: usize,
+    /// How long after a worker took a job from the queue the reconciler
+    /// still counts on that worker's claim: [`CLAIM_GRACE`], or the lease if
+    /// shorter (a job whose lease expired is not being claimed).
+    pub claim_grace: Duration,
 }
+
+/// A claim's grace on a node: well beyond a claim's commit, even one that
+/// waits on a slow database, and within what the queue remembers.
+pub const CLAIM_GRACE: Duration = Duration::from_secs(15);
 
 /// What the core is built on.
 pub struct Parts {

@@ -93,6 +93,10 @@ impl Jobs {
 
     /// Puts back every waiting job the queue lacks; returns how many. A
     /// paused job stays out, or waits delayed until its pause's resume time.
+    /// A job a worker took from the queue less than the rules' claim grace ago is
+    /// left out too: the database says it waits only until its claim
+    /// commits (put back, it would wait in the queue while it runs); if the
+    /// claim never comes, a later round puts it back.
     pub async fn reconcile(&self) -> Result<usize> {
         let mut restored = 0;
         let mut after: Option<Uuid> = None;
@@ -111,7 +115,7 @@ impl Jobs {
                     }
                 })
                 .collect();
-            match self.queue.restore(&items).await {
+            match self.queue.restore_untaken(&items, self.rules.claim_grace).await {
                 Ok(added) => restored += added,
                 Err(QueueError::Full(waiting)) => {
                     tracing::warn!(waiting, "the queue is full; the other waiting jobs are queued once there is room");

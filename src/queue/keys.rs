@@ -13,6 +13,7 @@
 //! | `{p}:jobs`         | hash       | job id → group, for every id held (ready or delayed) |
 //! | `{p}:wake`         | sorted set | at most one token: "something changed, re-look"  |
 //! | `{p}:clock`        | string     | the last arrival time given to an id or turn (ms) |
+//! | `{p}:taken`        | sorted set | ids pops took in the last `TAKEN_KEPT`, by time taken (server ms) |
 //! | `{p}:events`       | channel    | job events between nodes                         |
 //! | `{p}:cancel`       | channel    | cancel requests between nodes                    |
 //! | `{p}:output`       | channel    | programs' stored output lines between nodes      |
@@ -76,6 +77,11 @@ impl Keys {
         pattern
     }
 
+    /// The ids pops took lately, by when (for the reconciler's restore).
+    pub fn taken(&self) -> String {
+        self.name("taken")
+    }
+
     /// The index of every id held: job id → group.
     pub fn jobs(&self) -> String {
         self.name("jobs")
@@ -114,9 +120,9 @@ impl Keys {
 
     /// Every fixed key that holds queue data (channels hold none); with the
     /// keys [`Keys::group_pattern`] matches, every key of the queue, e.g. to
-    /// delete it.
+    /// delete it. In this order they are the `add` and `take` scripts' keys.
     pub fn data_keys(&self) -> Vec<String> {
-        vec![self.groups(), self.delayed(), self.priority(), self.jobs(), self.wake(), self.clock()]
+        vec![self.groups(), self.delayed(), self.priority(), self.jobs(), self.wake(), self.clock(), self.taken()]
     }
 
     fn name(&self, what: &str) -> String {

@@ -10,12 +10,14 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use super::taken::Taken;
 use super::{JobQueue, Place, QueueError, QueueItem, jobs_ahead};
 
 pub struct MemoryQueue {
@@ -36,6 +38,7 @@ struct State {
     ready: usize,
     delayed: BinaryHeap<Reverse<Delayed>>,
     next_seq: u64,
+    taken: Taken,
 }
 
 #[derive(PartialEq, Eq)]
@@ -75,6 +78,21 @@ impl MemoryQueue {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    /// Adds the items `wanted` keeps that the queue does not hold.
+    async fn restore_where(&self, items: &[QueueItem], wanted: impl Fn(&Uuid) -> bool) -> Result<usize, QueueError> {
+        let held: HashSet<Uuid> = {
+            let state = self.state();
+            let ready = state.groups.values().flat_map(|heap| heap.iter().map(|r| r.job_id));
+            ready.chain(state.delayed.iter().map(|d| d.0.job_id)).collect()
+        };
+        let mut added = 0;
+        for item in items.iter().filter(|item| !held.contains(&item.job_id) && wanted(&item.job_id)) {
+            self.push(item.clone()).await?;
+            added += 1;
+        }
+        Ok(added)
+    }
 }
 
 impl State {
@@ -107,6 +125,7 @@ impl State {
             self.ring.push_back(group);
         }
         self.ready -= 1;
+        self.taken.record(taken.job_id, Instant::now());
         Some(taken.job_id)
     }
 
@@ -250,17 +269,16 @@ impl JobQueue for MemoryQueue {
     }
 
     async fn restore(&self, items: &[QueueItem]) -> Result<usize, QueueError> {
-        let held: HashSet<Uuid> = {
+        self.restore_where(items, |_| true).await
+    }
+
+    async fn restore_untaken(&self, items: &[QueueItem], grace: Duration) -> Result<usize, QueueError> {
+        let now = Instant::now();
+        let taken: HashSet<Uuid> = {
             let state = self.state();
-            let ready = state.groups.values().flat_map(|heap| heap.iter().map(|r| r.job_id));
-            ready.chain(state.delayed.iter().map(|d| d.0.job_id)).collect()
+            items.iter().map(|item| item.job_id).filter(|id| state.taken.within(id, grace, now)).collect()
         };
-        let mut added = 0;
-        for item in items.iter().filter(|item| !held.contains(&item.job_id)) {
-            self.push(item.clone()).await?;
-            added += 1;
-        }
-        Ok(added)
+        self.restore_where(items, |id| !taken.contains(id)).await
     }
 
     async fn withdraw(&self, ids: &[Uuid]) -> Result<usize, QueueError> {

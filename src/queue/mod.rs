@@ -6,6 +6,9 @@ mod memory;
 mod place;
 mod redis;
 mod scripts;
+mod taken;
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::time::Instant;
@@ -54,6 +57,10 @@ pub enum QueueError {
     Unavailable(String),
 }
 
+/// How long a queue remembers that a pop took a job, for
+/// [`JobQueue::restore_untaken`]: the longest grace it honours.
+pub const TAKEN_KEPT: Duration = Duration::from_secs(60);
+
 #[async_trait]
 pub trait JobQueue: Send + Sync + 'static {
     async fn push(&self, item: QueueItem) -> Result<(), QueueError>;
@@ -66,6 +73,12 @@ pub trait JobQueue: Send + Sync + 'static {
     /// returns how many it added. The reconciler calls this with what the
     /// database says is waiting, so calling it twice changes nothing.
     async fn restore(&self, items: &[QueueItem]) -> Result<usize, QueueError>;
+    /// [`JobQueue::restore`], leaving out the ids a pop took less than
+    /// `grace` ago (at most [`TAKEN_KEPT`]): the database still says such a
+    /// job waits while its worker claims it. The reconciler restores with
+    /// this, so a job being claimed is not queued a second time; one whose
+    /// claim never came is restored once the grace has passed.
+    async fn restore_untaken(&self, items: &[QueueItem], grace: Duration) -> Result<usize, QueueError>;
     /// Takes these ids out of the queue, ready or delayed, so they do not
     /// start: a paused job is parked outside the queue until its pause ends.
     /// Returns how many it held.

@@ -14,7 +14,10 @@
 //! step, with no state in between for a dying popper to leave behind: a pop
 //! dropped while its script runs puts the id back (see [`Taken`]), and a
 //! node that dies after a take leaves its job waiting in the database, which
-//! the reconciler's `restore` puts back. Only when nothing
+//! the reconciler's restore puts back. The take also notes the id in
+//! `{p}:taken` with the time, and the reconciler's restore leaves out what
+//! was taken moments ago: the database says such a job waits only because
+//! its worker's claim has not committed yet. Only when nothing
 //! is ready does it block, never polling: in `BZPOPMIN wake`, until the next
 //! delayed id is due or a change drops a token in `wake` (every push does;
 //! so does a take that leaves more ready ids, to pass the wake-up on to the
@@ -45,7 +48,7 @@ use uuid::Uuid;
 
 use super::keys::Keys;
 use super::scripts::{ADD, PLACE, REQUEUE, Script, TAKE, WITHDRAW};
-use super::{JobQueue, Place, QueueError, QueueItem};
+use super::{JobQueue, Place, QueueError, QueueItem, TAKEN_KEPT};
 use crate::domain::job::MAX_PRIORITY;
 
 /// How long a pop blocks when nothing is delayed. A push wakes it anyway;
@@ -236,6 +239,14 @@ impl JobQueue for RedisQueue {
         Ok(added)
     }
 
+    async fn restore_untaken(&self, items: &[QueueItem], grace: Duration) -> Result<usize, QueueError> {
+        let mut added = 0;
+        for batch in items.chunks(RESTORE_BATCH) {
+            added += self.inner.add_untaken(grace.min(TAKEN_KEPT), batch).await?;
+        }
+        Ok(added)
+    }
+
     async fn withdraw(&self, ids: &[Uuid]) -> Result<usize, QueueError> {
         let keys = &self.inner.keys;
         let script_keys = vec![keys.groups(), keys.delayed(), keys.priority(), keys.jobs()];
@@ -275,8 +286,19 @@ impl Inner {
     /// Runs `add.lua` in `mode` ("push" or "restore"); returns how many ids
     /// it added, or `Full` if it stopped at the capacity.
     async fn add(&self, mode: &str, items: &[QueueItem]) -> Result<usize, QueueError> {
+        self.add_with(mode, Duration::ZERO, items).await
+    }
+
+    /// `add.lua`'s restore leaving out what pops took less than `grace` ago.
+    async fn add_untaken(&self, grace: Duration, items: &[QueueItem]) -> Result<usize, QueueError> {
+        self.add_with("untaken", grace, items).await
+    }
+
+    async fn add_with(&self, mode: &str, grace: Duration, items: &[QueueItem]) -> Result<usize, QueueError> {
         let now = Instant::now();
-        let mut args: Vec<Value> = vec![mode.into(), (self.capacity as i64).into(), self.keys.group_prefix().into()];
+        let grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+        let mut args: Vec<Value> =
+            vec![mode.into(), (self.capacity as i64).into(), self.keys.group_prefix().into(), grace_ms.into()];
         for item in items {
             // Priorities beyond the domain's bound would break the score
             // layout (common.lua); submissions never carry one.
@@ -296,8 +318,7 @@ impl Inner {
 
     /// The keys of the `add` and `take` scripts, in their order.
     fn script_keys(&self) -> Vec<String> {
-        let keys = &self.keys;
-        vec![keys.groups(), keys.delayed(), keys.priority(), keys.jobs(), keys.wake(), keys.clock()]
+        self.keys.data_keys()
     }
 
     /// One round of a pop: take, else block once. `None`: look again.
@@ -330,7 +351,9 @@ impl Inner {
         let (sender, receiver) = oneshot::channel();
         let queue = Arc::clone(self);
         self.tasks.spawn(async move {
-            let args = vec![Value::from(queue.keys.group_prefix()), Value::from(PROMOTE_BATCH as i64)];
+            let kept = i64::try_from(TAKEN_KEPT.as_millis()).unwrap_or(i64::MAX);
+            let args =
+                vec![Value::from(queue.keys.group_prefix()), Value::from(PROMOTE_BATCH as i64), Value::from(kept)];
             let result =
                 queue.take.run::<(String, String, String, i64)>(&queue.client, queue.script_keys(), args).await;
             let result = result.map(|(member, group, score, until_next)| {

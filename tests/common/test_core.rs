@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use videojobs::domain::retry::RetryPolicy;
 use videojobs::events::{EventHub, LocalTransport};
-use videojobs::jobs::{Jobs, Parts, Rules, RunningJobs, Stops};
+use videojobs::jobs::{CLAIM_GRACE, Jobs, Parts, Rules, RunningJobs, Stops};
 use videojobs::queue::{JobQueue, MemoryQueue};
 use videojobs::store::Store;
 
@@ -52,8 +52,10 @@ impl TestCore {
             base_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(10),
         };
-        let rules =
-            Rules { retry, lease, per_user_cap: None, max_schedule_ahead: Duration::from_secs(86_400), workers: 1 };
+        // As on a node: a job whose lease expired is not being claimed.
+        let claim_grace = lease.min(CLAIM_GRACE);
+        let max_schedule_ahead = Duration::from_secs(86_400);
+        let rules = Rules { retry, lease, per_user_cap: None, max_schedule_ahead, workers: 1, claim_grace };
         let writes = TaskTracker::new();
         let stops = Stops { intake: CancellationToken::new(), writes: CancellationToken::new() };
         let core_stops = Stops { intake: stops.intake.clone(), writes: stops.writes.clone() };
