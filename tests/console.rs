@@ -37,7 +37,7 @@ use std::time::Duration;
 use common::*;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use videojobs::auth::Authenticator;
-use videojobs::config::{MaintenanceConfig, Secret, ServeConfig};
+use videojobs::config::{Secret, ServeConfig};
 use videojobs::proto::v1 as pb;
 
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -49,14 +49,7 @@ fn console_dir() -> PathBuf {
 /// Short heartbeats, and `slow` stages (long enough to restart mid-job).
 /// Hanging jobs wait to be cancelled (one step keeps two workers busy with
 /// them while others wait in line), so the programs' timeout is far off.
-/// The reconciler at its default interval, not the 300 ms the scaled backend
-/// gives other tests: its restore can put back in Redis a job a worker took
-/// between the reconciler's read of the waiting jobs and that restore (seen
-/// here: the job running, and its id still first in its user's group), and
-/// while both workers hang the places then count it, so the job next in line
-/// says "1 ahead". That race is the queue's; this test checks the console.
 fn configure(config: &mut ServeConfig, slow: bool) {
-    config.maintenance.reconcile_interval = MaintenanceConfig::RECONCILE_INTERVAL;
     config.watch.keepalive = Duration::from_millis(500);
     config.supervisor.timeout = Duration::from_secs(120);
     set_stage_delay(config, Duration::from_millis(if slow { 4000 } else { 40 }));
