@@ -8,7 +8,7 @@ use std::ops::Deref;
 use std::sync::{Mutex, MutexGuard};
 
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{DbErr, EntityTrait};
 use uuid::Uuid;
 
 use super::entity::{job, job_attempt, job_output_line as line, note};
@@ -71,27 +71,17 @@ impl GroupTxn {
         self.appends().notes.extend(rows);
     }
 
-    /// Stores an attempt's lines, which the caller knows still holds its
-    /// job: first removes what `dropped` covers (at once), then appends the
+    /// Stores the lines of an attempt the caller knows still holds its job:
+    /// first removes what `dropped` covers (at once), then appends the
     /// marker and `lines`.
     pub async fn append_output(
         &self,
-        job_id: Uuid,
+        id: Uuid,
         attempt: u32,
         lines: &[OutputLine],
         dropped: Option<Dropped>,
     ) -> Result<()> {
-        if let Some(dropped) = dropped {
-            line::Entity::delete_many()
-                .filter(line::Column::JobId.eq(job_id))
-                .filter(line::Column::Attempt.eq(attempt as i32))
-                .filter(line::Column::Line.gte(dropped.first as i64))
-                .filter(line::Column::Line.lt(dropped.until as i64))
-                .exec(&self.txn)
-                .await?;
-        }
-        let marker = dropped.map(|dropped| dropped.marker());
-        let rows = marker.iter().chain(lines).map(|output| super::output::row(job_id, attempt, output));
+        let rows = super::output::rows_after_dropping(&self.txn, id, attempt, lines, dropped).await?;
         self.appends().lines.extend(rows);
         Ok(())
     }

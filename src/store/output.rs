@@ -52,21 +52,7 @@ impl Store {
         if current.is_none() {
             return Ok(false);
         }
-        let of_attempt = || {
-            line::Entity::delete_many()
-                .filter(line::Column::JobId.eq(job_id))
-                .filter(line::Column::Attempt.eq(attempt as i32))
-        };
-        let mut rows: Vec<line::ActiveModel> = Vec::with_capacity(lines.len() + 1);
-        if let Some(dropped) = dropped {
-            of_attempt()
-                .filter(line::Column::Line.gte(dropped.first as i64))
-                .filter(line::Column::Line.lt(dropped.until as i64))
-                .exec(txn)
-                .await?;
-            rows.push(row(job_id, attempt, &dropped.marker()));
-        }
-        rows.extend(lines.iter().map(|output| row(job_id, attempt, output)));
+        let rows = rows_after_dropping(txn, job_id, attempt, lines, dropped).await?;
         for chunk in rows.chunks(LINES_PER_INSERT) {
             line::Entity::insert_many(chunk.to_vec()).exec_without_returning(txn).await?;
         }
@@ -104,7 +90,29 @@ impl Store {
     }
 }
 
-pub(super) fn row(job_id: Uuid, attempt: u32, output: &OutputLine) -> line::ActiveModel {
+/// Removes the stored lines of the attempt that `dropped` covers; returns
+/// the rows to insert: its marker, then `lines`.
+pub(super) async fn rows_after_dropping(
+    txn: &Txn,
+    job_id: Uuid,
+    attempt: u32,
+    lines: &[OutputLine],
+    dropped: Option<Dropped>,
+) -> Result<Vec<line::ActiveModel>> {
+    if let Some(dropped) = dropped {
+        line::Entity::delete_many()
+            .filter(line::Column::JobId.eq(job_id))
+            .filter(line::Column::Attempt.eq(attempt as i32))
+            .filter(line::Column::Line.gte(dropped.first as i64))
+            .filter(line::Column::Line.lt(dropped.until as i64))
+            .exec(txn)
+            .await?;
+    }
+    let marker = dropped.map(|dropped| dropped.marker());
+    Ok(marker.iter().chain(lines).map(|output| row(job_id, attempt, output)).collect())
+}
+
+fn row(job_id: Uuid, attempt: u32, output: &OutputLine) -> line::ActiveModel {
     line::ActiveModel {
         job_id: Set(job_id),
         attempt: Set(attempt as i32),
