@@ -146,7 +146,7 @@ impl Node {
             jobs.requeue_interrupted().await?;
         }
         let restored = jobs.reconcile().await?;
-        tracing::info!(restored, "queued the jobs the database says are waiting");
+        tracing::info!(restored, "queued the jobs the database says are waiting (and no worker took just now)");
         Ok(Some(Node { config, auth, store: backends.store, redis: backends.redis, jobs, supervisor, tasks, stops }))
     }
 

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use videojobs::domain::job::NewJob;
 use videojobs::domain::{
     AttemptOutcome, JobEventKind, JobState, NewNote, NoteKind, Outcome, OutputGroup, OutputLine, OutputStream, Scope,
@@ -14,7 +14,7 @@ use videojobs::domain::{
 };
 use videojobs::jobs::Lease;
 use videojobs::queue::JobQueue;
-use videojobs::store::entity::job;
+use videojobs::store::entity::{job, job_attempt, job_output_line};
 
 fn new_job(video: &str) -> NewJob {
     NewJob {
@@ -35,7 +35,8 @@ on_both_backends!(
     one_push_the_full_queue_refuses_during_a_reap_stops_none_of_the_others,
     a_cancelled_batch_child_keeps_a_lease_only_while_its_program_is_stopped,
     attempts_written_together_each_keep_their_own_progress_notes_lines_and_story,
-    the_reconciler_does_not_queue_again_a_job_a_worker_took_and_is_claiming
+    the_reconciler_does_not_queue_again_a_job_a_worker_took_and_is_claiming,
+    a_job_deleted_while_its_cancelled_attempt_ends_leaves_no_history_or_output
 );
 
 async fn one_push_the_full_queue_refuses_during_a_reap_stops_none_of_the_others(backend: Backend) {
@@ -207,5 +208,36 @@ async fn the_reconciler_does_not_queue_again_a_job_a_worker_took_and_is_claiming
     assert_eq!(core.jobs.reconcile().await.unwrap(), 0);
     assert_eq!(core.queue.waiting().await.unwrap(), 0, "nothing of the running job waits in the queue");
     drop(claimed);
+    core.stop().await;
+}
+
+/// A person cancels a running job and deletes it while its worker stores
+/// the attempt's end (its record and last lines, which a group inserts as
+/// it commits): whichever lands first, nothing of the job is left.
+async fn a_job_deleted_while_its_cancelled_attempt_ends_leaves_no_history_or_output(backend: Backend) {
+    let core = TestCore::start(&backend, 100, Duration::from_secs(30)).await;
+    let alice = Scope::Own("alice".into());
+    let db = sea_orm::Database::connect(core.database_url.as_str()).await.unwrap();
+    for round in 0..10 {
+        let (job, _) = core.jobs.submit(new_job(&format!("deleted{round:04}"))).await.unwrap();
+        assert_eq!(core.jobs.next().await, job.id);
+        let running = core.jobs.claim(job.id, &core.node).await.unwrap().expect("claimed");
+        core.jobs.cancel(&alice, job.id).await.unwrap();
+        let line = OutputLine { line: 1, stream: OutputStream::Stdout, text: "stopping".into() };
+        let rest = OutputGroup { lines: vec![line], dropped: None };
+        let facts = Default::default();
+        let (ended, deleted) = tokio::join!(
+            core.jobs.finish(&running, &Outcome::Stopped, "", &facts, &rest),
+            core.jobs.delete(&alice, job.id)
+        );
+        ended.unwrap();
+        deleted.unwrap();
+        let attempts =
+            job_attempt::Entity::find().filter(job_attempt::Column::JobId.eq(job.id)).all(&db).await.unwrap();
+        let lines = job_output_line::Entity::find().filter(job_output_line::Column::JobId.eq(job.id)).all(&db).await;
+        assert_eq!((attempts.len(), lines.unwrap().len()), (0, 0), "round {round}: the deleted job's rows are gone");
+        drop(running);
+    }
+    db.close().await.unwrap();
     core.stop().await;
 }

@@ -28,7 +28,7 @@ use crate::domain::{Batch, Job, JobEvent, JobEventKind, JobState, StageUpdate};
 use crate::error::{Error, Result};
 use crate::events::EventTransport;
 use crate::store::{Claim, GroupTxn, LogEntry, Store};
-use fold::{ClaimOf, Folded, ProgressOf};
+use fold::{ClaimOf, ProgressOf};
 
 /// Transitions in one transaction at most.
 const GROUP_MAX: usize = 256;
@@ -79,7 +79,7 @@ pub type Applied<T> = (T, Vec<Logged>);
 
 #[derive(Clone)]
 pub struct Committer {
-    pending: mpsc::Sender<Box<dyn Pending>>,
+    pending: mpsc::Sender<Handed>,
 }
 
 impl Committer {
@@ -107,9 +107,9 @@ impl Committer {
     /// against the attempt's later transitions holds: those are handed over
     /// after them.
     pub async fn progress(&self, id: Uuid, attempt: u32, updates: Vec<StageUpdate>) -> Result<()> {
-        let pending = ProgressOf::new(id, attempt, updates);
+        let pending = Handed::Progress(ProgressOf::new(id, attempt, updates));
         let stopped = || Error::Unavailable("the server is shutting down".into());
-        self.pending.send(Box::new(pending)).await.map_err(|_| stopped())
+        self.pending.send(pending).await.map_err(|_| stopped())
     }
 
     /// Claims job `id` for a worker, under a lease of `lease`, once
@@ -117,9 +117,9 @@ impl Committer {
     /// claims are one statement.
     pub async fn claim(&self, id: Uuid, lease: std::time::Duration) -> Result<Claim> {
         let (reply, answer) = oneshot::channel();
-        let pending = ClaimOf { id, lease, answer: Mutex::new(None), reply };
+        let pending = Handed::Claim(Box::new(ClaimOf { id, lease, answer: Mutex::new(None), reply }));
         let stopped = || Error::Unavailable("the server is shutting down".into());
-        self.pending.send(Box::new(pending)).await.map_err(|_| stopped())?;
+        self.pending.send(pending).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 
@@ -152,9 +152,9 @@ impl Committer {
         F: for<'t> Fn(&'t GroupTxn) -> BoxFuture<'t, Result<Applied<T>>> + Send + Sync + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let pending = Typed { change, completing, answer: Mutex::new(None), reply };
+        let pending = Handed::Change(Box::new(Typed { change, completing, answer: Mutex::new(None), reply }));
         let stopped = || Error::Unavailable("the server is shutting down".into());
-        self.pending.send(Box::new(pending)).await.map_err(|_| stopped())?;
+        self.pending.send(pending).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 }
@@ -166,17 +166,32 @@ pub struct Completing {
     pub log_tail: String,
 }
 
-/// A transition with its answer type erased, so one group holds many kinds.
+/// A transition handed to the writer: a change it applies in its turn, or
+/// one of the kinds it folds with the group's others of that kind (see
+/// [`fold`]).
+enum Handed {
+    Change(Box<dyn Pending>),
+    Progress(ProgressOf),
+    Claim(Box<ClaimOf>),
+}
+
+impl Handed {
+    /// Answers the caller (nobody waits for progress).
+    fn settle(self, failed: Option<Error>) {
+        match self {
+            Handed::Change(pending) => pending.settle(failed),
+            Handed::Progress(_) => {}
+            Handed::Claim(claim) => claim.settle(failed),
+        }
+    }
+}
+
+/// A change with its answer type erased, so one group holds many kinds.
 trait Pending: Send + Sync {
     /// Applies the transition; an error here rolls the group back.
     fn apply<'t>(&'t self, txn: &'t GroupTxn) -> BoxFuture<'t, Result<Vec<Logged>>>;
     /// Answers the caller: with what `apply` kept, or with `failed`.
     fn settle(self: Box<Self>, failed: Option<Error>);
-    /// What this transition adds to one of the group's folded statements,
-    /// if it is of a kind the writer folds (see [`fold`]).
-    fn folded(&self) -> Option<Folded<'_>> {
-        None
-    }
     /// The attempt this transition completes, if it is a completion.
     fn completing(&self) -> Option<&Completing> {
         None
@@ -237,7 +252,7 @@ struct Writer {
 }
 
 impl Writer {
-    async fn run(self, mut waiting: mpsc::Receiver<Box<dyn Pending>>, stop: CancellationToken) {
+    async fn run(self, mut waiting: mpsc::Receiver<Handed>, stop: CancellationToken) {
         let writer = Arc::new(self);
         let mut stopping = false;
         loop {
@@ -252,7 +267,7 @@ impl Writer {
         }
     }
 
-    async fn write(&self, mut group: Vec<Box<dyn Pending>>) {
+    async fn write(&self, mut group: Vec<Handed>) {
         let error = match self.try_commit(&group).await {
             Ok(events) => {
                 // Answered first: what is committed is done, and watchers
@@ -287,7 +302,7 @@ impl Writer {
     }
 
     /// Applies the group in one transaction and logs its events in it.
-    async fn try_commit(&self, group: &[Box<dyn Pending>]) -> Result<Vec<JobEvent>> {
+    async fn try_commit(&self, group: &[Handed]) -> Result<Vec<JobEvent>> {
         let txn = self.store.begin_group().await?;
         let (mut logged, rest) = fold::apply_folded(&txn, group).await?;
         for pending in rest {

@@ -13,7 +13,7 @@
 //! | `{p}:jobs`         | hash       | job id → group, for every id held (ready or delayed) |
 //! | `{p}:wake`         | sorted set | at most one token: "something changed, re-look"  |
 //! | `{p}:clock`        | string     | the last arrival time given to an id or turn (ms) |
-//! | `{p}:taken`        | sorted set | ids pops took in the last `TAKEN_KEPT`, by time taken (server ms) |
+//! | `{p}:taken`        | sorted set | ids pops took, by time taken (server ms); a take forgets those older than `TAKEN_KEPT` |
 //! | `{p}:events`       | channel    | job events between nodes                         |
 //! | `{p}:cancel`       | channel    | cancel requests between nodes                    |
 //! | `{p}:output`       | channel    | programs' stored output lines between nodes      |

@@ -79,15 +79,20 @@ impl MemoryQueue {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Adds the items `wanted` keeps that the queue does not hold.
-    async fn restore_where(&self, items: &[QueueItem], wanted: impl Fn(&Uuid) -> bool) -> Result<usize, QueueError> {
-        let held: HashSet<Uuid> = {
+    /// Adds the items the queue does not hold and no pop took less than
+    /// `grace` ago. Both are read under one lock: an id not held then can
+    /// be taken by no pop before it is added.
+    async fn restore_except_taken(&self, items: &[QueueItem], grace: Duration) -> Result<usize, QueueError> {
+        let now = Instant::now();
+        let left_out: HashSet<Uuid> = {
             let state = self.state();
             let ready = state.groups.values().flat_map(|heap| heap.iter().map(|r| r.job_id));
-            ready.chain(state.delayed.iter().map(|d| d.0.job_id)).collect()
+            let held = ready.chain(state.delayed.iter().map(|d| d.0.job_id));
+            let taken = items.iter().map(|item| item.job_id).filter(|id| state.taken.within(id, grace, now));
+            held.chain(taken).collect()
         };
         let mut added = 0;
-        for item in items.iter().filter(|item| !held.contains(&item.job_id) && wanted(&item.job_id)) {
+        for item in items.iter().filter(|item| !left_out.contains(&item.job_id)) {
             self.push(item.clone()).await?;
             added += 1;
         }
@@ -269,16 +274,11 @@ impl JobQueue for MemoryQueue {
     }
 
     async fn restore(&self, items: &[QueueItem]) -> Result<usize, QueueError> {
-        self.restore_where(items, |_| true).await
+        self.restore_except_taken(items, Duration::ZERO).await
     }
 
     async fn restore_untaken(&self, items: &[QueueItem], grace: Duration) -> Result<usize, QueueError> {
-        let now = Instant::now();
-        let taken: HashSet<Uuid> = {
-            let state = self.state();
-            items.iter().map(|item| item.job_id).filter(|id| state.taken.within(id, grace, now)).collect()
-        };
-        self.restore_where(items, |id| !taken.contains(id)).await
+        self.restore_except_taken(items, grace).await
     }
 
     async fn withdraw(&self, ids: &[Uuid]) -> Result<usize, QueueError> {

@@ -1,6 +1,8 @@
 //! The queue says which job runs next; it holds ids, never job data. The
 //! database is the source of truth, so a queue that loses its contents loses
-//! no job: start-up puts back every job the database says is waiting.
+//! no job: start-up and the reconciler put back every job the database says
+//! is waiting (one a worker took moments ago, whose claim is on its way,
+//! once its grace has passed).
 mod keys;
 mod memory;
 mod place;

@@ -1,6 +1,7 @@
-//! The ids the in-process queue's pops took lately, each with when, kept
-//! for [`TAKEN_KEPT`]: so a reconciler's restore can leave out a job whose
-//! worker is still claiming it (see [`super::JobQueue::restore_untaken`]).
+//! The ids the in-process queue's pops took lately, each with when (a take
+//! forgets those older than [`TAKEN_KEPT`]): so a reconciler's restore can
+//! leave out a job whose worker is still claiming it (see
+//! [`super::JobQueue::restore_untaken`]).
 use std::collections::{HashMap, VecDeque};
 
 use tokio::time::Instant;

@@ -366,7 +366,7 @@ pub enum Lease {
 /// The reason a job whose last attempt never reported back ends with.
 const GAVE_UP: &str = "the last attempt never finished: its node stopped responding or could not store the results";
 
-/// Notes inserted per statement (a statement's bind parameters are bounded).
+/// The jobs of these rows.
 pub(super) fn jobs(rows: Vec<job::Model>) -> Result<Vec<Job>> {
     rows.into_iter().map(|row| Ok(job_from_row(row, Vec::new())?)).collect()
 }

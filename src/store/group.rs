@@ -100,6 +100,15 @@ impl GroupTxn {
         self.completed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&(id, attempt))
     }
 
+    /// Drops what the group holds to insert for job `id` (being deleted, by
+    /// a transition that appends nothing itself).
+    pub(super) fn forget(&self, id: Uuid) {
+        let mut appends = self.appends();
+        appends.attempts.retain(|row| *row.job_id.as_ref() != id);
+        appends.notes.retain(|row| *row.job_id.as_ref() != Some(id));
+        appends.lines.retain(|row| *row.job_id.as_ref() != id);
+    }
+
     pub fn mark(&self) -> AppendsMark {
         let appends = self.appends();
         AppendsMark { attempts: appends.attempts.len(), notes: appends.notes.len(), lines: appends.lines.len() }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::convert::job_from_row;
 use super::entity::{job, job_event, note};
-use super::{Store, Txn, owner};
+use super::{GroupTxn, Store, Txn, owner};
 use crate::domain::job::Rerun;
 use crate::domain::job::{NewJob, scheduled_stage};
 use crate::domain::page::PageRequest;
@@ -119,9 +119,11 @@ impl Store {
         rows.into_iter().map(|row| Ok(job_from_row(row, Vec::new())?)).collect()
     }
 
-    /// Deletes a finished job with its notes and its events; returns it and,
+    /// Deletes a finished job with its notes, its events, its history and
+    /// its output (those its group holds to insert too); returns it and,
     /// for a batch's child, the state its batch last counted it in.
-    pub async fn delete(txn: &Txn, scope: &Scope, id: Uuid) -> Result<(Job, Option<JobState>)> {
+    pub async fn delete(group: &GroupTxn, scope: &Scope, id: Uuid) -> Result<(Job, Option<JobState>)> {
+        let txn: &Txn = group;
         let finished = [JobState::Completed, JobState::Failed, JobState::Cancelled];
         let job = job_for_user(txn, scope, id).await?;
         if !job.state.is_finished() {
@@ -148,6 +150,7 @@ impl Store {
         job_event::Entity::delete_many().filter(job_event::Column::JobId.eq(id)).exec(txn).await?;
         Store::delete_attempts(txn, &[id]).await?;
         Store::delete_output(txn, &[id]).await?;
+        group.forget(id);
         Ok((job, counted))
     }
 }

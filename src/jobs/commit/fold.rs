@@ -2,8 +2,8 @@
 //! statement, and its claims (without a per-user cap) another, applied
 //! before the group's other transitions and logged first, in that order.
 //! Its completions come next: one statement marks them all COMPLETED, and
-//! then each stores the rest of its end. Applied alone (a group that failed
-//! is tried one transition at a time) each does its own statements.
+//! then each stores the rest of its end. A group of one (as when a group
+//! that failed is tried one transition at a time) goes the same way.
 //!
 //! This order is one the group's transitions could have arrived in. Every
 //! caller but progress waits for its commit before handing over anything
@@ -15,21 +15,14 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use super::{Logged, Pending};
+use super::{Handed, Logged, Pending};
 use crate::domain::attempt::storable;
 use crate::domain::{Job, JobEventKind, StageUpdate};
 use crate::error::{Error, Result};
 use crate::store::{Claim, CompletedRow, GroupTxn, ProgressRow, Store};
-
-/// A transition the writer folds with others of its kind.
-pub(super) enum Folded<'a> {
-    Progress(&'a ProgressOf),
-    Claim(&'a ClaimOf),
-}
 
 /// The stages an attempt passed through: its job's row ends at the last,
 /// and each is logged as a PROGRESS event. Nobody waits for its answer.
@@ -55,22 +48,6 @@ impl ProgressOf {
             ..stored.clone()
         });
         Logged::each(JobEventKind::Progress, snapshots)
-    }
-}
-
-impl Pending for ProgressOf {
-    fn apply<'t>(&'t self, txn: &'t GroupTxn) -> BoxFuture<'t, Result<Vec<Logged>>> {
-        Box::pin(async move {
-            let last = self.last();
-            let stored = Store::record_progress(txn, last.id, last.attempt, last.stage, last.percent).await?;
-            Ok(stored.map(|job| self.logged(&job)).unwrap_or_default())
-        })
-    }
-
-    fn settle(self: Box<Self>, _failed: Option<Error>) {}
-
-    fn folded(&self) -> Option<Folded<'_>> {
-        Some(Folded::Progress(self))
     }
 }
 
@@ -107,12 +84,8 @@ impl ClaimOf {
     }
 }
 
-impl Pending for ClaimOf {
-    fn apply<'t>(&'t self, txn: &'t GroupTxn) -> BoxFuture<'t, Result<Vec<Logged>>> {
-        Box::pin(async move { Ok(self.answered(Store::claim(txn, self.id, self.lease, None).await?)) })
-    }
-
-    fn settle(self: Box<Self>, failed: Option<Error>) {
+impl ClaimOf {
+    pub fn settle(self, failed: Option<Error>) {
         let answer = match failed {
             Some(error) => Err(error),
             None => self
@@ -123,10 +96,6 @@ impl Pending for ClaimOf {
         };
         let _ = self.reply.send(answer);
     }
-
-    fn folded(&self) -> Option<Folded<'_>> {
-        Some(Folded::Claim(self))
-    }
 }
 
 /// Applies the group's folded transitions and does its completions ahead:
@@ -134,17 +103,17 @@ impl Pending for ClaimOf {
 /// order, its completions first.
 pub(super) async fn apply_folded<'g>(
     txn: &GroupTxn,
-    group: &'g [Box<dyn Pending>],
+    group: &'g [Handed],
 ) -> Result<(Vec<Logged>, Vec<&'g dyn Pending>)> {
     let mut progress = Vec::new();
     let mut claims = Vec::new();
     let (mut completions, mut others) = (Vec::new(), Vec::new());
-    for pending in group {
-        match pending.folded() {
-            Some(Folded::Progress(update)) => progress.push(update),
-            Some(Folded::Claim(claim)) => claims.push(claim),
-            None if pending.completing().is_some() => completions.push(pending.as_ref()),
-            None => others.push(pending.as_ref()),
+    for handed in group {
+        match handed {
+            Handed::Progress(update) => progress.push(update),
+            Handed::Claim(claim) => claims.push(claim.as_ref()),
+            Handed::Change(pending) if pending.completing().is_some() => completions.push(pending.as_ref()),
+            Handed::Change(pending) => others.push(pending.as_ref()),
         }
     }
     let mut logged = record_progress(txn, &progress).await?;
