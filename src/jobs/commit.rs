@@ -101,12 +101,15 @@ impl Committer {
     }
 
     /// Hands over the stages attempt `attempt` of job `id` passed through
-    /// (not empty), without waiting for their commit: the job's row ends at
-    /// the last, each is logged as a PROGRESS event, if the attempt still
+    /// (if any), without waiting for their commit: the job's row ends at the
+    /// last, and each is logged as a PROGRESS event, if the attempt still
     /// holds the job. A group's progress is one statement. Their order
     /// against the attempt's later transitions holds: those are handed over
     /// after them.
     pub async fn progress(&self, id: Uuid, attempt: u32, updates: Vec<StageUpdate>) -> Result<()> {
+        if updates.is_empty() {
+            return Ok(());
+        }
         let pending = Handed::Progress(ProgressOf::new(id, attempt, updates));
         let stopped = || Error::Unavailable("the server is shutting down".into());
         self.pending.send(pending).await.map_err(|_| stopped())

@@ -49,10 +49,8 @@ impl ProgressOf {
         });
         Logged::each(JobEventKind::Progress, snapshots)
     }
-}
 
-impl ProgressOf {
-    /// The stages, made storable.
+    /// The stages (not empty), made storable.
     pub fn new(id: Uuid, attempt: u32, updates: Vec<StageUpdate>) -> ProgressOf {
         let updates = updates
             .into_iter()
