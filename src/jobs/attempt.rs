@@ -92,25 +92,7 @@ impl Jobs {
     pub async fn claim_held(&self, held: Held) -> Result<Option<Claimed>> {
         let Held { job_id, stop: token, registration } = held;
         let (lease, cap) = (self.rules.lease, self.rules.per_user_cap);
-        let claim = match cap {
-            None => self.committer.claim(job_id, lease).await?,
-            Some(_) => {
-                self.committer
-                    .commit(move |txn| {
-                        Box::pin(async move {
-                            let claim = Store::claim(txn, job_id, lease, cap).await?;
-                            let logged = match &claim {
-                                Claim::Claimed(job) => vec![Logged::new(JobEventKind::Processing, job.clone())],
-                                // It started waiting during the pause: now it hears.
-                                Claim::Paused(job) => vec![Logged::new(JobEventKind::Paused, job.clone())],
-                                _ => Vec::new(),
-                            };
-                            Ok((claim, logged))
-                        })
-                    })
-                    .await?
-            }
-        };
+        let claim = self.committer.claim(job_id, lease, cap).await?;
         match claim {
             Claim::Claimed(job) => Ok(Some(Claimed { job, stop: token, _registration: registration })),
             Claim::OwnerAtCap(job) => {
@@ -300,10 +282,11 @@ impl Jobs {
 impl Jobs {
     /// Commits an attempt's end (`change`, which answers the job it ended;
     /// `completing` when it is a completion) with `rest`, the attempt's last
-    /// output lines, written in the same transaction, and sends those lines live once stored. If a
-    /// person's cancel had taken the job while it ran (`change` then finds
-    /// nothing to end), the attempt is recorded CANCELLED and the lease its
-    /// stop held is cleared, in that transaction too, and its watchers are
+    /// output lines, written in the same transaction, and sends those lines
+    /// live once stored. If a person's cancel had taken the job while it ran
+    /// (`change` then finds nothing to end), the attempt is recorded
+    /// CANCELLED and the lease its stop held is cleared, in that transaction
+    /// too, and its watchers are
     /// told that the attempt's end is stored (any other end changes the
     /// job's state, which tells them).
     async fn end_attempt<F>(

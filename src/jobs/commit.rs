@@ -116,11 +116,11 @@ impl Committer {
     }
 
     /// Claims job `id` for a worker, under a lease of `lease`, once
-    /// committed (see [`Store::claim`], without a per-user cap). A group's
-    /// claims are one statement.
-    pub async fn claim(&self, id: Uuid, lease: std::time::Duration) -> Result<Claim> {
+    /// committed (see [`Store::claim`]). A group's claims without a
+    /// per-user `cap` are one statement.
+    pub async fn claim(&self, id: Uuid, lease: std::time::Duration, cap: Option<u32>) -> Result<Claim> {
         let (reply, answer) = oneshot::channel();
-        let pending = Handed::Claim(Box::new(ClaimOf { id, lease, answer: Mutex::new(None), reply }));
+        let pending = Handed::Claim(Box::new(ClaimOf { id, lease, cap, answer: Mutex::new(None), reply }));
         let stopped = || Error::Unavailable("the server is shutting down".into());
         self.pending.send(pending).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?

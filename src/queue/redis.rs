@@ -242,7 +242,7 @@ impl JobQueue for RedisQueue {
     async fn restore_untaken(&self, items: &[QueueItem], grace: Duration) -> Result<usize, QueueError> {
         let mut added = 0;
         for batch in items.chunks(RESTORE_BATCH) {
-            added += self.inner.add_untaken(grace.min(TAKEN_KEPT), batch).await?;
+            added += self.inner.add_with("untaken", grace.min(TAKEN_KEPT), batch).await?;
         }
         Ok(added)
     }
@@ -289,11 +289,8 @@ impl Inner {
         self.add_with(mode, Duration::ZERO, items).await
     }
 
-    /// `add.lua`'s restore leaving out what pops took less than `grace` ago.
-    async fn add_untaken(&self, grace: Duration, items: &[QueueItem]) -> Result<usize, QueueError> {
-        self.add_with("untaken", grace, items).await
-    }
-
+    /// Runs `add.lua` in `mode`; `grace` is the 'untaken' mode's (see
+    /// [`JobQueue::restore_untaken`]).
     async fn add_with(&self, mode: &str, grace: Duration, items: &[QueueItem]) -> Result<usize, QueueError> {
         let now = Instant::now();
         let grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);

@@ -223,10 +223,9 @@ impl Store {
 
     /// Marks the job COMPLETED and stores its notes (appended to the
     /// group's), only if the attempt still holds the job, so notes are
-    /// stored once. A job that ran before
-    /// (reprocessed) has its old notes replaced here, in the transaction that
-    /// stores the new: until then they stay readable, and a run that fails
-    /// leaves them.
+    /// stored once. A job that ran before (reprocessed) has its old notes
+    /// replaced here, in the transaction that stores the new: until then
+    /// they stay readable, and a run that fails leaves them.
     pub async fn complete(
         txn: &GroupTxn,
         id: Uuid,

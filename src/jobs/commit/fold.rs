@@ -1,6 +1,7 @@
 //! The transitions a group folds: a group's progress updates are one
-//! statement, and its claims (without a per-user cap) another, applied
-//! before the group's other transitions and logged first, in that order.
+//! statement, and its claims another (a claim under a per-user cap has its
+//! own), applied before the group's other transitions and logged first, in
+//! that order.
 //! Its completions come next: one statement marks them all COMPLETED, and
 //! then each stores the rest of its end. A group of one (as when a group
 //! that failed is tried one transition at a time) goes the same way.
@@ -60,10 +61,12 @@ impl ProgressOf {
     }
 }
 
-/// A worker's claim of a waiting job, under a lease of `lease`.
+/// A worker's claim of a waiting job, under a lease of `lease`, while its
+/// owner has fewer than `cap` jobs processing (if capped).
 pub(super) struct ClaimOf {
     pub id: Uuid,
     pub lease: Duration,
+    pub cap: Option<u32>,
     pub answer: Mutex<Option<Claim>>,
     pub reply: oneshot::Sender<Result<Claim>>,
 }
@@ -80,9 +83,7 @@ impl ClaimOf {
         *self.answer.lock().unwrap_or_else(|p| p.into_inner()) = Some(claim);
         logged
     }
-}
 
-impl ClaimOf {
     pub fn settle(self, failed: Option<Error>) {
         let answer = match failed {
             Some(error) => Err(error),
@@ -146,17 +147,19 @@ async fn record_progress(txn: &GroupTxn, updates: &[&ProgressOf]) -> Result<Vec<
 }
 
 async fn claim(txn: &GroupTxn, claims: &[&ClaimOf]) -> Result<Vec<Logged>> {
-    let Some(first) = claims.first() else { return Ok(Vec::new()) };
-    let ids: Vec<Uuid> = claims.iter().filter(|claim| claim.lease == first.lease).map(|claim| claim.id).collect();
-    let mut claimed: HashMap<Uuid, Job> =
-        Store::claim_many(txn, &ids, first.lease).await?.into_iter().map(|job| (job.id, job)).collect();
+    let uncapped: Vec<&&ClaimOf> = claims.iter().filter(|claim| claim.cap.is_none()).collect();
+    let mut claimed: HashMap<Uuid, Job> = HashMap::new();
+    if let Some(first) = uncapped.first() {
+        let ids: Vec<Uuid> = uncapped.iter().filter(|claim| claim.lease == first.lease).map(|claim| claim.id).collect();
+        claimed = Store::claim_many(txn, &ids, first.lease).await?.into_iter().map(|job| (job.id, job)).collect();
+    }
     let mut logged = Vec::new();
     for each in claims {
-        // A job claimed once; a second claim of it (a stale queue entry), or
-        // one the statement did not take, tells why on its own.
+        // A job claimed once; a second claim of it (a stale queue entry), a
+        // capped one, or one the statement did not take, tells why on its own.
         let answer = match claimed.remove(&each.id) {
             Some(job) => Claim::Claimed(job),
-            None => Store::claim(txn, each.id, each.lease, None).await?,
+            None => Store::claim(txn, each.id, each.lease, each.cap).await?,
         };
         logged.extend(each.answered(answer));
     }
